@@ -1,0 +1,7 @@
+"""mtjlab: write, read and characterize passive MTJ crossbar arrays on a bench or a simulated one.
+
+Protocols use one interface, :class:`mtjlab.backend.ArrayBackend`; the bench and the simulator
+both implement it.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Instrument drivers: one role interface per instrument kind, one module per model."""

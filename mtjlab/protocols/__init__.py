@@ -1,0 +1,1 @@
+"""Protocols: experiments written once against ArrayBackend, never against a driver or the simulator."""

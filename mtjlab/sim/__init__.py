@@ -1,0 +1,1 @@
+"""The simulated bench: MTJ device model, simulated chip, crossbar circuit solver, SimulatedBackend."""
