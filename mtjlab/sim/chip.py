@@ -1,0 +1,259 @@
+"""The simulated die: several passive MTJ arrays of different device sizes, each device drawn from a
+seeded distribution (variation and defects), with line resistance and read noise.
+
+One seed gives one chip: :meth:`Chip.from_seed` draws every parameter from a single
+``numpy.random.Generator``, so the same seed gives the same chip on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from mtjlab.sim import device
+from mtjlab.sim.device import AP, DEFAULT_DEVICE, MTJParams, P
+
+#: Defect codes held in ``MTJArray.defect``.
+OK = 0
+SHORTED = 1
+OPEN = 2
+STUCK_P = 3
+STUCK_AP = 4
+DEFECT_NAMES = {
+    OK: "ok",
+    SHORTED: "shorted",
+    OPEN: "open",
+    STUCK_P: "stuck-P",
+    STUCK_AP: "stuck-AP",
+}
+
+INITIAL_STATES = ("P", "AP", "random")
+
+
+@dataclass(frozen=True)
+class ChipSpec:
+    """What a die looks like; every default is documented with its source in docs/device-model.md.
+
+    Device-to-device variation: R_P is lognormal (``sigma_r_p_log`` is the sigma of ln R_P);
+    TMR0, Vc0 (both polarities), Delta and the breakdown voltage are normal with the given
+    relative standard deviations.
+    """
+
+    rows: int = 15
+    cols: int = 15
+    #: One entry per array on the die; device diameter sets R_P = RA / area.
+    diameters_nm: tuple[float, ...] = (40.0, 50.0, 60.0, 70.0, 80.0)
+    ra_ohm_um2: float = 10.0
+    tmr0: float = DEFAULT_DEVICE["tmr0"]
+    v_half_v: float = DEFAULT_DEVICE["v_half_v"]
+    delta: float = DEFAULT_DEVICE["delta"]
+    tau0_s: float = DEFAULT_DEVICE["tau0_s"]
+    vc0_p_to_ap_v: float = DEFAULT_DEVICE["vc0_p_to_ap_v"]
+    vc0_ap_to_p_v: float = DEFAULT_DEVICE["vc0_ap_to_p_v"]
+    v_breakdown_v: float = DEFAULT_DEVICE["v_breakdown_v"]
+    sigma_r_p_log: float = 0.05
+    sigma_tmr0_rel: float = 0.05
+    sigma_vc0_rel: float = 0.05
+    sigma_delta_rel: float = 0.05
+    sigma_v_breakdown_rel: float = 0.03
+    p_shorted: float = 0.002
+    p_open: float = 0.002
+    p_stuck_p: float = 0.002
+    p_stuck_ap: float = 0.002
+    #: Resistance of a shorted device, and of a device after barrier breakdown.
+    r_short_ohm: float = 100.0
+    #: Line resistance per segment (terminal to first crosspoint, and between crosspoints).
+    r_row_ohm: float = 2.0
+    r_col_ohm: float = 2.0
+    #: Read noise: relative (to the current) and absolute standard deviations.
+    read_noise_rel: float = 2e-3
+    read_noise_floor_a: float = 1e-10
+    initial_state: str = "random"
+
+    def __post_init__(self) -> None:
+        positive = (
+            "rows",
+            "cols",
+            "ra_ohm_um2",
+            "tmr0",
+            "v_half_v",
+            "delta",
+            "tau0_s",
+            "vc0_p_to_ap_v",
+            "vc0_ap_to_p_v",
+            "v_breakdown_v",
+            "r_short_ohm",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"ChipSpec.{name} must be a finite number > 0, got {value!r}")
+        non_negative = (
+            "sigma_r_p_log",
+            "sigma_tmr0_rel",
+            "sigma_vc0_rel",
+            "sigma_delta_rel",
+            "sigma_v_breakdown_rel",
+            "r_row_ohm",
+            "r_col_ohm",
+            "read_noise_rel",
+            "read_noise_floor_a",
+        )
+        for name in non_negative:
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"ChipSpec.{name} must be a finite number >= 0, got {value!r}")
+        rates = ("p_shorted", "p_open", "p_stuck_p", "p_stuck_ap")
+        for name in rates:
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"ChipSpec.{name} must be a probability in [0, 1], got {value!r}")
+        total = sum(getattr(self, name) for name in rates)
+        if total > 1.0:
+            raise ValueError(f"ChipSpec defect rates {rates} add up to {total}, more than 1")
+        if not self.diameters_nm or any(not (d > 0) for d in self.diameters_nm):
+            raise ValueError(
+                f"ChipSpec.diameters_nm must list one diameter > 0 per array, "
+                f"got {self.diameters_nm!r}"
+            )
+        if self.initial_state not in INITIAL_STATES:
+            raise ValueError(
+                f"ChipSpec.initial_state must be one of {INITIAL_STATES}, "
+                f"got {self.initial_state!r}"
+            )
+
+    def nominal_r_p_ohm(self, diameter_nm: float) -> float:
+        """R_P = RA / area of a circular device of the given diameter."""
+        area_um2 = math.pi * (diameter_nm * 1e-3 / 2.0) ** 2
+        return self.ra_ohm_um2 / area_um2
+
+
+@dataclass
+class MTJArray:
+    """One passive array: per-device parameters, defects and the present magnetic state.
+
+    ``state`` is the only thing that changes during a simulation: pulses switch devices and
+    breakdown turns a device into a permanent short (its ``defect`` becomes SHORTED).
+    """
+
+    params: MTJParams
+    defect: np.ndarray
+    state: np.ndarray
+    diameter_nm: float
+    r_short_ohm: float
+    r_row_ohm: float
+    r_col_ohm: float
+    read_noise_rel: float
+    read_noise_floor_a: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.state.shape  # type: ignore[return-value]
+
+    def can_switch(self) -> np.ndarray:
+        """Devices whose state a pulse can change (not shorted, open or stuck)."""
+        return self.defect == OK
+
+    def linear_conductance_s(self, v: np.ndarray | float = 0.0) -> np.ndarray:
+        """Chord conductance I/V of every device at bias ``v`` (zero bias by default)."""
+        g = 1.0 / device.resistance_ohm(self.state, v, self.params)
+        g = np.where(self.defect == SHORTED, 1.0 / self.r_short_ohm, g)
+        return np.where(self.defect == OPEN, 0.0, g)
+
+    def current_and_slope(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Current and dI/dV of every device at device voltages ``v`` (batched on axis 0)."""
+        i, g = device.current_and_slope(self.state, v, self.params)
+        g_short = 1.0 / self.r_short_ohm
+        shorted = self.defect == SHORTED
+        opened = self.defect == OPEN
+        i = np.where(shorted, v * g_short, np.where(opened, 0.0, i))
+        g = np.where(shorted, g_short, np.where(opened, 0.0, g))
+        return i, g
+
+
+@dataclass
+class Chip:
+    """A die of passive MTJ arrays drawn from a :class:`ChipSpec` and a seed."""
+
+    spec: ChipSpec
+    seed: int
+    arrays: list[MTJArray] = field(default_factory=list)
+
+    @classmethod
+    def from_seed(cls, seed: int, spec: ChipSpec | None = None) -> Chip:
+        """Draw a chip; the same ``seed`` and ``spec`` give the same chip, every time."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        spec = spec or ChipSpec()
+        rng = np.random.default_rng(int(seed))
+        arrays = [_draw_array(spec, d, rng) for d in spec.diameters_nm]
+        return cls(spec=spec, seed=int(seed), arrays=arrays)
+
+    def array(self, index: int) -> MTJArray:
+        """Array ``index`` of the die, with a clear error when there is no such array."""
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"array index must be an integer, got {index!r}")
+        if not 0 <= index < len(self.arrays):
+            raise IndexError(
+                f"array index {index} is out of range: this chip has {len(self.arrays)} arrays "
+                f"(0 to {len(self.arrays) - 1}, diameters {list(self.spec.diameters_nm)} nm)"
+            )
+        return self.arrays[index]
+
+    def describe(self) -> dict:
+        """A JSON-friendly summary: the spec, the seed, and per-array counts."""
+        summary = []
+        for k, a in enumerate(self.arrays):
+            counts = {name: int(np.sum(a.defect == code)) for code, name in DEFECT_NAMES.items()}
+            summary.append(
+                {
+                    "index": k,
+                    "diameter_nm": a.diameter_nm,
+                    "median_r_p_ohm": float(np.median(a.params.r_p_ohm)),
+                    "defects": counts,
+                }
+            )
+        return {"seed": self.seed, "spec": asdict(self.spec), "arrays": summary}
+
+
+def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) -> MTJArray:
+    shape = (spec.rows, spec.cols)
+
+    def normal(mean: float, rel_sigma: float) -> np.ndarray:
+        # A normal draw truncated well away from zero: a negative Delta or Vc0 has no meaning.
+        x = rng.normal(mean, rel_sigma * mean, size=shape)
+        return np.maximum(x, 0.05 * mean)
+
+    r_p = spec.nominal_r_p_ohm(diameter_nm) * rng.lognormal(0.0, spec.sigma_r_p_log, size=shape)
+    params = MTJParams(
+        r_p_ohm=r_p,
+        tmr0=normal(spec.tmr0, spec.sigma_tmr0_rel),
+        v_half_v=np.full(shape, spec.v_half_v),
+        delta=normal(spec.delta, spec.sigma_delta_rel),
+        tau0_s=np.full(shape, spec.tau0_s),
+        vc0_p_to_ap_v=normal(spec.vc0_p_to_ap_v, spec.sigma_vc0_rel),
+        vc0_ap_to_p_v=normal(spec.vc0_ap_to_p_v, spec.sigma_vc0_rel),
+        v_breakdown_v=normal(spec.v_breakdown_v, spec.sigma_v_breakdown_rel),
+    )
+    rates = np.array([spec.p_shorted, spec.p_open, spec.p_stuck_p, spec.p_stuck_ap])
+    u = rng.random(shape)
+    edges = np.cumsum(rates)
+    defect = np.where(u < edges[-1], np.searchsorted(edges, u, side="right") + 1, OK)
+    if spec.initial_state == "random":
+        state = (rng.random(shape) < 0.5).astype(np.int8)
+    else:
+        state = np.full(shape, AP if spec.initial_state == "AP" else P, dtype=np.int8)
+    state = np.where(defect == STUCK_P, P, np.where(defect == STUCK_AP, AP, state)).astype(np.int8)
+    return MTJArray(
+        params=params,
+        defect=defect.astype(np.int8),
+        state=state,
+        diameter_nm=float(diameter_nm),
+        r_short_ohm=spec.r_short_ohm,
+        r_row_ohm=spec.r_row_ohm,
+        r_col_ohm=spec.r_col_ohm,
+        read_noise_rel=spec.read_noise_rel,
+        read_noise_floor_a=spec.read_noise_floor_a,
+    )

@@ -1,0 +1,139 @@
+"""The MTJ device model: resistance versus bias in the P and AP states, switching probability of a
+pulse, and barrier breakdown. Every parameter is a numpy array, one value per device.
+
+Polarity convention: the device voltage is V(row line) - V(column line). A positive voltage drives
+P -> AP, a negative one drives AP -> P (see ``docs/device-model.md`` for the defaults and sources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+#: State codes held in ``state`` arrays.
+P = 0
+AP = 1
+
+
+@dataclass(frozen=True)
+class MTJParams:
+    """Per-device parameters of magnetic tunnel junctions; every field has the array's shape.
+
+    Attributes
+    ----------
+    r_p_ohm : ndarray
+        Parallel-state resistance, R_P = RA / area.
+    tmr0 : ndarray
+        Zero-bias tunnel magnetoresistance ratio (1.5 means 150 %).
+    v_half_v : ndarray
+        Bias at which the TMR has fallen to half its zero-bias value.
+    delta : ndarray
+        Thermal stability factor E_b / k_B T.
+    tau0_s : ndarray
+        Attempt time of thermally activated switching.
+    vc0_p_to_ap_v : ndarray
+        Critical voltage (magnitude, applied with positive polarity) for P -> AP switching.
+    vc0_ap_to_p_v : ndarray
+        Critical voltage (magnitude, applied with negative polarity) for AP -> P switching.
+    v_breakdown_v : ndarray
+        Bias magnitude above which the tunnel barrier breaks down into a permanent short.
+    """
+
+    r_p_ohm: np.ndarray
+    tmr0: np.ndarray
+    v_half_v: np.ndarray
+    delta: np.ndarray
+    tau0_s: np.ndarray
+    vc0_p_to_ap_v: np.ndarray
+    vc0_ap_to_p_v: np.ndarray
+    v_breakdown_v: np.ndarray
+
+    @classmethod
+    def uniform(cls, shape: tuple[int, ...], **values: float) -> MTJParams:
+        """Parameters with the same value on every device of ``shape`` (defaults for the rest)."""
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(
+                f"unknown MTJ parameter(s) {sorted(unknown)}; "
+                f"known: {[f.name for f in fields(cls)]}"
+            )
+        merged = {**DEFAULT_DEVICE, **values}
+        return cls(**{name: np.full(shape, float(v)) for name, v in merged.items()})
+
+    def with_values(self, **arrays: np.ndarray) -> MTJParams:
+        """A copy with some fields replaced."""
+        return replace(self, **arrays)
+
+
+#: Nominal device of the default chip, in SI units (see docs/device-model.md for sources).
+DEFAULT_DEVICE: dict[str, float] = {
+    "r_p_ohm": 5.0e3,
+    "tmr0": 1.5,
+    "v_half_v": 0.5,
+    "delta": 50.0,
+    "tau0_s": 1e-9,
+    "vc0_p_to_ap_v": 0.55,
+    "vc0_ap_to_p_v": 0.40,
+    "v_breakdown_v": 1.35,
+}
+
+
+def tmr(v: np.ndarray, tmr0: np.ndarray, v_half_v: np.ndarray) -> np.ndarray:
+    """Bias-dependent TMR: TMR0 / (1 + (V / V_half)^2)."""
+    x = np.asarray(v) / v_half_v
+    return tmr0 / (1.0 + x * x)
+
+
+def resistance_ohm(state: np.ndarray, v: np.ndarray, params: MTJParams) -> np.ndarray:
+    """Resistance at bias ``v``: R_P in the P state, R_P (1 + TMR(V)) in the AP state."""
+    r_ap = params.r_p_ohm * (1.0 + tmr(v, params.tmr0, params.v_half_v))
+    return np.where(np.asarray(state) == AP, r_ap, params.r_p_ohm)
+
+
+def current_and_slope(
+    state: np.ndarray, v: np.ndarray, params: MTJParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Device current I(V) = V / R(V) and its slope dI/dV, for Newton's method.
+
+    For the AP state R(V) = R_P (1 + T0 / (1 + x^2)) with x = V / V_half, so
+    dI/dV = 1/R + 2 R_P T0 x^2 / ((1 + x^2)^2 R^2), which is never below 1/R: the slope
+    conductance stays positive and the nodal matrix stays positive definite.
+    """
+    v = np.asarray(v, dtype=float)
+    x = v / params.v_half_v
+    one_x2 = 1.0 + x * x
+    r_ap = params.r_p_ohm * (1.0 + params.tmr0 / one_x2)
+    slope_ap = 1.0 / r_ap + 2.0 * params.r_p_ohm * params.tmr0 * x * x / (one_x2 * one_x2 * r_ap**2)
+    is_ap = np.asarray(state) == AP
+    r = np.where(is_ap, r_ap, params.r_p_ohm)
+    slope = np.where(is_ap, slope_ap, 1.0 / params.r_p_ohm)
+    return v / r, slope
+
+
+def switching_time_s(v: np.ndarray, vc0_v: np.ndarray, delta: np.ndarray, tau0_s: np.ndarray):
+    """Mean switching time tau = tau0 exp(Delta (1 - |V| / Vc0)).
+
+    The barrier term is floored at 0: above the critical voltage the switching is no longer
+    thermally limited and tau stays at tau0 instead of falling without bound.
+    """
+    barrier = np.maximum(delta * (1.0 - np.abs(v) / vc0_v), 0.0)
+    return tau0_s * np.exp(barrier)
+
+
+def switching_probability(
+    state: np.ndarray, v: np.ndarray, width_s: float | np.ndarray, params: MTJParams
+) -> np.ndarray:
+    """Probability that a pulse of amplitude ``v`` (at the device) and width ``width_s`` switches.
+
+    P = 1 - exp(-t / tau) for the polarity that drives the device out of its present state
+    (positive V for P -> AP, negative V for AP -> P) and exactly 0 for the other polarity, since
+    that polarity only pushes the device further into the state it is in.
+    """
+    v = np.asarray(v, dtype=float)
+    is_ap = np.asarray(state) == AP
+    vc0 = np.where(is_ap, params.vc0_ap_to_p_v, params.vc0_p_to_ap_v)
+    tau = switching_time_s(v, vc0, params.delta, params.tau0_s)
+    p = -np.expm1(-np.asarray(width_s, dtype=float) / tau)
+    drives_out = np.where(is_ap, v < 0.0, v > 0.0)
+    return np.where(drives_out, p, 0.0)
