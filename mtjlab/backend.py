@@ -1,0 +1,213 @@
+"""ArrayBackend: the one interface every protocol uses, implemented by the simulator and the bench.
+
+Public methods check their arguments here, once, and hand clean values to the ``_``-prefixed
+methods that each backend implements.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from types import TracebackType
+
+import numpy as np
+
+from mtjlab.schemes import READ_BIASES, WRITE_SCHEMES
+
+#: Largest read bias a backend accepts; reads are meant to leave the devices alone.
+MAX_READ_V = 1.0
+
+
+@dataclass(frozen=True)
+class CellReading:
+    """One cell read: V_read over the current measured at the selected column."""
+
+    resistance_ohm: float
+    current_a: float
+    v_read_v: float
+    bias: str
+
+
+@dataclass(frozen=True)
+class ResistanceMap:
+    """A whole array read cell by cell; arrays have the array's shape (rows, cols)."""
+
+    resistance_ohm: np.ndarray
+    current_a: np.ndarray
+    v_read_v: float
+    bias: str
+
+
+class ArrayBackend(ABC):
+    """A passive MTJ array that can be read, written and run as a vector-matrix multiplier.
+
+    Conventions shared by every backend: rows are driven at their column-0 end and columns are
+    measured (held at 0 V by an ammeter) at their last-row end; the device voltage is
+    V(row) - V(column); a positive write polarity drives P -> AP, a negative one AP -> P.
+    Use as a context manager to be sure the array is left in the safe state.
+    """
+
+    @property
+    @abstractmethod
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the array."""
+
+    # -- public, validated --------------------------------------------------------------------
+
+    def read_cell(self, row: int, col: int, *, v_read_v: float = 0.1, bias: str = "grounded"):
+        """Read one cell: V_read on its row, its column to the ammeter, the rest per ``bias``.
+
+        Returns
+        -------
+        CellReading
+            ``resistance_ohm`` is ``v_read_v`` over the measured column current, so sneak
+            currents under the chosen bias are part of it, as on a real array.
+        """
+        self._check_cell(row, col)
+        v_read_v = _check_read_v(v_read_v)
+        _check_choice("bias", bias, READ_BIASES)
+        return self._read_cell(int(row), int(col), v_read_v, bias)
+
+    def read_map(self, *, v_read_v: float = 0.1, bias: str = "grounded") -> ResistanceMap:
+        """Read every cell, row by row, under ``bias`` (see :meth:`read_cell`)."""
+        v_read_v = _check_read_v(v_read_v)
+        _check_choice("bias", bias, READ_BIASES)
+        return self._read_map(v_read_v, bias)
+
+    def write_pulse(
+        self,
+        row: int,
+        col: int,
+        *,
+        amplitude_v: float,
+        width_s: float,
+        polarity: int,
+        scheme: str = "v/2",
+    ) -> None:
+        """Apply one write pulse to cell (``row``, ``col``) under a half-select ``scheme``.
+
+        Parameters
+        ----------
+        amplitude_v : float
+            Pulse amplitude (> 0) across the selected cell's lines.
+        width_s : float
+            Pulse width (> 0).
+        polarity : {+1, -1}
+            +1 puts the selected row above its column (drives P -> AP), -1 below (AP -> P).
+        scheme : {"v/2", "v/3", "floating"}
+            How the unselected lines are biased during the pulse.
+        """
+        self._check_cell(row, col)
+        _check_positive("amplitude_v", amplitude_v)
+        _check_positive("width_s", width_s)
+        if polarity not in (1, -1) or isinstance(polarity, bool):
+            raise ValueError(f"polarity must be +1 or -1, got {polarity!r}")
+        _check_choice("scheme", scheme, WRITE_SCHEMES)
+        self._write_pulse(
+            int(row), int(col), float(amplitude_v), float(width_s), int(polarity), scheme
+        )
+
+    def column_currents_a(self, row_voltages_v) -> np.ndarray:
+        """Drive the rows at ``row_voltages_v`` and measure every column's current.
+
+        Parameters
+        ----------
+        row_voltages_v : array_like, shape (rows,) or (k, rows)
+            One input vector, or k of them applied one after the other.
+
+        Returns
+        -------
+        ndarray, shape (cols,) or (k, cols)
+            Current flowing out of each column into its ammeter, in amps.
+        """
+        v = np.asarray(row_voltages_v, dtype=float)
+        rows = self.shape[0]
+        if v.ndim not in (1, 2) or v.shape[-1] != rows:
+            raise ValueError(
+                f"row_voltages_v must have shape ({rows},) or (k, {rows}), got {v.shape}"
+            )
+        if not np.all(np.isfinite(v)):
+            raise ValueError("row_voltages_v must be finite (no NaN or inf)")
+        peak = float(np.max(np.abs(v))) if v.size else 0.0
+        if peak > MAX_READ_V:
+            raise ValueError(
+                f"row_voltages_v reaches {peak:g} V; inputs must stay within +-{MAX_READ_V} V"
+            )
+        batch = v if v.ndim == 2 else v[None, :]
+        out = self._column_currents_a(batch)
+        return out if v.ndim == 2 else out[0]
+
+    def safe_state(self) -> None:
+        """Sources to 0 V and off, every relay open."""
+        self._safe_state()
+
+    def __enter__(self) -> ArrayBackend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.safe_state()
+
+    # -- implemented by each backend ----------------------------------------------------------
+
+    @abstractmethod
+    def _read_cell(self, row: int, col: int, v_read_v: float, bias: str) -> CellReading: ...
+
+    def _read_map(self, v_read_v: float, bias: str) -> ResistanceMap:
+        rows, cols = self.shape
+        r = np.empty((rows, cols))
+        i = np.empty((rows, cols))
+        for row in range(rows):
+            for col in range(cols):
+                reading = self._read_cell(row, col, v_read_v, bias)
+                r[row, col] = reading.resistance_ohm
+                i[row, col] = reading.current_a
+        return ResistanceMap(resistance_ohm=r, current_a=i, v_read_v=v_read_v, bias=bias)
+
+    @abstractmethod
+    def _write_pulse(
+        self, row: int, col: int, amplitude_v: float, width_s: float, polarity: int, scheme: str
+    ) -> None: ...
+
+    @abstractmethod
+    def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _safe_state(self) -> None: ...
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    def _check_cell(self, row: int, col: int) -> None:
+        rows, cols = self.shape
+        for name, value, size in (("row", row, rows), ("col", col, cols)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be an integer, got {value!r}")
+            if not 0 <= value < size:
+                raise IndexError(f"{name} {value} is out of range 0 to {size - 1}")
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def _check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _check_read_v(v_read_v: float) -> float:
+    if isinstance(v_read_v, bool) or not isinstance(
+        v_read_v, (int, float, np.floating, np.integer)
+    ):
+        raise TypeError(f"v_read_v must be a number, got {v_read_v!r}")
+    if not (math.isfinite(v_read_v) and v_read_v != 0 and abs(v_read_v) <= MAX_READ_V):
+        raise ValueError(f"v_read_v must be non-zero and within +-{MAX_READ_V} V, got {v_read_v!r}")
+    return float(v_read_v)

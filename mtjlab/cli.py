@@ -1,0 +1,132 @@
+"""The ``mtjlab`` command. Arguments are checked here, at the edge, with messages that say what was
+expected and what came."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mtjlab import __version__
+from mtjlab.schemes import READ_BIASES
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _read_voltage(text: str) -> float:
+    from mtjlab.backend import MAX_READ_V
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a voltage in volts, got {text!r}") from None
+    if not (np.isfinite(value) and value != 0 and abs(value) <= MAX_READ_V):
+        raise argparse.ArgumentTypeError(
+            f"read voltage must be non-zero and within +-{MAX_READ_V} V, got {text}"
+        )
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mtjlab",
+        description="Write, read and characterize passive MTJ arrays, on a bench or simulated.",
+    )
+    parser.add_argument("--version", action="version", version=f"mtjlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("sim", help="work on the built-in simulated bench")
+    sim_sub = sim.add_subparsers(dest="sim_command", required=True, metavar="SIM_COMMAND")
+    read = sim_sub.add_parser(
+        "read",
+        help="read a simulated array's resistance map, print it and save a heat map",
+        description="Read every cell of one array of a simulated chip, print the resistance map "
+        "in kOhm and save it as a heat-map PNG.",
+    )
+    read.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="chip seed: the same seed gives the same chip (default 0)",
+    )
+    read.add_argument(
+        "--array",
+        type=_non_negative_int,
+        default=1,
+        help="which array of the die (default 1, the 50 nm devices)",
+    )
+    read.add_argument(
+        "--v-read",
+        type=_read_voltage,
+        default=0.1,
+        dest="v_read",
+        help="read voltage in volts (default 0.1)",
+    )
+    read.add_argument(
+        "--bias",
+        choices=READ_BIASES,
+        default="grounded",
+        help="biasing of the unselected lines (default grounded)",
+    )
+    read.add_argument(
+        "--out",
+        type=Path,
+        default=Path("resistance_map.png"),
+        help="where to save the heat map (default resistance_map.png)",
+    )
+    read.set_defaults(handler=_sim_read)
+    return parser
+
+
+def _sim_read(args: argparse.Namespace) -> int:
+    from mtjlab.report import format_resistance_map, plot_resistance_map
+    from mtjlab.sim.backend import SimulatedBackend
+    from mtjlab.sim.chip import Chip
+
+    chip = Chip.from_seed(args.seed)
+    n_arrays = len(chip.arrays)
+    if args.array >= n_arrays:
+        print(
+            f"mtjlab: error: --array {args.array} is out of range: the simulated chip has "
+            f"{n_arrays} arrays (0 to {n_arrays - 1})",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.out.parent.exists():
+        print(
+            f"mtjlab: error: --out {args.out}: folder {args.out.parent} does not exist",
+            file=sys.stderr,
+        )
+        return 2
+    with SimulatedBackend(chip, args.array) as backend:
+        rmap = backend.read_map(v_read_v=args.v_read, bias=args.bias)
+    a = chip.array(args.array)
+    title = (
+        f"chip seed {args.seed}, array {args.array} ({a.diameter_nm:g} nm), "
+        f"V_read {args.v_read:g} V, {args.bias} bias"
+    )
+    print(title)
+    print(format_resistance_map(rmap.resistance_ohm))
+    plot_resistance_map(rmap.resistance_ohm, args.out, title=title)
+    print(f"heat map saved to {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
