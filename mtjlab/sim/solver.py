@@ -1,0 +1,482 @@
+"""Exact DC solver of a passive (selector-less) resistive crossbar with line resistance.
+
+Owns `solve_crossbar`, the terminal description `Terminals`, the result `CrossbarSolution` and
+`ConvergenceError`; the numerical paths live in the private `_solver_*` modules.
+
+Circuit: device (i, j) joins row-line node u[i, j] to column-line node w[i, j]. Row line i is the
+chain u[i, 0] - ... - u[i, cols-1] with `r_row` per segment, column line j the chain
+w[0, j] - ... - w[rows-1, j] with `r_col` per segment. Each line end is open or tied to an ideal
+voltage source through one more segment. The "start" end is the index-0 side (column 0 for a row,
+row 0 for a column), the "end" end the last-index side.
+
+Method, chosen by shape (all are exact nodal analysis; they differ only in the order of work):
+
+- ``"ideal"``: both line resistances zero: every node voltage is a source voltage, no solve.
+- ``"nodal"``: the general path: the sparse nodal matrix of the unknown nodes, one sparse LU
+  factorization, all input vectors as right-hand sides. Any terminals, zero-resistance lines
+  (collapsed to one node), floating islands, and each Newton step of a nonlinear solve.
+- ``"block"``: every line has resistance and at least one end tied to a source (the read and
+  inference schemes): each column line's chain is eliminated onto the row nodes at its
+  crosspoints, leaving a block-tridiagonal system in the row nodes with dense diagonal blocks,
+  solved by a block-Thomas sweep with dense Cholesky (LAPACK). Cost about cols * rows**3, so the
+  array is transposed first when it has more rows than columns.
+- Either linear path switches to a transfer form when there are more input vectors than nonzero
+  sources: it solves once per source and combines the vectors with one matrix product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from mtjlab.sim._solver_nodal import Ends, solve_nodes
+
+__all__ = ["ConvergenceError", "CrossbarSolution", "Terminals", "solve_crossbar"]
+
+DeviceIV = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class ConvergenceError(RuntimeError):
+    """Newton's method did not reach the voltage tolerance within the allowed iterations."""
+
+
+@dataclass(frozen=True)
+class Terminals:
+    """What each of the four ends of every line is connected to.
+
+    Each array holds one voltage per line, shape (lines,) or (lines, k) for k input vectors;
+    NaN means the end is open. A line with both ends NaN floats; a bias or ground (0 V, an
+    ammeter) is a voltage on one or both ends. The NaN pattern must be the same for all k
+    vectors (one circuit, one factorization).
+
+    Attributes
+    ----------
+    row_start_v : array_like, shape (rows,) or (rows, k)
+        Source at the column-0 end of each row line, volts.
+    row_end_v : array_like, shape (rows,) or (rows, k)
+        Source at the last-column end of each row line, volts.
+    col_start_v : array_like, shape (cols,) or (cols, k)
+        Source at the row-0 end of each column line, volts.
+    col_end_v : array_like, shape (cols,) or (cols, k)
+        Source at the last-row end of each column line, volts.
+    """
+
+    row_start_v: np.ndarray
+    row_end_v: np.ndarray
+    col_start_v: np.ndarray
+    col_end_v: np.ndarray
+
+    @classmethod
+    def default(cls, row_voltages, rows: int, cols: int) -> Terminals:
+        """The default termination: rows driven at their start, columns grounded at their end.
+
+        Parameters
+        ----------
+        row_voltages : array_like, shape (rows,) or (rows, k)
+            Voltages driving each row line at its column-0 end.
+        rows, cols : int
+            Array size.
+
+        Returns
+        -------
+        Terminals
+            Row ends and column starts open, column ends at 0 V (ammeters).
+        """
+        volts = np.asarray(row_voltages, dtype=float)
+        if volts.ndim not in (1, 2) or volts.shape[0] != rows:
+            raise ValueError(
+                f"row_voltages must have shape ({rows},) or ({rows}, k); got {volts.shape}"
+            )
+        tail = volts.shape[1:]
+        return cls(
+            row_start_v=volts,
+            row_end_v=np.full((rows, *tail), np.nan),
+            col_start_v=np.full((cols, *tail), np.nan),
+            col_end_v=np.zeros((cols, *tail)),
+        )
+
+    @classmethod
+    def open(cls, rows: int, cols: int) -> Terminals:
+        """Every end open: a starting point to tie chosen ends with `dataclasses.replace`."""
+        return cls(
+            row_start_v=np.full(rows, np.nan),
+            row_end_v=np.full(rows, np.nan),
+            col_start_v=np.full(cols, np.nan),
+            col_end_v=np.full(cols, np.nan),
+        )
+
+
+@dataclass(frozen=True)
+class CrossbarSolution:
+    """Currents and node voltages of a solved crossbar.
+
+    Shapes have a leading k axis (input vectors) when the voltages given were 2-D, none when 1-D.
+    Row currents count positive INTO the array from the row terminals; column currents count
+    positive OUT of the array into the column terminals. An open end carries 0 A.
+
+    Attributes
+    ----------
+    column_currents : ndarray, shape ([k,] cols)
+        Current out of the array through each column's terminals (both ends summed), amps.
+    row_currents : ndarray, shape ([k,] rows)
+        Current into the array through each row's terminals (both ends summed), amps.
+    row_start_current_a, row_end_current_a : ndarray, shape ([k,] rows)
+        Per-end row terminal currents, into the array.
+    col_start_current_a, col_end_current_a : ndarray, shape ([k,] cols)
+        Per-end column terminal currents, out of the array.
+    row_node_v, col_node_v : ndarray, shape ([k,] rows, cols)
+        Voltage of the row-line and column-line node at each crosspoint.
+    iterations : int
+        Newton iterations (0 for linear devices).
+    method : str
+        Path that solved it: "ideal", "nodal" or "block" (see the module docstring).
+    """
+
+    column_currents: np.ndarray
+    row_currents: np.ndarray
+    row_start_current_a: np.ndarray
+    row_end_current_a: np.ndarray
+    col_start_current_a: np.ndarray
+    col_end_current_a: np.ndarray
+    row_node_v: np.ndarray
+    col_node_v: np.ndarray
+    iterations: int
+    method: str
+    _conductance_s: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _device_currents: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def device_voltages(self) -> np.ndarray:
+        """Row node minus column node voltage across each device, shape ([k,] rows, cols)."""
+        return self.row_node_v - self.col_node_v
+
+    @cached_property
+    def device_currents(self) -> np.ndarray:
+        """Current through each device from row line to column line, shape ([k,] rows, cols)."""
+        if self._device_currents is not None:
+            return self._device_currents
+        return self._conductance_s * self.device_voltages
+
+
+def _as_conductance(conductance_s) -> np.ndarray:
+    g = np.asarray(conductance_s, dtype=float)
+    if g.ndim != 2 or 0 in g.shape:
+        raise ValueError(
+            f"conductance_s must be a non-empty 2-D (rows, cols) array; got shape {g.shape}"
+        )
+    bad = ~np.isfinite(g)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(
+            f"conductance_s must be finite; got {g[i, j]} at (row {i}, col {j}) "
+            f"({bad.sum()} non-finite entries)"
+        )
+    if (g < 0).any():
+        i, j = np.argwhere(g < 0)[0]
+        raise ValueError(
+            f"conductance_s must be >= 0 S (0 is an open device); got {g[i, j]} "
+            f"at (row {i}, col {j})"
+        )
+    return g
+
+
+def _as_resistance(name: str, value) -> float:
+    r = np.asarray(value, dtype=float)
+    if r.ndim != 0:
+        raise ValueError(f"{name} must be a scalar (ohm per segment); got shape {r.shape}")
+    if not np.isfinite(r) or r < 0:
+        raise ValueError(f"{name} must be a finite resistance >= 0 ohm per segment; got {value}")
+    return float(r)
+
+
+def _as_ends(terminals: Terminals, rows: int, cols: int) -> tuple[Ends, bool]:
+    """Validate terminals; return them as (lines, k) arrays and whether the input was batched."""
+    arrays = {}
+    for name, lines in (
+        ("row_start_v", rows),
+        ("row_end_v", rows),
+        ("col_start_v", cols),
+        ("col_end_v", cols),
+    ):
+        a = np.asarray(getattr(terminals, name), dtype=float)
+        if a.ndim not in (1, 2) or a.shape[0] != lines or (a.ndim == 2 and a.shape[1] == 0):
+            raise ValueError(
+                f"terminals.{name} must have shape ({lines},) or ({lines}, k) with k >= 1; "
+                f"got {a.shape}"
+            )
+        if np.isinf(a).any():
+            raise ValueError(f"terminals.{name} must be finite volts or NaN (open); got inf")
+        arrays[name] = a
+    ks = {a.shape[1] for a in arrays.values() if a.ndim == 2}
+    if len(ks) > 1:
+        shapes = {name: a.shape for name, a in arrays.items()}
+        raise ValueError(f"terminals arrays disagree on the number of vectors k: {shapes}")
+    batched = bool(ks)
+    k = ks.pop() if batched else 1
+    for name, a in arrays.items():
+        a = a if a.ndim == 2 else a[:, None]
+        a = np.ascontiguousarray(np.broadcast_to(a, (a.shape[0], k)))
+        nan = np.isnan(a)
+        mixed = nan.any(axis=1) & ~nan.all(axis=1)
+        if mixed.any():
+            line = int(np.argmax(mixed))
+            raise ValueError(
+                f"terminals.{name}: line {line} is open (NaN) for some input vectors and tied "
+                "for others; the NaN pattern must be the same for all k vectors "
+                "(one circuit topology per solve)"
+            )
+        arrays[name] = a
+    return Ends(**arrays), batched
+
+
+def _check_lumped_ends(name: str, start_v: np.ndarray, end_v: np.ndarray) -> None:
+    both = ~np.isnan(start_v[:, 0]) & ~np.isnan(end_v[:, 0])
+    clash = both & (start_v != end_v).any(axis=1)
+    if clash.any():
+        line = int(np.argmax(clash))
+        raise ValueError(
+            f"{name} line {line} has zero resistance and both ends tied to different voltages "
+            f"({start_v[line].tolist()} V vs {end_v[line].tolist()} V): infinite current; "
+            "give the line resistance or tie the ends to the same voltage"
+        )
+
+
+def _lumped_split(total: np.ndarray, ends_on: tuple[np.ndarray, np.ndarray], device_a, axis):
+    """Split a zero-resistance line's terminal current between its two ends.
+
+    With both ends at one voltage, a current drawn at crosspoint p of a line of n crosspoints
+    leaves by the start end with weight (n - p) / (n + 1) whatever the segment resistance, so
+    that split is also the zero-resistance limit.
+    """
+    start_on, end_on = ends_on
+    n = device_a.shape[axis]
+    weight = (n - np.arange(n)) / (n + 1)
+    shape = [1, 1, 1]
+    shape[axis] = n
+    via_start = (device_a * weight.reshape(shape)).sum(axis=axis)
+    start = np.where(end_on, np.where(start_on, via_start, 0.0), total)
+    start = np.where(start_on, start, 0.0)
+    return start, np.where(end_on, total - start, 0.0)
+
+
+def _resistive_split(start_a, end_a, ends_on, total):
+    """Terminal currents of resistive lines, by end (k, lines).
+
+    A line tied at one end passes the sum of its device currents (Kirchhoff's current law over
+    the line), which stays accurate when the terminal segment's voltage drop is tiny; a line
+    tied at both ends splits by its terminal segments' voltage drops.
+    """
+    start_on, end_on = ends_on
+    start = np.where(start_on, np.where(end_on, start_a, total), 0.0)
+    end = np.where(end_on, np.where(start_on, end_a, total), 0.0)
+    return start, end
+
+
+def _terminal_currents(g, r_row, r_col, ends, row_v, col_v, device_a):
+    """Per-end terminal currents (k, lines) from node voltages and device currents."""
+    k = ends.k
+    rows, cols = g.shape
+    currents = {}
+    if r_row > 0:
+        currents["row_start"], currents["row_end"] = _resistive_split(
+            (ends.row_start_v.T - row_v[:, :, 0]) / r_row,
+            (ends.row_end_v.T - row_v[:, :, -1]) / r_row,
+            (ends.row_start_on, ends.row_end_on),
+            device_a.sum(axis=2),
+        )
+    else:
+        total = device_a.sum(axis=2)
+        currents["row_start"], currents["row_end"] = _lumped_split(
+            total, (ends.row_start_on, ends.row_end_on), device_a, axis=2
+        )
+    if r_col > 0:
+        currents["col_start"], currents["col_end"] = _resistive_split(
+            (col_v[:, 0, :] - ends.col_start_v.T) / r_col,
+            (col_v[:, -1, :] - ends.col_end_v.T) / r_col,
+            (ends.col_start_on, ends.col_end_on),
+            device_a.sum(axis=1),
+        )
+    else:
+        total = device_a.sum(axis=1)
+        currents["col_start"], currents["col_end"] = _lumped_split(
+            total, (ends.col_start_on, ends.col_end_on), device_a, axis=1
+        )
+    assert all(c.shape in ((k, rows), (k, cols)) for c in currents.values())
+    return currents
+
+
+def _package(g, r_row, r_col, ends, batched, row_v, col_v, device_a, iterations, method, exact):
+    currents = _terminal_currents(g, r_row, r_col, ends, row_v, col_v, device_a)
+    column = currents["col_start"] + currents["col_end"]
+    if exact is not None:
+        column = exact
+    row = currents["row_start"] + currents["row_end"]
+
+    def out(a):
+        return a if batched else a[0]
+
+    return CrossbarSolution(
+        column_currents=out(column),
+        row_currents=out(row),
+        row_start_current_a=out(currents["row_start"]),
+        row_end_current_a=out(currents["row_end"]),
+        col_start_current_a=out(currents["col_start"]),
+        col_end_current_a=out(currents["col_end"]),
+        row_node_v=out(row_v),
+        col_node_v=out(col_v),
+        iterations=iterations,
+        method=method,
+        _conductance_s=g,
+        _device_currents=out(device_a),
+    )
+
+
+def solve_crossbar(
+    conductance_s,
+    row_voltages=None,
+    r_row: float = 0.0,
+    r_col: float = 0.0,
+    *,
+    terminals: Terminals | None = None,
+    device_iv: DeviceIV | None = None,
+    tol_v: float = 1e-9,
+    max_iter: int = 50,
+) -> CrossbarSolution:
+    """Solve the DC node voltages and terminal currents of a passive crossbar, exactly.
+
+    Parameters
+    ----------
+    conductance_s : array_like, shape (rows, cols)
+        Device conductances in siemens, >= 0 (0 is an open device; a shorted device is a large
+        conductance such as 1e3 S). For nonlinear devices, the conductance Newton starts from.
+    row_voltages : array_like, shape (rows,) or (rows, k), optional
+        Input voltages under the DEFAULT TERMINATION: row i is driven at its start (column-0)
+        end through one `r_row` segment, column j is held at 0 V by an ammeter at its end
+        (row rows-1) through one `r_col` segment, and the other ends are open. Give either this
+        or `terminals`.
+    r_row, r_col : float
+        Resistance of one row-line / column-line segment, ohm, >= 0. Zero makes the line an
+        ideal node (solved exactly, not as a small resistance).
+    terminals : Terminals, optional
+        Any termination: each line end open (NaN), driven, biased or grounded.
+    device_iv : callable, optional
+        Nonlinear device law ``device_iv(v) -> (current_a, conductance_s)`` for device voltages
+        v of shape (k, rows, cols) (row node minus column node), returning the current and its
+        derivative dI/dV with the same shape. Solved by Newton's method from the linear
+        solution with `conductance_s`.
+    tol_v : float
+        Newton stops when the largest node-voltage update is below this, volts.
+    max_iter : int
+        Newton iterations allowed before `ConvergenceError`.
+
+    Returns
+    -------
+    CrossbarSolution
+        Column currents (out of the array), row currents (into it), per-end currents, node
+        voltages, device voltages and currents, with a leading k axis for 2-D inputs.
+
+    Raises
+    ------
+    ValueError
+        On an invalid argument (the message names it, what came and what is allowed).
+    ConvergenceError
+        If Newton's method does not converge within `max_iter` iterations.
+
+    Notes
+    -----
+    A part of the circuit that no source reaches (for example a floating line whose devices are
+    all open) has no defined potential; its nodes are reported at 0 V and carry no current. With
+    zero line resistance and both ends of a line tied to one voltage, the terminal current splits
+    between the ends as it does for any equal segments. See the module docstring for the method
+    chosen by shape.
+    """
+    g = _as_conductance(conductance_s)
+    rows, cols = g.shape
+    r_row = _as_resistance("r_row", r_row)
+    r_col = _as_resistance("r_col", r_col)
+    if (row_voltages is None) == (terminals is None):
+        raise ValueError(
+            "give exactly one of row_voltages (default termination) or terminals; got "
+            + ("both" if terminals is not None else "neither")
+        )
+    if terminals is None:
+        volts = np.asarray(row_voltages, dtype=float)
+        if volts.ndim not in (1, 2) or volts.shape[0] != rows or 0 in volts.shape:
+            raise ValueError(
+                f"row_voltages must have shape ({rows},) or ({rows}, k) with k >= 1 to match "
+                f"conductance_s of shape {g.shape}; got {volts.shape}"
+            )
+        if not np.isfinite(volts).all():
+            raise ValueError("row_voltages must be finite volts; got NaN or inf")
+        terminals = Terminals.default(volts, rows, cols)
+    elif not isinstance(terminals, Terminals):
+        raise TypeError(f"terminals must be a Terminals; got {type(terminals).__name__}")
+    ends, batched = _as_ends(terminals, rows, cols)
+    if r_row == 0:
+        _check_lumped_ends("row", ends.row_start_v, ends.row_end_v)
+    if r_col == 0:
+        _check_lumped_ends("column", ends.col_start_v, ends.col_end_v)
+    if device_iv is not None and not callable(device_iv):
+        raise TypeError(f"device_iv must be callable; got {type(device_iv).__name__}")
+    if not (np.isfinite(tol_v) and tol_v > 0):
+        raise ValueError(f"tol_v must be a positive number of volts; got {tol_v}")
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter}")
+
+    g_row = 1.0 / r_row if r_row > 0 else np.inf
+    g_col = 1.0 / r_col if r_col > 0 else np.inf
+    row_v, col_v = solve_nodes(g[None], g_row, g_col, ends)
+    method = "ideal" if r_row == 0 and r_col == 0 else "nodal"
+    exact = None
+    if method == "ideal" and row_voltages is not None:
+        # Ideal lines: the column currents are the matrix product, bit for bit.
+        exact = np.asarray(row_voltages, dtype=float).T @ g
+        exact = exact if batched else exact[None]
+    if device_iv is None:
+        device_a = g * (row_v - col_v)
+        return _package(g, r_row, r_col, ends, batched, row_v, col_v, device_a, 0, method, exact)
+    return _newton(
+        g, r_row, r_col, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, int(max_iter)
+    )
+
+
+def _call_device_iv(device_iv: DeviceIV, volts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    result = device_iv(volts)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(
+            f"device_iv must return (current_a, conductance_s); got {type(result).__name__}"
+        )
+    current, slope = (np.asarray(a, dtype=float) for a in result)
+    for name, a in (("current_a", current), ("conductance_s", slope)):
+        if a.shape != volts.shape:
+            raise ValueError(
+                f"device_iv returned {name} of shape {a.shape}; expected {volts.shape} "
+                "(k, rows, cols) like its voltage argument"
+            )
+        if not np.isfinite(a).all():
+            raise ValueError(f"device_iv returned non-finite {name} for finite voltages")
+    return current, slope
+
+
+def _newton(g, r_row, r_col, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, max_iter):
+    """Newton's method: each device as its slope conductance plus a parallel current source."""
+    update = np.inf
+    for iteration in range(1, max_iter + 1):
+        volts = row_v - col_v
+        current, slope = _call_device_iv(device_iv, volts)
+        source = current - slope * volts
+        new_row_v, new_col_v = solve_nodes(slope, g_row, g_col, ends, current_a=source)
+        update = max(np.abs(new_row_v - row_v).max(), np.abs(new_col_v - col_v).max())
+        row_v, col_v = new_row_v, new_col_v
+        if update < tol_v:
+            device_a, _ = _call_device_iv(device_iv, row_v - col_v)
+            return _package(
+                g, r_row, r_col, ends, batched, row_v, col_v, device_a, iteration, "nodal", None
+            )
+    raise ConvergenceError(
+        f"Newton's method did not converge in {max_iter} iterations: last node-voltage update "
+        f"{update:.3g} V, tolerance tol_v={tol_v:.3g} V"
+    )

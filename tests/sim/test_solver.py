@@ -1,0 +1,438 @@
+"""The crossbar solver against hand-solved circuits, Kirchhoff's laws and a dense direct solve."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mtjlab.sim.solver import ConvergenceError, Terminals, solve_crossbar
+
+NAN = np.nan
+
+
+def random_array(rng, rows, cols):
+    return rng.choice([1 / 5e3, 1 / 12e3], size=(rows, cols))
+
+
+def random_terminals(rng, rows, cols, k):
+    """Every end independently open, grounded, biased or driven; some lines float."""
+
+    def ends(lines):
+        kind = rng.integers(0, 4, size=lines)  # 0 open, 1 ground, 2 bias, 3 drive
+        volts = rng.uniform(-1, 1, size=(lines, k))
+        volts[kind == 0] = NAN
+        volts[kind == 1] = 0.0
+        volts[kind == 2] = rng.uniform(-0.5, 0.5, size=(kind == 2).sum())[:, None]
+        return volts
+
+    t = Terminals(ends(rows), ends(rows), ends(cols), ends(cols))
+    # Make sure at least one source exists, and one floating row and column when there is room.
+    t.row_start_v[0] = rng.uniform(-1, 1, size=k)
+    if rows > 2:
+        t.row_start_v[-1] = t.row_end_v[-1] = NAN
+    if cols > 2:
+        t.col_start_v[-1] = t.col_end_v[-1] = NAN
+    return t
+
+
+def dense_reference(g, r_row, r_col, t):
+    """Node voltages by numpy.linalg.solve on the full nodal matrix, built node by node."""
+    rows, cols = g.shape
+    k = t.row_start_v.shape[1]
+    n = rows * cols
+
+    def u(i, j):
+        return i * cols + j
+
+    def w(i, j):
+        return n + i * cols + j
+
+    a = np.zeros((2 * n, 2 * n))
+    b = np.zeros((2 * n, k))
+
+    def connect(p, q, gpq):
+        a[p, p] += gpq
+        a[q, q] += gpq
+        a[p, q] -= gpq
+        a[q, p] -= gpq
+
+    def tie(p, gp, volts):
+        if not np.isnan(volts[0]):
+            a[p, p] += gp
+            b[p] += gp * volts
+
+    for i in range(rows):
+        for j in range(cols):
+            connect(u(i, j), w(i, j), g[i, j])
+            if j + 1 < cols:
+                connect(u(i, j), u(i, j + 1), 1 / r_row)
+            if i + 1 < rows:
+                connect(w(i, j), w(i + 1, j), 1 / r_col)
+        tie(u(i, 0), 1 / r_row, t.row_start_v[i])
+        tie(u(i, cols - 1), 1 / r_row, t.row_end_v[i])
+    for j in range(cols):
+        tie(w(0, j), 1 / r_col, t.col_start_v[j])
+        tie(w(rows - 1, j), 1 / r_col, t.col_end_v[j])
+    v = np.linalg.solve(a, b)
+    return v[:n].T.reshape(k, rows, cols), v[n:].T.reshape(k, rows, cols)
+
+
+def kcl_residuals(g, r_row, r_col, t, sol, device_a=None):
+    """Net current leaving every row and column node (k, rows, cols), from voltages alone."""
+    u, w = sol.row_node_v, sol.col_node_v
+    dev = g * (u - w) if device_a is None else device_a
+    res_u = dev.copy()
+    res_w = -dev.copy()
+    res_u[:, :, :-1] += (u[:, :, :-1] - u[:, :, 1:]) / r_row
+    res_u[:, :, 1:] += (u[:, :, 1:] - u[:, :, :-1]) / r_row
+    res_w[:, :-1, :] += (w[:, :-1, :] - w[:, 1:, :]) / r_col
+    res_w[:, 1:, :] += (w[:, 1:, :] - w[:, :-1, :]) / r_col
+    res_u[:, :, 0] += np.nan_to_num((u[:, :, 0] - t.row_start_v.T) / r_row)
+    res_u[:, :, -1] += np.nan_to_num((u[:, :, -1] - t.row_end_v.T) / r_row)
+    res_w[:, 0, :] += np.nan_to_num((w[:, 0, :] - t.col_start_v.T) / r_col)
+    res_w[:, -1, :] += np.nan_to_num((w[:, -1, :] - t.col_end_v.T) / r_col)
+    return res_u, res_w
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-solved circuits
+
+
+def test_one_cell_is_three_resistors_in_series():
+    r_dev, r_row, r_col, v = 5e3, 7.0, 3.0, 0.8
+    sol = solve_crossbar([[1 / r_dev]], [v], r_row, r_col)
+    current = v / (r_row + r_dev + r_col)
+    assert sol.column_currents == pytest.approx([current], rel=1e-12)
+    assert sol.row_currents == pytest.approx([current], rel=1e-12)
+    assert sol.row_node_v[0, 0] == pytest.approx(v - current * r_row, rel=1e-12)
+    assert sol.col_node_v[0, 0] == pytest.approx(current * r_col, rel=1e-12)
+    assert sol.device_currents[0, 0] == pytest.approx(current, rel=1e-12)
+    assert sol.iterations == 0
+
+
+def test_one_cell_driven_from_both_ends_of_both_lines():
+    # Row tied at both ends to v through r_row each: r_row/2 to the node; column to 0 V likewise.
+    r_dev, r_row, r_col, v = 1e3, 10.0, 30.0, 1.0
+    t = Terminals([v], [v], [0.0], [0.0])
+    sol = solve_crossbar([[1 / r_dev]], r_row=r_row, r_col=r_col, terminals=t)
+    current = v / (r_row / 2 + r_dev + r_col / 2)
+    assert sol.row_start_current_a == pytest.approx([current / 2], rel=1e-12)
+    assert sol.row_end_current_a == pytest.approx([current / 2], rel=1e-12)
+    assert sol.col_start_current_a == pytest.approx([current / 2], rel=1e-12)
+    assert sol.col_end_current_a == pytest.approx([current / 2], rel=1e-12)
+    assert sol.column_currents == pytest.approx([current], rel=1e-12)
+
+
+def test_two_by_two_with_row_resistance_is_two_ladders():
+    # r_col = 0: columns are ideal 0 V nodes, so each row is a ladder:
+    # source - r - node0 (R_i0 to ground) - r - node1 (R_i1 to ground).
+    r = 50.0
+    res = np.array([[1e3, 2e3], [3e3, 4e3]])
+    v = np.array([1.0, 0.5])
+    sol = solve_crossbar(1 / res, v, r_row=r, r_col=0.0)
+    dev = np.zeros((2, 2))
+    for i in range(2):
+        far = r + res[i, 1]
+        near = res[i, 0] * far / (res[i, 0] + far)
+        i_row = v[i] / (r + near)
+        node0 = v[i] - i_row * r
+        dev[i, 0] = node0 / res[i, 0]
+        dev[i, 1] = node0 / far
+        assert sol.row_currents[i] == pytest.approx(i_row, rel=1e-12)
+        assert sol.row_node_v[i, 1] == pytest.approx(dev[i, 1] * res[i, 1], rel=1e-12)
+    assert sol.column_currents == pytest.approx(dev.sum(axis=0), rel=1e-12)
+    assert sol.device_currents == pytest.approx(dev, rel=1e-12)
+    assert np.all(sol.col_node_v == 0.0)
+
+
+def test_two_by_two_with_column_resistance_by_cramers_rule():
+    # r_row = 0: rows are ideal nodes at v0, v1. Column j: w0 - r - w1 - r - ground, device
+    # conductances g0 (from v0 into w0) and g1 (from v1 into w1). Nodal equations:
+    #   (g0 + 1/r) w0 - w1/r = g0 v0
+    #   -w0/r + (g1 + 2/r) w1 = g1 v1
+    r = 20.0
+    g = np.array([[1e-3, 2e-4], [5e-4, 1e-4]])
+    v = np.array([0.7, -0.3])
+    sol = solve_crossbar(g, v, r_row=0.0, r_col=r)
+    for j in range(2):
+        g0, g1 = g[0, j], g[1, j]
+        a11, a12, a22 = g0 + 1 / r, -1 / r, g1 + 2 / r
+        b1, b2 = g0 * v[0], g1 * v[1]
+        det = a11 * a22 - a12 * a12
+        w0 = (b1 * a22 - a12 * b2) / det
+        w1 = (a11 * b2 - a12 * b1) / det
+        assert sol.col_node_v[:, j] == pytest.approx([w0, w1], rel=1e-12)
+        assert sol.column_currents[j] == pytest.approx(w1 / r, rel=1e-12)
+        assert sol.col_end_current_a[j] == pytest.approx(w1 / r, rel=1e-12)
+    assert np.all(sol.col_start_current_a == 0.0)
+    assert np.all(sol.row_node_v == v[:, None])
+
+
+# ---------------------------------------------------------------------------------------------
+# Ideal lines
+
+
+@pytest.mark.parametrize("shape", [(15, 15), (3, 7), (1, 1)])
+@pytest.mark.parametrize("k", [None, 1, 5])
+def test_zero_line_resistance_is_exactly_the_matrix_product(shape, k):
+    rng = np.random.default_rng(1)
+    g = random_array(rng, *shape)
+    v = rng.uniform(-1, 1, size=shape[:1] if k is None else (shape[0], k))
+    sol = solve_crossbar(g, v, 0.0, 0.0)
+    assert np.array_equal(sol.column_currents, v.T @ g)
+    assert sol.method == "ideal"
+
+
+def test_zero_resistance_line_tied_at_both_ends_splits_like_the_limit():
+    rng = np.random.default_rng(2)
+    g = random_array(rng, 4, 5)
+    t = Terminals(
+        row_start_v=rng.uniform(0, 1, 4),
+        row_end_v=np.full(4, NAN),
+        col_start_v=np.zeros(5),
+        col_end_v=np.zeros(5),
+    )
+    ideal = solve_crossbar(g, r_row=1e-3, r_col=0.0, terminals=t)
+    tiny = solve_crossbar(g, r_row=1e-3, r_col=1e-9, terminals=t)
+    for name in ("col_start_current_a", "col_end_current_a", "column_currents"):
+        np.testing.assert_allclose(getattr(ideal, name), getattr(tiny, name), rtol=1e-6)
+
+
+def test_zero_resistance_line_tied_to_two_voltages_is_refused():
+    t = Terminals([1.0], [0.5], [0.0], [NAN])
+    with pytest.raises(ValueError, match="row line 0 has zero resistance"):
+        solve_crossbar([[1e-3]], r_row=0.0, r_col=1.0, terminals=t)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kirchhoff's laws and an independent solve
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_terminals_match_dense_solve_and_kirchhoff(seed):
+    rng = np.random.default_rng(seed)
+    rows, cols, k = rng.integers(1, 7, size=2).tolist() + [3]
+    g = random_array(rng, rows, cols)
+    r_row, r_col = rng.uniform(0.5, 20, size=2)
+    t = random_terminals(rng, rows, cols, k)
+    sol = solve_crossbar(g, r_row=r_row, r_col=r_col, terminals=t)
+    u_ref, w_ref = dense_reference(g, r_row, r_col, t)
+    np.testing.assert_allclose(sol.row_node_v, u_ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sol.col_node_v, w_ref, rtol=1e-9, atol=1e-12)
+
+    res_u, res_w = kcl_residuals(g, r_row, r_col, t, sol)
+    scale = np.abs(sol.device_currents).max() + np.abs(sol.row_currents).max()
+    assert np.abs(res_u).max() < 1e-10 * scale
+    assert np.abs(res_w).max() < 1e-10 * scale
+
+    # Terminal currents follow from the end node voltages; open ends carry nothing.
+    start = np.nan_to_num((t.row_start_v.T - sol.row_node_v[:, :, 0]) / r_row)
+    np.testing.assert_allclose(sol.row_start_current_a, start, rtol=1e-9, atol=1e-15)
+    end = np.nan_to_num((sol.col_node_v[:, -1, :] - t.col_end_v.T) / r_col)
+    np.testing.assert_allclose(sol.col_end_current_a, end, rtol=1e-9, atol=1e-15)
+    # Global conservation: all that enters by the rows leaves by the columns.
+    np.testing.assert_allclose(
+        sol.row_currents.sum(axis=1), sol.column_currents.sum(axis=1), rtol=1e-9, atol=1e-15
+    )
+
+
+def test_default_termination_conserves_current_and_obeys_kcl():
+    rng = np.random.default_rng(3)
+    g = random_array(rng, 15, 15)
+    v = rng.uniform(0, 1, size=(15, 20))
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    t = Terminals.default(v, 15, 15)
+    res_u, res_w = kcl_residuals(g, 2.0, 2.0, t, sol)
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(sol.row_currents).max()
+    np.testing.assert_allclose(sol.row_currents.sum(1), sol.column_currents.sum(1), rtol=1e-12)
+    assert np.all(sol.row_end_current_a == 0) and np.all(sol.col_start_current_a == 0)
+    # Line resistance only loses current relative to the ideal product.
+    assert np.all(sol.column_currents < v.T @ g)
+
+
+def test_batch_equals_separate_solves():
+    rng = np.random.default_rng(4)
+    g = random_array(rng, 5, 6)
+    t = random_terminals(rng, 5, 6, 4)
+    batch = solve_crossbar(g, r_row=3.0, r_col=4.0, terminals=t)
+    for q in range(4):
+        one = Terminals(*(a[:, q] for a in dataclasses.astuple(t)))
+        single = solve_crossbar(g, r_row=3.0, r_col=4.0, terminals=one)
+        assert single.column_currents.shape == (6,)
+        assert single.device_voltages.shape == (5, 6)
+        np.testing.assert_allclose(batch.column_currents[q], single.column_currents, rtol=1e-12)
+        np.testing.assert_allclose(batch.device_voltages[q], single.device_voltages, rtol=1e-12)
+
+
+def test_island_with_no_source_sits_at_zero_and_carries_nothing():
+    # Row 1 floats and all its devices are open: no defined potential, no current.
+    g = np.array([[1e-3, 1e-3], [0.0, 0.0]])
+    t = Terminals([1.0, NAN], [NAN, NAN], [NAN, NAN], [0.0, 0.0])
+    sol = solve_crossbar(g, r_row=1.0, r_col=1.0, terminals=t)
+    assert np.all(sol.row_node_v[1] == 0.0)
+    assert np.all(sol.device_currents[1] == 0.0)
+    assert np.all(np.isfinite(sol.column_currents))
+    assert sol.column_currents.sum() == pytest.approx(sol.row_currents.sum(), rel=1e-12)
+
+
+def test_shorted_and_open_devices():
+    g = np.full((3, 3), 1e-4)
+    g[1, 1] = 1e3  # shorted
+    g[0, 2] = 0.0  # open
+    v = np.array([0.2, 0.3, 0.1])
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    assert sol.device_currents[0, 2] == 0.0
+    t = Terminals.default(v, 3, 3)
+    res_u, res_w = kcl_residuals(g, 2.0, 2.0, t, _batched(sol))
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(sol.row_currents).max()
+
+
+def _batched(sol):
+    return dataclasses.replace(
+        sol, row_node_v=sol.row_node_v[None], col_node_v=sol.col_node_v[None]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Nonlinear devices
+
+
+def cubic_device(g0, beta):
+    def device_iv(v):
+        return g0 * v + beta * v**3, g0 + 3 * beta * v**2
+
+    return device_iv
+
+
+def test_newton_satisfies_kcl_with_the_nonlinear_law():
+    rng = np.random.default_rng(5)
+    g = random_array(rng, 6, 5)
+    t = random_terminals(rng, 6, 5, 3)
+    law = cubic_device(g, 4e-4)
+    sol = solve_crossbar(g, r_row=5.0, r_col=5.0, terminals=t, device_iv=law, tol_v=1e-12)
+    assert sol.iterations >= 2
+    device_a = law(sol.device_voltages)[0]
+    np.testing.assert_allclose(sol.device_currents, device_a, rtol=1e-12)
+    res_u, res_w = kcl_residuals(g, 5.0, 5.0, t, sol, device_a=device_a)
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(device_a).max()
+    # And the law matters: the linear answer differs.
+    linear = solve_crossbar(g, r_row=5.0, r_col=5.0, terminals=t)
+    assert np.abs(linear.column_currents - sol.column_currents).max() > 1e-6
+
+
+def test_linear_device_law_reproduces_the_linear_solution():
+    rng = np.random.default_rng(6)
+    g = random_array(rng, 4, 4)
+    v = rng.uniform(0, 1, size=(4, 3))
+    linear = solve_crossbar(g, v, 2.0, 2.0)
+    newton = solve_crossbar(
+        g, v, 2.0, 2.0, device_iv=lambda x: (g * x, np.broadcast_to(g, x.shape))
+    )
+    assert newton.iterations == 1
+    np.testing.assert_allclose(newton.column_currents, linear.column_currents, rtol=1e-12)
+
+
+def test_newton_with_ideal_lines():
+    g = np.array([[1e-3, 2e-3]])
+    law = cubic_device(g, 1e-3)
+    sol = solve_crossbar(g, [0.5], 0.0, 0.0, device_iv=law)
+    np.testing.assert_allclose(sol.column_currents, law(np.array([[[0.5, 0.5]]]))[0][0, 0])
+
+
+def test_newton_that_cannot_converge_raises():
+    g = np.full((2, 2), 1e-3)
+
+    def unstable(v):  # slope of the wrong sign: each step overshoots further
+        return 1e-3 * np.sign(v) * np.abs(v) ** 0.3, np.full(v.shape, 1e-3)
+
+    with pytest.raises(ConvergenceError, match=r"did not converge in 3 iterations.*update"):
+        solve_crossbar(g, [1.0, 0.5], 100.0, 100.0, device_iv=unstable, max_iter=3)
+
+
+def test_device_iv_returning_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match=r"device_iv returned current_a of shape \(2, 2\)"):
+        solve_crossbar(np.full((2, 2), 1e-3), [1.0, 0.5], 1.0, 1.0, device_iv=lambda v: (v[0], v))
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation at the edge
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"conductance_s": [[-1e-3]]}, r"conductance_s must be >= 0 S.*-0.001"),
+        ({"conductance_s": [[NAN]]}, r"conductance_s must be finite; got nan"),
+        ({"conductance_s": [1e-3]}, r"conductance_s must be a non-empty 2-D.*\(1,\)"),
+        ({"row_voltages": [1.0, 2.0]}, r"row_voltages must have shape \(1,\).*got \(2,\)"),
+        ({"row_voltages": [NAN]}, r"row_voltages must be finite"),
+        ({"r_row": -1.0}, r"r_row must be a finite resistance >= 0.*-1.0"),
+        ({"r_col": [1.0, 2.0]}, r"r_col must be a scalar"),
+        ({"row_voltages": None}, r"exactly one of row_voltages .* got neither"),
+        ({"tol_v": 0.0}, r"tol_v must be a positive"),
+        ({"max_iter": 0}, r"max_iter must be an integer >= 1"),
+    ],
+)
+def test_invalid_arguments_are_named(kwargs, match):
+    args = {"conductance_s": [[1e-3]], "row_voltages": [1.0], "r_row": 1.0, "r_col": 1.0}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        solve_crossbar(**args)
+
+
+def test_terminals_and_row_voltages_together_are_refused():
+    with pytest.raises(ValueError, match="got both"):
+        solve_crossbar([[1e-3]], [1.0], terminals=Terminals.default([1.0], 1, 1))
+
+
+def test_inconsistent_open_pattern_across_vectors_is_refused():
+    t = Terminals.default(np.ones((2, 3)), 2, 2)
+    t.col_end_v[1, 2] = NAN
+    with pytest.raises(ValueError, match=r"col_end_v: line 1 is open \(NaN\) for some"):
+        solve_crossbar(np.full((2, 2), 1e-3), r_row=1.0, r_col=1.0, terminals=t)
+
+
+def test_terminal_arrays_disagreeing_on_k_are_refused():
+    t = Terminals(np.ones((2, 3)), np.ones((2, 4)), np.ones(2), np.ones(2))
+    with pytest.raises(ValueError, match="disagree on the number of vectors"):
+        solve_crossbar(np.full((2, 2), 1e-3), r_row=1.0, r_col=1.0, terminals=t)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 4),
+    cols=st.integers(1, 4),
+    wrong=st.integers(1, 5),
+    k=st.one_of(st.none(), st.integers(1, 3)),
+)
+def test_row_voltage_shape_must_match_rows(rows, cols, wrong, k):
+    g = np.full((rows, cols), 1e-3)
+    shape = (wrong,) if k is None else (wrong, k)
+    if wrong == rows:
+        sol = solve_crossbar(g, np.ones(shape), 1.0, 1.0)
+        expected = (cols,) if k is None else (k, cols)
+        assert sol.column_currents.shape == expected
+    else:
+        with pytest.raises(ValueError, match=rf"row_voltages must have shape \({rows},\)"):
+            solve_crossbar(g, np.ones(shape), 1.0, 1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.integers(1, 5),
+    cols=st.integers(1, 5),
+    r=st.floats(0.0, 100.0),
+    scale=st.floats(1e-6, 1e3),
+)
+def test_conservation_for_any_size_and_resistance(rows, cols, r, scale):
+    rng = np.random.default_rng(rows * 10 + cols)
+    g = random_array(rng, rows, cols)
+    v = rng.uniform(-scale, scale, size=(rows, 2))
+    sol = solve_crossbar(g, v, r, r)
+    np.testing.assert_allclose(
+        sol.row_currents.sum(1), sol.column_currents.sum(1), rtol=1e-9, atol=1e-18 * scale
+    )
