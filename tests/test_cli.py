@@ -1,0 +1,54 @@
+"""The mtjlab command: sim read prints and plots a map; bad arguments say what is wrong."""
+
+import re
+
+import numpy as np
+import pytest
+
+from mtjlab.cli import main
+
+
+def test_sim_read_prints_the_map_and_saves_a_png(tmp_path, capsys):
+    out = tmp_path / "map.png"
+    assert main(["sim", "read", "--seed", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if re.match(r"\s+\d+\s+-?[\d.inf]+", line)]
+    assert len(rows) == 15
+    values = np.array([[float(x) for x in line.split()[1:]] for line in rows])
+    assert values.shape == (15, 15)
+    # 50 nm devices of the default chip: P near 5 kOhm, AP near 12.7 kOhm; a rare defect aside.
+    in_range = (values > 3.0) & (values < 20.0)
+    assert np.mean(in_range) > 0.97
+    assert np.any(values < 7.0) and np.any(values > 10.0)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sim_read_is_repeatable_for_a_seed(tmp_path, capsys):
+    main(["sim", "read", "--seed", "5", "--out", str(tmp_path / "a.png")])
+    first = capsys.readouterr().out
+    main(["sim", "read", "--seed", "5", "--out", str(tmp_path / "b.png")])
+    second = capsys.readouterr().out
+    assert first.replace("a.png", "") == second.replace("b.png", "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sim", "read", "--seed", "-2"], "expected a whole number >= 0"),
+        (["sim", "read", "--v-read", "5"], "within +-1.0 V"),
+        (["sim", "read", "--v-read", "abc"], "expected a voltage in volts"),
+        (["sim", "read", "--bias", "v/4"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_array_out_of_range_and_missing_folder(tmp_path, capsys):
+    assert main(["sim", "read", "--array", "9", "--out", str(tmp_path / "m.png")]) == 2
+    assert "--array 9 is out of range" in capsys.readouterr().err
+    assert main(["sim", "read", "--out", str(tmp_path / "nope" / "m.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err
