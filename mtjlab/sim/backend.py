@@ -106,7 +106,8 @@ class SimulatedBackend(ArrayBackend):
     def _measure(self, row_v: np.ndarray, col_v: np.ndarray, duration_s: float) -> np.ndarray:
         """Apply k circuits one after the other; measure every column's current in each.
 
-        The k circuits share one topology and are solved as a batch; each then stresses the
+        The k circuits share one topology and are solved as a batch, each distinct circuit once;
+        each then stresses the
         devices in order, and if one of them switched a device the rest are solved again, so
         every measurement sees the state the previous ones left. Returns shape (k, cols).
         """
@@ -115,12 +116,15 @@ class SimulatedBackend(ArrayBackend):
         current = np.empty((k, cols))
         start = 0
         while start < k:
-            sol = self._solve(row_v[:, start:], col_v[:, start:])
+            # Reads of one row under grounded bias, say, are the same circuit: solve each once.
+            lines = np.nan_to_num(np.vstack([row_v[:, start:], col_v[:, start:]]), nan=np.inf)
+            _, first, which = np.unique(lines, axis=1, return_index=True, return_inverse=True)
+            sol = self._solve(row_v[:, start + first], col_v[:, start + first])
             v_dev = np.reshape(sol.device_voltages, (-1, *self.shape))
             i_col = np.reshape(sol.col_end_current_a, (-1, cols))
-            for n in range(k - start):
-                current[start + n] = i_col[n]
-                if self._stress(v_dev[n], duration_s).any():
+            for n, u in enumerate(which.ravel()):
+                current[start + n] = i_col[u]
+                if self._stress(v_dev[u], duration_s).any():
                     start += n + 1
                     break
             else:
