@@ -107,9 +107,9 @@ class SimulatedBackend(ArrayBackend):
         """Apply k circuits one after the other; measure every column's current in each.
 
         The k circuits share one topology and are solved as a batch, each distinct circuit once;
-        each then stresses the
-        devices in order, and if one of them switched a device the rest are solved again, so
-        every measurement sees the state the previous ones left. Returns shape (k, cols).
+        each then stresses the devices in order, and if one of them switched a device the rest
+        are solved again, so every measurement sees the state the previous ones left.
+        Returns shape (k, cols).
         """
         k = row_v.shape[1]
         cols = self.shape[1]
