@@ -1,0 +1,69 @@
+"""Keithley 707B / 708B switching matrix (TSP) as a
+:class:`~mtjlab.instruments.roles.SwitchMatrix`; pymeasure has no driver for it.
+
+A channel is one crosspoint named ``<slot><row><column>``, e.g. ``1A01`` (slot 1, row A,
+column 1). Channel lists are joined with commas into one TSP string literal, after every name has
+been checked against that grammar, so no input can close the literal or add a statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pymeasure.instruments import Instrument
+
+from ._errors import TspErrorQueue
+from ._grammar import ascii_pattern, check_names
+from .roles import SwitchMatrix
+
+
+class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
+    """Keithley 707B: six slots, each an 8-row (A-H) by 12-column (01-12) matrix card."""
+
+    channel_pattern = ascii_pattern(r"[1-6][A-H](0[1-9]|1[0-2])")
+    channel_form = "<slot 1-6><row A-H><column 01-12>, e.g. 1A01"
+
+    def __init__(self, adapter, name: str = "Keithley 707B Switching Matrix", **kwargs):
+        super().__init__(adapter, name, includeSCPI=False, **kwargs)
+
+    def _channel_list(self, channels: str | Iterable[str]) -> str:
+        return ",".join(check_names(channels, self.channel_pattern, self.channel_form, "channel"))
+
+    def close(self, channels: str | Iterable[str]) -> None:
+        self.write(f'channel.close("{self._channel_list(channels)}")')
+        self.check_errors()
+
+    def open(self, channels: str | Iterable[str]) -> None:
+        self.write(f'channel.open("{self._channel_list(channels)}")')
+        self.check_errors()
+
+    def exclusive_close(self, channels: str | Iterable[str]) -> None:
+        self.write(f'channel.exclusiveclose("{self._channel_list(channels)}")')
+        self.check_errors()
+
+    def open_all(self) -> None:
+        self.write('channel.open("allslots")')
+        self.check_errors()
+
+    def closed(self) -> list[str]:
+        """Closed channels as the matrix lists them (semicolon-separated, ``nil`` if none)."""
+        reply = self.ask('print(channel.getclose("allslots"))').strip()
+        if reply == "nil":
+            return []
+        names = reply.split(";")
+        for name in names:
+            if self.channel_pattern.fullmatch(name) is None:
+                raise self._failure(f"unexpected reply to channel.getclose: {reply!r}")
+        return names
+
+
+class Keithley708B(Keithley707B):
+    """Keithley 708B: one slot, an 8-row (A-H) by 12-column (01-12) matrix card."""
+
+    channel_pattern = ascii_pattern(r"1[A-H](0[1-9]|1[0-2])")
+    channel_form = "1<row A-H><column 01-12>, e.g. 1A01"
+
+    def __init__(self, adapter, name: str = "Keithley 708B Switching Matrix", **kwargs):
+        super().__init__(adapter, name, **kwargs)
+
+

@@ -1,0 +1,166 @@
+"""Keithley 707B / 708B switching matrix driver (TSP) pinned byte for byte; channel grammar
+tested with hypothesis."""
+
+import pytest
+from hostile_strings import HOSTILE
+from hypothesis import given
+from hypothesis import strategies as st
+from pymeasure.test import expected_protocol
+
+from mtjlab.instruments.keithley707b import Keithley707B, Keithley708B
+from mtjlab.instruments.roles import ChannelSpecError, InstrumentError
+
+NO_ERROR = ("print(errorqueue.next())", "0.00000e+00\tQueue Is Empty\t0.00000e+00\t0.00000e+00")
+COLUMNS = [f"{c:02d}" for c in range(1, 13)]
+
+
+def is_707b_channel(name: str) -> bool:
+    """Independent statement of the 707B grammar, for comparison with the driver's regex."""
+    return len(name) == 4 and name[0] in "123456" and name[1] in "ABCDEFGH" and name[2:] in COLUMNS
+
+
+def test_close_open_exclusive_close_open_all():
+    with expected_protocol(
+        Keithley707B,
+        [
+            ('channel.close("1A01")', None),
+            NO_ERROR,
+            ('channel.close("1A01,2H12,6C10")', None),
+            NO_ERROR,
+            ('channel.open("2H12")', None),
+            NO_ERROR,
+            ('channel.exclusiveclose("1B03,1C04")', None),
+            NO_ERROR,
+            ('channel.open("allslots")', None),
+            NO_ERROR,
+        ],
+    ) as matrix:
+        matrix.close("1A01")
+        matrix.close(["1A01", "2H12", "6C10"])
+        matrix.open(("2H12",))
+        matrix.exclusive_close(iter(["1B03", "1C04"]))
+        matrix.open_all()
+
+
+def test_closed_reads_back_the_semicolon_list_or_nil():
+    with expected_protocol(
+        Keithley707B,
+        [
+            ('print(channel.getclose("allslots"))', "1B03;1C04"),
+            ('print(channel.getclose("allslots"))', "nil"),
+        ],
+    ) as matrix:
+        assert matrix.closed() == ["1B03", "1C04"]
+        assert matrix.closed() == []
+
+
+def test_garbled_getclose_reply_raises():
+    with (
+        expected_protocol(
+            Keithley707B, [('print(channel.getclose("allslots"))', "1B03;1C0")]
+        ) as matrix,
+        pytest.raises(InstrumentError, match="unexpected reply to channel.getclose"),
+    ):
+        matrix.closed()
+
+
+def test_safe_state_opens_everything():
+    with expected_protocol(Keithley707B, [('channel.open("allslots")', None), NO_ERROR]) as matrix:
+        matrix.safe_state()
+
+
+def test_instrument_error_names_the_command():
+    with (
+        expected_protocol(
+            Keithley707B,
+            [
+                ('channel.close("6H12")', None),
+                ("print(errorqueue.next())", "1.11500e+03\tParameter error, empty slot\t2\t1"),
+                NO_ERROR,
+            ],
+        ) as matrix,
+        pytest.raises(InstrumentError) as info,
+    ):
+        matrix.close("6H12")
+    assert info.value.errors == ((1115, "Parameter error, empty slot"),)
+    assert 'channel.close("6H12")' in str(info.value)
+    assert "Keithley 707B Switching Matrix" in str(info.value)
+
+
+def test_708b_has_only_slot_1():
+    with expected_protocol(Keithley708B, [('channel.close("1H12")', None), NO_ERROR]) as matrix:
+        matrix.close("1H12")
+    refused = pytest.raises(ChannelSpecError, match=r"'2A01' is not of the form 1<row A-H>")
+    with expected_protocol(Keithley708B, []) as matrix, refused:
+        matrix.close("2A01")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '1A01")',
+        '1A01"); channel.close("1A02',
+        "1A01\nreset()",
+        "1A01;1A02",
+        "1A01 ",
+        "1A01,1A02",
+        "allslots",
+        "slot1",
+        "1A00",
+        "1A13",
+        "7A01",
+        "1I01",
+        "1a01",
+        "1A1",
+        "１A01",
+        "end",
+        "",
+    ],
+)
+def test_hostile_or_malformed_names_are_refused_with_no_byte_sent(bad):
+    with expected_protocol(Keithley707B, []) as matrix, pytest.raises(ChannelSpecError) as info:
+        matrix.close(["1A01", bad])
+    assert repr(bad) in str(info.value)
+    assert "<slot 1-6><row A-H><column 01-12>" in str(info.value)
+
+
+def test_non_string_and_empty_lists_are_refused():
+    with expected_protocol(Keithley707B, []) as matrix:
+        with pytest.raises(ChannelSpecError, match="empty list of channels"):
+            matrix.exclusive_close([])
+        with pytest.raises(ChannelSpecError, match="11 is not of the form"):
+            matrix.open([11])
+
+
+VALID = st.builds(
+    lambda s, r, c: f"{s}{r}{c}",
+    st.sampled_from("123456"),
+    st.sampled_from("ABCDEFGH"),
+    st.sampled_from(COLUMNS),
+)
+
+
+@given(VALID, HOSTILE, st.booleans())
+def test_a_valid_name_with_anything_spliced_on_is_refused(valid, payload, before):
+    name = payload + valid if before else valid + payload
+    with expected_protocol(Keithley707B, []) as matrix, pytest.raises(ChannelSpecError):
+        matrix.close(name)
+
+
+@given(st.text(max_size=6))
+def test_driver_grammar_agrees_with_the_independent_statement(name):
+    if is_707b_channel(name):
+        with expected_protocol(Keithley707B, [(f'channel.open("{name}")', None), NO_ERROR]) as m:
+            m.open(name)
+    else:
+        with expected_protocol(Keithley707B, []) as m, pytest.raises(ChannelSpecError):
+            m.open(name)
+
+
+@given(VALID)
+def test_every_valid_name_is_accepted(name):
+    assert is_707b_channel(name)
+    with expected_protocol(
+        Keithley707B, [(f'channel.exclusiveclose("{name}")', None), NO_ERROR]
+    ) as m:
+        m.exclusive_close(name)
