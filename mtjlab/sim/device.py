@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: State codes held in ``state`` arrays.
 P = 0
@@ -79,20 +80,20 @@ DEFAULT_DEVICE: dict[str, float] = {
 }
 
 
-def tmr(v: np.ndarray, tmr0: np.ndarray, v_half_v: np.ndarray) -> np.ndarray:
+def tmr(v: ArrayLike, tmr0: np.ndarray, v_half_v: np.ndarray) -> np.ndarray:
     """Bias-dependent TMR: TMR0 / (1 + (V / V_half)^2)."""
     x = np.asarray(v) / v_half_v
     return tmr0 / (1.0 + x * x)
 
 
-def resistance_ohm(state: np.ndarray, v: np.ndarray, params: MTJParams) -> np.ndarray:
+def resistance_ohm(state: np.ndarray, v: ArrayLike, params: MTJParams) -> np.ndarray:
     """Resistance at bias ``v``: R_P in the P state, R_P (1 + TMR(V)) in the AP state."""
     r_ap = params.r_p_ohm * (1.0 + tmr(v, params.tmr0, params.v_half_v))
     return np.where(np.asarray(state) == AP, r_ap, params.r_p_ohm)
 
 
 def current_and_slope(
-    state: np.ndarray, v: np.ndarray, params: MTJParams
+    state: np.ndarray, v: ArrayLike, params: MTJParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """Device current I(V) = V / R(V) and its slope dI/dV, for Newton's method.
 
@@ -111,18 +112,21 @@ def current_and_slope(
     return v / r, slope
 
 
-def switching_time_s(v: np.ndarray, vc0_v: np.ndarray, delta: np.ndarray, tau0_s: np.ndarray):
+def switching_time_s(
+    v: ArrayLike, vc0_v: ArrayLike, delta: ArrayLike, tau0_s: ArrayLike
+) -> np.ndarray:
     """Mean switching time tau = tau0 exp(Delta (1 - |V| / Vc0)).
 
     The barrier term is floored at 0: above the critical voltage the switching is no longer
     thermally limited and tau stays at tau0 instead of falling without bound.
     """
-    barrier = np.maximum(delta * (1.0 - np.abs(v) / vc0_v), 0.0)
+    delta, vc0_v, tau0_s = np.asarray(delta), np.asarray(vc0_v), np.asarray(tau0_s)
+    barrier = np.maximum(delta * (1.0 - np.abs(np.asarray(v)) / vc0_v), 0.0)
     return tau0_s * np.exp(barrier)
 
 
 def switching_probability(
-    state: np.ndarray, v: np.ndarray, width_s: float | np.ndarray, params: MTJParams
+    state: np.ndarray, v: ArrayLike, width_s: ArrayLike, params: MTJParams
 ) -> np.ndarray:
     """Probability that a pulse of amplitude ``v`` (at the device) and width ``width_s`` switches.
 
