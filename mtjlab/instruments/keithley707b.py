@@ -65,5 +65,3 @@ class Keithley708B(Keithley707B):
 
     def __init__(self, adapter, name: str = "Keithley 708B Switching Matrix", **kwargs):
         super().__init__(adapter, name, **kwargs)
-
-
