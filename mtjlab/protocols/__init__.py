@@ -1,1 +1,1 @@
-"""Protocols: experiments written once against ArrayBackend, never against a driver or the simulator."""
+"""Protocols: experiments written once against ArrayBackend, never a driver or the simulator."""
