@@ -1,0 +1,74 @@
+"""Keysight 81160A pulse function arbitrary noise generator, two outputs, as a
+:class:`~mtjlab.instruments.roles.PulseGenerator` firing single bus-triggered pulses.
+
+Built on pymeasure's ``Keysight81160A`` property table; adds output polarity and an output-load
+property restricted to 50 Ohm and 1 MOhm (the top of the model's load range, standing for high
+impedance: into 1 MOhm the level differs from the open-circuit one by 5e-5).
+"""
+
+from __future__ import annotations
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.keysight.keysight81160A import Keysight81160A as _Pymeasure81160A
+from pymeasure.instruments.keysight.keysight81160A import Keysight81160AChannel
+from pymeasure.instruments.validators import strict_discrete_set
+
+from ._errors import ScpiErrorQueue
+from ._pulser import BusTriggeredPulser, check_output_channel
+from .roles import LOAD_50_OHM, LOAD_HIGH_Z
+
+HIGH_Z_OHM = 1e6
+
+
+class Keysight81160AOutput(Keysight81160AChannel):
+    """One output of the 81160A."""
+
+    # outer envelope (high impedance); the role checks the limits for the configured load
+    amplitude_values = (0.05, 10.0)
+    offset_values = (-10.0, 10.0)
+
+    output_load_ohm = Instrument.control(
+        ":OUTP{ch}:LOAD?",
+        ":OUTP{ch}:LOAD %e",
+        """Control the load the displayed amplitude refers to, in Ohm: 50 or 1e6
+        (standing for high impedance).""",
+        validator=strict_discrete_set,
+        values=(50.0, HIGH_Z_OHM),
+    )
+
+    polarity = Instrument.control(
+        ":OUTP{ch}:POL?",
+        ":OUTP{ch}:POL %s",
+        """Control the output polarity ('normal' or 'inverted' about the offset).""",
+        validator=strict_discrete_set,
+        values={"normal": "NORM", "inverted": "INV"},
+        map_values=True,
+        cast=str,
+    )
+
+
+class Keysight81160A(ScpiErrorQueue, _Pymeasure81160A, BusTriggeredPulser):
+    """Keysight 81160A (one or two outputs); the role acts on output ``channel``."""
+
+    ch_1 = Instrument.ChannelCreator(Keysight81160AOutput, 1)
+    ch_2 = Instrument.ChannelCreator(Keysight81160AOutput, 2)
+
+    amplitude_limits_v = {LOAD_50_OHM: (0.05, 5.0), LOAD_HIGH_Z: (0.1, 10.0)}
+    width_limits_s = (1.5e-9, 1.0)
+    min_period_s = 1e-6
+    max_period_s = 1e6
+    load_setting_ohm = {LOAD_50_OHM: 50.0, LOAD_HIGH_Z: HIGH_Z_OHM}
+
+    def __init__(
+        self, adapter, name: str = "Keysight 81160A Pulse Generator", channel: int = 1, **kwargs
+    ):
+        number = check_output_channel(channel, (1, 2))
+        super().__init__(adapter, name, **kwargs)
+        self.output_channel: Keysight81160AOutput = self.channels[number]
+
+    def arm(self) -> None:
+        ch = self.output_channel
+        ch.trigger_mode = "MAN"  # the arm event is a bus trigger (*TRG) or the MAN key
+        ch.trigger_count = 1  # one period, i.e. one pulse, per arm event
+        ch.output = True
+        self.check_errors()

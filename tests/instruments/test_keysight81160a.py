@@ -1,0 +1,129 @@
+"""Keysight 81160A pulse generator driver pinned byte for byte, at 50 Ohm and high impedance."""
+
+import pytest
+from pymeasure.test import expected_protocol
+
+from mtjlab.instruments.keysight81160a import Keysight81160A
+from mtjlab.instruments.roles import ChannelSpecError, InstrumentError
+
+NO_ERROR = ("SYST:ERR?", '0,"No error"')
+
+
+def pulse_setup(ch, load, load_reply, width, period, amplitude, offset, polarity):
+    return [
+        (f"OUTP{ch} 0", None),
+        (f":FUNC{ch} PULS", None),
+        (f":OUTP{ch}:LOAD {load}", None),
+        (f":OUTP{ch}:LOAD?", load_reply),
+        (f":PULS:HOLD{ch} WIDT", None),
+        (f":PULS:PER{ch} 1.000000e+06", None),
+        (f":PULS:WIDT{ch} {width}", None),
+        (f":PULS:PER{ch} {period}", None),
+        (f":VOLT{ch}:OFFS 0.000000", None),
+        (f":VOLT{ch} {amplitude}", None),
+        (f":VOLT{ch}:OFFS {offset}", None),
+        (f":OUTP{ch}:POL {polarity}", None),
+        NO_ERROR,
+    ]
+
+
+def test_pulse_at_50_ohm():
+    with expected_protocol(
+        Keysight81160A,
+        pulse_setup(
+            1, "5.000000e+01", "+5.00000000000000E+01", "5.000000e-09", "1.000000e-06",
+            "1.200000", "0.600000", "NORM",
+        ),
+    ) as gen:  # fmt: skip
+        gen.configure_pulse(amplitude_v=1.2, width_s=5e-9, polarity="positive", load="50ohm")
+
+
+def test_pulse_at_high_impedance_and_negative_polarity_on_output_2():
+    with expected_protocol(
+        Keysight81160A,
+        pulse_setup(
+            2, "1.000000e+06", "+1.00000000000000E+06", "1.000000e-03", "2.000000e-03",
+            "9.000000", "-4.500000", "INV",
+        ),
+        channel=2,
+    ) as gen:  # fmt: skip
+        gen.configure_pulse(amplitude_v=9.0, width_s=1e-3, polarity="negative", load="highz")
+
+
+def test_9_v_is_refused_at_50_ohm_before_any_byte():
+    refused = pytest.raises(
+        ValueError, match=r"amplitude_v \(load 50ohm\)=9\.0 is out of range; allowed: 0\.05 to 5 V"
+    )
+    with expected_protocol(Keysight81160A, []) as gen, refused:
+        gen.configure_pulse(amplitude_v=9.0, width_s=1e-6, load="50ohm")
+
+
+def test_a_load_that_does_not_read_back_stops_before_any_level_is_sent():
+    with (
+        expected_protocol(
+            Keysight81160A,
+            [
+                ("OUTP1 0", None),
+                (":FUNC1 PULS", None),
+                (":OUTP1:LOAD 5.000000e+01", None),
+                (":OUTP1:LOAD?", "+1.00000000000000E+06"),
+            ],
+        ) as gen,
+        pytest.raises(InstrumentError, match="reads back as 1e\\+06 Ohm after setting 50"),
+    ):
+        gen.configure_pulse(amplitude_v=1.0, width_s=1e-6, load="50ohm")
+
+
+def test_arm_fire_output_off_safe_state():
+    with expected_protocol(
+        Keysight81160A,
+        [
+            (":ARM:SOUR1 MAN", None),
+            (":TRIG1:COUN 1", None),
+            ("OUTP1 1", None),
+            NO_ERROR,
+            ("*TRG", None),
+            NO_ERROR,
+            ("OUTP1 0", None),
+            NO_ERROR,
+            ("OUTP1 0", None),
+            NO_ERROR,
+        ],
+    ) as gen:
+        gen.arm()
+        gen.fire()
+        gen.output_off()
+        gen.safe_state()
+
+
+def test_error_after_setup_names_the_commands():
+    commands = pulse_setup(
+        1, "5.000000e+01", "5.0E+01", "1.000000e-06", "2.000000e-06", "1.000000", "0.500000", "NORM"
+    )
+    commands[-1] = ("SYST:ERR?", '-221,"Settings conflict"')
+    commands.append(NO_ERROR)
+    with expected_protocol(Keysight81160A, commands) as gen, pytest.raises(InstrumentError) as info:
+        gen.configure_pulse(amplitude_v=1.0, width_s=1e-6)
+    assert info.value.errors == ((-221, "Settings conflict"),)
+    assert ":PULS:WIDT1 1.000000e-06" in info.value.commands
+    assert "Keysight 81160A Pulse Generator" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda g: g.configure_pulse(1.0, 1e-9), r"width_s=1e-09 is out of range"),
+        (lambda g: g.configure_pulse(10.5, 1e-6, load="highz"), r"allowed: 0\.1 to 10 V"),
+        (lambda g: g.configure_pulse(1.0, 1e-6, load="HIGHZ"), r"load='HIGHZ' is not allowed"),
+        (lambda g: setattr(g.ch_1, "output_load_ohm", 1e9), r"1000000000\.0 is not in the"),
+        (lambda g: setattr(g.ch_1, "polarity", "INV\n*RST"), r"is not in the discrete set"),
+    ],
+)
+def test_refused_values_send_no_byte(call, message):
+    with expected_protocol(Keysight81160A, []) as gen, pytest.raises(ValueError, match=message):
+        call(gen)
+
+
+def test_refused_output_channel():
+    with pytest.raises(ChannelSpecError, match="output channel 3 is not of the form 1 or 2"):
+        Keysight81160A(None, channel=3)
