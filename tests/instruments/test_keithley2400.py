@@ -172,3 +172,23 @@ def test_a_string_voltage_is_refused_before_any_byte():
     refused = pytest.raises(TypeError, match=r"voltage_v='1;\*RST' is not a number")
     with expected_protocol(Keithley2400, [INIT]) as smu, refused:
         smu.set_voltage("1;*RST")
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "set_command", "reply"),
+    [
+        ("source_mode", "voltage", ":SOURCE:FUNCTION VOLT", "VOLT"),
+        ("source_voltage", 1.5, ":SOURCE:VOLTAGE 1.5", "1.500000E+00"),
+        ("compliance_current", 1e-3, ":SENSE:CURRENT:PROTECTION 0.001", "1.000000E-03"),
+        ("current_nplc", 0.1, ":SENSE:CURRENT:NPLCYCLES 0.1", "1.000000E-01"),
+        ("source_enabled", True, "OUTPUT 1", "1"),
+        ("source_voltage_range_auto_enabled", True, ":SOURCE:VOLTAGE:RANGE:AUTO 1", "1"),
+        ("current_range_auto_enabled", False, ":SENSE:CURRENT:RANGE:AUTO 0", "0"),
+    ],
+)
+def test_the_reused_pymeasure_properties_set_and_read_back(prop, value, set_command, reply):
+    with expected_protocol(
+        Keithley2400, [INIT, (set_command, None), (set_command.split(" ")[0] + "?", reply)]
+    ) as smu:
+        setattr(smu, prop, value)
+        assert getattr(smu, prop) == value

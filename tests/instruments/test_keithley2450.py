@@ -146,3 +146,24 @@ def test_output_off_and_safe_state():
 def test_refused_values_send_no_byte(call, message):
     with expected_protocol(Keithley2450, []) as smu, pytest.raises(ValueError, match=message):
         call(smu)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "set_command", "reply"),
+    [
+        ("source_function", "current", ":SOUR:FUNC CURR", "CURR"),
+        ("source_voltage", -0.5, ":SOUR:VOLT -0.5", "-5.000000E-01"),
+        ("source_voltage_range_auto_enabled", False, ":SOUR:VOLT:RANG:AUTO 0", "0"),
+        ("current_limit", 1e-5, ":SOUR:VOLT:ILIM 1e-05", "1.000000E-05"),
+        ("sense_function", "voltage", ':SENS:FUNC "VOLT:DC"', '"VOLT:DC"'),
+        ("current_range_auto_enabled", True, ":SENS:CURR:RANG:AUTO 1", "1"),
+        ("current_nplc", 10, ":SENS:CURR:NPLC 10", "1.000000E+01"),
+        ("output_enabled", True, ":OUTP 1", "1"),
+    ],
+)
+def test_every_property_sets_and_reads_back(prop, value, set_command, reply):
+    with expected_protocol(
+        Keithley2450, [(set_command, None), (set_command.split(" ")[0] + "?", reply)]
+    ) as smu:
+        setattr(smu, prop, value)
+        assert getattr(smu, prop) == value

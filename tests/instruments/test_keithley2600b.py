@@ -156,3 +156,25 @@ def test_hostile_channel_names_are_refused(name):
     with pytest.raises(ChannelSpecError) as info:
         Keithley2600B(None, channel=name)
     assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "set_command", "reply"),
+    [
+        ("source_function", "current", "smua.source.func=0", "0.00000e+00"),
+        ("source_voltage", 12.5, "smua.source.levelv=12.5", "1.25000e+01"),
+        ("source_autorange_v_enabled", False, "smua.source.autorangev=0", "0.00000e+00"),
+        ("current_limit", 1e-6, "smua.source.limiti=1e-06", "1.00000e-06"),
+        ("measure_autorange_i_enabled", True, "smua.measure.autorangei=1", "1.00000e+00"),
+        ("measure_nplc", 25, "smua.measure.nplc=25", "2.50000e+01"),
+        ("measure_nplc", 0.001, "smua.measure.nplc=0.001", "1.00000e-03"),
+        ("output_enabled", True, "smua.source.output=1", "1.00000e+00"),
+    ],
+)
+def test_every_channel_property_sets_and_reads_back(prop, value, set_command, reply):
+    attribute = set_command.split("=")[0]
+    with expected_protocol(
+        Keithley2600B, [(set_command, None), (f"print({attribute})", reply)]
+    ) as smu:
+        setattr(smu.smu, prop, value)
+        assert getattr(smu.smu, prop) == value

@@ -158,3 +158,27 @@ def test_refused_values_send_no_byte(call, message):
 def test_refused_output_channels(channel):
     with pytest.raises(ChannelSpecError, match=r"is not of the form 1 or 2"):
         Keysight33500B(None, channel=channel)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "set_command", "reply"),
+    [
+        ("shape", "PULS", "SOUR1:FUNC PULS", "PULS"),
+        ("pulse_width", 1e-7, "SOUR1:FUNC:PULS:WIDT 1.000000e-07", "+1.0E-07"),
+        ("pulse_period", 1e-6, "SOUR1:FUNC:PULS:PER 1.000000e-06", "+1.0E-06"),
+        ("amplitude", 2.0, "SOUR1:VOLT 2.000000", "+2.0E+00"),
+        ("offset", -1.0, "SOUR1:VOLT:OFFS -1.000000", "-1.0E+00"),
+        ("output_load_ohm", 50, "OUTP1:LOAD 50", "+5.0E+01"),
+        ("polarity", "normal", "OUTP1:POL NORM", "NORM"),
+        ("trigger_source", "BUS", "TRIG1:SOUR BUS", "BUS"),
+        ("burst_ncycles", 1, "SOUR1:BURS:NCYC 1", "+1"),
+        ("burst_state", True, "SOUR1:BURS:STAT 1", "1"),
+        ("output", False, "OUTP1 0", "0"),
+    ],
+)
+def test_channel_properties_set_and_read_back(prop, value, set_command, reply):
+    with expected_protocol(
+        Keysight33500B, [(set_command, None), (set_command.split(" ")[0] + "?", reply)]
+    ) as gen:
+        setattr(gen.ch_1, prop, value)
+        assert getattr(gen.ch_1, prop) == value

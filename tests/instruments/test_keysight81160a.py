@@ -127,3 +127,26 @@ def test_refused_values_send_no_byte(call, message):
 def test_refused_output_channel():
     with pytest.raises(ChannelSpecError, match="output channel 3 is not of the form 1 or 2"):
         Keysight81160A(None, channel=3)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "set_command", "reply"),
+    [
+        ("shape", "PULS", ":FUNC2 PULS", "PULS"),
+        ("pulse_width", 1e-8, ":PULS:WIDT2 1.000000e-08", "+1.0E-08"),
+        ("pulse_period", 1e-6, ":PULS:PER2 1.000000e-06", "+1.0E-06"),
+        ("amplitude", 2.0, ":VOLT2 2.000000", "+2.0E+00"),
+        ("offset", 1.0, ":VOLT2:OFFS 1.000000", "+1.0E+00"),
+        ("output_load_ohm", 1e6, ":OUTP2:LOAD 1.000000e+06", "+1.0E+06"),
+        ("polarity", "inverted", ":OUTP2:POL INV", "INV"),
+        ("trigger_mode", "MAN", ":ARM:SOUR2 MAN", "MAN"),
+        ("trigger_count", 1, ":TRIG2:COUN 1", "1"),
+        ("output", True, "OUTP2 1", "1"),
+    ],
+)
+def test_channel_properties_set_and_read_back(prop, value, set_command, reply):
+    with expected_protocol(
+        Keysight81160A, [(set_command, None), (set_command.split(" ")[0] + "?", reply)]
+    ) as gen:
+        setattr(gen.ch_2, prop, value)
+        assert getattr(gen.ch_2, prop) == value
