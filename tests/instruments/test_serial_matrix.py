@@ -1,6 +1,8 @@
 """Serial relay matrix: the line protocol pinned byte for byte, acknowledgement failures, and the
 crosspoint grammar tested with hypothesis."""
 
+from pathlib import Path
+
 import pytest
 import serial
 from hostile_strings import HOSTILE
@@ -253,3 +255,16 @@ def test_pyserial_loop_url_echo_is_refused_as_an_acknowledgement():
     with pytest.raises(InstrumentError, match="does not echo the command"):
         matrix.close("3,12")
     matrix.adapter.connection.close()
+
+
+def test_the_documented_example_exchange_is_well_formed():
+    # docs/instruments.md is what a lab builds its firmware from: its example lines must check
+    doc = Path(__file__).resolve().parents[2] / "docs" / "instruments.md"
+    lines = [
+        line[2:]
+        for line in doc.read_text(encoding="utf-8").splitlines()
+        if line.startswith(("> ", "< "))
+    ]
+    assert len(lines) >= 10
+    for line in lines:
+        assert unframe(line) is not None, line
