@@ -7,6 +7,7 @@ The mixins remember every command written since the last check, so that an
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from .roles import InstrumentError
 
@@ -14,6 +15,8 @@ log = logging.getLogger(__name__)
 
 #: An instrument queue holds at most a few dozen entries; more means the replies are garbage.
 _MAX_ERRORS = 64
+#: How many of the commands sent since the last check an error names (the most recent ones).
+_MAX_NAMED_COMMANDS = 32
 
 
 class _ErrorQueue:
@@ -21,8 +24,19 @@ class _ErrorQueue:
 
     def write(self, command: str, **kwargs) -> None:
         if command != self.error_query:
-            self.__dict__.setdefault("_unchecked", []).append(command)
+            self._sent_since_check().append(command)
         super().write(command, **kwargs)
+
+    def _sent_since_check(self) -> deque[str]:
+        # created on first use: pymeasure base classes may write from their __init__
+        if "_unchecked" not in self.__dict__:
+            self._unchecked: deque[str] = deque(maxlen=_MAX_NAMED_COMMANDS)
+        return self._unchecked
+
+    def _take_sent(self) -> list[str]:
+        sent = list(self._sent_since_check())
+        self._unchecked.clear()
+        return sent
 
     def _parse_error(self, reply: str) -> tuple[int, str]:
         raise NotImplementedError
@@ -43,8 +57,7 @@ class _ErrorQueue:
                 break
             log.error("%s: %d, %s", self.name, code, message)
             errors.append((code, message))
-        commands = self.__dict__.get("_unchecked", [])
-        self._unchecked = []
+        commands = self._take_sent()
         if errors:
             raise InstrumentError(self.name, commands, errors)
         return []
@@ -57,9 +70,7 @@ class _ErrorQueue:
 
     def _failure(self, explanation: str) -> InstrumentError:
         """Return an InstrumentError for a failure the driver saw itself (bad reply)."""
-        commands = self.__dict__.get("_unchecked", [])
-        self._unchecked = []
-        return InstrumentError(self.name, commands, [(0, explanation)])
+        return InstrumentError(self.name, self._take_sent(), [(0, explanation)])
 
 
 class ScpiErrorQueue(_ErrorQueue):

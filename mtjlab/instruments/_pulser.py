@@ -61,9 +61,10 @@ class BusTriggeredPulser(PulseGenerator):
         wanted = self.load_setting_ohm[load]
         ch.output_load_ohm = wanted
         held = ch.output_load_ohm
-        if not math.isclose(held, wanted, rel_tol=1e-6):
+        if not isinstance(held, float) or not math.isclose(held, wanted, rel_tol=1e-6):
+            shown = f"{held:g} Ohm" if isinstance(held, float) else repr(held)
             raise self._failure(
-                f"output load reads back as {held:g} Ohm after setting {wanted:g} Ohm; "
+                f"output load reads back as {shown} after setting {wanted:g} Ohm; "
                 "the pulse amplitude at the device would be wrong, nothing else was set"
             )
         ch.pulse_hold = "WIDT"

@@ -25,8 +25,10 @@ def _load_to_command(ohm: float) -> str:
     return "INF" if math.isinf(ohm) else f"{ohm:g}"
 
 
-def _load_from_reply(value: float) -> float:
-    return math.inf if value >= _INFINITE_OHM else value
+def _load_from_reply(value):
+    if isinstance(value, float) and value >= _INFINITE_OHM:
+        return math.inf
+    return value
 
 
 class Keysight33500BChannel(Agilent33500Channel):

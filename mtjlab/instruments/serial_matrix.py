@@ -143,6 +143,7 @@ class SerialRelayMatrix(Instrument, SwitchMatrix):
     def _transact(self, verb: str, args: list[str], query: bool = False) -> str:
         """Send one command line and return the payload of its acknowledgement."""
         sequence = self._next_sequence()
+        self._abandoned.discard(sequence)  # a number reused after wrapping is current again
         echo = " ".join([verb, *args])
         line = frame(f"{sequence} {echo}")
         if len(line) > MAX_LINE_BYTES:

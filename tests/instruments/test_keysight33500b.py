@@ -182,3 +182,19 @@ def test_channel_properties_set_and_read_back(prop, value, set_command, reply):
     ) as gen:
         setattr(gen.ch_1, prop, value)
         assert getattr(gen.ch_1, prop) == value
+
+
+def test_an_unreadable_load_reply_stops_before_any_level_is_sent():
+    with (
+        expected_protocol(
+            Keysight33500B,
+            [
+                ("OUTP1 0", None),
+                ("SOUR1:FUNC PULS", None),
+                ("OUTP1:LOAD 50", None),
+                ("OUTP1:LOAD?", "HIGHZ"),
+            ],
+        ) as gen,
+        pytest.raises(InstrumentError, match="reads back as 'HIGHZ' after setting 50 Ohm"),
+    ):
+        gen.configure_pulse(amplitude_v=1.0, width_s=1e-6, load="50ohm")

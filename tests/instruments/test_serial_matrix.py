@@ -268,3 +268,19 @@ def test_the_documented_example_exchange_is_well_formed():
     assert len(lines) >= 10
     for line in lines:
         assert unframe(line) is not None, line
+
+
+def test_a_late_reply_across_the_wrap_is_skipped_once_and_forgotten():
+    with expected_protocol(
+        SerialRelayMatrix,
+        [
+            (frame("9999 OPENALL"), ""),
+            (frame("1 OPENALL"), frame("9999 OK OPENALL")),
+            (None, frame("1 OK OPENALL")),
+        ],
+    ) as matrix:
+        matrix._sequence = 9998
+        with pytest.raises(InstrumentError, match="no acknowledgement"):
+            matrix.open_all()
+        matrix.open_all()
+        assert matrix._abandoned == set()
