@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import math
 
-from .roles import (
-    LOAD_50_OHM,
-    LOAD_HIGH_Z,
-    ChannelSpecError,
-    PulseGenerator,
-    check_choice,
-    check_number,
-)
+from ._values import check_choice, check_number
+from .roles import LOAD_50_OHM, LOAD_HIGH_Z, ChannelSpecError, PulseGenerator
 
 POLARITIES = ("positive", "negative")
 LOADS = (LOAD_50_OHM, LOAD_HIGH_Z)

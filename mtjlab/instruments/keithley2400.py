@@ -12,7 +12,8 @@ import numpy as np
 from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley2400
 
 from ._errors import ScpiErrorQueue
-from .roles import SourceMeter, check_number
+from ._values import check_number
+from .roles import SourceMeter
 
 #: Elements per reading, fixed by pymeasure's ``:FORMAT:ELEMENTS`` at connection.
 _ELEMENTS = ("voltage", "current", "resistance", "time", "status")

@@ -15,7 +15,8 @@ from pymeasure.instruments import Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from ._errors import ScpiErrorQueue
-from .roles import SourceMeter, check_number
+from ._values import check_number
+from .roles import SourceMeter
 
 _BOOL = {True: 1, False: 0}
 

@@ -16,7 +16,8 @@ from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from ._errors import TspErrorQueue
 from ._grammar import ascii_pattern, check_name
-from .roles import SourceMeter, check_number
+from ._values import check_number
+from .roles import SourceMeter
 
 _BOOL = {True: 1, False: 0}
 _CHANNEL = ascii_pattern(r"[ab]")

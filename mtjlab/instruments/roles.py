@@ -6,7 +6,6 @@ implements one role on top of a pymeasure ``Instrument``.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
@@ -168,21 +167,3 @@ class PulseGenerator(ABC):
     def safe_state(self) -> None:
         """Turn the output off."""
         self.output_off()
-
-
-def check_number(value: object, low: float, high: float, name: str, unit: str) -> float:
-    """Return ``value`` as a float if it is a finite real number in [low, high], else raise a
-    ValueError naming the parameter, the value and the allowed range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}={value!r} is not a number; allowed: {low:g} to {high:g} {unit}")
-    number = float(value)
-    if not (math.isfinite(number) and low <= number <= high):
-        raise ValueError(f"{name}={value!r} is out of range; allowed: {low:g} to {high:g} {unit}")
-    return number
-
-
-def check_choice(value: object, allowed: Sequence[str], name: str) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise a ValueError listing them."""
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; allowed: {', '.join(allowed)}")
-    return value

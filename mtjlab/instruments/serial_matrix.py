@@ -17,7 +17,8 @@ from pymeasure.adapters import SerialAdapter
 from pymeasure.instruments import Instrument
 
 from ._grammar import ascii_pattern, check_names
-from .roles import ChannelSpecError, InstrumentError, SwitchMatrix, check_number
+from ._values import check_number
+from .roles import ChannelSpecError, InstrumentError, SwitchMatrix
 
 log = logging.getLogger(__name__)
 
