@@ -210,3 +210,16 @@ def solve_nodes(
 
     node_v = value.T if n_blocks == 1 else value.reshape(n_blocks, n_nodes)  # (k, nodes)
     return node_v[:, u_idx], node_v[:, w_idx]
+
+
+def resistive_split(start_a, end_a, ends_on, total):
+    """Terminal currents of resistive lines, by end (k, lines).
+
+    A line tied at one end passes the sum of its device currents (Kirchhoff's current law over
+    the line), which stays accurate when the terminal segment's voltage drop is tiny; a line
+    tied at both ends splits by its terminal segments' voltage drops.
+    """
+    start_on, end_on = ends_on
+    start = np.where(start_on, np.where(end_on, start_a, total), 0.0)
+    end = np.where(end_on, np.where(start_on, end_a, total), 0.0)
+    return start, end

@@ -26,13 +26,16 @@ Method, chosen by shape (all are exact nodal analysis; they differ only in the o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from mtjlab.sim._solver_nodal import Ends, solve_nodes
+from mtjlab.sim._solver_block import NotPositiveDefiniteError, solve_block
+from mtjlab.sim._solver_block import eligible as block_eligible
+from mtjlab.sim._solver_nodal import Ends, resistive_split, solve_nodes
 
 __all__ = ["ConvergenceError", "CrossbarSolution", "Terminals", "solve_crossbar"]
 
@@ -141,12 +144,26 @@ class CrossbarSolution:
     row_end_current_a: np.ndarray
     col_start_current_a: np.ndarray
     col_end_current_a: np.ndarray
-    row_node_v: np.ndarray
-    col_node_v: np.ndarray
     iterations: int
     method: str
+    # Node voltages as arrays, or as functions computing them on first access (the block path
+    # gets the currents without them).
+    _row_node_v: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
+    _col_node_v: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
     _conductance_s: np.ndarray | None = field(default=None, repr=False, compare=False)
     _device_currents: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def row_node_v(self) -> np.ndarray:
+        """Voltage of the row-line node at each crosspoint, shape ([k,] rows, cols)."""
+        v = self._row_node_v
+        return v if isinstance(v, np.ndarray) else v()
+
+    @cached_property
+    def col_node_v(self) -> np.ndarray:
+        """Voltage of the column-line node at each crosspoint, shape ([k,] rows, cols)."""
+        v = self._col_node_v
+        return v if isinstance(v, np.ndarray) else v()
 
     @cached_property
     def device_voltages(self) -> np.ndarray:
@@ -262,28 +279,15 @@ def _lumped_split(total: np.ndarray, ends_on: tuple[np.ndarray, np.ndarray], dev
     return start, np.where(end_on, total - start, 0.0)
 
 
-def _resistive_split(start_a, end_a, ends_on, total):
-    """Terminal currents of resistive lines, by end (k, lines).
-
-    A line tied at one end passes the sum of its device currents (Kirchhoff's current law over
-    the line), which stays accurate when the terminal segment's voltage drop is tiny; a line
-    tied at both ends splits by its terminal segments' voltage drops.
-    """
-    start_on, end_on = ends_on
-    start = np.where(start_on, np.where(end_on, start_a, total), 0.0)
-    end = np.where(end_on, np.where(start_on, end_a, total), 0.0)
-    return start, end
-
-
-def _terminal_currents(g, r_row, r_col, ends, row_v, col_v, device_a):
+def _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a):
     """Per-end terminal currents (k, lines) from node voltages and device currents."""
     k = ends.k
     rows, cols = g.shape
     currents = {}
-    if r_row > 0:
-        currents["row_start"], currents["row_end"] = _resistive_split(
-            (ends.row_start_v.T - row_v[:, :, 0]) / r_row,
-            (ends.row_end_v.T - row_v[:, :, -1]) / r_row,
+    if np.isfinite(g_row):
+        currents["row_start"], currents["row_end"] = resistive_split(
+            (ends.row_start_v.T - row_v[:, :, 0]) * g_row,
+            (ends.row_end_v.T - row_v[:, :, -1]) * g_row,
             (ends.row_start_on, ends.row_end_on),
             device_a.sum(axis=2),
         )
@@ -292,10 +296,10 @@ def _terminal_currents(g, r_row, r_col, ends, row_v, col_v, device_a):
         currents["row_start"], currents["row_end"] = _lumped_split(
             total, (ends.row_start_on, ends.row_end_on), device_a, axis=2
         )
-    if r_col > 0:
-        currents["col_start"], currents["col_end"] = _resistive_split(
-            (col_v[:, 0, :] - ends.col_start_v.T) / r_col,
-            (col_v[:, -1, :] - ends.col_end_v.T) / r_col,
+    if np.isfinite(g_col):
+        currents["col_start"], currents["col_end"] = resistive_split(
+            (col_v[:, 0, :] - ends.col_start_v.T) * g_col,
+            (col_v[:, -1, :] - ends.col_end_v.T) * g_col,
             (ends.col_start_on, ends.col_end_on),
             device_a.sum(axis=1),
         )
@@ -308,30 +312,73 @@ def _terminal_currents(g, r_row, r_col, ends, row_v, col_v, device_a):
     return currents
 
 
-def _package(g, r_row, r_col, ends, batched, row_v, col_v, device_a, iterations, method, exact):
-    currents = _terminal_currents(g, r_row, r_col, ends, row_v, col_v, device_a)
-    column = currents["col_start"] + currents["col_end"]
-    if exact is not None:
-        column = exact
-    row = currents["row_start"] + currents["row_end"]
+def _package(g, batched, currents, row_v, col_v, iterations, method, device_a=None, exact=None):
+    """Assemble the solution; `row_v` and `col_v` are (k, rows, cols) arrays or functions."""
 
     def out(a):
         return a if batched else a[0]
 
+    def lazy(v):
+        return out(v) if isinstance(v, np.ndarray) else lambda: out(v())
+
+    column = currents["col_start"] + currents["col_end"] if exact is None else exact
     return CrossbarSolution(
         column_currents=out(column),
-        row_currents=out(row),
+        row_currents=out(currents["row_start"] + currents["row_end"]),
         row_start_current_a=out(currents["row_start"]),
         row_end_current_a=out(currents["row_end"]),
         col_start_current_a=out(currents["col_start"]),
         col_end_current_a=out(currents["col_end"]),
-        row_node_v=out(row_v),
-        col_node_v=out(col_v),
         iterations=iterations,
         method=method,
+        _row_node_v=lazy(row_v),
+        _col_node_v=lazy(col_v),
         _conductance_s=g,
-        _device_currents=out(device_a),
+        _device_currents=None if device_a is None else out(device_a),
     )
+
+
+def _solve_linear(g, g_row, g_col, ends):
+    """Linear solve by the path the shape calls for: (row_v, col_v, currents, method).
+
+    Node voltages come back as (k, rows, cols) arrays, or as functions from the block path.
+    """
+    if block_eligible(g, g_row, g_col, ends):
+        try:
+            if g.shape[0] <= g.shape[1]:
+                row_v, col_v, currents = solve_block(g, g_row, g_col, ends)
+            else:
+                row_v, col_v, currents = _solve_block_transposed(g, g_row, g_col, ends)
+            return row_v, col_v, currents, "block"
+        except NotPositiveDefiniteError:
+            pass  # a part of the circuit no source reaches: the general path pins it
+    row_v, col_v = solve_nodes(g[None], g_row, g_col, ends)
+    device_a = g * (row_v - col_v)
+    currents = _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a)
+    method = "ideal" if np.isinf(g_row) and np.isinf(g_col) else "nodal"
+    return row_v, col_v, currents, method
+
+
+def _solve_block_transposed(g, g_row, g_col, ends):
+    """The block path on the transposed array, whose blocks are smaller (cost cols * rows**3).
+
+    Column lines become row lines: node voltages swap, and a current into the array by a
+    transposed row is a current out of it by the original column with the sign reversed.
+    """
+    swapped = Ends(
+        row_start_v=ends.col_start_v,
+        row_end_v=ends.col_end_v,
+        col_start_v=ends.row_start_v,
+        col_end_v=ends.row_end_v,
+    )
+    col_v, row_v_fn, cur = solve_block(np.ascontiguousarray(g.T), g_col, g_row, swapped)
+    currents = {
+        "row_start": -cur["col_start"],
+        "row_end": -cur["col_end"],
+        "col_start": -cur["row_start"],
+        "col_end": -cur["row_end"],
+    }
+    return (lambda: row_v_fn().transpose(0, 2, 1)), col_v.transpose(0, 2, 1), currents
 
 
 def solve_crossbar(
@@ -415,9 +462,12 @@ def solve_crossbar(
     elif not isinstance(terminals, Terminals):
         raise TypeError(f"terminals must be a Terminals; got {type(terminals).__name__}")
     ends, batched = _as_ends(terminals, rows, cols)
-    if r_row == 0:
+    # Conductance per segment; a resistance too small for its inverse is an ideal line.
+    g_row = 1.0 / r_row if r_row > 0 else math.inf
+    g_col = 1.0 / r_col if r_col > 0 else math.inf
+    if math.isinf(g_row):
         _check_lumped_ends("row", ends.row_start_v, ends.row_end_v)
-    if r_col == 0:
+    if math.isinf(g_col):
         _check_lumped_ends("column", ends.col_start_v, ends.col_end_v)
     if device_iv is not None and not callable(device_iv):
         raise TypeError(f"device_iv must be callable; got {type(device_iv).__name__}")
@@ -426,21 +476,17 @@ def solve_crossbar(
     if int(max_iter) != max_iter or max_iter < 1:
         raise ValueError(f"max_iter must be an integer >= 1; got {max_iter}")
 
-    g_row = 1.0 / r_row if r_row > 0 else np.inf
-    g_col = 1.0 / r_col if r_col > 0 else np.inf
-    row_v, col_v = solve_nodes(g[None], g_row, g_col, ends)
-    method = "ideal" if r_row == 0 and r_col == 0 else "nodal"
-    exact = None
-    if method == "ideal" and row_voltages is not None:
-        # Ideal lines: the column currents are the matrix product, bit for bit.
-        exact = np.asarray(row_voltages, dtype=float).T @ g
-        exact = exact if batched else exact[None]
+    row_v, col_v, currents, method = _solve_linear(g, g_row, g_col, ends)
     if device_iv is None:
-        device_a = g * (row_v - col_v)
-        return _package(g, r_row, r_col, ends, batched, row_v, col_v, device_a, 0, method, exact)
-    return _newton(
-        g, r_row, r_col, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, int(max_iter)
-    )
+        exact = None
+        if method == "ideal" and row_voltages is not None:
+            # Ideal lines: the column currents are the matrix product, bit for bit.
+            exact = np.asarray(row_voltages, dtype=float).T @ g
+            exact = exact if batched else exact[None]
+        return _package(g, batched, currents, row_v, col_v, 0, method, exact=exact)
+    row_v = row_v if isinstance(row_v, np.ndarray) else row_v()
+    col_v = col_v if isinstance(col_v, np.ndarray) else col_v()
+    return _newton(g, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, int(max_iter))
 
 
 def _call_device_iv(device_iv: DeviceIV, volts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -461,7 +507,7 @@ def _call_device_iv(device_iv: DeviceIV, volts: np.ndarray) -> tuple[np.ndarray,
     return current, slope
 
 
-def _newton(g, r_row, r_col, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, max_iter):
+def _newton(g, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, max_iter):
     """Newton's method: each device as its slope conductance plus a parallel current source."""
     update = np.inf
     for iteration in range(1, max_iter + 1):
@@ -473,9 +519,8 @@ def _newton(g, r_row, r_col, g_row, g_col, ends, batched, row_v, col_v, device_i
         row_v, col_v = new_row_v, new_col_v
         if update < tol_v:
             device_a, _ = _call_device_iv(device_iv, row_v - col_v)
-            return _package(
-                g, r_row, r_col, ends, batched, row_v, col_v, device_a, iteration, "nodal", None
-            )
+            currents = _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a)
+            return _package(g, batched, currents, row_v, col_v, iteration, "nodal", device_a)
     raise ConvergenceError(
         f"Newton's method did not converge in {max_iter} iterations: last node-voltage update "
         f"{update:.3g} V, tolerance tol_v={tol_v:.3g} V"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -292,9 +293,7 @@ def test_shorted_and_open_devices():
 
 
 def _batched(sol):
-    return dataclasses.replace(
-        sol, row_node_v=sol.row_node_v[None], col_node_v=sol.col_node_v[None]
-    )
+    return SimpleNamespace(row_node_v=sol.row_node_v[None], col_node_v=sol.col_node_v[None])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,3 +435,115 @@ def test_conservation_for_any_size_and_resistance(rows, cols, r, scale):
     np.testing.assert_allclose(
         sol.row_currents.sum(1), sol.column_currents.sum(1), rtol=1e-9, atol=1e-18 * scale
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The block path against the general path
+
+
+def tied_terminals(rng, rows, cols, k):
+    """Every line tied at its start, its end or both, to random voltages."""
+
+    def ends(lines):
+        kind = rng.integers(1, 4, size=lines)  # 1 start, 2 end, 3 both
+        start = rng.uniform(-1, 1, size=(lines, k))
+        end = rng.uniform(-1, 1, size=(lines, k))
+        start[kind == 2] = NAN
+        end[kind == 1] = NAN
+        return start, end
+
+    row_start, row_end = ends(rows)
+    col_start, col_end = ends(cols)
+    return Terminals(row_start, row_end, col_start, col_end)
+
+
+@pytest.fixture
+def general_path(monkeypatch):
+    """Solve with the general sparse path only."""
+
+    def solve(*args, **kwargs):
+        with monkeypatch.context() as m:
+            m.setattr("mtjlab.sim.solver.block_eligible", lambda *a: False)
+            return solve_crossbar(*args, **kwargs)
+
+    return solve
+
+
+FIELDS = (
+    "column_currents",
+    "row_currents",
+    "row_start_current_a",
+    "row_end_current_a",
+    "col_start_current_a",
+    "col_end_current_a",
+    "row_node_v",
+    "col_node_v",
+    "device_voltages",
+    "device_currents",
+)
+
+
+def assert_same_solution(a, b, rtol=1e-9):
+    for name in FIELDS:
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.shape == y.shape, name
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * np.abs(y).max(), err_msg=name)
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (5, 9), (9, 5), (16, 16), (3, 30)])
+def test_block_path_matches_general_path(shape, general_path):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    g = rng.choice([1 / 5e3, 1 / 12e3, 1e3, 0.0], p=[0.45, 0.45, 0.05, 0.05], size=shape)
+    t = tied_terminals(rng, *shape, 3)
+    fast = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t)
+    assert fast.method == "block"
+    reference = general_path(g, r_row=2.0, r_col=3.0, terminals=t)
+    assert reference.method == "nodal"
+    assert_same_solution(fast, reference)
+
+
+@pytest.mark.parametrize("shape", [(15, 15), (20, 12)])
+def test_block_path_default_termination_matches_dense_solve(shape):
+    rng = np.random.default_rng(7)
+    g = random_array(rng, *shape)
+    v = rng.uniform(0, 0.3, size=(shape[0], 4))
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    assert sol.method == "block"
+    u_ref, w_ref = dense_reference(g, 2.0, 2.0, Terminals.default(v, *shape))
+    np.testing.assert_allclose(sol.row_node_v, u_ref, rtol=1e-10)
+    np.testing.assert_allclose(sol.col_node_v, w_ref, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(sol.column_currents, w_ref[:, -1, :] / 2.0, rtol=1e-9)
+
+
+def test_block_path_with_a_fully_shorted_column(general_path):
+    # 60 shorted devices on one column chain: the product form of its inverse underflows and
+    # the block path falls back to solving the chain directly.
+    rng = np.random.default_rng(8)
+    g = random_array(rng, 60, 60)
+    g[:, 3] = 1e3
+    v = rng.uniform(0, 0.3, size=60)
+    fast = solve_crossbar(g, v, 2.0, 2.0)
+    assert fast.method == "block"
+    assert_same_solution(fast, general_path(g, v, 2.0, 2.0))
+
+
+def test_floating_lines_and_tiny_segments_take_the_general_path():
+    rng = np.random.default_rng(9)
+    g = random_array(rng, 4, 4)
+    t = tied_terminals(rng, 4, 4, 2)
+    assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "block"
+    assert solve_crossbar(g, r_row=1e-6, r_col=2.0, terminals=t).method == "nodal"
+    t.row_start_v[1] = t.row_end_v[1] = NAN
+    assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
+
+
+def test_single_vector_block_solution_is_unbatched():
+    rng = np.random.default_rng(10)
+    g = random_array(rng, 6, 4)
+    v = rng.uniform(0, 0.3, size=6)
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    batch = solve_crossbar(g, v[:, None], 2.0, 2.0)
+    assert sol.method == batch.method == "block"
+    for name in FIELDS:
+        assert getattr(sol, name).shape == getattr(batch, name).shape[1:], name
+        np.testing.assert_allclose(getattr(sol, name), getattr(batch, name)[0], rtol=1e-14)
