@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections import deque
 
+from pymeasure.instruments import Instrument
+
 from .roles import InstrumentError
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,7 @@ _MAX_ERRORS = 64
 _MAX_NAMED_COMMANDS = 32
 
 
-class _ErrorQueue:
+class _ErrorQueue(Instrument):
     error_query = ""
 
     def write(self, command: str, **kwargs) -> None:

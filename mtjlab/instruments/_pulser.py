@@ -4,7 +4,9 @@ output load and read it back, then timing and levels, then read the error queue.
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from ._errors import ScpiErrorQueue
 from ._values import check_choice, check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z, ChannelSpecError, PulseGenerator
 
@@ -20,10 +22,12 @@ def check_output_channel(channel: object, channels: tuple[int, ...]) -> int:
     return int(channel)
 
 
-class BusTriggeredPulser(PulseGenerator):
+class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     """Role implementation over a pymeasure channel ``self.output_channel`` that has the
     properties ``output``, ``shape``, ``output_load_ohm``, ``pulse_hold``, ``pulse_period``,
     ``pulse_width``, ``offset``, ``amplitude`` and ``polarity``."""
+
+    output_channel: Any
 
     #: (lowest, highest) pulse height at the device in V, per load.
     amplitude_limits_v: dict[str, tuple[float, float]]

@@ -13,7 +13,6 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import strict_discrete_set
 
-from ._errors import ScpiErrorQueue
 from ._pulser import BusTriggeredPulser, check_output_channel
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 
@@ -69,7 +68,7 @@ class Keysight33500BChannel(Agilent33500Channel):
     )
 
 
-class Keysight33500B(ScpiErrorQueue, Agilent33500, BusTriggeredPulser):
+class Keysight33500B(BusTriggeredPulser, Agilent33500):
     """Keysight 33500B series (33511B/12B/21B/22B); the role acts on output ``channel``."""
 
     ch_1 = Instrument.ChannelCreator(Keysight33500BChannel, 1)

@@ -13,7 +13,6 @@ from pymeasure.instruments.keysight.keysight81160A import Keysight81160A as _Pym
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160AChannel
 from pymeasure.instruments.validators import strict_discrete_set
 
-from ._errors import ScpiErrorQueue
 from ._pulser import BusTriggeredPulser, check_output_channel
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 
@@ -47,7 +46,7 @@ class Keysight81160AOutput(Keysight81160AChannel):
     )
 
 
-class Keysight81160A(ScpiErrorQueue, _Pymeasure81160A, BusTriggeredPulser):
+class Keysight81160A(BusTriggeredPulser, _Pymeasure81160A):
     """Keysight 81160A (one or two outputs); the role acts on output ``channel``."""
 
     ch_1 = Instrument.ChannelCreator(Keysight81160AOutput, 1)

@@ -61,7 +61,7 @@ class SerialRelayMatrix(Instrument, SwitchMatrix):
     Parameters
     ----------
     adapter : str or pymeasure Adapter
-        A pyserial port name or URL (``/dev/ttyUSB0``, ``COM3``, ``socket://host:port``,
+        A pyserial port name or URL (``COM3``, ``socket://host:port``,
         ``loop://``), or an adapter.
     rows, columns : int
         Size of the matrix, 1 to 99 each; crosspoints are named ``"<row>,<column>"``, 1-based.
