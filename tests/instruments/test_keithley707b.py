@@ -143,8 +143,10 @@ VALID = st.builds(
 @given(VALID, HOSTILE, st.booleans())
 def test_a_valid_name_with_anything_spliced_on_is_refused(valid, payload, before):
     name = payload + valid if before else valid + payload
-    with expected_protocol(Keithley707B, []) as matrix, pytest.raises(ChannelSpecError):
+    with expected_protocol(Keithley707B, []) as matrix, pytest.raises(ChannelSpecError) as info:
         matrix.close(name)
+    assert repr(name) in str(info.value)
+    assert "is not of the form <slot 1-6><row A-H><column 01-12>" in str(info.value)
 
 
 @given(st.text(max_size=6))

@@ -187,17 +187,19 @@ def test_refused_sizes_and_overlong_lines_send_no_byte():
 
 
 @given(
-    st.integers(1, 99).map(str), st.integers(1, 99).map(str), HOSTILE, st.sampled_from([0, 1, 2])
+    st.integers(1, 99).map(str), st.integers(1, 99).map(str), HOSTILE, st.sampled_from([0, 1, 2, 3])
 )
 def test_a_crosspoint_with_anything_spliced_in_is_refused(row, column, payload, where):
     parts = [row, ",", column]
-    parts.insert(where * 2 if where < 2 else 3, payload)
+    parts.insert(where, payload)  # before the row, before the comma, or before the column
     name = "".join(parts)
     with (
         expected_protocol(SerialRelayMatrix, [], rows=99, columns=99) as matrix,
-        pytest.raises(ChannelSpecError),
+        pytest.raises(ChannelSpecError) as info,
     ):
         matrix.open(name)
+    assert repr(name) in str(info.value)
+    assert "is not of the form <row>,<column>" in str(info.value)
 
 
 @given(st.integers(1, 16), st.integers(1, 16))
