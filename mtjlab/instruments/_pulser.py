@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pymeasure.instruments import Instrument
+
 from ._errors import ScpiErrorQueue
 from ._values import check_choice, check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z, ChannelSpecError, PulseGenerator
@@ -82,6 +84,11 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
             ch.offset = -amplitude / 2
             ch.polarity = "inverted"
         self.check_errors()
+
+    def shutdown(self) -> None:
+        """Go to the safe state (also on leaving a ``with`` block)."""
+        self.safe_state()
+        Instrument.shutdown(self)
 
     def _before_timing(self) -> None:
         """Hook for settings that must precede the pulse timing (edge times)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley2400
 
 from ._errors import ScpiErrorQueue
@@ -88,6 +89,11 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
         self.source_voltage = 0.0
         self.source_enabled = False
         self.check_errors()
+
+    def shutdown(self) -> None:
+        """Go to the safe state (also on leaving a ``with`` block)."""
+        self.safe_state()
+        Instrument.shutdown(self)
 
     def _check_voltage(self, value: float, name: str) -> float:
         return check_number(value, -self.max_voltage_v, self.max_voltage_v, name, "V")

@@ -165,6 +165,11 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         self.output_enabled = False
         self.check_errors()
 
+    def shutdown(self) -> None:
+        """Go to the safe state (also on leaving a ``with`` block)."""
+        self.safe_state()
+        Instrument.shutdown(self)
+
     def _read_pairs(self, query: str, points: int) -> np.ndarray:
         """Ask ``query`` and return a (points, 2) array of (source value, reading)."""
         reply = self.ask(query)

@@ -179,3 +179,8 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
         self.smu.source_voltage = 0.0
         self.smu.output_enabled = False
         self.check_errors()
+
+    def shutdown(self) -> None:
+        """Go to the safe state (also on leaving a ``with`` block)."""
+        self.safe_state()
+        Instrument.shutdown(self)

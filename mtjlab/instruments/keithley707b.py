@@ -56,6 +56,11 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
                 raise self._failure(f"unexpected reply to channel.getclose: {reply!r}")
         return names
 
+    def shutdown(self) -> None:
+        """Go to the safe state (also on leaving a ``with`` block)."""
+        self.safe_state()
+        Instrument.shutdown(self)
+
 
 class Keithley708B(Keithley707B):
     """Keithley 708B: one slot, an 8-row (A-H) by 12-column (01-12) matrix card."""

@@ -119,6 +119,11 @@ class SerialRelayMatrix(Instrument, SwitchMatrix):
                 self.name, ["CLOSED?"], [(0, f"reply is not a list of crosspoints: {payload!r}")]
             ) from None
 
+    def shutdown(self) -> None:
+        """Go to the safe state (also on leaving a ``with`` block)."""
+        self.safe_state()
+        Instrument.shutdown(self)
+
     @property
     def id(self) -> str:
         """The controller's identification text (``IDN?``)."""

@@ -192,3 +192,21 @@ def test_the_reused_pymeasure_properties_set_and_read_back(prop, value, set_comm
     ) as smu:
         setattr(smu, prop, value)
         assert getattr(smu, prop) == value
+
+
+def test_leaving_a_with_block_goes_to_the_safe_state_without_pymeasures_slow_ramp():
+    with expected_protocol(
+        Keithley2400,
+        [
+            INIT,
+            (":ABORT", None),
+            (":SOURCE:FUNCTION VOLT", None),
+            (":SOURCE:VOLTAGE:MODE FIXED", None),
+            (":SOURCE:VOLTAGE 0", None),
+            ("OUTPUT 0", None),
+            NO_ERROR,
+        ],
+    ) as smu:
+        with smu:
+            pass
+        assert smu.isShutdown

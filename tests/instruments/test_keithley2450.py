@@ -167,3 +167,19 @@ def test_every_property_sets_and_reads_back(prop, value, set_command, reply):
     ) as smu:
         setattr(smu, prop, value)
         assert getattr(smu, prop) == value
+
+
+def test_leaving_a_with_block_goes_to_the_safe_state():
+    with expected_protocol(
+        Keithley2450,
+        [
+            (":ABOR", None),
+            (":SOUR:FUNC VOLT", None),
+            (":SOUR:VOLT 0", None),
+            (":OUTP 0", None),
+            NO_ERROR,
+        ],
+    ) as smu:
+        with smu:
+            pass
+        assert smu.isShutdown

@@ -178,3 +178,19 @@ def test_every_channel_property_sets_and_reads_back(prop, value, set_command, re
     ) as smu:
         setattr(smu.smu, prop, value)
         assert getattr(smu.smu, prop) == value
+
+
+def test_leaving_a_with_block_goes_to_the_safe_state():
+    with expected_protocol(
+        Keithley2600B,
+        [
+            ("smua.abort()", None),
+            ("smua.source.func=1", None),
+            ("smua.source.levelv=0", None),
+            ("smua.source.output=0", None),
+            NO_ERROR,
+        ],
+    ) as smu:
+        with smu:
+            pass
+        assert smu.isShutdown

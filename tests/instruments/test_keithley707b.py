@@ -166,3 +166,10 @@ def test_every_valid_name_is_accepted(name):
         Keithley707B, [(f'channel.exclusiveclose("{name}")', None), NO_ERROR]
     ) as m:
         m.exclusive_close(name)
+
+
+def test_leaving_a_with_block_opens_everything():
+    with expected_protocol(Keithley707B, [('channel.open("allslots")', None), NO_ERROR]) as m:
+        with m:
+            pass
+        assert m.isShutdown

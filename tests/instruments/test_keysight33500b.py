@@ -198,3 +198,10 @@ def test_an_unreadable_load_reply_stops_before_any_level_is_sent():
         pytest.raises(InstrumentError, match="reads back as 'HIGHZ' after setting 50 Ohm"),
     ):
         gen.configure_pulse(amplitude_v=1.0, width_s=1e-6, load="50ohm")
+
+
+def test_leaving_a_with_block_turns_the_output_off():
+    with expected_protocol(Keysight33500B, [("OUTP2 0", None), NO_ERROR], channel=2) as gen:
+        with gen:
+            pass
+        assert gen.isShutdown

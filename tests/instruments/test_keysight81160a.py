@@ -150,3 +150,10 @@ def test_channel_properties_set_and_read_back(prop, value, set_command, reply):
     ) as gen:
         setattr(gen.ch_2, prop, value)
         assert getattr(gen.ch_2, prop) == value
+
+
+def test_leaving_a_with_block_turns_the_output_off():
+    with expected_protocol(Keysight81160A, [("OUTP1 0", None), NO_ERROR]) as gen:
+        with gen:
+            pass
+        assert gen.isShutdown

@@ -286,3 +286,10 @@ def test_a_late_reply_across_the_wrap_is_skipped_once_and_forgotten():
             matrix.open_all()
         matrix.open_all()
         assert matrix._abandoned == set()
+
+
+def test_leaving_a_with_block_opens_everything():
+    with expected_protocol(SerialRelayMatrix, [("1 OPENALL*44", "1 OK OPENALL*60")]) as matrix:
+        with matrix:
+            pass
+        assert matrix.isShutdown
