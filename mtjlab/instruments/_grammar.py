@@ -34,3 +34,12 @@ def check_names(
 def ascii_pattern(regex: str) -> re.Pattern[str]:
     """Compile ``regex`` so that character classes match ASCII only."""
     return re.compile(regex, re.ASCII)
+
+
+def grammar_validator(pattern: re.Pattern[str], form: str, what: str):
+    """A pymeasure ``validator`` (``(value, values) -> value``) applying :func:`check_name`."""
+
+    def validate(value, values=None):
+        return check_name(value, pattern, form, what)
+
+    return validate

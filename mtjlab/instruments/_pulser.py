@@ -6,11 +6,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from pymeasure.instruments import Instrument
+from pymeasure.instruments.validators import strict_discrete_set
 
 from ._errors import ScpiErrorQueue
+from ._grammar import ascii_pattern, check_name, grammar_validator
 from ._values import check_choice, check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z, ChannelSpecError, PulseGenerator
+
+#: Waveform names on the 33500 and 81160 families: a letter, then letters, digits or "_".
+WAVEFORM_NAME = ascii_pattern(r"[A-Za-z][A-Za-z0-9_]{0,11}")
+WAVEFORM_FORM = "a letter then up to 11 letters, digits or _"
+#: Front-panel text: quoted by the command, so no quote, and nothing that ends a command.
+DISPLAY_TEXT = ascii_pattern(r"[A-Za-z0-9 _.,:+\-]{0,40}")
+DISPLAY_FORM = "up to 40 letters, digits, spaces or _.,:+-"
 
 POLARITIES = ("positive", "negative")
 LOADS = (LOAD_50_OHM, LOAD_HIGH_Z)
@@ -24,12 +34,58 @@ def check_output_channel(channel: object, channels: tuple[int, ...]) -> int:
     return int(channel)
 
 
+def check_arb(arb_name: object, data_points, data_format: object) -> list:
+    """Check what pymeasure's ``data_arb`` splices into its command: the name against the
+    waveform grammar, each point as a DAC integer (-32767 to 32767) or a float (-1 to 1)."""
+    check_name(arb_name, WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")
+    data_format = check_choice(data_format, ("DAC", "float"), "data_format")
+    points = list(data_points)
+    for i, point in enumerate(points):
+        if data_format == "DAC":
+            if isinstance(point, bool) or not isinstance(point, (int, np.integer)):
+                raise TypeError(f"data_points[{i}]={point!r} is not an integer DAC value")
+            check_number(point, -32767, 32767, f"data_points[{i}]", "DAC counts")
+        else:
+            check_number(point, -1.0, 1.0, f"data_points[{i}]", "of full scale")
+    return points
+
+
+class GuardedWaveformNames:
+    """Checks the waveform names pymeasure's 33500-family channel splices into commands
+    unchecked (``arb_file``, ``data_arb``)."""
+
+    arb_file_validator = staticmethod(
+        grammar_validator(WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")
+    )
+
+    def data_arb(self, arb_name, data_points, data_format="DAC"):
+        points = check_arb(arb_name, data_points, data_format)
+        super().data_arb(arb_name, points, data_format)  # type: ignore[misc]
+
+
 class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     """Role implementation over a pymeasure channel ``self.output_channel`` that has the
     properties ``output``, ``shape``, ``output_load_ohm``, ``pulse_hold``, ``pulse_period``,
     ``pulse_width``, ``offset``, ``amplitude`` and ``polarity``."""
 
     output_channel: Any
+
+    # pymeasure's instrument-level defaults (first output) splice these unchecked
+    arb_file_validator = staticmethod(
+        grammar_validator(WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")
+    )
+    output_load_validator = staticmethod(strict_discrete_set)
+    output_load_values = (50, "INF")
+
+    display = Instrument.setting(
+        "DISP:TEXT '%s'",
+        """Set the text shown on the front panel (up to 40 letters, digits, spaces or _.,:+-).""",
+        validator=grammar_validator(DISPLAY_TEXT, DISPLAY_FORM, "display text"),
+    )
+
+    def data_arb(self, arb_name, data_points, data_format="DAC"):
+        points = check_arb(arb_name, data_points, data_format)
+        super().data_arb(arb_name, points, data_format)  # type: ignore[misc]
 
     #: (lowest, highest) pulse height at the device in V, per load.
     amplitude_limits_v: dict[str, tuple[float, float]]

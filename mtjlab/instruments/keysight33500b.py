@@ -13,7 +13,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import strict_discrete_set
 
-from ._pulser import BusTriggeredPulser, check_output_channel
+from ._pulser import BusTriggeredPulser, GuardedWaveformNames, check_output_channel
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 
 #: The 33500B answers OUTP:LOAD? with 9.9E+37 for INFinity.
@@ -30,12 +30,15 @@ def _load_from_reply(value):
     return value
 
 
-class Keysight33500BChannel(Agilent33500Channel):
+class Keysight33500BChannel(GuardedWaveformNames, Agilent33500Channel):
     """One output of the 33500B."""
 
     # outer envelope (high impedance); the role checks the limits for the configured load
     amplitude_values = (1e-3, 20.0)
     offset_values = (-10.0, 10.0)
+    # pymeasure's string-valued load property: only what output_load_ohm would send
+    output_load_validator = staticmethod(strict_discrete_set)
+    output_load_values = (50, "INF")
 
     output_load_ohm = Instrument.control(
         "OUTP{ch}:LOAD?",

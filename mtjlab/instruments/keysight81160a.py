@@ -11,20 +11,37 @@ from __future__ import annotations
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160A as _Pymeasure81160A
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160AChannel
-from pymeasure.instruments.validators import strict_discrete_set
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from ._pulser import BusTriggeredPulser, check_output_channel
+from ._grammar import check_name
+from ._pulser import (
+    WAVEFORM_FORM,
+    WAVEFORM_NAME,
+    BusTriggeredPulser,
+    GuardedWaveformNames,
+    check_output_channel,
+)
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 
 HIGH_Z_OHM = 1e6
 
 
-class Keysight81160AOutput(Keysight81160AChannel):
+class Keysight81160AOutput(GuardedWaveformNames, Keysight81160AChannel):
     """One output of the 81160A."""
 
     # outer envelope (high impedance); the role checks the limits for the configured load
     amplitude_values = (0.05, 10.0)
     offset_values = (-10.0, 10.0)
+    # pymeasure declares the range of its load property but checks nothing
+    output_load_validator = staticmethod(strict_range)
+
+    def save_waveform(self, waveform, name):
+        check_name(name, WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")
+        super().save_waveform(waveform, name)
+
+    def delete_waveform(self, name):
+        check_name(name, WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")
+        super().delete_waveform(name)
 
     output_load_ohm = Instrument.control(
         ":OUTP{ch}:LOAD?",
