@@ -13,7 +13,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley2400
 
 from ._errors import ScpiErrorQueue
-from ._values import check_number
+from ._values import check_choice, check_number
 from .roles import SourceMeter
 
 #: Elements per reading, fixed by pymeasure's ``:FORMAT:ELEMENTS`` at connection.
@@ -94,6 +94,13 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
         """Go to the safe state (also on leaving a ``with`` block)."""
         self.safe_state()
         Instrument.shutdown(self)
+
+    def output_trigger_on_external(self, line: int = 1, after: str = "DEL") -> None:
+        """pymeasure's deprecated method, with ``after`` and ``line`` checked before they are
+        spliced into the command."""
+        check_choice(after, ("SOUR", "DEL", "SENS", "NONE"), "after")
+        check_number(line, 1, 4, "line", "(trigger link line)")
+        super().output_trigger_on_external(int(line), after)
 
     def _check_voltage(self, value: float, name: str) -> float:
         return check_number(value, -self.max_voltage_v, self.max_voltage_v, name, "V")

@@ -210,3 +210,13 @@ def test_leaving_a_with_block_goes_to_the_safe_state_without_pymeasures_slow_ram
         with smu:
             pass
         assert smu.isShutdown
+
+
+def test_pymeasures_output_trigger_method_checks_what_it_splices():
+    with expected_protocol(Keithley2400, [INIT, (":TRIG:OUTP SENS;:TRIG:OLIN 2;", None)]) as smu:
+        with pytest.warns(FutureWarning):
+            smu.output_trigger_on_external(line=2, after="SENS")
+        with pytest.raises(ValueError, match=r"after='DEL;\*RST' is not allowed"):
+            smu.output_trigger_on_external(after="DEL;*RST")
+        with pytest.raises(ValueError, match=r"line=5 is out of range; allowed: 1 to 4"):
+            smu.output_trigger_on_external(line=5)
