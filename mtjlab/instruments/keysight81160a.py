@@ -21,9 +21,21 @@ from ._pulser import (
     GuardedWaveformNames,
     check_output_channel,
 )
+from ._values import check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 
 HIGH_Z_OHM = 1e6
+
+
+def _frequency(value: object) -> float:
+    return check_number(value, 1e-6, 500e6, "frequency", "Hz")
+
+
+def _levels(amplitude: object, offset: object) -> tuple[float, float]:
+    return (
+        check_number(amplitude, 0.05, 10.0, "amplitude", "Vpp"),
+        check_number(offset, -10.0, 10.0, "offset", "V"),
+    )
 
 
 class Keysight81160AOutput(GuardedWaveformNames, Keysight81160AChannel):
@@ -34,6 +46,26 @@ class Keysight81160AOutput(GuardedWaveformNames, Keysight81160AChannel):
     offset_values = (-10.0, 10.0)
     # pymeasure declares the range of its load property but checks nothing
     output_load_validator = staticmethod(strict_range)
+
+    # pymeasure's apply_* methods splice their arguments as given: numbers only, in the
+    # outer envelope (high impedance), before any byte
+    def apply_dc(self, voltage):
+        super().apply_dc(check_number(voltage, -10.0, 10.0, "voltage", "V"))
+
+    def apply_noise(self, amplitude, offset):
+        super().apply_noise(*_levels(amplitude, offset))
+
+    def apply_pulse(self, frequency, amplitude, offset):
+        super().apply_pulse(_frequency(frequency), *_levels(amplitude, offset))
+
+    def apply_sin(self, frequency, amplitude, offset):
+        super().apply_sin(_frequency(frequency), *_levels(amplitude, offset))
+
+    def apply_square(self, frequency, amplitude, offset):
+        super().apply_square(_frequency(frequency), *_levels(amplitude, offset))
+
+    def apply_user_waveform(self, frequency, amplitude, offset):
+        super().apply_user_waveform(_frequency(frequency), *_levels(amplitude, offset))
 
     def save_waveform(self, waveform, name):
         check_name(name, WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")

@@ -92,3 +92,22 @@ def test_81160a_load_range_and_waveform_memory_names():
             gen.ch_1.save_waveform([0.0, 1.0], "X, VOLATILE;*RST")
         with pytest.raises(ChannelSpecError):
             gen.ch_1.delete_waveform("A B")
+
+
+def test_81160a_apply_methods_send_numbers_only():
+    with expected_protocol(
+        Keysight81160A,
+        [(":APPL1:PULS 1000.0, 1.0, 0.5", None), (":APPL2:DC DEF, DEF, -2.5", None)],
+    ) as gen:
+        gen.ch_1.apply_pulse(1e3, 1.0, 0.5)
+        gen.ch_2.apply_dc(-2.5)
+        with pytest.raises(TypeError, match=r"voltage='0; \*RST' is not a number"):
+            gen.ch_1.apply_dc("0; *RST")
+        with pytest.raises(TypeError, match=r"frequency='1e3;\*RST' is not a number"):
+            gen.ch_1.apply_sin("1e3;*RST", 1.0, 0.0)
+        with pytest.raises(ValueError, match=r"frequency=1000000000.0 is out of range"):
+            gen.ch_1.apply_square(1e9, 1.0, 0.0)
+        with pytest.raises(ValueError, match=r"offset=11 is out of range; allowed: -10 to 10 V"):
+            gen.ch_1.apply_user_waveform(1e3, 1.0, 11)
+        with pytest.raises(ValueError, match=r"amplitude=0.01 is out of range"):
+            gen.ch_1.apply_noise(0.01, 0.0)
