@@ -25,3 +25,14 @@ def check_choice(value: object, allowed: Sequence[str], name: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name}={value!r} is not allowed; allowed: {', '.join(allowed)}")
     return value
+
+
+def check_voltage_list(
+    voltages_v: Sequence[float], limit_v: float, max_points: int, name: str = "voltages_v"
+) -> list[float]:
+    """Return the voltages as floats if there are 1 to ``max_points`` of them, each within
+    ±``limit_v``; else raise naming the count or the offending element."""
+    values = list(voltages_v)
+    if not 1 <= len(values) <= max_points:
+        raise ValueError(f"{name} has {len(values)} points; allowed: 1 to {max_points}")
+    return [check_number(v, -limit_v, limit_v, f"{name}[{i}]", "V") for i, v in enumerate(values)]

@@ -13,7 +13,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley2400
 
 from ._errors import ScpiErrorQueue
-from ._values import check_choice, check_number
+from ._values import check_choice, check_number, check_voltage_list
 from .roles import SourceMeter
 
 #: Elements per reading, fixed by pymeasure's ``:FORMAT:ELEMENTS`` at connection.
@@ -59,7 +59,7 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
         return float(reading[0, 0]), float(reading[0, 1])
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        voltages = self._check_list(voltages_v)
+        voltages = check_voltage_list(voltages_v, self.max_voltage_v, self.max_list_points)
         self.source_voltage = 0.0  # the fixed level the source returns to after the list
         self.write(":SOURCE:VOLTAGE:MODE LIST")
         self.write(":SOURCE:LIST:VOLTAGE " + ",".join(f"{v:g}" for v in voltages))
@@ -104,14 +104,6 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
 
     def _check_voltage(self, value: float, name: str) -> float:
         return check_number(value, -self.max_voltage_v, self.max_voltage_v, name, "V")
-
-    def _check_list(self, voltages_v: Sequence[float]) -> list[float]:
-        values = list(voltages_v)
-        if not 1 <= len(values) <= self.max_list_points:
-            raise ValueError(
-                f"voltages_v has {len(values)} points; allowed: 1 to {self.max_list_points}"
-            )
-        return [self._check_voltage(v, f"voltages_v[{i}]") for i, v in enumerate(values)]
 
     def _read_points(self, query: str, points: int) -> np.ndarray:
         """Ask ``query`` and return its reply as a (points, 5) array of the elements in

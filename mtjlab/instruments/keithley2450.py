@@ -15,7 +15,7 @@ from pymeasure.instruments import Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from ._errors import ScpiErrorQueue
-from ._values import check_number
+from ._values import check_number, check_voltage_list
 from .roles import SourceMeter
 
 _BOOL = {True: 1, False: 0}
@@ -126,14 +126,7 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         return float(voltage), float(current)
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        values = list(voltages_v)
-        if not 1 <= len(values) <= self.max_list_points:
-            raise ValueError(
-                f"voltages_v has {len(values)} points; allowed: 1 to {self.max_list_points}"
-            )
-        voltages = [
-            check_number(v, -210.0, 210.0, f"voltages_v[{i}]", "V") for i, v in enumerate(values)
-        ]
+        voltages = check_voltage_list(voltages_v, 210.0, self.max_list_points)
         self.write(':TRAC:CLE "defbuffer1"')
         self.write(":SOUR:LIST:VOLT " + ",".join(f"{v:g}" for v in voltages))
         # start at index 1, no delay between points: the sweep's trigger model

@@ -16,7 +16,7 @@ from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from ._errors import TspErrorQueue
 from ._grammar import ascii_pattern, check_name
-from ._values import check_number
+from ._values import check_number, check_voltage_list
 from .roles import SourceMeter
 
 _BOOL = {True: 1, False: 0}
@@ -130,14 +130,7 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
         return voltage, current
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        values = list(voltages_v)
-        if not 1 <= len(values) <= self.max_list_points:
-            raise ValueError(
-                f"voltages_v has {len(values)} points; allowed: 1 to {self.max_list_points}"
-            )
-        voltages = [
-            check_number(v, -200.0, 200.0, f"voltages_v[{i}]", "V") for i, v in enumerate(values)
-        ]
+        voltages = check_voltage_list(voltages_v, 200.0, self.max_list_points)
         smu = f"smu{self._channel}"
         n = len(voltages)
         # levelv is the idle level the source returns to when the sweep ends
