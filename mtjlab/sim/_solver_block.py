@@ -20,6 +20,10 @@ class NotPositiveDefiniteError(ArithmeticError):
     """A block lost positive definiteness: the circuit has a part no source reaches."""
 
 
+# Chains up to this many rows are inverted densely in one batched call; longer ones use the
+# semiseparable form of their inverse, one column at a time.
+DENSE_CHAIN_MAX = 32
+
 # Smallest segment resistance times a line's total device conductance for which terminal
 # currents from the terminal segment's voltage drop keep about 1e-12 relative accuracy.
 MIN_SEGMENT_TO_LINE_RATIO = 1e-4
@@ -71,8 +75,6 @@ def solve_block(
     k = ends.k
     rs_on, re_on = ends.row_start_on, ends.row_end_on
     cs_on, ce_on = ends.col_start_on, ends.col_end_on
-    row_start = np.where(rs_on[:, None], ends.row_start_v, 0.0)
-    row_end = np.where(re_on[:, None], ends.row_end_v, 0.0)
     # Current the column ties inject at the first and last node of each column, (cols, k).
     inject_first = g_col * np.where(cs_on[:, None], ends.col_start_v, 0.0)
     inject_last = g_col * np.where(ce_on[:, None], ends.col_end_v, 0.0)
@@ -87,111 +89,157 @@ def solve_block(
     col_diag[:, -1] += g_col * ce_on
     col_off = np.full(rows - 1, -g_col)
 
-    # Row-node diagonal from row segments and row ties, per column block.
-    row_diag = np.full((cols, rows), 2.0 * g_row)
-    row_diag[0] -= g_row
-    row_diag[-1] -= g_row
-    row_diag[0] += g_row * rs_on
-    row_diag[-1] += g_row * re_on
+    # Diagonal of each block: row segments, row ties and the devices, (cols, rows).
+    block_diag = np.full((cols, rows), 2.0 * g_row) + g.T
+    block_diag[0] -= g_row
+    block_diag[-1] -= g_row
+    block_diag[0] += g_row * rs_on
+    block_diag[-1] += g_row * re_on
 
-    factors_d = np.empty((cols, rows))
-    factors_e = np.empty((cols, rows - 1))
-    inverses = np.empty((cols, rows, rows))
-    # Per column: T_j^-1 applied to G_j, to the first and to the last unit vector.
-    responses = np.empty((cols, rows, 3))
-    rhs_hat: list[np.ndarray | None] = [None] * cols
-    unit_ends = np.zeros((rows, 3), order="F")
-    unit_ends[0, 1] = unit_ends[-1, 2] = 1.0
-    diag = np.diag_indices(rows)
-    g_row2 = g_row * g_row
-    h_next = None
-    for j in range(cols - 1, -1, -1):
-        gj = g[:, j]
-        a = col_diag[j]
-        d_up, e_up, info = lapack.dpttrf(a, col_off)
-        if info != 0:
-            raise NotPositiveDefiniteError(f"column {j} chain is not positive definite")
-        factors_d[j], factors_e[j] = d_up, e_up
-        unit_ends[:, 0] = gj
-        resp, _ = lapack.dpttrs(d_up, e_up, unit_ends)
-        responses[j] = resp
-        # Lower triangle of G_j T_j^-1 G_j from the two one-sided LDL^T pivots of T_j.
-        d_down = lapack.dpttrf(a[::-1], col_off)[0][::-1]
-        t_diag = 1.0 / (d_up + d_down - a)
-        ratio = np.empty(rows)
-        ratio[0] = 1.0
-        np.cumprod(g_col / d_up[:-1], out=ratio[1:])
-        if ratio[-1] > 1e-150:
-            schur = np.multiply.outer(gj * t_diag * ratio, gj / ratio)
-            schur *= -1.0
-        else:  # ratios too small for the product form: solve the chain column by column
-            schur = lapack.dpttrs(d_up, e_up, np.diag(gj))[0] * -gj[:, None]
-        schur[diag] += row_diag[j] + gj
+    if rows <= DENSE_CHAIN_MAX:
+        coupling, responses = _chains_dense(g, col_diag, g_col)
+    else:
+        coupling, responses = None, np.empty((cols, rows, 3))
+
+    # Right-hand side of each block from the ties: rows at the first and last block, columns
+    # through their chains (G_j T_j^-1 b_j); None where it is zero.
+    def tie_rhs(j: int) -> np.ndarray | None:
         rhs = None
         if j == 0 and rs_on.any():
-            rhs = g_row * row_start
+            rhs = g_row * np.where(rs_on[:, None], ends.row_start_v, 0.0)
         if j == cols - 1 and re_on.any():
-            rhs = g_row * row_end if rhs is None else rhs + g_row * row_end
+            end = g_row * np.where(re_on[:, None], ends.row_end_v, 0.0)
+            rhs = end if rhs is None else rhs + end
         if col_sources:
+            resp = responses[j]
             t_w = np.multiply.outer(resp[:, 1], inject_first[j])
             t_w += np.multiply.outer(resp[:, 2], inject_last[j])
-            rhs = gj[:, None] * t_w if rhs is None else rhs + gj[:, None] * t_w
-        if h_next is not None:
-            schur -= g_row2 * h_next
-            if rhs_hat[j + 1] is not None:
-                carried = blas.dsymm(g_row, h_next, rhs_hat[j + 1], lower=1)
-                rhs = carried if rhs is None else rhs + carried
+            t_w *= g[:, j, None]
+            rhs = t_w if rhs is None else rhs + t_w
+        return rhs
+
+    inverses = np.empty((cols, rows, rows))  # C-order copies of the Fortran H_j (lower valid)
+    rhs_hat: list[np.ndarray | None] = [None] * cols
+    diag = np.diag_indices(rows)
+    g_row2 = g_row * g_row
+    work = None
+    for j in range(cols - 1, -1, -1):
+        # Schur complement of block j: S_j - g_row**2 H_{j+1}, built in place in H_{j+1}'s array.
+        if work is None:
+            work = np.zeros((rows, rows), order="F")
+        else:
+            work *= -g_row2
+        if coupling is not None:
+            work -= coupling[j]  # symmetric, so its C order reads as Fortran order
+        else:
+            _subtract_coupling(work, g[:, j], col_diag[j], col_off, g_col, responses[j])
+        work[diag] += block_diag[j]
+        rhs = tie_rhs(j)
+        if j + 1 < cols and rhs_hat[j + 1] is not None:
+            carried = blas.dsymm(g_row, inverses[j + 1].T, rhs_hat[j + 1], lower=1)
+            rhs = carried if rhs is None else rhs + carried
         rhs_hat[j] = rhs
-        chol, info = lapack.dpotrf(schur, lower=1, overwrite_a=1, clean=0)
+        chol, info = lapack.dpotrf(work, lower=1, overwrite_a=1, clean=1)
         if info != 0:
             raise NotPositiveDefiniteError(f"block {j} is not positive definite")
-        h_next, _ = lapack.dpotri(chol, lower=1, overwrite_c=1)
-        inverses[j] = h_next.T  # C-order copy of the Fortran array: same lower triangle
+        work, _ = lapack.dpotri(chol, lower=1, overwrite_c=1)
+        inverses[j] = work.T
 
-    # Row voltages block by block from the first column; column currents as functionals of them.
-    u_nodes = np.empty((cols, rows, k))
-    col_out = np.empty((cols, 3, k))
-    u_prev = None
+    # Row voltages block by block from the first column: u_j = H_j (rhs_j + g_row u_{j-1}).
+    u_nodes = np.empty((cols, k, rows))
+    u = None
     for j in range(cols):
         h = inverses[j].T
-        if u_prev is None:
+        if u is None:
             u = blas.dsymm(1.0, h, rhs_hat[0], lower=1)
         elif rhs_hat[j] is None:
-            u = blas.dsymm(g_row, h, u_prev, lower=1)
+            u = blas.dsymm(g_row, h, u, lower=1)
         else:
-            u = blas.dsymm(1.0, h, rhs_hat[j] + g_row * u_prev, lower=1)
-        u_nodes[j] = u
-        u_prev = u
-    # Functionals (cols, 3, rows): net device current of the column, then w at its two ends.
-    gt = g.T
-    resp = responses
-    functionals = np.stack(
-        [gt * (1.0 - resp[:, :, 0]), gt * resp[:, :, 1], gt * resp[:, :, 2]], axis=1
-    )
-    col_out = np.matmul(functionals, u_nodes)  # (cols, 3, k)
-    # Column-tie terms: -q^T b for the net current, tau^T b for the end voltages.
-    col_out[:, 0] -= resp[:, 0, 0, None] * inject_first + resp[:, -1, 0, None] * inject_last
-    col_out[:, 1] += resp[:, 0, 1, None] * inject_first + resp[:, -1, 1, None] * inject_last
-    col_out[:, 2] += resp[:, 0, 2, None] * inject_first + resp[:, -1, 2, None] * inject_last
+            u = blas.dsymm(1.0, h, rhs_hat[j] + g_row * u, lower=1)
+        u_nodes[j] = u.T
 
-    row_v = u_nodes.transpose(2, 1, 0)
+    # Column currents as functionals of the row voltages, (cols, k, 3): net device current of
+    # the column (sum G (u - w) = (G - G q) . u - q . b with q = T^-1 G), then w at both ends.
+    gt = g.T
+    functionals = np.stack(
+        [gt * (1.0 - responses[:, :, 0]), gt * responses[:, :, 1], gt * responses[:, :, 2]],
+        axis=2,
+    )
+    col_out = np.matmul(u_nodes, functionals)
+    if col_sources:
+        first, last = responses[:, 0, :], responses[:, -1, :]  # (cols, 3)
+        tie = (
+            first[:, None, :] * inject_first[:, :, None]
+            + last[:, None, :] * inject_last[:, :, None]
+        )
+        tie[:, :, 0] *= -1.0
+        col_out += tie
+
+    row_v = u_nodes.transpose(1, 2, 0)
     currents = {}
     currents["row_start"] = np.where(rs_on, (ends.row_start_v.T - row_v[:, :, 0]) * g_row, 0.0)
     currents["row_end"] = np.where(re_on, (ends.row_end_v.T - row_v[:, :, -1]) * g_row, 0.0)
     currents["col_start"], currents["col_end"] = resistive_split(
-        (col_out[:, 1] - ends.col_start_v).T * g_col,
-        (col_out[:, 2] - ends.col_end_v).T * g_col,
+        (col_out[:, :, 1].T - ends.col_start_v.T) * g_col,
+        (col_out[:, :, 2].T - ends.col_end_v.T) * g_col,
         (cs_on, ce_on),
-        col_out[:, 0].T,
+        col_out[:, :, 0].T,
     )
 
     def col_node_v() -> np.ndarray:
         w_nodes = np.empty((cols, rows, k))
         for j in range(cols):
-            b = g[:, j, None] * u_nodes[j]
+            b = g[:, j, None] * u_nodes[j].T
             b[0] += inject_first[j]
             b[-1] += inject_last[j]
-            w_nodes[j] = lapack.dpttrs(factors_d[j], factors_e[j], b)[0]
+            d_f, e_f, _ = lapack.dpttrf(col_diag[j], col_off)
+            w_nodes[j] = lapack.dpttrs(d_f, e_f, b)[0]
         return w_nodes.transpose(2, 1, 0)
 
     return row_v, col_node_v, currents
+
+
+def _chains_dense(g, col_diag, g_col):
+    """All column chains at once by dense batched inversion (short chains).
+
+    Returns G_j T_j^-1 G_j, shape (cols, rows, rows), and the responses T_j^-1 [G_j, e_0, e_last],
+    shape (cols, rows, 3).
+    """
+    cols, rows = col_diag.shape
+    t = np.zeros((cols, rows, rows))
+    idx = np.arange(rows)
+    t[:, idx, idx] = col_diag
+    t[:, idx[1:], idx[:-1]] = -g_col
+    t[:, idx[:-1], idx[1:]] = -g_col
+    t_inv = np.linalg.inv(t)
+    gt = g.T
+    coupling = t_inv * gt[:, :, None] * gt[:, None, :]
+    responses = np.stack(
+        [np.matmul(t_inv, gt[:, :, None])[:, :, 0], t_inv[:, :, 0], t_inv[:, :, -1]], axis=2
+    )
+    return coupling, responses
+
+
+def _subtract_coupling(work, gj, diag_j, off, g_col, response):
+    """work -= G_j T_j^-1 G_j (lower triangle), and fill this column's responses.
+
+    T_j^-1 is semiseparable: with the pivots d+ (LDL^T from the top) and d- (from the bottom),
+    (T^-1)_ii = 1 / (d+_i + d-_i - a_i) and (T^-1)_ij = (T^-1)_ii C_i / C_j for i >= j, where
+    C_i is the product of g_col / d+_l over l < i. The lower triangle is one rank-1 update.
+    """
+    d_up, e_up, info = lapack.dpttrf(diag_j, off)
+    if info != 0:
+        raise NotPositiveDefiniteError("a column chain is not positive definite")
+    rhs = np.zeros((gj.size, 3), order="F")
+    rhs[:, 0] = gj
+    rhs[0, 1] = rhs[-1, 2] = 1.0
+    response[:] = lapack.dpttrs(d_up, e_up, rhs)[0]
+    ratio = np.empty(gj.size)
+    ratio[0] = 1.0
+    np.cumprod(g_col / d_up[:-1], out=ratio[1:])
+    if ratio[-1] > 1e-150:
+        d_down = lapack.dpttrf(diag_j[::-1], off)[0][::-1]
+        t_diag = 1.0 / (d_up + d_down - diag_j)
+        blas.dger(-1.0, gj * t_diag * ratio, gj / ratio, a=work, overwrite_a=1)
+    else:  # the ratios underflow: solve the chain for every device instead
+        work -= lapack.dpttrs(d_up, e_up, np.diag(gj))[0] * gj[:, None]

@@ -490,7 +490,7 @@ def assert_same_solution(a, b, rtol=1e-9):
         np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * np.abs(y).max(), err_msg=name)
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (5, 9), (9, 5), (16, 16), (3, 30)])
+@pytest.mark.parametrize("shape", [(2, 2), (5, 9), (9, 5), (16, 16), (3, 30), (40, 45), (45, 40)])
 def test_block_path_matches_general_path(shape, general_path):
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     g = rng.choice([1 / 5e3, 1 / 12e3, 1e3, 0.0], p=[0.45, 0.45, 0.05, 0.05], size=shape)
