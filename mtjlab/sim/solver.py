@@ -39,6 +39,10 @@ from mtjlab.sim._solver_nodal import Ends, resistive_split, solve_nodes
 
 __all__ = ["ConvergenceError", "CrossbarSolution", "Terminals", "solve_crossbar"]
 
+# Line segments below this resistance are solved as ideal (zero-resistance) lines: their exact
+# limit, where 1 / r would overflow the nodal equations.
+IDEAL_SEGMENT_OHM = 1e-12
+
 DeviceIV = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
@@ -406,7 +410,8 @@ def solve_crossbar(
         or `terminals`.
     r_row, r_col : float
         Resistance of one row-line / column-line segment, ohm, >= 0. Zero makes the line an
-        ideal node (solved exactly, not as a small resistance).
+        ideal node (solved exactly, not as a small resistance); so is any value below
+        1e-12 ohm.
     terminals : Terminals, optional
         Any termination: each line end open (NaN), driven, biased or grounded.
     device_iv : callable, optional
@@ -462,9 +467,9 @@ def solve_crossbar(
     elif not isinstance(terminals, Terminals):
         raise TypeError(f"terminals must be a Terminals; got {type(terminals).__name__}")
     ends, batched = _as_ends(terminals, rows, cols)
-    # Conductance per segment; a resistance too small for its inverse is an ideal line.
-    g_row = 1.0 / r_row if r_row > 0 else math.inf
-    g_col = 1.0 / r_col if r_col > 0 else math.inf
+    # Conductance per segment; segments below IDEAL_SEGMENT_OHM are solved as ideal lines.
+    g_row = 1.0 / r_row if r_row >= IDEAL_SEGMENT_OHM else math.inf
+    g_col = 1.0 / r_col if r_col >= IDEAL_SEGMENT_OHM else math.inf
     if math.isinf(g_row):
         _check_lumped_ends("row", ends.row_start_v, ends.row_end_v)
     if math.isinf(g_col):
