@@ -132,7 +132,7 @@ def solve_block(
         if coupling is not None:
             work -= coupling[j]  # symmetric, so its C order reads as Fortran order
         else:
-            _subtract_coupling(work, g[:, j], col_diag[j], col_off, g_col, responses[j])
+            _subtract_coupling(work, g[:, j], col_diag[j], col_off, responses[j])
         work[diag] += block_diag[j]
         rhs = tie_rhs(j)
         if j + 1 < cols and rhs_hat[j + 1] is not None:
@@ -220,12 +220,12 @@ def _chains_dense(g, col_diag, g_col):
     return coupling, responses
 
 
-def _subtract_coupling(work, gj, diag_j, off, g_col, response):
+def _subtract_coupling(work, gj, diag_j, off, response):
     """work -= G_j T_j^-1 G_j (lower triangle), and fill this column's responses.
 
-    T_j^-1 is semiseparable: with the pivots d+ (LDL^T from the top) and d- (from the bottom),
-    (T^-1)_ii = 1 / (d+_i + d-_i - a_i) and (T^-1)_ij = (T^-1)_ii C_i / C_j for i >= j, where
-    C_i is the product of g_col / d+_l over l < i. The lower triangle is one rank-1 update.
+    T_j^-1 is semiseparable: with tau0 = T^-1 e_0 and tauL = T^-1 e_last, its entry (i, j) for
+    i >= j is tau0_i tauL_j / tau0_last, so the lower triangle is one rank-1 update. (The chain
+    is an M-matrix: the tridiagonal solve gives every entry to high relative accuracy.)
     """
     d_up, e_up, info = lapack.dpttrf(diag_j, off)
     if info != 0:
@@ -234,12 +234,9 @@ def _subtract_coupling(work, gj, diag_j, off, g_col, response):
     rhs[:, 0] = gj
     rhs[0, 1] = rhs[-1, 2] = 1.0
     response[:] = lapack.dpttrs(d_up, e_up, rhs)[0]
-    ratio = np.empty(gj.size)
-    ratio[0] = 1.0
-    np.cumprod(g_col / d_up[:-1], out=ratio[1:])
-    if ratio[-1] > 1e-150:
-        d_down = lapack.dpttrf(diag_j[::-1], off)[0][::-1]
-        t_diag = 1.0 / (d_up + d_down - diag_j)
-        blas.dger(-1.0, gj * t_diag * ratio, gj / ratio, a=work, overwrite_a=1)
-    else:  # the ratios underflow: solve the chain for every device instead
+    tau0, tau_last = response[:, 1], response[:, 2]
+    corner = tau0[-1]
+    if corner > 1e-100 * max(tau0[0], tau_last[-1]):
+        blas.dger(-1.0 / corner, gj * tau0, gj * tau_last, a=work, overwrite_a=1)
+    else:  # the entries span too many decades for the product form: solve per device
         work -= lapack.dpttrs(d_up, e_up, np.diag(gj))[0] * gj[:, None]

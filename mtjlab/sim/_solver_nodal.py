@@ -205,7 +205,16 @@ def solve_nodes(
         col = np.concatenate([np.arange(free_idx.size), pb, pa])
         data = np.concatenate([diag[free_idx], -edge_g[both], -edge_g[both]])
         matrix = coo_matrix((data, (row, col)), shape=(free_idx.size,) * 2).tocsc()
-        solution = splu(matrix).solve(np.ascontiguousarray(rhs[free_idx]))
+        if (edge_g >= 0).all():  # a symmetric positive definite matrix: no pivoting needed
+            lu = splu(
+                matrix,
+                permc_spec="MMD_AT_PLUS_A",
+                diag_pivot_thresh=0.0,
+                options={"SymmetricMode": True},
+            )
+        else:
+            lu = splu(matrix)
+        solution = lu.solve(np.ascontiguousarray(rhs[free_idx]))
         value[free_idx] = solution.reshape(free_idx.size, n_rhs)
 
     node_v = value.T if n_blocks == 1 else value.reshape(n_blocks, n_nodes)  # (k, nodes)
