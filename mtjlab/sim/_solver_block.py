@@ -96,18 +96,24 @@ def solve_block(
     block_diag[0] += g_row * rs_on
     block_diag[-1] += g_row * re_on
 
+    diag = np.diag_indices(rows)
     if rows <= DENSE_CHAIN_MAX:
         coupling, responses = _chains_dense(g, col_diag, g_col)
+        blocks = -coupling  # S_j for every column at once
+        blocks[:, diag[0], diag[1]] += block_diag
     else:
-        coupling, responses = None, np.empty((cols, rows, 3))
+        blocks, responses = None, np.empty((cols, rows, 3))
+    rs_any, re_any = bool(rs_on.any()), bool(re_on.any())
 
     # Right-hand side of each block from the ties: rows at the first and last block, columns
     # through their chains (G_j T_j^-1 b_j); None where it is zero.
     def tie_rhs(j: int) -> np.ndarray | None:
         rhs = None
-        if j == 0 and rs_on.any():
+        if not (col_sources or j == 0 or j == cols - 1):
+            return rhs
+        if j == 0 and rs_any:
             rhs = g_row * np.where(rs_on[:, None], ends.row_start_v, 0.0)
-        if j == cols - 1 and re_on.any():
+        if j == cols - 1 and re_any:
             end = g_row * np.where(re_on[:, None], ends.row_end_v, 0.0)
             rhs = end if rhs is None else rhs + end
         if col_sources:
@@ -120,7 +126,6 @@ def solve_block(
 
     inverses = np.empty((cols, rows, rows))  # C-order copies of the Fortran H_j (lower valid)
     rhs_hat: list[np.ndarray | None] = [None] * cols
-    diag = np.diag_indices(rows)
     g_row2 = g_row * g_row
     work = None
     for j in range(cols - 1, -1, -1):
@@ -129,11 +134,11 @@ def solve_block(
             work = np.zeros((rows, rows), order="F")
         else:
             work *= -g_row2
-        if coupling is not None:
-            work -= coupling[j]  # symmetric, so its C order reads as Fortran order
+        if blocks is not None:
+            work += blocks[j].T  # symmetric: its transpose is the Fortran-order view
         else:
             _subtract_coupling(work, g[:, j], col_diag[j], col_off, responses[j])
-        work[diag] += block_diag[j]
+            work[diag] += block_diag[j]
         rhs = tie_rhs(j)
         if j + 1 < cols and rhs_hat[j + 1] is not None:
             carried = blas.dsymm(g_row, inverses[j + 1].T, rhs_hat[j + 1], lower=1)

@@ -463,10 +463,19 @@ def solve_crossbar(
             )
         if not np.isfinite(volts).all():
             raise ValueError("row_voltages must be finite volts; got NaN or inf")
-        terminals = Terminals.default(volts, rows, cols)
+        batched = volts.ndim == 2
+        volts = volts if batched else volts[:, None]
+        k = volts.shape[1]
+        ends = Ends(  # the default termination, valid by construction
+            row_start_v=volts,
+            row_end_v=np.full((rows, k), np.nan),
+            col_start_v=np.full((cols, k), np.nan),
+            col_end_v=np.zeros((cols, k)),
+        )
     elif not isinstance(terminals, Terminals):
         raise TypeError(f"terminals must be a Terminals; got {type(terminals).__name__}")
-    ends, batched = _as_ends(terminals, rows, cols)
+    else:
+        ends, batched = _as_ends(terminals, rows, cols)
     # Conductance per segment; segments below IDEAL_SEGMENT_OHM are solved as ideal lines.
     g_row = 1.0 / r_row if r_row >= IDEAL_SEGMENT_OHM else math.inf
     g_col = 1.0 / r_col if r_col >= IDEAL_SEGMENT_OHM else math.inf
