@@ -128,14 +128,19 @@ def solve_block(
             rhs = t_w if rhs is None else rhs + t_w
         return rhs
 
-    inverses: list[np.ndarray] = [None] * cols  # H_j, Fortran order, lower triangle valid
+    # Buffers allocated once per solve: per-step arrays of this size would each be a fresh
+    # memory mapping, and their page faults cost as much as the factorizations.
+    inverses = np.empty((cols, rows, rows))  # inverses[j].T: H_j in Fortran order, lower valid
     rhs_hat: list[np.ndarray | None] = [None] * cols
     g_row2 = g_row * g_row
-    eye = np.asfortranarray(np.eye(rows))
-    work = None
+    eye = np.eye(rows)
+    work = np.empty((rows, rows), order="F")
     for j in range(cols - 1, -1, -1):
         # Schur complement of block j: S_j - g_row**2 H_{j+1}.
-        work = np.zeros((rows, rows), order="F") if work is None else work * -g_row2
+        if j == cols - 1:
+            work.fill(0.0)
+        else:
+            np.multiply(inverses[j + 1].T, -g_row2, out=work)
         if blocks is not None:
             work += blocks[j].T  # symmetric: its transpose is the Fortran-order view
         else:
@@ -143,23 +148,26 @@ def solve_block(
             work[diag] += block_diag[j]
         rhs = tie_rhs(j)
         if j + 1 < cols and rhs_hat[j + 1] is not None:
-            carried = blas.dsymm(g_row, inverses[j + 1], rhs_hat[j + 1], lower=1)
+            carried = blas.dsymm(g_row, inverses[j + 1].T, rhs_hat[j + 1], lower=1)
             rhs = carried if rhs is None else rhs + carried
         rhs_hat[j] = rhs
         chol, info = lapack.dpotrf(work, lower=1, overwrite_a=1, clean=1)
         if info != 0:
             raise NotPositiveDefiniteError(f"block {j} is not positive definite")
+        target = inverses[j].T
         if rows <= SOLVE_INVERSE_MAX:
-            work, _ = lapack.dpotrs(chol, eye.copy(order="K"), lower=1, overwrite_b=1)
+            target[...] = eye
+            inverse, _ = lapack.dpotrs(chol, target, lower=1, overwrite_b=1)
         else:
-            work, _ = lapack.dpotri(chol, lower=1, overwrite_c=1)
-        inverses[j] = work
+            inverse, _ = lapack.dpotri(chol, lower=1, overwrite_c=1)
+        if not np.shares_memory(inverse, target):
+            target[...] = inverse
 
     # Row voltages block by block from the first column: u_j = H_j (rhs_j + g_row u_{j-1}).
     u_nodes = np.empty((cols, k, rows))
     u = None
     for j in range(cols):
-        h = inverses[j]
+        h = inverses[j].T
         if u is None:
             u = blas.dsymm(1.0, h, rhs_hat[0], lower=1)
         elif rhs_hat[j] is None:
