@@ -38,15 +38,16 @@ def eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) 
 
     The block path takes row terminal currents from the terminal segments' voltage drops, so it
     also asks that each segment be not too small against its line's devices.
+    `conductance_s` is (rows, cols), or (k, rows, cols) to ask for every one of k matrices.
     """
-    if min(conductance_s.shape) < 2 or not (np.isfinite(g_row) and np.isfinite(g_col)):
+    if min(conductance_s.shape[-2:]) < 2 or not (np.isfinite(g_row) and np.isfinite(g_col)):
         return False
     if not (
         np.all(ends.row_start_on | ends.row_end_on) and np.all(ends.col_start_on | ends.col_end_on)
     ):
         return False
-    row_ratio = conductance_s.sum(axis=1).min() / g_row
-    col_ratio = conductance_s.sum(axis=0).min() / g_col
+    row_ratio = conductance_s.sum(axis=-1).min() / g_row
+    col_ratio = conductance_s.sum(axis=-2).min() / g_col
     return bool(min(row_ratio, col_ratio) >= MIN_SEGMENT_TO_LINE_RATIO)
 
 
@@ -258,3 +259,100 @@ def _subtract_coupling(work, gj, diag_j, off, response):
         blas.dger(-1.0 / corner, gj * tau0, gj * tau_last, a=work, overwrite_a=1)
     else:  # the entries span too many decades for the product form: solve per device
         work -= lapack.dpttrs(d_up, e_up, np.diag(gj))[0] * gj[:, None]
+
+
+# Batched block path (one Jacobian per vector) is used up to this many matrix entries in the
+# per-vector chain inverses, k * cols * rows**2.
+BATCHED_MAX_ENTRIES = 8_000_000
+
+
+def batched_eligible(slope_s: np.ndarray, g_row: float, g_col: float, ends: Ends) -> bool:
+    """Whether `solve_block_batched` applies to a Newton step with these slopes (k, rows, cols)."""
+    k, rows, cols = slope_s.shape
+    return (
+        min(rows, cols) <= DENSE_CHAIN_MAX
+        and k * rows * cols * min(rows, cols) <= BATCHED_MAX_ENTRIES
+        and bool((slope_s >= 0).all())
+        and eligible(slope_s, g_row, g_col, ends)
+    )
+
+
+def solve_block_batched(
+    slope_s: np.ndarray, g_row: float, g_col: float, ends: Ends, source_a: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Node voltages (k, rows, cols) with a different device conductance matrix per vector.
+
+    The same elimination as `solve_block`, with each device a conductance in parallel with a
+    current source `source_a` from row node to column node (a Newton step), done for all k
+    vectors at once with numpy's batched dense inverses; chains and blocks must be short.
+    """
+    if slope_s.shape[1] > slope_s.shape[2]:
+        swapped = Ends(
+            row_start_v=ends.col_start_v,
+            row_end_v=ends.col_end_v,
+            col_start_v=ends.row_start_v,
+            col_end_v=ends.row_end_v,
+        )
+        # Transposed, the sources flow from the new row nodes (old column nodes) the other way.
+        col_v, row_v = solve_block_batched(
+            slope_s.transpose(0, 2, 1), g_col, g_row, swapped, -source_a.transpose(0, 2, 1)
+        )
+        return row_v.transpose(0, 2, 1), col_v.transpose(0, 2, 1)
+
+    k, rows, cols = slope_s.shape
+    rs_on, re_on = ends.row_start_on, ends.row_end_on
+    cs_on, ce_on = ends.col_start_on, ends.col_end_on
+    gt = slope_s.transpose(0, 2, 1)  # (k, cols, rows): block j holds column j
+    jt = source_a.transpose(0, 2, 1)
+    idx = np.arange(rows)
+
+    chain = np.full(rows, 2.0 * g_col)
+    chain[0] -= g_col
+    chain[-1] -= g_col
+    chain = chain + np.zeros(cols)[:, None]
+    chain[:, 0] += g_col * cs_on
+    chain[:, -1] += g_col * ce_on
+    t = np.zeros((k, cols, rows, rows))
+    t[:, :, idx, idx] = chain + gt
+    t[:, :, idx[1:], idx[:-1]] = -g_col
+    t[:, :, idx[:-1], idx[1:]] = -g_col
+    t_inv = np.linalg.inv(t)
+
+    # Column-node right-hand side: ties at the chain ends plus the device sources.
+    b_w = jt.copy()
+    b_w[:, :, 0] += (g_col * np.where(cs_on[:, None], ends.col_start_v, 0.0)).T
+    b_w[:, :, -1] += (g_col * np.where(ce_on[:, None], ends.col_end_v, 0.0)).T
+
+    block_diag = np.full((cols, rows), 2.0 * g_row)
+    block_diag[0] -= g_row
+    block_diag[-1] -= g_row
+    block_diag[0] += g_row * rs_on
+    block_diag[-1] += g_row * re_on
+    blocks = -(t_inv * gt[..., :, None] * gt[..., None, :])
+    blocks[:, :, idx, idx] += block_diag + gt
+    rhs = gt * np.matmul(t_inv, b_w[..., None])[..., 0] - jt
+    rhs[:, 0] += (g_row * np.where(rs_on[:, None], ends.row_start_v, 0.0)).T
+    rhs[:, -1] += (g_row * np.where(re_on[:, None], ends.row_end_v, 0.0)).T
+
+    inverses = np.empty((k, cols, rows, rows))
+    rhs_hat = np.empty((k, cols, rows))
+    g_row2 = g_row * g_row
+    for j in range(cols - 1, -1, -1):
+        if j == cols - 1:
+            schur, carried = blocks[:, j], rhs[:, j]
+        else:
+            schur = blocks[:, j] - g_row2 * inverses[:, j + 1]
+            carried = (
+                rhs[:, j]
+                + g_row * np.matmul(inverses[:, j + 1], rhs_hat[:, j + 1, :, None])[..., 0]
+            )
+        inverses[:, j] = np.linalg.inv(schur)
+        rhs_hat[:, j] = carried
+
+    u = np.empty((k, cols, rows))
+    previous = np.zeros((k, rows))
+    for j in range(cols):
+        u[:, j] = np.matmul(inverses[:, j], (rhs_hat[:, j] + g_row * previous)[..., None])[..., 0]
+        previous = u[:, j]
+    w = np.matmul(t_inv, (gt * u + b_w)[..., None])[..., 0]
+    return u.transpose(0, 2, 1), w.transpose(0, 2, 1)

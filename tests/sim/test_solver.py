@@ -547,3 +547,23 @@ def test_single_vector_block_solution_is_unbatched():
     for name in FIELDS:
         assert getattr(sol, name).shape == getattr(batch, name).shape[1:], name
         np.testing.assert_allclose(getattr(sol, name), getattr(batch, name)[0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(6, 9), (9, 6)])
+def test_batched_newton_matches_general_newton_and_kirchhoff(shape, monkeypatch):
+    rng = np.random.default_rng(11)
+    g = random_array(rng, *shape)
+    t = tied_terminals(rng, *shape, 4)
+    law = cubic_device(g, 4e-4)
+    fast = solve_crossbar(g, r_row=5.0, r_col=3.0, terminals=t, device_iv=law, tol_v=1e-12)
+    assert fast.method == "block"
+    device_a = law(fast.device_voltages)[0]
+    res_u, res_w = kcl_residuals(g, 5.0, 3.0, t, fast, device_a=device_a)
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(device_a).max()
+
+    monkeypatch.setattr("mtjlab.sim.solver.batched_block_eligible", lambda *a: False)
+    monkeypatch.setattr("mtjlab.sim.solver.block_eligible", lambda *a: False)
+    reference = solve_crossbar(g, r_row=5.0, r_col=3.0, terminals=t, device_iv=law, tol_v=1e-12)
+    assert reference.method == "nodal"
+    assert fast.iterations == reference.iterations
+    assert_same_solution(fast, reference)
