@@ -128,18 +128,18 @@ def solve_nodes(
             np.add.at(inject_a, n_u + cells[i, on], g_col * volts[on])
 
     # Edges of one block: segments (shared) then devices (per block).
-    seg_a, seg_b, seg_g = [], [], []
+    parts_a, parts_b, parts_g = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], []
     if not row_lumped and cols > 1:
-        seg_a.append(cells[:, :-1].ravel())
-        seg_b.append(cells[:, 1:].ravel())
-        seg_g.append(np.full(rows * (cols - 1), g_row))
+        parts_a.append(cells[:, :-1].ravel())
+        parts_b.append(cells[:, 1:].ravel())
+        parts_g.append(np.full(rows * (cols - 1), g_row))
     if not col_lumped and rows > 1:
-        seg_a.append(n_u + cells[:-1, :].ravel())
-        seg_b.append(n_u + cells[1:, :].ravel())
-        seg_g.append(np.full((rows - 1) * cols, g_col))
-    seg_a = np.concatenate(seg_a) if seg_a else np.zeros(0, dtype=np.int64)
-    seg_b = np.concatenate(seg_b) if seg_b else np.zeros(0, dtype=np.int64)
-    seg_g = np.concatenate(seg_g) if seg_g else np.zeros(0)
+        parts_a.append(n_u + cells[:-1, :].ravel())
+        parts_b.append(n_u + cells[1:, :].ravel())
+        parts_g.append(np.full((rows - 1) * cols, g_col))
+    seg_a = np.concatenate(parts_a)
+    seg_b = np.concatenate(parts_b)
+    seg_g = np.concatenate([np.zeros(0), *parts_g])
 
     offsets = np.arange(n_blocks)[:, None] * n_nodes
     dev_a = (offsets + u_idx.ravel()).ravel()
