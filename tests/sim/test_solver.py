@@ -567,3 +567,55 @@ def test_batched_newton_matches_general_newton_and_kirchhoff(shape, monkeypatch)
     assert reference.method == "nodal"
     assert fast.iterations == reference.iterations
     assert_same_solution(fast, reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# Write and read schemes through Terminals
+
+
+def v_half_scheme(rows, cols, row, col, v_write):
+    """Selected row at V, selected column at 0 V, every other line at V/2, driven at its start."""
+    row_v = np.full(rows, v_write / 2)
+    row_v[row] = v_write
+    col_v = np.full(cols, v_write / 2)
+    col_v[col] = 0.0
+    return dataclasses.replace(Terminals.open(rows, cols), row_start_v=row_v, col_start_v=col_v)
+
+
+def test_v_half_scheme_with_ideal_lines_is_exact():
+    g = random_array(np.random.default_rng(12), 4, 5)
+    sol = solve_crossbar(g, r_row=0.0, r_col=0.0, terminals=v_half_scheme(4, 5, 1, 2, 1.2))
+    expected = np.zeros((4, 5))
+    expected[1, :] = 0.6
+    expected[:, 2] = 0.6
+    expected[1, 2] = 1.2
+    assert np.array_equal(sol.device_voltages, expected)
+    # Every line is a source here; what the rows deliver the columns take.
+    np.testing.assert_allclose(sol.col_start_current_a.sum(), sol.row_currents.sum(), rtol=1e-12)
+
+
+def test_v_half_scheme_with_line_resistance_loses_a_little_on_the_selected_device():
+    g = random_array(np.random.default_rng(13), 15, 15)
+    sol = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=v_half_scheme(15, 15, 7, 7, 1.0))
+    assert sol.method == "block"
+    assert 0.95 < sol.device_voltages[7, 7] < 1.0
+    half = np.delete(sol.device_voltages[7, :], 7)
+    assert np.all((half > 0.45) & (half < 0.5))
+
+
+def test_row_voltages_and_default_terminals_give_the_same_solution():
+    rng = np.random.default_rng(14)
+    g = random_array(rng, 5, 4)
+    v = rng.uniform(0, 0.3, size=(5, 3))
+    a = solve_crossbar(g, v, 2.0, 2.0)
+    b = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=Terminals.default(v, 5, 4))
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_device_iv_returning_nan_or_a_non_tuple_is_refused():
+    g = np.full((2, 2), 1e-3)
+    with pytest.raises(ValueError, match="non-finite current_a"):
+        solve_crossbar(g, [1.0, 0.5], 1.0, 1.0, device_iv=lambda v: (v * np.nan, v))
+    with pytest.raises(TypeError, match="must return \\(current_a, conductance_s\\)"):
+        solve_crossbar(g, [1.0, 0.5], 1.0, 1.0, device_iv=lambda v: v)
