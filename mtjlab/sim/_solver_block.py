@@ -28,6 +28,9 @@ DENSE_CHAIN_MAX = 32
 # measured faster than LAPACK's potri; above it, potri.
 SOLVE_INVERSE_MAX = 160
 
+# From this block size on, Cholesky factorizations are blocked once by hand (see `_cholesky`).
+BLOCKED_CHOLESKY_MIN = 96
+
 # Smallest segment resistance times a line's total device conductance for which terminal
 # currents from the terminal segment's voltage drop keep about 1e-12 relative accuracy.
 MIN_SEGMENT_TO_LINE_RATIO = 1e-4
@@ -152,8 +155,8 @@ def solve_block(
             carried = blas.dsymm(g_row, inverses[j + 1].T, rhs_hat[j + 1], lower=1)
             rhs = carried if rhs is None else rhs + carried
         rhs_hat[j] = rhs
-        chol, info = lapack.dpotrf(work, lower=1, overwrite_a=1, clean=1)
-        if info != 0:
+        chol = _cholesky(work)
+        if chol is None:
             raise NotPositiveDefiniteError(f"block {j} is not positive definite")
         target = inverses[j].T
         if rows <= SOLVE_INVERSE_MAX:
@@ -216,6 +219,34 @@ def solve_block(
         return w_nodes.transpose(2, 1, 0)
 
     return row_v, col_node_v, currents
+
+
+def _cholesky(a: np.ndarray) -> np.ndarray | None:
+    """Lower Cholesky factor of `a` (Fortran order, lower triangle read), in place; None if
+    `a` is not positive definite.
+
+    From BLOCKED_CHOLESKY_MIN rows on, one level of 2x2 blocking (two half-size factorizations,
+    a triangular solve and a symmetric rank-k update) measured about twice as fast as a single
+    potrf call of OpenBLAS at these sizes.
+    """
+    rows = a.shape[0]
+    if rows < BLOCKED_CHOLESKY_MIN:
+        chol, info = lapack.dpotrf(a, lower=1, overwrite_a=1, clean=1)
+        return chol if info == 0 else None
+    half = rows // 2
+    l11, info = lapack.dpotrf(a[:half, :half], lower=1, clean=1)
+    if info != 0:
+        return None
+    l21 = blas.dtrsm(1.0, l11, a[half:, :half], side=1, lower=1, trans_a=1)
+    a22 = blas.dsyrk(-1.0, l21, beta=1.0, c=a[half:, half:], lower=1)
+    l22, info = lapack.dpotrf(a22, lower=1, clean=1)
+    if info != 0:
+        return None
+    a[:half, :half] = l11
+    a[half:, :half] = l21
+    a[half:, half:] = l22
+    a[:half, half:] = 0.0
+    return a
 
 
 def _chains_dense(g, col_diag, g_col):
