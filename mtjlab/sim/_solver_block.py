@@ -37,21 +37,29 @@ MIN_SEGMENT_TO_LINE_RATIO = 1e-4
 
 
 def eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) -> bool:
-    """Whether the block path applies: at least 2x2, every line resistive and tied to a source.
+    """Whether the block path applies to this circuit.
 
-    The block path takes row terminal currents from the terminal segments' voltage drops, so it
-    also asks that each segment be not too small against its line's devices.
-    `conductance_s` is (rows, cols), or (k, rows, cols) to ask for every one of k matrices.
+    It needs an array of at least 2x2 with resistive lines, every node reaching a source (each
+    line tied at one end or both, or floating with a conducting device onto a tied line), so
+    that every block is positive definite. It takes row terminal currents from the terminal
+    segments' voltage drops, so it also asks that each tied line's segment be not too small
+    against the line's devices. `conductance_s` is (rows, cols), or (k, rows, cols) to ask for
+    every one of k matrices.
     """
     if min(conductance_s.shape[-2:]) < 2 or not (np.isfinite(g_row) and np.isfinite(g_col)):
         return False
-    if not (
-        np.all(ends.row_start_on | ends.row_end_on) and np.all(ends.col_start_on | ends.col_end_on)
-    ):
+    row_tied = ends.row_start_on | ends.row_end_on
+    col_tied = ends.col_start_on | ends.col_end_on
+    weakest = conductance_s if conductance_s.ndim == 2 else conductance_s.min(axis=0)
+    conducts = weakest > 0
+    if not (conducts[~row_tied][:, col_tied].any(axis=1).all()):
         return False
-    row_ratio = conductance_s.sum(axis=-1).min() / g_row
-    col_ratio = conductance_s.sum(axis=-2).min() / g_col
-    return bool(min(row_ratio, col_ratio) >= MIN_SEGMENT_TO_LINE_RATIO)
+    if not (conducts[row_tied][:, ~col_tied].any(axis=0).all()):
+        return False
+    row_sum = conductance_s.sum(axis=-1)[..., row_tied]
+    col_sum = conductance_s.sum(axis=-2)[..., col_tied]
+    ratio = min(row_sum.min(initial=np.inf) / g_row, col_sum.min(initial=np.inf) / g_col)
+    return bool(ratio >= MIN_SEGMENT_TO_LINE_RATIO)
 
 
 def solve_block(

@@ -527,14 +527,39 @@ def test_block_path_with_a_fully_shorted_column(general_path):
     assert_same_solution(fast, general_path(g, v, 2.0, 2.0))
 
 
-def test_floating_lines_and_tiny_segments_take_the_general_path():
+def test_floating_lines_and_tiny_segments_choose_the_path():
     rng = np.random.default_rng(9)
     g = random_array(rng, 4, 4)
     t = tied_terminals(rng, 4, 4, 2)
     assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "block"
     assert solve_crossbar(g, r_row=1e-6, r_col=2.0, terminals=t).method == "nodal"
+    # A floating row whose devices reach tied columns still suits the block path ...
     t.row_start_v[1] = t.row_end_v[1] = NAN
+    assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "block"
+    # ... one whose devices are all open is an island for the general path.
+    g[1] = 0.0
     assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
+    # So is a floating column that only meets floating rows.
+    g = random_array(rng, 4, 4)
+    t.col_start_v[2] = t.col_end_v[2] = NAN
+    g[[0, 2, 3], 2] = 0.0
+    assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
+
+
+@pytest.mark.parametrize("shape", [(6, 8), (8, 6), (40, 36)])
+def test_block_path_with_floating_lines_matches_general_path(shape, general_path):
+    rng = np.random.default_rng(shape[0] + 7 * shape[1])
+    g = random_array(rng, *shape)
+    t = tied_terminals(rng, *shape, 2)
+    for lines in (t.row_start_v, t.row_end_v):
+        lines[1::3] = NAN  # every third row floats
+    for lines in (t.col_start_v, t.col_end_v):
+        lines[2::4] = NAN  # every fourth column floats
+    fast = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t)
+    assert fast.method == "block"
+    assert np.all(fast.row_currents[:, 1::3] == 0.0)
+    assert np.all(fast.column_currents[:, 2::4] == 0.0)
+    assert_same_solution(fast, general_path(g, r_row=2.0, r_col=3.0, terminals=t))
 
 
 def test_single_vector_block_solution_is_unbatched():
