@@ -12,7 +12,7 @@ from scipy.sparse import coo_matrix, csgraph
 from scipy.sparse.linalg import splu
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Ends:
     """Validated terminal voltages, one column per input vector; NaN marks an open end.
 

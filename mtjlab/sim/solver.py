@@ -65,7 +65,7 @@ class ConvergenceError(RuntimeError):
     """Newton's method did not reach the voltage tolerance within the allowed iterations."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Terminals:
     """What each of the four ends of every line is connected to.
 
@@ -131,7 +131,7 @@ class Terminals:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CrossbarSolution:
     """Currents and node voltages of a solved crossbar.
 
@@ -202,7 +202,8 @@ class CrossbarSolution:
 
 
 def _as_conductance(conductance_s) -> np.ndarray:
-    g = np.asarray(conductance_s, dtype=float)
+    # A private copy: node voltages and device currents may be computed from it later.
+    g = np.array(conductance_s, dtype=float)
     if g.ndim != 2 or 0 in g.shape:
         raise ValueError(
             f"conductance_s must be a non-empty 2-D (rows, cols) array; got shape {g.shape}"

@@ -644,3 +644,15 @@ def test_device_iv_returning_nan_or_a_non_tuple_is_refused():
         solve_crossbar(g, [1.0, 0.5], 1.0, 1.0, device_iv=lambda v: (v * np.nan, v))
     with pytest.raises(TypeError, match="must return \\(current_a, conductance_s\\)"):
         solve_crossbar(g, [1.0, 0.5], 1.0, 1.0, device_iv=lambda v: v)
+
+
+def test_lazy_fields_do_not_see_later_changes_to_the_inputs():
+    rng = np.random.default_rng(15)
+    g = random_array(rng, 6, 6)
+    v = rng.uniform(0, 0.3, size=6)
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    expected = solve_crossbar(g.copy(), v.copy(), 2.0, 2.0)
+    g *= 2.0
+    v *= 2.0
+    np.testing.assert_array_equal(sol.col_node_v, expected.col_node_v)
+    np.testing.assert_array_equal(sol.device_currents, expected.device_currents)
