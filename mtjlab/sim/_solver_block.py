@@ -24,12 +24,12 @@ class NotPositiveDefiniteError(ArithmeticError):
 # semiseparable form of their inverse, one column at a time.
 DENSE_CHAIN_MAX = 32
 
-# Up to this block size the inverse from two triangular solves against the identity (BLAS-3)
-# measured faster than LAPACK's potri; above it, potri.
-SOLVE_INVERSE_MAX = 160
-
-# From this block size on, Cholesky factorizations are blocked once by hand (see `_cholesky`).
+# From this block size on, Cholesky factorizations are blocked once by hand (`_cholesky`), and
+# up to BLOCKED_INVERSE_MAX so are the block inverses (`_inverse_from_cholesky`). Smaller blocks
+# are inverted by two triangular solves against the identity, larger ones by potri: each the
+# fastest measured at its sizes on 2 cores, shared or not.
 BLOCKED_CHOLESKY_MIN = 96
+BLOCKED_INVERSE_MAX = 160
 
 # Smallest segment resistance times a line's total device conductance for which terminal
 # currents from the terminal segment's voltage drop keep about 1e-12 relative accuracy.
@@ -167,13 +167,16 @@ def solve_block(
         if chol is None:
             raise NotPositiveDefiniteError(f"block {j} is not positive definite")
         target = inverses[j].T
-        if rows <= SOLVE_INVERSE_MAX:
-            target[...] = eye
-            inverse, _ = lapack.dpotrs(chol, target, lower=1, overwrite_b=1)
+        if BLOCKED_CHOLESKY_MIN <= rows <= BLOCKED_INVERSE_MAX:
+            _inverse_from_cholesky(chol, target)
         else:
-            inverse, _ = lapack.dpotri(chol, lower=1, overwrite_c=1)
-        if not np.shares_memory(inverse, target):
-            target[...] = inverse
+            if rows < BLOCKED_CHOLESKY_MIN:
+                target[...] = eye
+                inverse, _ = lapack.dpotrs(chol, target, lower=1, overwrite_b=1)
+            else:
+                inverse, _ = lapack.dpotri(chol, lower=1, overwrite_c=1)
+            if not np.shares_memory(inverse, target):
+                target[...] = inverse
 
     # Row voltages block by block from the first column: u_j = H_j (rhs_j + g_row u_{j-1}).
     u_nodes = np.empty((cols, k, rows))
@@ -255,6 +258,25 @@ def _cholesky(a: np.ndarray) -> np.ndarray | None:
     a[half:, half:] = l22
     a[:half, half:] = 0.0
     return a
+
+
+def _inverse_from_cholesky(chol: np.ndarray, out: np.ndarray) -> None:
+    """Lower triangle of (L L^T)^-1 into `out` (upper set to 0), from the lower factor L.
+
+    One level of 2x2 blocking: with L = [[A, 0], [B, C]], L^-1 = W = [[A^-1, 0], [X, C^-1]]
+    with X = -C^-1 B A^-1, and the inverse is W^T W. Measured steadier than potri and than two
+    triangular solves against the identity, whether OpenBLAS has one core or two.
+    """
+    half = chol.shape[0] // 2
+    a_inv, _ = lapack.dtrtri(chol[:half, :half], lower=1)
+    c_inv, _ = lapack.dtrtri(chol[half:, half:], lower=1)
+    x = blas.dtrmm(-1.0, c_inv, chol[half:, :half], lower=1)
+    x = blas.dtrmm(1.0, a_inv, x, side=1, lower=1)
+    out[:half, :half] = blas.dsyrk(1.0, x, trans=1, lower=1)
+    out[:half, :half] += blas.dsyrk(1.0, a_inv, trans=1, lower=1)
+    out[half:, :half] = blas.dtrmm(1.0, c_inv, x, lower=1, trans_a=1)
+    out[half:, half:] = blas.dsyrk(1.0, c_inv, trans=1, lower=1)
+    out[:half, half:] = 0.0
 
 
 def _chains_dense(g, col_diag, g_col):

@@ -546,7 +546,7 @@ def test_floating_lines_and_tiny_segments_choose_the_path():
     assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
 
 
-@pytest.mark.parametrize("shape", [(6, 8), (8, 6), (40, 36)])
+@pytest.mark.parametrize("shape", [(6, 8), (8, 6), (40, 36), (97, 98)])
 def test_block_path_with_floating_lines_matches_general_path(shape, general_path):
     rng = np.random.default_rng(shape[0] + 7 * shape[1])
     g = random_array(rng, *shape)
