@@ -1,9 +1,9 @@
-"""Block-tridiagonal path of the crossbar solver, for arrays whose every line is resistive and tied.
+"""Block-tridiagonal path of the crossbar solver: resistive lines, every node reaching a source.
 
 Each column line's chain is eliminated onto the row nodes at its crosspoints (a dense block per
 column); the row nodes then form a block-tridiagonal system solved by a block-Thomas sweep with
-dense Cholesky factorizations (LAPACK), so the work is about cols * rows**3 whatever the number of
-input vectors adds (rows**2 per vector and column).
+dense Cholesky factorizations (LAPACK). Work: about cols * rows**3 for the sweep plus
+cols * rows**2 per input vector.
 """
 
 from __future__ import annotations
