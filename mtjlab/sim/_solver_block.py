@@ -24,6 +24,10 @@ class NotPositiveDefiniteError(ArithmeticError):
 # semiseparable form of their inverse, one column at a time.
 DENSE_CHAIN_MAX = 32
 
+# The block path keeps one inverse per block, short**2 * long numbers (256 MB at this limit;
+# 256x256 needs 134 MB, 512x512 would need 1 GB and goes to the general path).
+BLOCK_MAX_ENTRIES = 2**25
+
 # From this block size on, Cholesky factorizations are blocked once by hand (`_cholesky`), and
 # up to BLOCKED_INVERSE_MAX so are the block inverses (`_inverse_from_cholesky`). Smaller blocks
 # are inverted by two triangular solves against the identity, larger ones by potri: each the
@@ -39,14 +43,18 @@ MIN_SEGMENT_TO_LINE_RATIO = 1e-4
 def eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) -> bool:
     """Whether the block path applies to this circuit.
 
-    It needs an array of at least 2x2 with resistive lines, every node reaching a source (each
+    It needs an array of at least 2x2, not so large that the block inverses outgrow
+    BLOCK_MAX_ENTRIES, with resistive lines, every node reaching a source (each
     line tied at one end or both, or floating with a conducting device onto a tied line), so
     that every block is positive definite. It takes row terminal currents from the terminal
     segments' voltage drops, so it also asks that each tied line's segment be not too small
     against the line's devices. `conductance_s` is (rows, cols), or (k, rows, cols) to ask for
     every one of k matrices.
     """
-    if min(conductance_s.shape[-2:]) < 2 or not (np.isfinite(g_row) and np.isfinite(g_col)):
+    short, long = sorted(conductance_s.shape[-2:])
+    if short < 2 or short * short * long > BLOCK_MAX_ENTRIES:
+        return False
+    if not (np.isfinite(g_row) and np.isfinite(g_col)):
         return False
     row_tied = ends.row_start_on | ends.row_end_on
     col_tied = ends.col_start_on | ends.col_end_on

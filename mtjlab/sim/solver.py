@@ -17,8 +17,9 @@ the work, and `CrossbarSolution.method` says which ran):
   ``row_voltages.T @ conductance_s`` bit for bit.
 - ``"block"``, for linear devices when the array is at least 2x2, every line has resistance,
   every line is tied to a source at one end or both or floats with a conducting device onto a
-  tied line (the read, write and inference schemes, the default termination), and no tied
-  line's segment is below 1e-4 of its total device resistance: each column line's chain
+  tied line (the read, write and inference schemes, the default termination), no tied line's
+  segment is below 1e-4 of its total device resistance, and the block inverses fit in 256 MB
+  (256x256 does, 512x512 does not): each column line's chain
   is eliminated onto the row nodes at its crosspoints (its inverse is semiseparable, so this is
   one rank-1 update per column), leaving a block-tridiagonal system in the row nodes with dense
   rows x rows blocks; a block-Thomas sweep with dense Cholesky (LAPACK) solves it, then the row

@@ -656,3 +656,12 @@ def test_lazy_fields_do_not_see_later_changes_to_the_inputs():
     v *= 2.0
     np.testing.assert_array_equal(sol.col_node_v, expected.col_node_v)
     np.testing.assert_array_equal(sol.device_currents, expected.device_currents)
+
+
+def test_arrays_too_large_for_the_block_inverses_take_the_general_path(monkeypatch):
+    rng = np.random.default_rng(16)
+    g = random_array(rng, 8, 12)
+    v = rng.uniform(0, 0.3, size=8)
+    assert solve_crossbar(g, v, 2.0, 2.0).method == "block"
+    monkeypatch.setattr("mtjlab.sim._solver_block.BLOCK_MAX_ENTRIES", 8 * 8 * 12 - 1)
+    assert solve_crossbar(g, v, 2.0, 2.0).method == "nodal"
