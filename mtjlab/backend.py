@@ -65,13 +65,13 @@ class ArrayBackend(ABC):
             currents under the chosen bias are part of it, as on a real array.
         """
         self._check_cell(row, col)
-        v_read_v = _check_read_v(v_read_v)
+        v_read_v = check_read_v(v_read_v)
         _check_choice("bias", bias, READ_BIASES)
         return self._read_cell(int(row), int(col), v_read_v, bias)
 
     def read_map(self, *, v_read_v: float = 0.1, bias: str = "grounded") -> ResistanceMap:
         """Read every cell, row by row, under ``bias`` (see :meth:`read_cell`)."""
-        v_read_v = _check_read_v(v_read_v)
+        v_read_v = check_read_v(v_read_v)
         _check_choice("bias", bias, READ_BIASES)
         return self._read_map(v_read_v, bias)
 
@@ -203,7 +203,8 @@ def _check_positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
-def _check_read_v(v_read_v: float) -> float:
+def check_read_v(v_read_v: float) -> float:
+    """Return ``v_read_v`` as a float, or raise if it is not a usable read voltage."""
     if isinstance(v_read_v, bool) or not isinstance(
         v_read_v, (int, float, np.floating, np.integer)
     ):

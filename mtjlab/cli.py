@@ -7,8 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from mtjlab import __version__
 from mtjlab.schemes import READ_BIASES
 
@@ -24,17 +22,16 @@ def _non_negative_int(text: str) -> int:
 
 
 def _read_voltage(text: str) -> float:
-    from mtjlab.backend import MAX_READ_V
+    from mtjlab.backend import check_read_v
 
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a voltage in volts, got {text!r}") from None
-    if not (np.isfinite(value) and value != 0 and abs(value) <= MAX_READ_V):
-        raise argparse.ArgumentTypeError(
-            f"read voltage must be non-zero and within +-{MAX_READ_V} V, got {text}"
-        )
-    return value
+    try:
+        return check_read_v(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
