@@ -97,6 +97,13 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     max_period_s: float
     #: The output-load setting (Ohm) written for each role load.
     load_setting_ohm = {LOAD_50_OHM: 50.0, LOAD_HIGH_Z: math.inf}
+    #: Read the width and the amplitude back right after setting them, and stop (output off)
+    #: if the instrument holds another value: for a model whose limits mtjlab could not confirm
+    #: from its manual, so that a value the instrument clamped is never taken as set.
+    read_back_timing_and_level = False
+    #: Relative difference between a value set and the value read back that counts as a
+    #: clamp rather than the instrument's rounding to its resolution.
+    read_back_rel_tol = 0.01
 
     def configure_pulse(
         self,
@@ -116,22 +123,23 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
         ch.shape = "PULS"
         wanted = self.load_setting_ohm[load]
         ch.output_load_ohm = wanted
-        held = ch.output_load_ohm
-        if not isinstance(held, float) or not math.isclose(held, wanted, rel_tol=1e-6):
-            shown = f"{held:g} Ohm" if isinstance(held, float) else repr(held)
-            raise self._failure(
-                f"output load reads back as {shown} after setting {wanted:g} Ohm; "
-                "the pulse amplitude at the device would be wrong, nothing else was set"
-            )
+        self._confirm(
+            "output load", ch.output_load_ohm, wanted, "Ohm", 1e-6,
+            "the pulse amplitude at the device would be wrong, nothing else was set",
+        )  # fmt: skip
         ch.pulse_hold = "WIDT"
         self._before_timing()
         # a long period first, so that the new width fits whatever the old period was
         ch.pulse_period = self.max_period_s
         ch.pulse_width = width
+        if self.read_back_timing_and_level:
+            self._confirm("pulse width", ch.pulse_width, width, "s", self.read_back_rel_tol)
         ch.pulse_period = period
         # offset 0 first, so that the new amplitude fits whatever the old offset was
         ch.offset = 0.0
         ch.amplitude = amplitude
+        if self.read_back_timing_and_level:
+            self._confirm("amplitude", ch.amplitude, amplitude, "Vpp", self.read_back_rel_tol)
         if polarity == "positive":
             ch.offset = amplitude / 2  # from 0 V up to +amplitude
             ch.polarity = "normal"
@@ -140,6 +148,23 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
             ch.offset = -amplitude / 2
             ch.polarity = "inverted"
         self.check_errors()
+
+    def _confirm(
+        self,
+        what: str,
+        held: object,
+        wanted: float,
+        unit: str,
+        rel_tol: float,
+        consequence: str = "the output stays off and the pulse is not armed",
+    ) -> None:
+        """Raise unless the value read back (``held``) is ``wanted`` within ``rel_tol``."""
+        if isinstance(held, float) and math.isclose(held, wanted, rel_tol=rel_tol):
+            return
+        shown = f"{held:g} {unit}" if isinstance(held, float) else repr(held)
+        raise self._failure(
+            f"{what} reads back as {shown} after setting {wanted:g} {unit}; {consequence}"
+        )
 
     def shutdown(self) -> None:
         """Go to the safe state (also on leaving a ``with`` block)."""

@@ -7,6 +7,7 @@ from .keithley2400 import Keithley2400
 from .keithley2450 import Keithley2450
 from .keithley2600b import Keithley2600B
 from .keysight33500b import Keysight33500B
+from .keysight81150a import Keysight81150A
 from .keysight81160a import Keysight81160A
 from .roles import PulseGenerator, SourceMeter, SwitchMatrix
 from .serial_matrix import SerialRelayMatrix
@@ -20,6 +21,7 @@ DRIVERS: dict[str, type] = {
     "serial_matrix": SerialRelayMatrix,
     "keysight33500b": Keysight33500B,
     "keysight81160a": Keysight81160A,
+    "keysight81150a": Keysight81150A,
 }
 
 ROLES: dict[type, str] = {

@@ -7,10 +7,11 @@ from hypothesis import assume, given
 from pymeasure.test import expected_protocol
 
 from mtjlab.instruments.keysight33500b import Keysight33500B
+from mtjlab.instruments.keysight81150a import Keysight81150A
 from mtjlab.instruments.keysight81160a import Keysight81160A
 from mtjlab.instruments.roles import ChannelSpecError
 
-PULSERS = [Keysight33500B, Keysight81160A]
+PULSERS = [Keysight33500B, Keysight81160A, Keysight81150A]
 
 
 def test_valid_names_and_text_are_sent():

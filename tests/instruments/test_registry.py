@@ -13,12 +13,14 @@ from mtjlab.instruments import (
     role_of,
 )
 from mtjlab.instruments.keithley2600b import Keithley2600B
+from mtjlab.instruments.keysight81150a import Keysight81150A
 from mtjlab.instruments.serial_matrix import SerialRelayMatrix
 
 
 def test_known_models_map_to_their_drivers_and_roles():
     assert driver_for("keithley2600b") is Keithley2600B
     assert driver_for("serial_matrix") is SerialRelayMatrix
+    assert driver_for("keysight81150a") is Keysight81150A
     expected_roles = {
         "keithley2400": SourceMeter,
         "keithley2450": SourceMeter,
@@ -28,6 +30,7 @@ def test_known_models_map_to_their_drivers_and_roles():
         "serial_matrix": SwitchMatrix,
         "keysight33500b": PulseGenerator,
         "keysight81160a": PulseGenerator,
+        "keysight81150a": PulseGenerator,
     }
     assert set(DRIVERS) == set(expected_roles)
     for model, role in expected_roles.items():

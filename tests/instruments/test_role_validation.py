@@ -12,6 +12,7 @@ from mtjlab.instruments.keithley2400 import Keithley2400
 from mtjlab.instruments.keithley2450 import Keithley2450
 from mtjlab.instruments.keithley2600b import Keithley2600B
 from mtjlab.instruments.keysight33500b import Keysight33500B
+from mtjlab.instruments.keysight81150a import Keysight81150A
 from mtjlab.instruments.keysight81160a import Keysight81160A
 
 INIT_2400 = [(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)]
@@ -53,7 +54,7 @@ def test_set_voltage_inside_the_range_sends_it_as_g(
         smu.set_voltage(value)
 
 
-@pytest.mark.parametrize("driver", [Keysight33500B, Keysight81160A])
+@pytest.mark.parametrize("driver", [Keysight33500B, Keysight81160A, Keysight81150A])
 @given(
     amplitude=st.one_of(st.floats(), st.integers(-100, 100)),
     width=st.one_of(st.floats(), st.integers(-5, 5)),
