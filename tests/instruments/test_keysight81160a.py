@@ -3,6 +3,7 @@
 import pytest
 from pymeasure.test import expected_protocol
 
+from mtjlab.instruments.keysight81150a import Keysight81150A
 from mtjlab.instruments.keysight81160a import Keysight81160A
 from mtjlab.instruments.roles import ChannelSpecError, InstrumentError
 
@@ -74,9 +75,10 @@ def test_a_load_that_does_not_read_back_stops_before_any_level_is_sent():
         gen.configure_pulse(amplitude_v=1.0, width_s=1e-6, load="50ohm")
 
 
-def test_arm_fire_output_off_safe_state():
+@pytest.mark.parametrize("driver", [Keysight81160A, Keysight81150A])
+def test_arm_fire_output_off_safe_state(driver):
     with expected_protocol(
-        Keysight81160A,
+        driver,
         [
             (":ARM:SOUR1 MAN", None),
             (":TRIG1:COUN 1", None),
