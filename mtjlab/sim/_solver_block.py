@@ -52,7 +52,15 @@ def eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) 
     every one of k matrices.
     """
     short, long = sorted(conductance_s.shape[-2:])
-    if short < 2 or short * short * long > BLOCK_MAX_ENTRIES:
+    if short * short * long > BLOCK_MAX_ENTRIES:
+        return False
+    return structure_eligible(conductance_s, g_row, g_col, ends)
+
+
+def structure_eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) -> bool:
+    """The block path's conditions on the circuit, whatever its size (see `eligible`); the
+    iterative path, which is preconditioned by the same line chains, asks the same."""
+    if min(conductance_s.shape[-2:]) < 2:
         return False
     if not (np.isfinite(g_row) and np.isfinite(g_col)):
         return False

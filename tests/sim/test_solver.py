@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -464,6 +465,7 @@ def general_path(monkeypatch):
     def solve(*args, **kwargs):
         with monkeypatch.context() as m:
             m.setattr("mtjlab.sim.solver.block_eligible", lambda *a: False)
+            m.setattr("mtjlab.sim.solver.PCG_MIN_DEVICES", math.inf)
             return solve_crossbar(*args, **kwargs)
 
     return solve
@@ -665,3 +667,104 @@ def test_arrays_too_large_for_the_block_inverses_take_the_general_path(monkeypat
     assert solve_crossbar(g, v, 2.0, 2.0).method == "block"
     monkeypatch.setattr("mtjlab.sim._solver_block.BLOCK_MAX_ENTRIES", 8 * 8 * 12 - 1)
     assert solve_crossbar(g, v, 2.0, 2.0).method == "nodal"
+
+
+# ---------------------------------------------------------------------------------------------
+# Iterative path (conjugate gradients preconditioned by the line chains), for large arrays
+
+
+@pytest.fixture
+def iterative_path(monkeypatch):
+    """Send arrays of any size to the iterative path wherever the block path would run."""
+    monkeypatch.setattr("mtjlab.sim.solver.block_eligible", lambda *a: False)
+    monkeypatch.setattr("mtjlab.sim.solver.batched_block_eligible", lambda *a: False)
+    monkeypatch.setattr("mtjlab.sim.solver.PCG_MIN_DEVICES", 1)
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (5, 9), (9, 5), (30, 30), (3, 40)])
+def test_iterative_path_matches_general_path(shape, iterative_path, monkeypatch):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    g = rng.choice([1 / 5e3, 1 / 12e3, 1e3, 0.0], p=[0.45, 0.45, 0.05, 0.05], size=shape)
+    t = tied_terminals(rng, *shape, 3)
+    fast = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t)
+    assert fast.method == "pcg"
+    monkeypatch.setattr("mtjlab.sim.solver.PCG_MIN_DEVICES", math.inf)
+    reference = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t)
+    assert reference.method == "nodal"
+    assert_same_solution(fast, reference, rtol=1e-8)
+    res_u, res_w = kcl_residuals(g, 2.0, 3.0, t, fast)
+    scale = np.abs(fast.device_currents).max()
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-8 * scale
+
+
+def test_iterative_path_with_floating_lines_and_the_default_termination(iterative_path):
+    rng = np.random.default_rng(31)
+    g = random_array(rng, 20, 24)
+    # v/2-like: every other row floats, columns tied at both ends
+    t = tied_terminals(rng, 20, 24, 2)
+    t.row_start_v[::2] = t.row_end_v[::2] = NAN
+    sol = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t)
+    assert sol.method == "pcg"
+    reference = dense_reference(g, 2.0, 2.0, t)
+    np.testing.assert_allclose(sol.row_node_v, reference[0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sol.col_node_v, reference[1], rtol=0, atol=1e-9)
+    # default termination: the sum of what enters by the rows leaves by the columns
+    v = rng.uniform(0, 0.3, size=(20, 5))
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    assert sol.method == "pcg"
+    np.testing.assert_allclose(
+        sol.column_currents.sum(axis=1), sol.row_currents.sum(axis=1), rtol=1e-9
+    )
+
+
+def test_iterative_path_falls_back_to_the_direct_path(iterative_path, monkeypatch):
+    rng = np.random.default_rng(32)
+    g = random_array(rng, 12, 12)
+    v = rng.uniform(0, 0.3, size=12)
+    expected = solve_crossbar(g, v, 2.0, 2.0)
+    assert expected.method == "pcg"
+    monkeypatch.setattr("mtjlab.sim._solver_iterative.MAX_ITERATIONS", 1)
+    fallback = solve_crossbar(g, v, 2.0, 2.0)
+    assert fallback.method == "nodal"
+    assert_same_solution(fallback, expected, rtol=1e-8)
+    # a floating line whose devices are all open reaches no source: not for the iterative path
+    g[:, 3] = 0.0
+    t = Terminals.default(v[:, None], 12, 12)
+    t.col_end_v[3] = NAN
+    assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
+
+
+def test_newton_by_the_iterative_path_matches_general_newton(iterative_path, monkeypatch):
+    rng = np.random.default_rng(33)
+    g = random_array(rng, 14, 11)
+    t = tied_terminals(rng, 14, 11, 3)
+    law = cubic_device(g, 4e-4)
+    fast = solve_crossbar(g, r_row=5.0, r_col=3.0, terminals=t, device_iv=law, tol_v=1e-12)
+    assert fast.method == "pcg"
+    monkeypatch.setattr("mtjlab.sim.solver.PCG_MIN_DEVICES", math.inf)
+    reference = solve_crossbar(g, r_row=5.0, r_col=3.0, terminals=t, device_iv=law, tol_v=1e-12)
+    assert reference.method == "nodal"
+    assert_same_solution(fast, reference, rtol=1e-8)
+
+
+def test_newton_with_a_negative_slope_does_not_take_the_iterative_path(iterative_path):
+    rng = np.random.default_rng(34)
+    g = random_array(rng, 8, 8)
+    v = rng.uniform(0, 0.3, size=8)
+
+    def law(volts):  # a slope that turns negative above 0.05 V
+        return g * (volts - 10 * volts**2), g * (1 - 20 * volts)
+
+    sol = solve_crossbar(g, v, 2.0, 2.0, device_iv=law, tol_v=1e-12)
+    assert sol.method == "nodal"
+
+
+def test_a_512x512_array_takes_the_iterative_path_and_conserves_current():
+    rng = np.random.default_rng(35)
+    g = random_array(rng, 512, 512)
+    v = rng.uniform(0, 0.3, size=(512, 1))
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    assert sol.method == "pcg"
+    assert sol.column_currents.sum() == pytest.approx(sol.row_currents.sum(), rel=1e-10)
+    res_u, res_w = kcl_residuals(g, 2.0, 2.0, Terminals.default(v, 512, 512), sol)
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(sol.device_currents).max()
