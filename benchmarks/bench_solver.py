@@ -1,6 +1,7 @@
 """Time mtjlab's crossbar solver against badcrossbar 1.1.0 on the same arrays, side by side.
 
-Run ``python benchmarks/bench_solver.py`` (``--quick`` for fewer repeats and no 256x256 case).
+Run ``python benchmarks/bench_solver.py`` (``--quick`` for fewer repeats and no 256x256 case;
+``--large`` adds 512x512 and 1024x1024, where mtjlab takes its iterative path).
 Prints a markdown table: case, badcrossbar time, mtjlab time, speedup and the largest relative
 difference between the two solvers' column currents.
 """
@@ -25,6 +26,7 @@ R_SEGMENT_OHM = 2.0
 
 # (rows, cols, input vectors); badcrossbar is skipped where one solve would take too long.
 CASES = [(15, 15, 178), (64, 64, 100), (128, 128, 100), (256, 256, 10)]
+LARGE_CASES = [(512, 512, 1), (1024, 1024, 1)]
 
 
 def make_case(rows: int, cols: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,11 +81,12 @@ def fmt_time(seconds: float) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no 256x256 case")
+    parser.add_argument("--large", action="store_true", help="add 512x512 and 1024x1024")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random arrays")
     parser.add_argument(
         "--max-badcrossbar-s",
         type=float,
-        default=5.0,
+        default=15.0,
         help="skip badcrossbar on a case once one of its solves took longer than this",
     )
     args = parser.parse_args(argv)
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     repeats = 3 if args.quick else 7
     budget_s = 2.0 if args.quick else 10.0
     cases = CASES[:3] if args.quick else CASES
+    if args.large:
+        cases = cases + LARGE_CASES
 
     print(f"segment {R_SEGMENT_OHM} ohm, devices {R_LOW_OHM:g}/{R_HIGH_OHM:g} ohm 50/50, ", end="")
     print(f"seed {args.seed}, best of up to {repeats} runs\n")
