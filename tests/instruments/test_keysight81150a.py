@@ -46,41 +46,33 @@ def test_registered_as_a_pulse_generator():
     assert issubclass(Keysight81150A, PulseGenerator)
 
 
-def test_pulse_at_50_ohm_reads_width_and_amplitude_back():
-    with expected_protocol(
-        Keysight81150A,
-        pulse_setup(
-            1, "5.000000e+01", "+5.00000000000000E+01",
+@pytest.mark.parametrize(
+    ("channel", "pulse", "setup"),
+    [
+        # 50 Ohm, positive, on output 1: width and amplitude read back exactly
+        (1, dict(amplitude_v=1.2, width_s=20e-9, polarity="positive", load="50ohm"), (
+            "5.000000e+01", "+5.00000000000000E+01",
             "2.000000e-08", "+2.00000000000000E-08", "1.000000e-06",
             "1.200000", "+1.20000000000000E+00", "0.600000", "NORM",
-        ),
-    ) as gen:  # fmt: skip
-        gen.configure_pulse(amplitude_v=1.2, width_s=20e-9, polarity="positive", load="50ohm")
-
-
-def test_pulse_at_high_impedance_and_negative_polarity_on_output_2():
-    with expected_protocol(
-        Keysight81150A,
-        pulse_setup(
-            2, "1.000000e+06", "+1.00000000000000E+06",
+        )),
+        # high impedance, negative, on output 2
+        (2, dict(amplitude_v=9.0, width_s=1e-3, polarity="negative", load="highz"), (
+            "1.000000e+06", "+1.00000000000000E+06",
             "1.000000e-03", "+1.00000000000000E-03", "2.000000e-03",
             "9.000000", "+9.00000000000000E+00", "-4.500000", "INV",
-        ),
-        channel=2,
-    ) as gen:  # fmt: skip
-        gen.configure_pulse(amplitude_v=9.0, width_s=1e-3, polarity="negative", load="highz")
-
-
-def test_readback_rounded_to_the_instrument_resolution_is_accepted():
-    with expected_protocol(
-        Keysight81150A,
-        pulse_setup(
-            1, "5.000000e+01", "+5.0E+01",
+        )),
+        # read back rounded to the instrument's resolution: accepted
+        (1, dict(amplitude_v=1.234567, width_s=12.34567e-9), (
+            "5.000000e+01", "+5.0E+01",
             "1.234567e-08", "+1.235E-08", "1.000000e-06",
             "1.234567", "+1.235E+00", "0.617283", "NORM",
-        ),
-    ) as gen:  # fmt: skip
-        gen.configure_pulse(amplitude_v=1.234567, width_s=12.34567e-9)
+        )),
+    ],
+)  # fmt: skip
+def test_pulse_reads_width_and_amplitude_back(channel, pulse, setup):
+    commands = pulse_setup(channel, *setup)
+    with expected_protocol(Keysight81150A, commands, channel=channel) as gen:
+        gen.configure_pulse(**pulse)
 
 
 def test_a_clamped_amplitude_stops_with_the_output_off_and_no_offset_or_arm():
