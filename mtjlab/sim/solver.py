@@ -395,21 +395,32 @@ def _solve_linear(g, g_row, g_col, ends):
                 row_v, col_v, currents = _solve_block_transposed(g, g_row, g_col, ends)
             return row_v, col_v, currents, "block"
         except NotPositiveDefiniteError:
-            pass  # a part of the circuit no source reaches: the general path pins it
-    elif g.size >= PCG_MIN_DEVICES and structure_eligible(g, g_row, g_col, ends):
-        try:
-            row_v, col_v, _ = solve_pcg(g[None], g_row, g_col, ends)
-        except (NotPositiveDefiniteError, IterationLimitError):
-            pass  # the direct path below is exact whatever the circuit
-        else:
-            device_a = g * (row_v - col_v)
-            currents = _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a)
-            return row_v, col_v, currents, "pcg"
-    row_v, col_v = solve_nodes(g[None], g_row, g_col, ends)
+            solved = None  # a part of the circuit no source reaches: the general path pins it
+    else:
+        solved = _solve_pcg_or_none(g[None], g_row, g_col, ends)
+    if solved is not None:
+        (row_v, col_v), method = solved, "pcg"
+    else:
+        row_v, col_v = solve_nodes(g[None], g_row, g_col, ends)
+        method = "ideal" if np.isinf(g_row) and np.isinf(g_col) else "nodal"
     device_a = g * (row_v - col_v)
     currents = _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a)
-    method = "ideal" if np.isinf(g_row) and np.isinf(g_col) else "nodal"
     return row_v, col_v, currents, method
+
+
+def _solve_pcg_or_none(g, g_row, g_col, ends, current_a=None, start=None):
+    """Node voltages by the iterative path, or None where it does not apply (small arrays, a
+    negative slope, a part no source reaches) or does not converge: the caller then takes the
+    sparse path, which is exact whatever the circuit. `g` is (K, rows, cols)."""
+    if g[0].size < PCG_MIN_DEVICES or (g < 0).any():
+        return None
+    if not structure_eligible(g, g_row, g_col, ends):
+        return None
+    try:
+        row_v, col_v, _ = solve_pcg(g, g_row, g_col, ends, current_a=current_a, start=start)
+    except (NotPositiveDefiniteError, IterationLimitError):
+        return None
+    return row_v, col_v
 
 
 def _solve_block_transposed(g, g_row, g_col, ends):
@@ -588,7 +599,9 @@ def _newton(g, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, max_
         if batched_block_eligible(slope, g_row, g_col, ends):
             new_row_v, new_col_v = solve_block_batched(slope, g_row, g_col, ends, source)
             methods.add("block")
-        elif pcg_step := _newton_step_pcg(slope, g_row, g_col, ends, source, row_v, col_v):
+        elif pcg_step := _solve_pcg_or_none(
+            slope, g_row, g_col, ends, current_a=source, start=(row_v, col_v)
+        ):
             new_row_v, new_col_v = pcg_step
             methods.add("pcg")
         else:
@@ -605,19 +618,3 @@ def _newton(g, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, max_
         f"Newton's method did not converge in {max_iter} iterations: last node-voltage update "
         f"{update:.3g} V, tolerance tol_v={tol_v:.3g} V"
     )
-
-
-def _newton_step_pcg(slope, g_row, g_col, ends, source, row_v, col_v):
-    """One Newton step by conjugate gradients from the last iterate, or None where the
-    iterative path does not apply (small arrays, a negative slope, a part no source reaches)."""
-    if slope[0].size < PCG_MIN_DEVICES or (slope < 0).any():
-        return None
-    if not structure_eligible(slope, g_row, g_col, ends):
-        return None
-    try:
-        new_row_v, new_col_v, _ = solve_pcg(
-            slope, g_row, g_col, ends, current_a=source, start=(row_v, col_v)
-        )
-    except (NotPositiveDefiniteError, IterationLimitError):
-        return None
-    return new_row_v, new_col_v
