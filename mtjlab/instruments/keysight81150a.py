@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from pymeasure.instruments import Instrument
 
-from ._values import check_number
 from .keysight81160a import Keysight81160A, Keysight81160AOutput
 
 #: Shortest pulse period and highest pulse frequency of the 81150A (user guide).
@@ -33,25 +32,10 @@ MIN_WIDTH_S = MIN_PERIOD_S
 class Keysight81150AOutput(Keysight81160AOutput):
     """One output of the 81150A: the 81160A's properties with the 81150A's timing limits."""
 
+    max_frequency_hz = MAX_FREQUENCY_HZ
     frequency_values = (1e-6, MAX_FREQUENCY_HZ)
     pulse_period_values = (MIN_PERIOD_S, 1e6)
     pulse_width_values = (MIN_WIDTH_S, 1e6)
-
-    @staticmethod
-    def _frequency(value: object) -> float:
-        return check_number(value, 1e-6, MAX_FREQUENCY_HZ, "frequency", "Hz")
-
-    def apply_pulse(self, frequency, amplitude, offset):
-        super().apply_pulse(self._frequency(frequency), amplitude, offset)
-
-    def apply_sin(self, frequency, amplitude, offset):
-        super().apply_sin(self._frequency(frequency), amplitude, offset)
-
-    def apply_square(self, frequency, amplitude, offset):
-        super().apply_square(self._frequency(frequency), amplitude, offset)
-
-    def apply_user_waveform(self, frequency, amplitude, offset):
-        super().apply_user_waveform(self._frequency(frequency), amplitude, offset)
 
 
 class Keysight81150A(Keysight81160A):

@@ -27,10 +27,6 @@ from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 HIGH_Z_OHM = 1e6
 
 
-def _frequency(value: object) -> float:
-    return check_number(value, 1e-6, 500e6, "frequency", "Hz")
-
-
 def _levels(amplitude: object, offset: object) -> tuple[float, float]:
     return (
         check_number(amplitude, 0.05, 10.0, "amplitude", "Vpp"),
@@ -40,6 +36,10 @@ def _levels(amplitude: object, offset: object) -> tuple[float, float]:
 
 class Keysight81160AOutput(GuardedWaveformNames, Keysight81160AChannel):
     """One output of the 81160A."""
+
+    #: Highest frequency the ``apply_*`` methods accept; a model with a lower one sets it
+    #: together with ``frequency_values``.
+    max_frequency_hz = 500e6
 
     # outer envelope (high impedance); the role checks the limits for the configured load
     amplitude_values = (0.05, 10.0)
@@ -52,20 +52,23 @@ class Keysight81160AOutput(GuardedWaveformNames, Keysight81160AChannel):
     def apply_dc(self, voltage):
         super().apply_dc(check_number(voltage, -10.0, 10.0, "voltage", "V"))
 
+    def _frequency(self, value: object) -> float:
+        return check_number(value, 1e-6, self.max_frequency_hz, "frequency", "Hz")
+
     def apply_noise(self, amplitude, offset):
         super().apply_noise(*_levels(amplitude, offset))
 
     def apply_pulse(self, frequency, amplitude, offset):
-        super().apply_pulse(_frequency(frequency), *_levels(amplitude, offset))
+        super().apply_pulse(self._frequency(frequency), *_levels(amplitude, offset))
 
     def apply_sin(self, frequency, amplitude, offset):
-        super().apply_sin(_frequency(frequency), *_levels(amplitude, offset))
+        super().apply_sin(self._frequency(frequency), *_levels(amplitude, offset))
 
     def apply_square(self, frequency, amplitude, offset):
-        super().apply_square(_frequency(frequency), *_levels(amplitude, offset))
+        super().apply_square(self._frequency(frequency), *_levels(amplitude, offset))
 
     def apply_user_waveform(self, frequency, amplitude, offset):
-        super().apply_user_waveform(_frequency(frequency), *_levels(amplitude, offset))
+        super().apply_user_waveform(self._frequency(frequency), *_levels(amplitude, offset))
 
     def save_waveform(self, waveform, name):
         check_name(name, WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")
