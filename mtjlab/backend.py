@@ -13,10 +13,8 @@ from types import TracebackType
 
 import numpy as np
 
+from mtjlab.limits import Limits
 from mtjlab.schemes import READ_BIASES, WRITE_SCHEMES
-
-#: Largest read bias a backend accepts; reads are meant to leave the devices alone.
-MAX_READ_V = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,12 +44,20 @@ class ArrayBackend(ABC):
     measured (held at 0 V by an ammeter) at their last-row end; the device voltage is
     V(row) - V(column); a positive write polarity drives P -> AP, a negative one AP -> P.
     Use as a context manager to be sure the array is left in the safe state.
+
+    Every request is checked against :attr:`limits` here, before the backend's own ``_``-method
+    runs, so nothing outside the safety envelope reaches the array whatever the caller does.
     """
 
     @property
     @abstractmethod
     def shape(self) -> tuple[int, int]:
         """(rows, cols) of the array."""
+
+    @property
+    @abstractmethod
+    def limits(self) -> Limits:
+        """The safety envelope this backend enforces (read-only; build a new backend to change)."""
 
     # -- public, validated --------------------------------------------------------------------
 
@@ -67,12 +73,14 @@ class ArrayBackend(ABC):
         self._check_cell(row, col)
         v_read_v = check_read_v(v_read_v)
         _check_choice("bias", bias, READ_BIASES)
+        self.limits.check_read(v_read_v)
         return self._read_cell(int(row), int(col), v_read_v, bias)
 
     def read_map(self, *, v_read_v: float = 0.1, bias: str = "grounded") -> ResistanceMap:
         """Read every cell, row by row, under ``bias`` (see :meth:`read_cell`)."""
         v_read_v = check_read_v(v_read_v)
         _check_choice("bias", bias, READ_BIASES)
+        self.limits.check_read(v_read_v)
         return self._read_map(v_read_v, bias)
 
     def write_pulse(
@@ -90,9 +98,9 @@ class ArrayBackend(ABC):
         Parameters
         ----------
         amplitude_v : float
-            Pulse amplitude (> 0) across the selected cell's lines.
+            Pulse amplitude (> 0, at most ``limits.max_write_v``) across the selected cell's lines.
         width_s : float
-            Pulse width (> 0).
+            Pulse width, within ``limits.min_width_s`` to ``limits.max_width_s``.
         polarity : {+1, -1}
             +1 puts the selected row above its column (drives P -> AP), -1 below (AP -> P).
         scheme : {"v/2", "v/3", "floating"}
@@ -104,6 +112,7 @@ class ArrayBackend(ABC):
         if polarity not in (1, -1) or isinstance(polarity, bool):
             raise ValueError(f"polarity must be +1 or -1, got {polarity!r}")
         _check_choice("scheme", scheme, WRITE_SCHEMES)
+        self.limits.check_pulse(float(amplitude_v), float(width_s))
         self._write_pulse(
             int(row), int(col), float(amplitude_v), float(width_s), int(polarity), scheme
         )
@@ -129,11 +138,8 @@ class ArrayBackend(ABC):
             )
         if not np.all(np.isfinite(v)):
             raise ValueError("row_voltages_v must be finite (no NaN or inf)")
-        peak = float(np.max(np.abs(v))) if v.size else 0.0
-        if peak > MAX_READ_V:
-            raise ValueError(
-                f"row_voltages_v reaches {peak:g} V; inputs must stay within +-{MAX_READ_V} V"
-            )
+        if v.size:
+            self.limits.check_read(float(v.flat[np.argmax(np.abs(v))]), "input voltage")
         batch = v if v.ndim == 2 else v[None, :]
         out = self._column_currents_a(batch)
         return out if v.ndim == 2 else out[0]
@@ -141,6 +147,15 @@ class ArrayBackend(ABC):
     def safe_state(self) -> None:
         """Sources to 0 V and off, every relay open."""
         self._safe_state()
+
+    def snapshot_state(self) -> bytes | None:
+        """The backend's own state as bytes, for a run that resumes; None when the array is a real
+        one, which keeps its state by itself."""
+        return None
+
+    def restore_state(self, blob: bytes) -> None:
+        """Put back a state from :meth:`snapshot_state` (only backends that return one)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no state to restore")
 
     def __enter__(self) -> ArrayBackend:
         return self
@@ -204,11 +219,15 @@ def _check_positive(name: str, value: float) -> None:
 
 
 def check_read_v(v_read_v: float) -> float:
-    """Return ``v_read_v`` as a float, or raise if it is not a usable read voltage."""
+    """Return ``v_read_v`` as a float, or raise if it is not a usable read voltage.
+
+    This checks the form (a finite, non-zero number); how large a read may be is each backend's
+    :attr:`ArrayBackend.limits`.
+    """
     if isinstance(v_read_v, bool) or not isinstance(
         v_read_v, (int, float, np.floating, np.integer)
     ):
         raise TypeError(f"v_read_v must be a number, got {v_read_v!r}")
-    if not (math.isfinite(v_read_v) and v_read_v != 0 and abs(v_read_v) <= MAX_READ_V):
-        raise ValueError(f"v_read_v must be non-zero and within +-{MAX_READ_V} V, got {v_read_v!r}")
+    if not (math.isfinite(v_read_v) and v_read_v != 0):
+        raise ValueError(f"v_read_v must be a finite, non-zero voltage, got {v_read_v!r}")
     return float(v_read_v)

@@ -7,12 +7,17 @@ probability; reads include sneak currents, line resistance and read noise.
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 
 from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap
+from mtjlab.limits import Limits
 from mtjlab.schemes import line_voltages
 from mtjlab.sim import device
 from mtjlab.sim.chip import OK, SHORTED, Chip
+from mtjlab.sim.limits import chip_limits
 from mtjlab.sim.solver import CrossbarSolution, Terminals, solve_crossbar
 
 
@@ -34,6 +39,10 @@ class SimulatedBackend(ArrayBackend):
     nonlinear : bool
         Solve the AP state's bias-dependent resistance self-consistently (Newton). With False,
         every device is its zero-bias resistance: faster, and exact at low bias only.
+    limits : Limits, optional
+        The safety envelope. By default :func:`mtjlab.sim.limits.chip_limits` derives it from the
+        chip's own devices and ``read_time_s``; pass ``chip_limits(...).widened(...)`` to change it.
+        Measured currents are clipped at ``limits.compliance_a``, as an SMU in compliance reads.
     """
 
     def __init__(
@@ -44,6 +53,7 @@ class SimulatedBackend(ArrayBackend):
         rng: np.random.Generator | int | None = None,
         read_time_s: float = 1e-3,
         nonlinear: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         self.chip = chip
         self.array_index = array_index
@@ -57,12 +67,44 @@ class SimulatedBackend(ArrayBackend):
             raise ValueError(f"read_time_s must be a finite number > 0, got {read_time_s!r}")
         self.read_time_s = float(read_time_s)
         self.nonlinear = nonlinear
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a mtjlab.limits.Limits, got {limits!r}")
+        self._limits = limits or chip_limits(chip, read_time_s=self.read_time_s)
         #: Counts of operations, for dry-run accounting (reads, pulses, safe-state calls).
         self.counts = {"reads": 0, "pulses": 0, "vectors": 0, "safe_state": 0}
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.array.shape
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    # -- state, for runs that resume ----------------------------------------------------------
+
+    def snapshot_state(self) -> bytes:
+        """The array's magnetic state, its defects and the random stream, as bytes."""
+        buffer = io.BytesIO()
+        rng_state = json.dumps(self.rng.bit_generator.state).encode()
+        np.savez(
+            buffer,
+            state=self.array.state,
+            defect=self.array.defect,
+            rng=np.frombuffer(rng_state, dtype=np.uint8),
+        )
+        return buffer.getvalue()
+
+    def restore_state(self, blob: bytes) -> None:
+        """Put the array and the random stream back as :meth:`snapshot_state` found them."""
+        with np.load(io.BytesIO(blob)) as saved:
+            state, defect = saved["state"], saved["defect"]
+            if state.shape != self.shape or defect.shape != self.shape:
+                raise ValueError(f"saved state has shape {state.shape}, this array is {self.shape}")
+            rng_state = json.loads(saved["rng"].tobytes().decode())
+        self.array.state[...] = state
+        self.array.defect[...] = defect
+        self.rng.bit_generator.state = rng_state
 
     # -- circuit ------------------------------------------------------------------------------
 
@@ -130,10 +172,12 @@ class SimulatedBackend(ArrayBackend):
             else:
                 start = k
         noise = self.rng.normal(size=(2, k, cols))
-        return (
+        measured = (
             current * (1.0 + self.array.read_noise_rel * noise[0])
             + self.array.read_noise_floor_a * noise[1]
         )
+        limit = self._limits.compliance_a
+        return np.clip(measured, -limit, limit)
 
     # -- ArrayBackend -------------------------------------------------------------------------
 
@@ -180,7 +224,10 @@ class SimulatedBackend(ArrayBackend):
     ) -> None:
         row_v, col_v = line_voltages(scheme, self.shape, row, col, polarity * amplitude_v)
         sol = self._solve(row_v[:, None], col_v[:, None])
-        self._stress(np.reshape(sol.device_voltages, self.shape), width_s)
+        v_device = np.reshape(sol.device_voltages, self.shape)
+        # Below the public checks: whatever the scheme did, no device sees more than the limit.
+        self._limits.check_device_voltages(v_device)
+        self._stress(v_device, width_s)
         self.counts["pulses"] += 1
 
     def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray:

@@ -6,9 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mtjlab.backend import ArrayBackend
+from mtjlab.limits import LimitError
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, SHORTED, Chip, ChipSpec
 from mtjlab.sim.device import AP, P, resistance_ohm
+from mtjlab.sim.limits import chip_limits
 
 IDEAL = {
     "sigma_r_p_log": 0.0,
@@ -26,9 +28,14 @@ IDEAL = {
 }
 
 
-def ideal_backend(seed=0, **overrides) -> SimulatedBackend:
+def ideal_backend(seed=0, limits=None, **overrides) -> SimulatedBackend:
     spec = ChipSpec(**{**IDEAL, **overrides})
-    return SimulatedBackend(Chip.from_seed(seed, spec), 0)
+    return SimulatedBackend(Chip.from_seed(seed, spec), 0, limits=limits)
+
+
+def widened(**values):
+    """The ideal chip's own limits, explicitly widened to probe the physics beyond them."""
+    return chip_limits(Chip.from_seed(0, ChipSpec(**IDEAL))).widened("test", **values)
 
 
 def test_is_an_array_backend():
@@ -39,8 +46,8 @@ def test_grounded_read_without_line_resistance_is_each_devices_resistance_at_v_r
     b = ideal_backend(r_row_ohm=0.0, r_col_ohm=0.0)
     a = b.array
     state = a.state.copy()
-    rmap = b.read_map(v_read_v=0.2, bias="grounded")
-    np.testing.assert_allclose(rmap.resistance_ohm, resistance_ohm(state, 0.2, a.params), rtol=1e-9)
+    rmap = b.read_map(v_read_v=0.1, bias="grounded")
+    np.testing.assert_allclose(rmap.resistance_ohm, resistance_ohm(state, 0.1, a.params), rtol=1e-9)
     np.testing.assert_array_equal(a.state, state)
 
 
@@ -115,8 +122,12 @@ def test_v_third_spares_a_neighbour_that_v_half_disturbs():
     assert np.all(b.array.state == P)
 
 
-def test_a_pulse_above_breakdown_shorts_the_device_for_good():
-    b = ideal_backend(initial_state="P")
+def test_a_pulse_above_breakdown_is_refused_by_default_and_shorts_the_device_if_allowed():
+    refusing = ideal_backend(initial_state="P")
+    with pytest.raises(LimitError, match="max_write_v = 1.21 V"):
+        refusing.write_pulse(0, 0, amplitude_v=1.6, width_s=100e-9, polarity=+1)
+    assert np.all(refusing.array.defect == OK) and refusing.counts["pulses"] == 0
+    b = ideal_backend(initial_state="P", limits=widened(max_write_v=2.0, max_device_v=2.0))
     b.write_pulse(0, 0, amplitude_v=1.6, width_s=100e-9, polarity=+1)
     assert b.array.defect[0, 0] == SHORTED
     assert np.sum(b.array.defect != OK) == 1
@@ -129,13 +140,15 @@ def test_column_currents_without_line_resistance_are_v_times_g():
     b = ideal_backend(r_row_ohm=0.0, r_col_ohm=0.0)
     b.nonlinear = False
     g = b.array.linear_conductance_s()
-    v = np.random.default_rng(1).uniform(-0.2, 0.2, size=(6, 15))
+    v = np.random.default_rng(1).uniform(-0.13, 0.13, size=(6, 15))
     np.testing.assert_allclose(b.column_currents_a(v), v @ g, rtol=1e-12)
     np.testing.assert_allclose(b.column_currents_a(v[0]), v[0] @ g, rtol=1e-12)
 
 
 def test_nonlinear_ap_draws_more_current_than_its_zero_bias_resistance():
-    b = ideal_backend(r_row_ohm=0.0, r_col_ohm=0.0, initial_state="AP")
+    b = ideal_backend(
+        r_row_ohm=0.0, r_col_ohm=0.0, initial_state="AP", limits=widened(max_read_v=0.5)
+    )
     v = np.full(15, 0.5)
     i_nl = b.column_currents_a(v)
     g0 = b.array.linear_conductance_s(0.0)
@@ -169,7 +182,9 @@ def test_context_manager_reaches_safe_state_on_error():
         (lambda b: b.read_cell(15, 0), IndexError, "row 15 is out of range 0 to 14"),
         (lambda b: b.read_cell(0, -1), IndexError, "col -1"),
         (lambda b: b.read_cell(0, 1.0), TypeError, "col must be an integer"),
-        (lambda b: b.read_map(v_read_v=2.0), ValueError, "v_read_v"),
+        (lambda b: b.read_map(v_read_v=2.0), LimitError, "read voltage 2 V .* max_read_v"),
+        (lambda b: b.read_cell(0, 0, v_read_v=-0.2), LimitError, "max_read_v = 0.135 V"),
+        (lambda b: b.read_map(v_read_v=0.0), ValueError, "v_read_v must be a finite, non-zero"),
         (lambda b: b.read_map(bias="v/4"), ValueError, "bias must be one of"),
         (
             lambda b: b.write_pulse(0, 0, amplitude_v=-0.5, width_s=1e-7, polarity=1),
@@ -194,7 +209,17 @@ def test_context_manager_reaches_safe_state_on_error():
             "scheme must be one of",
         ),
         (lambda b: b.column_currents_a(np.zeros(14)), ValueError, r"shape \(15,\) or \(k, 15\)"),
-        (lambda b: b.column_currents_a(np.full(15, 3.0)), ValueError, "within"),
+        (lambda b: b.column_currents_a(np.full(15, 3.0)), LimitError, "input voltage 3 V"),
+        (
+            lambda b: b.write_pulse(0, 0, amplitude_v=0.5, width_s=1e-10, polarity=1),
+            LimitError,
+            "pulse width 1e-10 s .* min_width_s",
+        ),
+        (
+            lambda b: b.write_pulse(0, 0, amplitude_v=0.5, width_s=1e-2, polarity=1),
+            LimitError,
+            "max_width_s",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_with_what_was_expected(call, error, message):

@@ -1,0 +1,106 @@
+"""Safety limits derived from a simulated chip's own devices: the read bias that disturbs no device,
+the pulse that breaks none down. The default envelope of every SimulatedBackend.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mtjlab.limits import Limits
+from mtjlab.sim import device
+from mtjlab.sim.chip import OK, SHORTED, Chip
+from mtjlab.sim.device import AP, P
+
+#: A read may switch, summed over every device of an array held at the full read bias for one read
+#: time, at most this many devices: one flip in a million reads, about one in several 300-solution
+#: campaigns, each of which reads the array some 10^5 times.
+READ_DISTURB_PER_READ = 1e-6
+
+#: Pulses may reach this fraction of the lowest breakdown voltage on the die.
+BREAKDOWN_MARGIN = 0.9
+
+MIN_WIDTH_S = 1e-9
+MAX_WIDTH_S = 1e-3
+
+
+def read_disturb_per_read(chip: Chip, v_read_v: float, read_time_s: float) -> float:
+    """Expected switched devices per read in the worst array, every switchable device at ``v``.
+
+    Each device is taken in the state the polarity of ``v_read_v`` switches it out of (P for a
+    positive read, AP for a negative one), the worst case for any pattern.
+    """
+    worst = 0.0
+    for a in chip.arrays:
+        state = np.full(a.shape, P if v_read_v > 0 else AP)
+        p = device.switching_probability(state, v_read_v, read_time_s, a.params)
+        worst = max(worst, float(np.sum(p[a.defect == OK])))
+    return worst
+
+
+def chip_limits(chip: Chip, *, read_time_s: float = 1e-3) -> Limits:
+    """The default safety envelope of ``chip`` read with reads of ``read_time_s``.
+
+    - ``max_read_v``: the largest bias, either polarity, at which a read disturbs at most
+      :data:`READ_DISTURB_PER_READ` devices per read (rounded down to 1 mV). Every device voltage of
+      a read lies between 0 and the read bias (a resistive network has no node outside its sources),
+      so this holds for maps in any bias and for batches of inference inputs.
+    - ``max_write_v`` and ``max_device_v``: :data:`BREAKDOWN_MARGIN` of the lowest breakdown voltage
+      of a working device on the die (rounded down to 10 mV): a pulse may switch a device, never
+      break one down.
+    - pulse widths 1 ns (the model's attempt time; no supported generator is faster) to 1 ms.
+    - ``compliance_a``: three times the largest column current at the read limit with every row
+      driven and every device of the array in its lowest-resistance state, rounded up to 0.1 mA.
+    """
+
+    def disturb(v: float) -> float:
+        return max(
+            read_disturb_per_read(chip, v, read_time_s),
+            read_disturb_per_read(chip, -v, read_time_s),
+        )
+
+    lo, hi = 0.0, float(max(np.max(a.params.vc0_p_to_ap_v) for a in chip.arrays))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if disturb(mid) <= READ_DISTURB_PER_READ else (lo, mid)
+    max_read_v = math.floor(lo * 1e3) / 1e3
+
+    v_bd = min(float(np.min(a.params.v_breakdown_v[a.defect != SHORTED])) for a in chip.arrays)
+    max_device_v = math.floor(BREAKDOWN_MARGIN * v_bd * 100) / 100
+
+    column_a = 0.0
+    for a in chip.arrays:
+        r_min = np.where(a.defect == SHORTED, a.r_short_ohm, a.params.r_p_ohm)
+        column_a = max(column_a, float(np.max(np.sum(max_read_v / r_min, axis=0))))
+    compliance_a = math.ceil(3 * column_a * 1e4) / 1e4
+
+    reasons = {
+        "max_read_v": (
+            f"derived from the chip: a read of {read_time_s:g} s disturbs at most "
+            f"{READ_DISTURB_PER_READ:g} devices per read at this bias"
+        ),
+        "max_write_v": (
+            f"derived from the chip: {BREAKDOWN_MARGIN:g} of its lowest breakdown voltage "
+            f"{v_bd:.3f} V"
+        ),
+        "max_device_v": (
+            f"derived from the chip: {BREAKDOWN_MARGIN:g} of its lowest breakdown voltage "
+            f"{v_bd:.3f} V"
+        ),
+        "min_width_s": "the device model's attempt time; no supported generator is faster",
+        "max_width_s": "longer pulses are DC stress, not writes",
+        "compliance_a": (
+            "three times the largest column current at the read limit, every row driven and "
+            "every device in its lowest-resistance state"
+        ),
+    }
+    return Limits(
+        max_read_v=max_read_v,
+        max_write_v=max_device_v,
+        min_width_s=MIN_WIDTH_S,
+        max_width_s=MAX_WIDTH_S,
+        compliance_a=compliance_a,
+        max_device_v=max_device_v,
+        reasons=reasons,
+    )
