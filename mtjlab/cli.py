@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "read",
         help="read a simulated array's resistance map, print it and save a heat map",
         description="Read every cell of one array of a simulated chip, print the resistance map "
-        "in kOhm and save it as a heat-map PNG.",
+        "in kOhm and save it as a heat map.",
     )
     read.add_argument(
         "--seed",
@@ -79,29 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=Path("resistance_map.png"),
-        help="where to save the heat map (default resistance_map.png)",
+        help="heat-map file (.png, .pdf or .svg) or an existing folder to save "
+        "resistance_map.png in (default resistance_map.png)",
     )
     read.set_defaults(handler=_sim_read)
     return parser
 
 
 def _sim_read(args: argparse.Namespace) -> int:
-    from mtjlab.report import format_resistance_map, plot_resistance_map
+    from mtjlab.report import check_figure_path, format_resistance_map, plot_resistance_map
     from mtjlab.sim.backend import SimulatedBackend
     from mtjlab.sim.chip import Chip
 
+    try:
+        out = check_figure_path(args.out, "resistance_map.png")
+    except ValueError as exc:
+        print(f"mtjlab: error: --out {args.out}: {exc}", file=sys.stderr)
+        return 2
     chip = Chip.from_seed(args.seed)
     n_arrays = len(chip.arrays)
     if args.array >= n_arrays:
         print(
             f"mtjlab: error: --array {args.array} is out of range: the simulated chip has "
             f"{n_arrays} arrays (0 to {n_arrays - 1})",
-            file=sys.stderr,
-        )
-        return 2
-    if not args.out.parent.exists():
-        print(
-            f"mtjlab: error: --out {args.out}: folder {args.out.parent} does not exist",
             file=sys.stderr,
         )
         return 2
@@ -112,10 +112,12 @@ def _sim_read(args: argparse.Namespace) -> int:
         f"chip seed {args.seed}, array {args.array} ({a.diameter_nm:g} nm), "
         f"V_read {args.v_read:g} V, {args.bias} bias"
     )
+    # The figure is saved before anything is printed, so a reader that stops early (| head)
+    # cannot cost the user the heat map.
+    written = plot_resistance_map(rmap.resistance_ohm, out, title=title)
     print(title)
     print(format_resistance_map(rmap.resistance_ohm))
-    plot_resistance_map(rmap.resistance_ohm, args.out, title=title)
-    print(f"heat map saved to {args.out}")
+    print(f"heat map saved to {written}")
     return 0
 
 

@@ -6,6 +6,45 @@ from pathlib import Path
 
 import numpy as np
 
+#: Figure formats every plot function writes, chosen by the file name's suffix.
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_figure_path(path: Path | str, default_name: str) -> Path:
+    """Where a figure asked for at ``path`` goes, checked before any work is done.
+
+    Parameters
+    ----------
+    path : Path or str
+        A file name ending in ``.png``, ``.pdf`` or ``.svg`` (any case), or an existing folder.
+    default_name : str
+        The file name used inside ``path`` when ``path`` is an existing folder.
+
+    Returns
+    -------
+    Path
+        The file that will be written: ``path`` itself, or ``path / default_name`` for a folder.
+
+    Raises
+    ------
+    ValueError
+        If the suffix names no supported format or the file's folder does not exist. The message
+        does not repeat ``path``, so a caller can prefix the option or argument it came from.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / default_name
+    suffix = path.suffix.lower()
+    if suffix not in FIGURE_SUFFIXES:
+        if not suffix:
+            raise ValueError(
+                "neither an existing folder nor a file name ending in .png, .pdf or .svg"
+            )
+        raise ValueError(f"unsupported figure format {path.suffix!r} (expected .png, .pdf or .svg)")
+    if not path.parent.is_dir():
+        raise ValueError(f"folder {path.parent} does not exist")
+    return path
+
 
 def format_resistance_map(resistance_ohm: np.ndarray) -> str:
     """The map as a table in kOhm, rows down and columns across; open cells show as ``inf``."""

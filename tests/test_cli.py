@@ -52,3 +52,25 @@ def test_array_out_of_range_and_missing_folder(tmp_path, capsys):
     assert "--array 9 is out of range" in capsys.readouterr().err
     assert main(["sim", "read", "--out", str(tmp_path / "nope" / "m.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_unsupported_out_format_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sim", "read", "--out", "map.txt"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "mtjlab: error: --out map.txt: unsupported figure format '.txt' "
+        "(expected .png, .pdf or .svg)\n"
+    )
+    assert captured.out == ""  # refused before the array was read, so no table either
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_folder_saves_resistance_map_png_inside_it_and_says_so(tmp_path, capsys):
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    assert main(["sim", "read", "--out", str(folder)]) == 0
+    written = folder / "resistance_map.png"
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out.splitlines()[-1] == f"heat map saved to {written}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures"]  # no figures.png beside it
