@@ -4,6 +4,7 @@ expected and what came."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -121,10 +122,31 @@ def _sim_read(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Exit status when the reader of stdout goes away early: what a command killed by SIGPIPE
+#: reports (128 + 13), so ``set -o pipefail`` scripts see ``mtjlab ... | head`` as they see
+#: ``cat ... | head``, and nobody mistakes cut-short output for complete output.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command with ``argv`` (default ``sys.argv[1:]``) and return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.handler(args))
+    try:
+        try:
+            args = parser.parse_args(argv)
+            status = int(args.handler(args))
+        finally:
+            # Flush here rather than at interpreter exit, where a closed pipe can only be
+            # reported as an ignored exception; --help and --version leave through here too.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Python ignores SIGPIPE, so a reader that stopped early (| head) shows up as this
+        # error. Point stdout at devnull so the flush at exit cannot raise it a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """The mtjlab command: sim read prints and plots a map; bad arguments say what is wrong."""
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from mtjlab.cli import main
+from mtjlab import __version__
+from mtjlab.cli import EXIT_BROKEN_PIPE, main
 
 
 def test_sim_read_prints_the_map_and_saves_a_png(tmp_path, capsys):
@@ -74,3 +78,37 @@ def test_out_folder_saves_resistance_map_png_inside_it_and_says_so(tmp_path, cap
     assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert capsys.readouterr().out.splitlines()[-1] == f"heat map saved to {written}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures"]  # no figures.png beside it
+
+
+def test_python_m_mtjlab_runs_the_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "mtjlab", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"mtjlab {__version__}\n", "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "unbuffered"),
+    [(["sim", "read"], False), (["sim", "read"], True), (["--help"], False)],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(argv, unbuffered, tmp_path):
+    # Buffered, the closed pipe surfaces at the final flush; unbuffered, at the first print.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtjlab", *argv],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    # Closed before the command has written a byte (it is still importing), so its output
+    # meets a pipe with no reader, as behind `| head` once head has exited.
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE
+    assert stderr == ""  # no traceback, no "Exception ignored" at exit
+    if argv[0] == "sim":  # the figure is saved before the table is printed
+        assert (tmp_path / "resistance_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

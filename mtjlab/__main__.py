@@ -1,0 +1,8 @@
+"""``python -m mtjlab``: the same command as the ``mtjlab`` script."""
+
+import sys
+
+from mtjlab.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
