@@ -1,0 +1,451 @@
+"""Run store: each run, its configuration and every measured record, appended to SQLite as measured.
+
+A killed process loses at most the record in flight, and a run resumes from its finished units.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import mtjlab
+
+STORE_FORMATS = ("csv", "parquet", "netcdf")
+STATUSES = ("running", "interrupted", "finished", "failed")
+APPLICATION_ID = 0x4D544A4C  # "MTJL": marks an SQLite file as an mtjlab store
+SCHEMA_VERSION = 1
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_RESERVED_KEYS = ("run", "unit", "index")  # columns the store adds to every record it hands back
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL,
+    ended TEXT, parameters TEXT NOT NULL, seed TEXT, snapshot TEXT NOT NULL, version TEXT NOT NULL
+);
+CREATE TABLE units (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
+    finished TEXT NOT NULL, result TEXT NOT NULL, state_key TEXT, state BLOB,
+    UNIQUE (run_id, unit)
+);
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
+    idx INTEGER NOT NULL, data TEXT NOT NULL,
+    UNIQUE (run_id, unit, idx)
+);
+"""
+
+
+class StoreError(ValueError):
+    """A store file is missing, unusable or asked for something it does not hold."""
+
+
+class NotAStoreError(StoreError):
+    """The file exists but is not an mtjlab store; it was left untouched."""
+
+
+class UnknownRunError(StoreError):
+    """No run with that id in the store."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run as stored: what ran, with which settings, and how far it got."""
+
+    id: int
+    kind: str
+    status: str
+    started: str
+    ended: str | None
+    parameters: dict
+    seed: int | None
+    snapshot: dict
+    version: str
+    n_records: int
+    units_done: int
+
+
+class RunStore:
+    """An SQLite file of runs, each record committed on its own as soon as it is appended.
+
+    Parameters
+    ----------
+    path
+        The store file. Created if absent (its folder must exist); an existing file must be an
+        mtjlab store, and anything else is refused without being modified.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            if not self.path.parent.is_dir():
+                raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
+            self._create()
+        self._check_existing()
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        # WAL with synchronous=NORMAL: a commit survives a killed process (not a power cut) and
+        # costs no fsync, so committing every record stays cheap.
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._check_schema(self._db)  # again: this connection also sees a WAL left by a crash
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _create(self) -> None:
+        # Build the store under a temporary name and rename it into place, so a crash during
+        # creation never leaves a half-made file that would later be refused as foreign.
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                db.executescript(_SCHEMA)
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                db.execute("PRAGMA journal_mode=WAL")
+            finally:
+                db.close()
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _check_existing(self) -> None:
+        if not self.path.is_file():
+            raise NotAStoreError(f"{self.path}: not a file")
+        with open(self.path, "rb") as f:
+            header = f.read(100)
+        if len(header) == 0:
+            raise NotAStoreError(f"{self.path}: empty file (0 bytes), not an mtjlab store")
+        if not header.startswith(_SQLITE_MAGIC):
+            raise NotAStoreError(f"{self.path}: not an SQLite file, so not an mtjlab store")
+        # The application id sits in the header (offset 68), so a foreign database is refused
+        # without SQLite ever opening it.
+        if len(header) < 72 or int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+            raise NotAStoreError(f"{self.path}: an SQLite database but not an mtjlab store")
+        # immutable=1: a read-only open of a WAL database would otherwise leave -wal/-shm behind.
+        uri = self.path.resolve().as_uri() + "?mode=ro&immutable=1"
+        try:
+            db = sqlite3.connect(uri, uri=True)
+            try:
+                self._check_schema(db)
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as e:
+            raise NotAStoreError(f"{self.path}: unreadable SQLite database ({e})") from None
+
+    def _check_schema(self, db: sqlite3.Connection) -> None:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"meta", "runs", "units", "records"} <= tables:
+            raise NotAStoreError(f"{self.path}: has mtjlab's application id but not its tables")
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema {version} is newer than this mtjlab "
+                f"{mtjlab.__version__} reads (schema {SCHEMA_VERSION}); upgrade mtjlab"
+            )
+        if version < 1:
+            raise NotAStoreError(f"{self.path}: has mtjlab's tables but no schema version")
+
+    def close(self) -> None:
+        """Close the file; every appended record is already committed."""
+        self._db.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so a read-then-write (next index, finished
+        # check) cannot interleave with another writer.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _require_run(self, run_id: int) -> None:
+        if self._db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone():
+            return
+        lo, hi = self._db.execute("SELECT MIN(id), MAX(id) FROM runs").fetchone()
+        held = "store is empty" if lo is None else f"runs {lo} to {hi}"
+        raise UnknownRunError(f"run {run_id} not in store {self.path} ({held})")
+
+    def _require_unfinished(self, run_id: int, unit: str) -> None:
+        self._require_run(run_id)
+        query = "SELECT 1 FROM units WHERE run_id=? AND unit=?"
+        if self._db.execute(query, (run_id, unit)).fetchone():
+            raise StoreError(f"{self.path}: unit {unit!r} of run {run_id} is already finished")
+
+    def create_run(self, kind: str, parameters: dict, *, seed: int | None, snapshot: dict) -> int:
+        """Start a run (status ``running``) and return its id."""
+        # The seed as text: numpy seed entropy can exceed SQLite's 64-bit integers.
+        seed_text = None if seed is None else str(int(seed))
+        row = (kind, _now(), _dumps(parameters), seed_text, _dumps(snapshot), mtjlab.__version__)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (kind, status, started, parameters, seed, snapshot, version)"
+                " VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                row,
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def run(self, run_id: int) -> RunInfo:
+        """The run with this id; :class:`UnknownRunError` if there is none."""
+        self._require_run(run_id)
+        return self._run_infos("WHERE r.id=?", (run_id,))[0]
+
+    def runs(self) -> list[RunInfo]:
+        """Every run, by id."""
+        return self._run_infos("", ())
+
+    def _run_infos(self, where: str, args: tuple) -> list[RunInfo]:
+        rows = self._db.execute(
+            "SELECT r.id, r.kind, r.status, r.started, r.ended, r.parameters, r.seed, r.snapshot,"
+            " r.version, (SELECT COUNT(*) FROM records WHERE run_id=r.id),"
+            f" (SELECT COUNT(*) FROM units WHERE run_id=r.id) FROM runs r {where} ORDER BY r.id",
+            args,
+        )
+        infos = []
+        for row in rows:  # the columns come in RunInfo's field order
+            info = dict(zip((f.name for f in fields(RunInfo)), row, strict=True))
+            info["parameters"] = json.loads(info["parameters"])
+            info["snapshot"] = json.loads(info["snapshot"])
+            info["seed"] = None if info["seed"] is None else int(info["seed"])
+            infos.append(RunInfo(**info))
+        return infos
+
+    def set_status(self, run_id: int, status: str) -> None:
+        """Set the status; ``finished``/``failed`` stamp ``ended``, ``running`` clears it."""
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        with self._transaction() as db:
+            self._require_run(run_id)
+            if status in ("finished", "failed"):
+                db.execute("UPDATE runs SET status=?, ended=? WHERE id=?", (status, _now(), run_id))
+            elif status == "running":
+                db.execute("UPDATE runs SET status=?, ended=NULL WHERE id=?", (status, run_id))
+            else:
+                db.execute("UPDATE runs SET status=? WHERE id=?", (status, run_id))
+
+    def done_units(self, run_id: int) -> list[str]:
+        """The finished units of a run, in the order they were finished."""
+        self._require_run(run_id)
+        rows = self._db.execute("SELECT unit FROM units WHERE run_id=? ORDER BY id", (run_id,))
+        return [unit for (unit,) in rows]
+
+    def begin_unit(self, run_id: int, unit: str) -> None:
+        """Start (or restart) a unit, dropping the records of an unfinished attempt at it."""
+        with self._transaction() as db:
+            self._require_unfinished(run_id, unit)
+            db.execute("DELETE FROM records WHERE run_id=? AND unit=?", (run_id, unit))
+
+    def append(self, run_id: int, unit: str, record: dict) -> None:
+        """Commit one record of ``unit``; it gets the next index within the unit (0, 1, 2 ...).
+
+        Values must be str, int (64-bit), float, bool or None; numpy scalars are converted.
+        """
+        data = json.dumps({key: _scalar(key, value) for key, value in record.items()})
+        with self._transaction() as db:
+            self._require_unfinished(run_id, unit)
+            query = "SELECT COALESCE(MAX(idx) + 1, 0) FROM records WHERE run_id=? AND unit=?"
+            (index,) = db.execute(query, (run_id, unit)).fetchone()
+            db.execute(
+                "INSERT INTO records (run_id, unit, idx, data) VALUES (?, ?, ?, ?)",
+                (run_id, unit, index, data),
+            )
+
+    def finish_unit(
+        self,
+        run_id: int,
+        unit: str,
+        *,
+        state_key: str | None = None,
+        state: bytes | None = None,
+        result: dict | None = None,
+    ) -> None:
+        """Mark a unit done, with ``state`` under ``state_key`` and ``result``, in one commit."""
+        if (state_key is None) != (state is None):
+            raise ValueError("state_key and state go together: give both or neither")
+        blob = None if state is None else bytes(state)
+        row = (run_id, unit, _now(), _dumps(result or {}), state_key, blob)
+        with self._transaction() as db:
+            self._require_unfinished(run_id, unit)
+            db.execute(
+                "INSERT INTO units (run_id, unit, finished, result, state_key, state)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+    def latest_states(self, run_id: int) -> dict[str, bytes]:
+        """For each state key, the state stored by the most recently finished unit."""
+        self._require_run(run_id)
+        rows = self._db.execute(
+            "SELECT state_key, state FROM units WHERE run_id=? AND state_key IS NOT NULL"
+            " ORDER BY id",
+            (run_id,),
+        )
+        return {key: bytes(state) for key, state in rows}  # later units overwrite earlier ones
+
+    def unit_results(self, run_id: int) -> dict[str, dict]:
+        """Each finished unit's result (``{}`` if it stored none), in finishing order."""
+        self._require_run(run_id)
+        rows = self._db.execute(
+            "SELECT unit, result FROM units WHERE run_id=? ORDER BY id", (run_id,)
+        )
+        return {unit: json.loads(result) for unit, result in rows}
+
+    def records(self, run_id: int, *, finished_only: bool = False) -> list[dict]:
+        """The records of a run in measurement order, each ``{"unit", "index", **record}``."""
+        self._require_run(run_id)
+        only = " AND unit IN (SELECT unit FROM units WHERE run_id=?)" if finished_only else ""
+        args = (run_id, run_id) if finished_only else (run_id,)
+        rows = self._db.execute(
+            f"SELECT unit, idx, data FROM records WHERE run_id=?{only} ORDER BY id", args
+        )
+        return [{"unit": unit, "index": index, **json.loads(data)} for unit, index, data in rows]
+
+    def export(self, run_id: int, fmt: str, path: str | os.PathLike) -> Path:
+        """Write a run's records as a table, one row per record; return the path written.
+
+        Columns are ``run``, ``unit``, ``index``, then every record key in first-seen order.
+        The file appears complete or not at all: it is written aside and renamed into place.
+        """
+        if fmt not in STORE_FORMATS:
+            raise StoreError(
+                f"{self.path}: unknown export format {fmt!r} (one of {', '.join(STORE_FORMATS)})"
+            )
+        info = self.run(run_id)
+        out = Path(path)
+        if not out.parent.is_dir():
+            raise StoreError(f"{out}: folder {out.parent} does not exist")
+        if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+            raise StoreError(f"{out}: parquet export needs pyarrow (pip install pyarrow)")
+        rows = [{"run": run_id, **r} for r in self.records(run_id)]
+        columns = list(dict.fromkeys(key for row in rows for key in row)) or list(_RESERVED_KEYS)
+        tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            {"csv": _write_csv, "netcdf": _write_netcdf, "parquet": _write_parquet}[fmt](
+                tmp, columns, rows, info
+            )
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _dumps(value: Any) -> str:
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, np.generic | np.ndarray):
+            return obj.tolist()
+        raise TypeError(f"{type(obj).__name__} cannot be stored as JSON")
+
+    return json.dumps(value, default=plain)
+
+
+def _scalar(key: object, value: Any) -> str | int | float | bool | None:
+    if not isinstance(key, str):
+        raise TypeError(f"record key {key!r} is a {type(key).__name__}, not a str")
+    if key in _RESERVED_KEYS:
+        raise ValueError(f"record key {key!r} is reserved (the store adds run, unit and index)")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"record key {key!r}: int {value} does not fit in 64 bits")
+        return value
+    raise TypeError(
+        f"record key {key!r}: {type(value).__name__} is not a str, int, float, bool or None"
+    )
+
+
+def _column(rows: list[dict], key: str) -> tuple[str, list]:
+    """A column's values and the one type they share: str, bool, int or float."""
+    values = [row.get(key) for row in rows]
+    present = [v for v in values if v is not None]
+    if any(isinstance(v, str) for v in present):
+        return "str", values
+    if present and all(isinstance(v, bool) for v in present):
+        return "bool", values
+    if present and all(isinstance(v, int) for v in present):
+        return "int", values
+    return "float", values
+
+
+def _write_csv(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else row[c] for c in columns])
+
+
+def _write_netcdf(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
+    from scipy.io import netcdf_file
+
+    nc = netcdf_file(tmp, "w")
+    try:
+        nc.createDimension("record", len(rows))
+        for key in columns:
+            kind, values = _column(rows, key)
+            if kind == "str":
+                text = np.array([b"" if v is None else str(v).encode() for v in values], "S")
+                width = max(1, text.dtype.itemsize)
+                nc.createDimension(f"{key}_strlen", width)
+                var = nc.createVariable(key, "c", ("record", f"{key}_strlen"))
+                var[:] = text.astype(f"S{width}").view("S1").reshape(len(rows), width)
+            elif kind != "float" and all(v is not None and abs(v) < 2**31 for v in values):
+                # NetCDF3 has no 64-bit integers: wider ints (and gaps) go to float64.
+                nc.createVariable(key, "i", ("record",))[:] = np.array(values, np.int32)
+            else:
+                floats = [np.nan if v is None else float(v) for v in values]
+                nc.createVariable(key, "d", ("record",))[:] = np.array(floats, np.float64)
+        nc.title = f"mtjlab run {info.id} ({info.kind}), mtjlab {info.version}"
+        nc.run = np.int32(info.id)
+        nc.kind = info.kind
+        nc.mtjlab_version = info.version
+    finally:
+        nc.close()
+
+
+def _write_parquet(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"str": pa.string(), "bool": pa.bool_(), "int": pa.int64(), "float": pa.float64()}
+    convert = {"str": str, "bool": bool, "int": int, "float": float}
+    arrays = {}
+    for key in columns:
+        kind, values = _column(rows, key)
+        plain = [None if v is None else convert[kind](v) for v in values]
+        arrays[key] = pa.array(plain, types[kind])
+    table = pa.table(arrays).replace_schema_metadata(
+        {"mtjlab_run": str(info.id), "mtjlab_kind": info.kind, "mtjlab_version": info.version}
+    )
+    pq.write_table(table, tmp)
