@@ -16,15 +16,31 @@ def test_sim_read_prints_the_map_and_saves_a_png(tmp_path, capsys):
     out = tmp_path / "map.png"
     assert main(["sim", "read", "--seed", "3", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    rows = [line for line in text.splitlines() if re.match(r"\s+\d+\s+-?[\d.inf]+", line)]
+    rows = [line for line in text.splitlines() if re.match(r"\s+\d+\s", line)]
     assert len(rows) == 15
-    values = np.array([[float(x) for x in line.split()[1:]] for line in rows])
+    values = np.array([[_kohm(x) for x in line.split()[1:]] for line in rows])
     assert values.shape == (15, 15)
     # 50 nm devices of the default chip: P near 5 kOhm, AP near 12.7 kOhm; a rare defect aside.
     in_range = (values > 3.0) & (values < 20.0)
     assert np.mean(in_range) > 0.97
     assert np.any(values < 7.0) and np.any(values > 10.0)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _kohm(cell: str) -> float:
+    """A table cell as a number: the legend's markers as values outside any working range."""
+    return {"open": np.inf, "<=0": -np.inf, "n/a": np.nan}.get(cell) or float(cell)
+
+
+def test_an_open_device_keeps_to_its_column(tmp_path, capsys):
+    # Chip seed 5, array 1 has an open device at row 10, column 7 (24.8 MOhm off the noise).
+    assert main(["sim", "read", "--seed", "5", "--out", str(tmp_path / "m.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, rows = lines[1], lines[2:17]
+    assert all(len(row) == len(header) for row in rows)
+    assert all(len(row.split()) == 16 for row in rows)
+    assert rows[10].split()[1 + 7] == "open"
+    assert lines[17].startswith("values in kOhm; open = 1 MOhm or more")
 
 
 def test_sim_read_is_repeatable_for_a_seed(tmp_path, capsys):
