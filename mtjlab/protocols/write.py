@@ -1,0 +1,336 @@
+"""Write-verify: a binary pattern written into an array (or a block of it) by pulsing only the cells
+that read wrong, with an amplitude ramp and a per-cell attempt cap, and scored by a final read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mtjlab.backend import ArrayBackend
+from mtjlab.protocols.events import Progress, ProgressCallback, emit
+from mtjlab.protocols.readout import MIN_STATE_RATIO, Readout, read_states
+from mtjlab.schemes import WRITE_SCHEMES
+from mtjlab.states import AP, NAMES, OPEN, SHORT, P
+
+#: Value of a target cell that is to be left alone (outside the block being written).
+KEEP = -1
+
+WRITE_ORDERS = ("row-major", "column-major", "random")
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """Pulse amplitudes of successive attempts on one cell: start, start + step, ... up to stop."""
+
+    start_v: float
+    step_v: float
+    stop_v: float
+
+    def amplitude(self, attempt: int) -> float:
+        """Amplitude of attempt ``attempt`` (0 for the first)."""
+        return min(self.start_v + attempt * self.step_v, self.stop_v)
+
+
+#: Measured on the default simulated chip (V/2, 100 ns): 0.65 V P -> AP and 0.50 V AP -> P switch
+#: every working cell, and their half-select voltages stay far enough below the critical voltages
+#: that a neighbour is disturbed with probability <= 5e-5 per pulse; 0.75 V already disturbs 8e-3.
+DEFAULT_RAMP_P_TO_AP = Ramp(0.65, 0.05, 0.75)
+DEFAULT_RAMP_AP_TO_P = Ramp(0.50, 0.05, 0.55)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write-verify did and how well it ended.
+
+    ``final`` is the last verify read, taken after the last pulse; ``fidelity`` the fraction of
+    the written cells (target not KEEP) whose final state is their target, counting neighbours
+    that were disturbed after they had verified; ``given_up`` maps (row, col) to why a cell was
+    left (``"reads open"``, ``"reads short"``, ``"did not switch ..."``).
+    """
+
+    target: np.ndarray
+    final: Readout
+    fidelity: float
+    pulses: int
+    passes: int
+    attempts: np.ndarray
+    given_up: dict[tuple[int, int], str]
+    disturbed: int
+    errors_p_to_ap: int
+    errors_ap_to_p: int
+    threshold_ohm: float
+    history: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """JSON-friendly figures of the write (no arrays)."""
+        return {
+            "fidelity": self.fidelity,
+            "pulses": self.pulses,
+            "passes": self.passes,
+            "given_up": len(self.given_up),
+            "disturbed": self.disturbed,
+            "errors_p_to_ap": self.errors_p_to_ap,
+            "errors_ap_to_p": self.errors_ap_to_p,
+            "threshold_ohm": self.threshold_ohm,
+            "wrong_per_pass": list(self.history),
+        }
+
+
+def place_pattern(
+    pattern: np.ndarray, shape: tuple[int, int], offset: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """A full-array target with ``pattern`` at ``offset`` and every other cell KEEP."""
+    pattern = np.asarray(pattern)
+    rows, cols = pattern.shape
+    r0, c0 = offset
+    if not (r0 >= 0 and c0 >= 0 and r0 + rows <= shape[0] and c0 + cols <= shape[1]):
+        raise ValueError(
+            f"a {rows}x{cols} pattern at offset ({r0}, {c0}) does not fit the "
+            f"{shape[0]}x{shape[1]} array"
+        )
+    target = np.full(shape, KEEP, dtype=np.int8)
+    target[r0 : r0 + rows, c0 : c0 + cols] = pattern
+    return target
+
+
+def write_verify(
+    backend: ArrayBackend,
+    target: np.ndarray,
+    *,
+    scheme: str = "v/2",
+    width_s: float = 100e-9,
+    ramp_p_to_ap: Ramp = DEFAULT_RAMP_P_TO_AP,
+    ramp_ap_to_p: Ramp = DEFAULT_RAMP_AP_TO_P,
+    max_attempts: int = 6,
+    max_passes: int = 12,
+    order: str = "row-major",
+    v_read_v: float = 0.1,
+    threshold_ohm: float | None = None,
+    rng: np.random.Generator | int = 0,
+    progress: ProgressCallback | None = None,
+    record=None,
+) -> WriteResult:
+    """Write ``target`` into the array with write-verify.
+
+    Each pass reads the whole array with grounded biasing (the only biasing that classifies
+    every cell correctly) and pulses, in ``order``, only the cells that read wrong. A cell's
+    n-th pulse has amplitude ``ramp.amplitude(n)`` of its direction; a cell is given up when it
+    reads open or short, or after ``max_attempts`` pulses. A last read scores the result.
+
+    Parameters
+    ----------
+    target : ndarray of int, shape of the array
+        0 = P, 1 = AP, :data:`KEEP` (-1) = leave this cell alone (see :func:`place_pattern`).
+    scheme : {"v/2", "v/3", "floating"}
+        Half-select scheme of every pulse.
+    ramp_p_to_ap, ramp_ap_to_p : Ramp
+        Amplitude ramps; every amplitude must lie inside the backend's limits.
+    max_attempts : int
+        Pulses a cell may get before it is reported as not switching.
+    max_passes : int
+        Verify-and-pulse rounds at most.
+    order : {"row-major", "column-major", "random"}
+        Order in which a pass pulses its wrong cells (random is seeded by ``rng``).
+    threshold_ohm : float, optional
+        P/AP boundary from an earlier read-out of this array. Without one, it comes from the
+        first read if that shows both states, or else from calibration pulses on a few cells.
+    record : callable, optional
+        Receives each pulse as it is applied (``record="pulse"``, ``pass``, ``row``, ``col``,
+        ``attempt``, ``direction``, ``amplitude_v``, ``width_s``), then one ``record="cell"``
+        per written cell (``target``, ``final``, ``attempts``, ``resistance_ohm``, ``given_up``).
+    """
+    target = _check_target(backend, target)
+    _check_choice("scheme", scheme, WRITE_SCHEMES)
+    _check_choice("order", order, WRITE_ORDERS)
+    for name, value in (("max_attempts", max_attempts), ("max_passes", max_passes)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    limits = backend.limits
+    for name, ramp in (("ramp_p_to_ap", ramp_p_to_ap), ("ramp_ap_to_p", ramp_ap_to_p)):
+        if not (0 < ramp.start_v <= ramp.stop_v and ramp.step_v >= 0):
+            raise ValueError(f"{name} must have 0 < start_v <= stop_v and step_v >= 0, got {ramp}")
+        limits.check_pulse(ramp.stop_v, width_s)
+    limits.check_read(v_read_v)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    written = target != KEEP
+    attempts = np.zeros(backend.shape, dtype=int)
+    given_up: dict[tuple[int, int], str] = {}
+    verified = np.zeros(backend.shape, dtype=bool)
+    pulses = 0
+    history: list[int] = []
+
+    readout = _first_read(backend, v_read_v, threshold_ohm)
+    if readout is None:
+        threshold = _calibrate(
+            backend, target, width_s, ramp_p_to_ap, ramp_ap_to_p, scheme, v_read_v
+        )
+        pulses += 2 * _CALIBRATION_CELLS
+        readout = read_states(backend, v_read_v=v_read_v, threshold_ohm=threshold)
+    threshold = readout.threshold_ohm
+
+    passes = 0
+    while True:
+        states = readout.states
+        verified |= written & (states == target)
+        for row, col in np.argwhere(written & np.isin(states, (OPEN, SHORT))):
+            given_up.setdefault((int(row), int(col)), f"reads {NAMES[int(states[row, col])]}")
+        wrong = written & (states != target)
+        todo = [(int(r), int(c)) for r, c in np.argwhere(wrong) if (r, c) not in given_up]
+        history.append(int(wrong.sum()))
+        if not todo or passes == max_passes:
+            break
+        passes += 1
+        emit(progress, Progress("write-verify", 0, len(todo), "pulse", f"pass {passes}"))
+        for n, (row, col) in enumerate(_ordered(todo, order, rng)):
+            to_ap = target[row, col] == AP
+            ramp = ramp_p_to_ap if to_ap else ramp_ap_to_p
+            amplitude_v = ramp.amplitude(int(attempts[row, col]))
+            backend.write_pulse(
+                row,
+                col,
+                amplitude_v=amplitude_v,
+                width_s=width_s,
+                polarity=1 if to_ap else -1,
+                scheme=scheme,
+            )
+            attempts[row, col] += 1
+            pulses += 1
+            if record is not None:
+                record(
+                    {
+                        "record": "pulse",
+                        "pass": passes,
+                        "row": row,
+                        "col": col,
+                        "attempt": int(attempts[row, col]),
+                        "direction": "P->AP" if to_ap else "AP->P",
+                        "amplitude_v": amplitude_v,
+                        "width_s": width_s,
+                    }
+                )
+            if attempts[row, col] >= max_attempts:
+                given_up[(row, col)] = (
+                    f"did not switch to {NAMES[int(target[row, col])]} after "
+                    f"{max_attempts} pulses up to {amplitude_v:g} V"
+                )
+            emit(progress, Progress("write-verify", n + 1, len(todo), "pulse", f"pass {passes}"))
+        readout = read_states(backend, v_read_v=v_read_v, threshold_ohm=threshold)
+
+    final = readout
+    # A cell given up after its last pulse may still have switched on that pulse.
+    for rc in [rc for rc, why in given_up.items() if why.startswith("did not")]:
+        if final.states[rc] == target[rc]:
+            del given_up[rc]
+    ok = written & (final.states == target)
+    wants_ap = written & (target == AP)
+    wants_p = written & (target == P)
+    result = WriteResult(
+        target=target,
+        final=final,
+        fidelity=float(ok.sum() / max(int(written.sum()), 1)),
+        pulses=pulses,
+        passes=passes,
+        attempts=attempts,
+        given_up=dict(sorted(given_up.items())),
+        disturbed=int(np.sum(verified & written & ~ok)),
+        errors_p_to_ap=int(np.sum(wants_ap & ~ok)),
+        errors_ap_to_p=int(np.sum(wants_p & ~ok)),
+        threshold_ohm=threshold,
+        history=history,
+    )
+    if record is not None:
+        for row, col in np.argwhere(written):
+            record(
+                {
+                    "record": "cell",
+                    "row": int(row),
+                    "col": int(col),
+                    "target": NAMES[int(target[row, col])],
+                    "final": NAMES[int(final.states[row, col])],
+                    "attempts": int(attempts[row, col]),
+                    "resistance_ohm": float(final.resistance_ohm[row, col]),
+                    "given_up": result.given_up.get((int(row), int(col)), ""),
+                }
+            )
+    return result
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+#: Cells pulsed both ways to find the P/AP threshold of an array that shows one state only.
+_CALIBRATION_CELLS = 3
+
+
+def _first_read(backend: ArrayBackend, v_read_v: float, threshold_ohm: float | None):
+    from mtjlab.protocols.readout import ThresholdError
+
+    try:
+        return read_states(backend, v_read_v=v_read_v, threshold_ohm=threshold_ohm)
+    except ThresholdError:
+        return None
+
+
+def _calibrate(backend, target, width_s, ramp_p_to_ap, ramp_ap_to_p, scheme, v_read_v) -> float:
+    """P/AP threshold from a few written cells, each read after a pulse to AP and one to P.
+
+    The cells are spread over the written block and will be written to their target by the
+    passes that follow, so calibrating costs two pulses and two reads per cell.
+    """
+    cells = np.argwhere(target != KEEP)
+    picks = cells[np.linspace(0, len(cells) - 1, _CALIBRATION_CELLS).astype(int)]
+    r_ap, r_p = [], []
+    for row, col in picks:
+        row, col = int(row), int(col)
+        backend.write_pulse(
+            row, col, amplitude_v=ramp_p_to_ap.stop_v, width_s=width_s, polarity=1, scheme=scheme
+        )
+        r_ap.append(backend.read_cell(row, col, v_read_v=v_read_v).resistance_ohm)
+        backend.write_pulse(
+            row, col, amplitude_v=ramp_ap_to_p.stop_v, width_s=width_s, polarity=-1, scheme=scheme
+        )
+        r_p.append(backend.read_cell(row, col, v_read_v=v_read_v).resistance_ohm)
+    ratio = np.array(r_ap) / np.array(r_p)
+    good = np.isfinite(ratio) & (ratio >= MIN_STATE_RATIO)
+    if not good.any():
+        raise RuntimeError(
+            f"calibration failed: none of cells {picks.tolist()} changed resistance by "
+            f"{MIN_STATE_RATIO}x between an AP and a P pulse; pass threshold_ohm explicitly"
+        )
+    return float(np.sqrt(np.median(np.array(r_ap)[good]) * np.median(np.array(r_p)[good])))
+
+
+def _ordered(cells: list[tuple[int, int]], order: str, rng: np.random.Generator):
+    if order == "row-major":
+        return sorted(cells)
+    if order == "column-major":
+        return sorted(cells, key=lambda rc: (rc[1], rc[0]))
+    return [cells[i] for i in rng.permutation(len(cells))]
+
+
+def _check_target(backend: ArrayBackend, target) -> np.ndarray:
+    t = np.asarray(target)
+    if t.shape != backend.shape:
+        raise ValueError(
+            f"target has shape {t.shape}; the array is {backend.shape} "
+            "(place a smaller pattern with place_pattern)"
+        )
+    if t.dtype.kind not in "iub" and not (t.dtype.kind == "f" and np.all(t == np.round(t))):
+        raise ValueError(f"target must hold 0 (P), 1 (AP) or -1 (keep), got dtype {t.dtype}")
+    t = t.astype(np.int8)
+    bad = ~np.isin(t, (P, AP, KEEP))
+    if bad.any():
+        row, col = (int(x) for x in np.argwhere(bad)[0])
+        raise ValueError(
+            f"target cell ({row}, {col}) is {int(t[row, col])}; expected 0 (P), 1 (AP) or -1 (keep)"
+        )
+    if not np.any(t != KEEP):
+        raise ValueError("target writes no cell (every cell is -1, keep)")
+    return t
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
