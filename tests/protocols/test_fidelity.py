@@ -1,0 +1,85 @@
+"""Fidelity characterization: statistics that agree with the chip, and runs that resume."""
+
+import numpy as np
+import pytest
+
+from mtjlab.patterns import make_pattern
+from mtjlab.protocols.fidelity import characterize_fidelity
+from mtjlab.sim.backend import SimulatedBackend
+from mtjlab.sim.chip import STUCK_P, Chip
+from mtjlab.store import RunStore
+
+PATTERNS = [make_pattern("random", (15, 15), rng=k) for k in range(2)] + [
+    make_pattern("all-AP", (15, 15))
+]
+
+
+def backends(seed=0, arrays=(0, 4)):
+    chip = Chip.from_seed(seed)
+    return chip, {a: SimulatedBackend(chip, a) for a in arrays}
+
+
+def test_statistics_agree_with_the_chips_defects():
+    chip, bs = backends()
+    events = []
+    report = characterize_fidelity(bs, PATTERNS, progress=events.append)
+    assert len(report.writes) == 6
+    for a in bs:
+        stuck_p = {tuple(int(x) for x in rc) for rc in np.argwhere(chip.array(a).defect == STUCK_P)}
+        # all-AP makes every stuck-P cell fail, so each is reported stuck and errs at least once.
+        assert stuck_p <= {(s["row"], s["col"]) for s in report.stuck[a]}
+        for row, col in stuck_p:
+            assert report.cell_error_fraction[a][row, col] >= 1 / 3
+        assert report.per_array[a]["mean_fidelity"] >= 0.99
+    overall = report.overall()
+    n_ap = sum(int(p.sum()) for p in PATTERNS) * 2
+    assert overall["p_to_ap_error_rate"] == pytest.approx(
+        sum(w["errors_p_to_ap"] for w in report.writes) / n_ap
+    )
+    assert [e.done for e in events if e.task == "fidelity"] == list(range(7))
+
+
+class Crash(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_to_the_same_records(tmp_path):
+    # Uninterrupted reference.
+    ref = RunStore(tmp_path / "ref.db")
+    ref_id = ref.create_run("fidelity", {}, seed=0, snapshot={})
+    characterize_fidelity(backends()[1], PATTERNS, store=ref, run_id=ref_id)
+
+    # Crash in the middle of the fourth write, then resume on a freshly drawn chip.
+    store = RunStore(tmp_path / "run.db")
+    run_id = store.create_run("fidelity", {}, seed=0, snapshot={})
+    pulses = 0
+
+    def crash_mid_write(event):
+        nonlocal pulses
+        if event.task == "write-verify" and event.done:
+            pulses += 1
+            if pulses == 350:
+                raise Crash
+
+    with pytest.raises(Crash):
+        characterize_fidelity(
+            backends()[1], PATTERNS, store=store, run_id=run_id, progress=crash_mid_write
+        )
+    assert 0 < len(store.done_units(run_id)) < 6
+    partial = len(store.records(run_id))
+    assert partial > len(store.records(run_id, finished_only=True))
+    report = characterize_fidelity(backends()[1], PATTERNS, store=store, run_id=run_id)
+
+    def keyed(s, rid):
+        return [{k: v for k, v in r.items()} for r in s.records(rid)]
+
+    got, want = keyed(store, run_id), keyed(ref, ref_id)
+    assert len(got) == len(want)
+    assert sorted((r["unit"], r["index"]) for r in got) == sorted(
+        (r["unit"], r["index"]) for r in want
+    )
+    # The simulated chip's state went with the run, so the values match too.
+    assert sorted(got, key=lambda r: (r["unit"], r["index"])) == sorted(
+        want, key=lambda r: (r["unit"], r["index"])
+    )
+    assert len(report.writes) == 6
