@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator, StrMethodFormatter
 
+from mtjlab.states import AP, NAMES, OPEN, SHORT, P
+
 #: Figure formats every plot function writes, chosen by the file name's suffix.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -207,6 +209,438 @@ def _resistance_map_figure(r_ohm: np.ndarray, title: str) -> Figure:
     _legend_below(fig, handles)
     ax.set_title(title, fontsize=9)
     return fig
+
+
+# -- cell states -------------------------------------------------------------------------------
+
+#: Colours of the cell classes; open and short match the heat map's over and under colours.
+_STATE_COLOURS = {P: "#4477aa", AP: "#ccbb44", OPEN: _OPEN_COLOUR, SHORT: _SHORT_COLOUR}
+
+
+def plot_state_map(
+    states: np.ndarray,
+    path: Path | str,
+    *,
+    target: np.ndarray | None = None,
+    title: str = "",
+) -> Path:
+    """Save a map of cell classes (P, AP, open, short), crossing out cells that miss ``target``.
+
+    Parameters
+    ----------
+    states : array_like of int, shape (rows, cols)
+        Cell classes as coded in :mod:`mtjlab.states`: P = 0, AP = 1, OPEN = 2, SHORT = 3.
+    path : Path or str
+        ``.png``, ``.pdf`` or ``.svg`` file, or an existing folder (``state_map.png``).
+    target : array_like of 0 and 1, shape (rows, cols), optional
+        The pattern that was written (P = 0, AP = 1). Every cell whose class differs from it,
+        opens and shorts included, is crossed out and counted in the legend.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = check_figure_path(path, "state_map.png")
+    s = _check_codes("states", states, tuple(NAMES))
+    if target is not None:
+        target = _check_codes("target", target, (P, AP))
+        if target.shape != s.shape:
+            raise ValueError(f"target has shape {target.shape}, states {s.shape}")
+    _save(_state_map_figure(s, target, title), path)
+    return path
+
+
+def _check_codes(name: str, values: Any, codes: tuple[int, ...]) -> np.ndarray:
+    a = np.asarray(values)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D map (rows, cols), got shape {a.shape}")
+    unknown = np.setdiff1d(a, codes)
+    if unknown.size:
+        raise ValueError(f"{name} may hold only the codes {codes}, got {unknown[:5].tolist()}")
+    return a.astype(int)
+
+
+def _state_map_figure(states: np.ndarray, target: np.ndarray | None, title: str) -> Figure:
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.lines import Line2D
+
+    codes = sorted(_STATE_COLOURS)
+    cmap = ListedColormap([_STATE_COLOURS[c] for c in codes])
+    norm = BoundaryNorm(np.arange(len(codes) + 1) - 0.5, len(codes))
+    fig, ax = _new_axes()
+    ax.imshow(states, cmap=cmap, norm=norm, interpolation="nearest")
+    _cell_axes(ax, states.shape)
+    handles: list[Any] = [
+        Patch(color=_STATE_COLOURS[c], label=f"{NAMES[c]}: {int(np.count_nonzero(states == c))}")
+        for c in codes
+    ]
+    if target is not None:
+        wrong = np.argwhere(states != target)
+        lw = _mark_cells(ax, wrong, states.shape)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="black",
+                marker="x",
+                linestyle="none",
+                markeredgewidth=lw,
+                label=f"differs from target: {len(wrong)}",
+            )
+        )
+    _legend_below(fig, handles, ncols=len(handles))
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def _mark_cells(ax: Any, cells: np.ndarray, shape: tuple[int, ...]) -> float:
+    """Cross out ``cells`` ((n, 2) of row, col) in black with a white halo; return the width."""
+    from matplotlib import patheffects
+    from matplotlib.collections import LineCollection
+
+    # Thin enough that a 128-line map's crosses stay inside their cells, thick enough to see.
+    lw = float(np.clip(24 / max(shape), 0.4, 2.0))
+    h = 0.32
+    segments = [
+        seg
+        for r, c in cells
+        for seg in (((c - h, r - h), (c + h, r + h)), ((c - h, r + h), (c + h, r - h)))
+    ]
+    ax.add_collection(
+        LineCollection(
+            segments,
+            colors="black",
+            linewidths=lw,
+            path_effects=[patheffects.withStroke(linewidth=lw + 1.5, foreground="white")],
+        ),
+        autolim=False,
+    )
+    return lw
+
+
+# -- error rates -------------------------------------------------------------------------------
+
+#: Below this largest rate the error map's colour scale shrinks from 0..1 to fit the data.
+_TINY_RATE = 0.1
+
+
+def plot_error_map(
+    fraction: np.ndarray, path: Path | str, *, title: str = "", label: str = "error rate"
+) -> Path:
+    """Save a per-cell rate in [0, 1] (how often each cell ended wrong) as a heat map.
+
+    The colour scale runs from 0 to 1, so maps of different runs compare by eye; only when every
+    rate is below 0.1 does it end at a round number just above the largest, so rare errors
+    still show. Up to 16x16 cells, each non-zero rate is written in its cell.
+
+    Parameters
+    ----------
+    fraction : array_like, shape (rows, cols)
+        Rates in [0, 1]; NaN marks a cell that was not measured (drawn grey).
+    path : Path or str
+        ``.png``, ``.pdf`` or ``.svg`` file, or an existing folder (``error_map.png``).
+    title : str
+        Figure title.
+    label : str
+        What the rate is, for the colour bar.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = check_figure_path(path, "error_map.png")
+    f = np.asarray(fraction, dtype=float)
+    if f.ndim != 2:
+        raise ValueError(f"fraction must be a 2-D map (rows, cols), got shape {f.shape}")
+    outside = f[~np.isnan(f) & ~((f >= 0) & (f <= 1))]
+    if outside.size:
+        raise ValueError(f"fraction must lie in [0, 1], got {outside[:5].tolist()}")
+    _save(_error_map_figure(f, title, label), path)
+    return path
+
+
+def error_color_limit(fraction: np.ndarray) -> float:
+    """Top of the error map's colour scale: 1, or a round number just above tiny rates.
+
+    Parameters
+    ----------
+    fraction : array_like
+        Rates in [0, 1]; NaN is ignored.
+
+    Returns
+    -------
+    float
+        1.0 unless the largest rate is above 0 and below 0.1; then the smallest of 1, 2, 5
+        times a power of ten that is at least the largest rate.
+    """
+    f = np.asarray(fraction, dtype=float)
+    top = float(np.nanmax(f)) if np.any(~np.isnan(f)) else 0.0
+    if not 0 < top < _TINY_RATE:
+        return 1.0
+    decade = 10.0 ** np.floor(np.log10(top))
+    return float(next(m * decade for m in (1, 2, 5, 10) if m * decade >= top * (1 - 1e-12)))
+
+
+def _error_map_figure(f: np.ndarray, title: str, label: str) -> Figure:
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    cmap = colormaps["YlOrRd"].with_extremes(bad=_NO_READING_COLOUR)
+    norm = Normalize(vmin=0.0, vmax=error_color_limit(f))
+    fig, ax = _new_axes()
+    image = ax.imshow(np.ma.masked_invalid(f), cmap=cmap, norm=norm, interpolation="nearest")
+    _cell_axes(ax, f.shape)
+    fig.colorbar(image, ax=ax, label=label)
+    rows, cols = f.shape
+    if max(rows, cols) <= 16:
+        size = min(8.0, 110 / max(rows, cols))
+        for r, c in np.argwhere(np.nan_to_num(f) > 0):
+            value = f[r, c]
+            ax.text(
+                c,
+                r,
+                _rate_text(value),
+                ha="center",
+                va="center",
+                fontsize=size,
+                color="white" if norm(value) > 0.55 else "black",
+            )
+    n_missing = int(np.isnan(f).sum())
+    if n_missing:
+        _legend_below(fig, [Patch(color=_NO_READING_COLOUR, label=f"not measured: {n_missing}")])
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def _rate_text(value: float) -> str:
+    if value >= 0.01:
+        return f"{value:.2f}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"  # 3e-3: short enough for a cell
+
+
+# -- switching probability ---------------------------------------------------------------------
+
+
+def plot_switching_curves(
+    amplitudes_v: np.ndarray,
+    probability: np.ndarray,
+    widths_s: np.ndarray,
+    path: Path | str,
+    *,
+    fit_amplitudes_v: np.ndarray | None = None,
+    fit_probability: np.ndarray | None = None,
+    title: str = "",
+) -> Path:
+    """Save switching probability against pulse amplitude, one colour per pulse width.
+
+    Parameters
+    ----------
+    amplitudes_v : array_like, shape (n_amplitudes,)
+        Pulse amplitudes in volts.
+    probability : array_like, shape (n_widths, n_amplitudes)
+        Measured switching probability in [0, 1], drawn as markers; NaN where not measured.
+    widths_s : array_like, shape (n_widths,)
+        Pulse widths in seconds, shown in ns in the legend.
+    path : Path or str
+        ``.png``, ``.pdf`` or ``.svg`` file, or an existing folder (``switching_curves.png``).
+    fit_amplitudes_v : array_like, shape (n_fit,), optional
+        Amplitudes of the fitted curves; give together with ``fit_probability``.
+    fit_probability : array_like, shape (n_widths, n_fit), optional
+        Fitted probability per width, drawn as a line in that width's colour.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = check_figure_path(path, "switching_curves.png")
+    amps = _vector("amplitudes_v", amplitudes_v)
+    widths = _vector("widths_s", widths_s)
+    prob = _probabilities("probability", probability, (widths.size, amps.size))
+    if (fit_amplitudes_v is None) != (fit_probability is None):
+        raise ValueError("give fit_amplitudes_v and fit_probability together, or neither")
+    fit: tuple[np.ndarray, np.ndarray] | None = None
+    if fit_amplitudes_v is not None:
+        fit_amps = _vector("fit_amplitudes_v", fit_amplitudes_v)
+        fit = (
+            fit_amps,
+            _probabilities("fit_probability", fit_probability, (widths.size, fit_amps.size)),
+        )
+    _save(_switching_figure(amps, prob, widths, fit, title), path)
+    return path
+
+
+def _vector(name: str, values: Any) -> np.ndarray:
+    a = np.asarray(values, dtype=float)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
+    return a
+
+
+def _probabilities(name: str, values: Any, shape: tuple[int, int]) -> np.ndarray:
+    a = np.asarray(values, dtype=float)
+    if a.shape != shape:
+        raise ValueError(
+            f"{name} must have shape (n_widths, n_amplitudes) = {shape}, got {a.shape}"
+        )
+    outside = a[~np.isnan(a) & ~((a >= 0) & (a <= 1))]
+    if outside.size:
+        raise ValueError(f"{name} must lie in [0, 1], got {outside[:5].tolist()}")
+    return a
+
+
+def _switching_figure(
+    amps: np.ndarray,
+    prob: np.ndarray,
+    widths: np.ndarray,
+    fit: tuple[np.ndarray, np.ndarray] | None,
+    title: str,
+) -> Figure:
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+
+    cmap = colormaps["tab10"] if widths.size <= 10 else colormaps["viridis"]
+    colours = [cmap(k if widths.size <= 10 else k / (widths.size - 1)) for k in range(widths.size)]
+    fig, ax = _new_axes((6.4, 4.8))
+    handles = []
+    for k, width in enumerate(widths):
+        ax.plot(amps, prob[k], "o", color=colours[k], markersize=5)
+        if fit is not None:
+            ax.plot(fit[0], fit[1][k], "-", color=colours[k], linewidth=1.5)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=colours[k],
+                marker="o",
+                linestyle="-" if fit else "none",
+                label=f"{round(width * 1e9, 6):.10g} ns",
+            )
+        )
+    legend_title = "pulse width" + ("\nmarkers measured, lines fit" if fit else "")
+    ax.legend(handles=handles, title=legend_title, fontsize=8, title_fontsize=8)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("pulse amplitude (V)")
+    ax.set_ylabel("switching probability")
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+# -- R-V loop ----------------------------------------------------------------------------------
+
+
+def plot_rv_loop(
+    amplitude_v: np.ndarray,
+    resistance_ohm: np.ndarray,
+    path: Path | str,
+    *,
+    switching_v: tuple[float | None, float | None] = (None, None),
+    title: str = "",
+) -> Path:
+    """Save a resistance-voltage loop: the resistance read after each pulse of a sweep.
+
+    The points are joined in the order of the sweep, with arrows along the way and at each
+    switching jump, so the direction of the loop reads off the figure.
+
+    Parameters
+    ----------
+    amplitude_v : array_like, shape (n,)
+        Signed amplitude of each pulse in volts, in the order applied (for instance
+        0 -> +max -> -max -> 0); positive drives P -> AP.
+    resistance_ohm : array_like, shape (n,)
+        Resistance read after each pulse, in ohm; drawn in kOhm.
+    path : Path or str
+        ``.png``, ``.pdf`` or ``.svg`` file, or an existing folder (``rv_loop.png``).
+    switching_v : (float or None, float or None)
+        Switching voltages (AP -> P, negative; P -> AP, positive), each drawn as a dashed
+        vertical line when given.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = check_figure_path(path, "rv_loop.png")
+    v = _vector("amplitude_v", amplitude_v)
+    r = _vector("resistance_ohm", resistance_ohm)
+    if r.shape != v.shape:
+        raise ValueError(f"resistance_ohm has shape {r.shape}, amplitude_v {v.shape}")
+    v_ap_p, v_p_ap = switching_v
+    if v_ap_p is not None and v_ap_p >= 0:
+        raise ValueError(f"switching_v[0] is the AP->P voltage and must be negative, got {v_ap_p}")
+    if v_p_ap is not None and v_p_ap <= 0:
+        raise ValueError(f"switching_v[1] is the P->AP voltage and must be positive, got {v_p_ap}")
+    _save(_rv_loop_figure(v, r, (v_ap_p, v_p_ap), title), path)
+    return path
+
+
+def _rv_loop_figure(
+    v: np.ndarray,
+    r_ohm: np.ndarray,
+    switching_v: tuple[float | None, float | None],
+    title: str,
+) -> Figure:
+    from matplotlib.lines import Line2D
+
+    colour = "#4477aa"
+    r = r_ohm / 1e3
+    fig, ax = _new_axes((6.4, 4.8))
+    ax.plot(v, r, "-o", color=colour, markersize=3, linewidth=1)
+    ax.plot(v[:1], r[:1], "s", color="black", markersize=6, zorder=3)
+    for k in _arrow_segments(v, r):
+        ax.annotate(
+            "",
+            xy=(v[k + 1], r[k + 1]),
+            xytext=(v[k], r[k]),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": colour,
+                "lw": 1,
+                "mutation_scale": 14,
+                "shrinkA": 0,
+                "shrinkB": 2,
+            },
+        )
+    handles: list[Any] = [
+        Line2D([], [], color=colour, marker="o", markersize=3, label="read after each pulse"),
+        Line2D([], [], color="black", marker="s", linestyle="none", label="first pulse"),
+    ]
+    for value, name, line_colour in (
+        (switching_v[0], "AP→P", "#228833"),
+        (switching_v[1], "P→AP", "#aa3377"),
+    ):
+        if value is not None:
+            ax.axvline(value, linestyle="--", color=line_colour, linewidth=1.2)
+            handles.append(
+                Line2D([], [], linestyle="--", color=line_colour, label=f"{name} {value:+.3g} V")
+            )
+    ax.legend(handles=handles, fontsize=8)
+    ax.set_xlabel("pulse amplitude (V)")
+    ax.set_ylabel("resistance after the pulse (kOhm)")
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def _arrow_segments(v: np.ndarray, r: np.ndarray, n_even: int = 10) -> list[int]:
+    """Segments (index of their first point) that get an arrow: every switching jump, where the
+    direction matters most, and about ``n_even`` more spread along the sweep."""
+    step_v = np.abs(np.diff(v))
+    jump = np.abs(np.diff(np.log(np.abs(r) + 1e-30))) > np.log(1.2)
+    moves = (step_v > 0) | jump  # a repeated amplitude without a jump has nowhere to point
+    even = np.zeros_like(moves)
+    even[np.linspace(0, moves.size - 1, min(n_even, moves.size)).round().astype(int)] = True
+    return [int(k) for k in np.flatnonzero(moves & (jump | even))]
 
 
 # -- shared drawing helpers ------------------------------------------------------------------

@@ -10,10 +10,16 @@ import pytest
 from mtjlab import report
 from mtjlab.report import (
     check_figure_path,
+    error_color_limit,
     format_resistance_map,
+    plot_error_map,
     plot_resistance_map,
+    plot_rv_loop,
+    plot_state_map,
+    plot_switching_curves,
     resistance_color_limits,
 )
+from mtjlab.states import AP, OPEN, SHORT, P
 
 MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-", ".svg": b"<?xml"}
 
@@ -171,3 +177,188 @@ def test_plotting_leaves_the_backend_and_pyplot_alone(tmp_path):
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.split() == ["svg", "False"]
+
+
+# -- the protocols' figures --------------------------------------------------------------------
+
+
+def written_pattern(shape=(15, 15), seed=1):
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, 2, shape)
+    states = target.copy()
+    states[0, 0] ^= 1  # written wrong
+    states[2, 5], states[7, 8] = OPEN, SHORT
+    return states, target
+
+
+def switching_data():
+    amps = np.linspace(0.3, 0.9, 13)
+    widths = np.array([10e-9, 100e-9, 1e-6])
+    centre = np.array([[0.7], [0.6], [0.5]])
+    fit_amps = np.linspace(0.3, 0.9, 121)
+    prob = 1 / (1 + np.exp(-(amps - centre) / 0.03))
+    fit = 1 / (1 + np.exp(-(fit_amps - centre) / 0.03))
+    return amps, prob, widths, fit_amps, fit
+
+
+def sweep():
+    """0 -> +0.8 -> -0.8 -> 0 V in 50 mV steps, read after each pulse: a square loop."""
+    v = np.concatenate(
+        [np.arange(0, 0.8, 0.05), np.arange(0.8, -0.8, -0.05), np.arange(-0.8, 0.01, 0.05)]
+    )
+    ap = np.zeros(v.size, dtype=bool)
+    for k in range(v.size):
+        previous = ap[k - 1] if k else False
+        ap[k] = True if v[k] > 0.55 else (False if v[k] < -0.42 else previous)
+    return v, np.where(ap, 12.7e3, 5.0e3)
+
+
+def state_map(path):
+    states, target = written_pattern()
+    return plot_state_map(states, path, target=target, title="write-verify")
+
+
+def switching_curves(path):
+    amps, prob, widths, fit_amps, fit = switching_data()
+    return plot_switching_curves(
+        amps, prob, widths, path, fit_amplitudes_v=fit_amps, fit_probability=fit, title="cell"
+    )
+
+
+#: Each figure function with typical data, by its default file name.
+FIGURES = {
+    "state_map": state_map,
+    "error_map": lambda path: plot_error_map(np.linspace(0, 1, 225).reshape(15, 15), path),
+    "switching_curves": switching_curves,
+    "rv_loop": lambda path: plot_rv_loop(*sweep(), path, switching_v=(-0.42, 0.55)),
+}
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg"])
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_each_figure_is_written_in_the_format_of_its_suffix(tmp_path, name, suffix):
+    path = tmp_path / f"figure{suffix}"
+    assert FIGURES[name](path) == path
+    assert_figure_file(path, suffix)
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_each_figure_goes_into_a_folder_under_its_own_name(tmp_path, name):
+    assert FIGURES[name](tmp_path) == tmp_path / f"{name}.png"
+    assert_figure_file(tmp_path / f"{name}.png", ".png")
+
+
+def test_state_map_colours_each_class_and_crosses_out_each_miss():
+    states, target = written_pattern()
+    fig = report._state_map_figure(states, target, "")
+    ax = fig.axes[0]
+    image = ax.images[0]
+    colours = {tuple(image.cmap(image.norm(code))) for code in (P, AP, OPEN, SHORT)}
+    assert len(colours) == 4
+    (crosses,) = ax.collections
+    assert len(crosses.get_segments()) == 2 * 3  # one miss, one open, one short: two strokes each
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[2:] == ["open: 1", "short: 1", "differs from target: 3"]
+
+
+def test_state_map_without_a_target_marks_nothing():
+    fig = report._state_map_figure(written_pattern()[0], None, "")
+    assert len(fig.axes[0].collections) == 0
+
+
+@pytest.mark.parametrize(
+    ("states", "target", "message"),
+    [
+        (np.array([[0, 4]]), None, "only the codes"),
+        (np.array([0, 1]), None, "2-D map"),
+        (np.array([[0, 1]]), np.array([[0, 2]]), "only the codes"),
+        (np.array([[0, 1]]), np.array([[0], [1]]), "shape"),
+    ],
+)
+def test_state_map_refuses_unknown_codes_and_shapes(tmp_path, states, target, message):
+    with pytest.raises(ValueError, match=message):
+        plot_state_map(states, tmp_path / "s.png", target=target)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("largest", "top"),
+    [(0.0, 1.0), (1.0, 1.0), (0.35, 1.0), (0.1, 1.0), (0.08, 0.1), (0.03, 0.05), (0.002, 0.002)],
+)
+def test_error_scale_is_0_to_1_unless_every_rate_is_tiny(largest, top):
+    fraction = np.zeros((4, 4))
+    fraction[1, 2] = largest
+    assert error_color_limit(fraction) == pytest.approx(top)
+
+
+def test_error_map_writes_the_non_zero_rates_of_a_small_array_in_their_cells():
+    fraction = np.zeros((15, 15))
+    fraction[0, 3], fraction[4, 4], fraction[9, 1] = 0.25, 1.0, 0.004
+    fraction[2, 2] = np.nan  # not measured: grey, no number
+    ax = report._error_map_figure(fraction, "", "error rate").axes[0]
+    texts = {(t.get_position(), t.get_text()) for t in ax.texts}
+    assert texts == {((3, 0), "0.25"), ((4, 4), "1.00"), ((1, 9), "4e-3")}
+    assert (ax.images[0].norm.vmin, ax.images[0].norm.vmax) == (0.0, 1.0)
+
+
+def test_error_map_of_a_large_array_has_no_numbers():
+    fraction = np.full((32, 32), 0.5)
+    assert len(report._error_map_figure(fraction, "", "error rate").axes[0].texts) == 0
+
+
+def test_error_map_refuses_rates_outside_0_to_1(tmp_path):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        plot_error_map(np.array([[0.5, 1.5]]), tmp_path / "e.png")
+
+
+def test_switching_curves_draw_markers_and_fits_in_one_colour_per_width():
+    amps, prob, widths, fit_amps, fit = switching_data()
+    fig = report._switching_figure(amps, prob, widths, (fit_amps, fit), "")
+    ax = fig.axes[0]
+    markers, lines = ax.lines[0::2], ax.lines[1::2]
+    assert [m.get_linestyle() for m in markers] == ["None"] * 3
+    assert [len(line.get_xdata()) for line in lines] == [121] * 3
+    assert [m.get_color() for m in markers] == [line.get_color() for line in lines]
+    assert len({m.get_color() for m in markers}) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["10 ns", "100 ns", "1000 ns"]
+    assert ax.get_ylim() == pytest.approx((-0.03, 1.03))
+    assert "(V)" in ax.get_xlabel()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"probability": np.zeros((2, 13))}, "shape"),
+        ({"probability": np.full((3, 13), 1.2)}, r"\[0, 1\]"),
+        ({"fit_amplitudes_v": np.linspace(0, 1, 5)}, "together"),
+        ({"fit_amplitudes_v": np.linspace(0, 1, 5), "fit_probability": np.zeros((3, 4))}, "shape"),
+    ],
+)
+def test_switching_curves_refuse_mismatched_arrays(tmp_path, kwargs, message):
+    amps, prob, widths, _, _ = switching_data()
+    kwargs = {"probability": prob, **kwargs}
+    probability = kwargs.pop("probability")
+    with pytest.raises(ValueError, match=message):
+        plot_switching_curves(amps, probability, widths, tmp_path / "s.png", **kwargs)
+
+
+def test_rv_loop_in_kohm_with_arrows_at_both_jumps_and_the_switching_voltages():
+    v, r = sweep()
+    ax = report._rv_loop_figure(v, r, (-0.42, 0.55), "").axes[0]
+    assert max(ax.lines[0].get_ydata()) == pytest.approx(12.7)
+    assert "kOhm" in ax.get_ylabel() and "(V)" in ax.get_xlabel()
+    dashed = [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"]
+    assert dashed == [-0.42, 0.55]
+    arrows = {(round(a.xy[0], 3), a.xy[1]) for a in ax.texts}  # annotations point at their end
+    assert (0.6, 12.7) in arrows and (-0.45, 5.0) in arrows  # P -> AP and AP -> P jumps
+    assert len(arrows) >= 10
+
+
+def test_rv_loop_without_switching_voltages_and_refusing_swapped_ones(tmp_path):
+    v, r = sweep()
+    ax = report._rv_loop_figure(v, r, (None, None), "").axes[0]
+    assert [line for line in ax.lines if line.get_linestyle() == "--"] == []
+    with pytest.raises(ValueError, match="AP->P voltage and must be negative"):
+        plot_rv_loop(v, r, tmp_path / "rv.png", switching_v=(0.55, -0.42))
+    with pytest.raises(ValueError, match="shape"):
+        plot_rv_loop(v, r[:-1], tmp_path / "rv.png")
