@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         "resistance_map.png in (default resistance_map.png)",
     )
     read.set_defaults(handler=_sim_read)
+
+    from mtjlab.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -128,13 +132,30 @@ def _sim_read(args: argparse.Namespace) -> int:
 EXIT_BROKEN_PIPE = 141
 
 
+def _handle(args: argparse.Namespace) -> int:
+    """Run a command; a value it cannot use ends it with one line and status 2, no traceback.
+
+    Bad input surfaces as ValueError (limits, patterns, stores, arguments) or OSError (files);
+    ``MTJLAB_DEBUG=1`` shows the traceback instead, for reporting a bug.
+    """
+    try:
+        return int(args.handler(args))
+    except BrokenPipeError:
+        raise
+    except (ValueError, OSError) as exc:
+        if os.environ.get("MTJLAB_DEBUG"):
+            raise
+        print(f"mtjlab: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command with ``argv`` (default ``sys.argv[1:]``) and return its exit status."""
     parser = build_parser()
     try:
         try:
             args = parser.parse_args(argv)
-            status = int(args.handler(args))
+            status = _handle(args)
         finally:
             # Flush here rather than at interpreter exit, where a closed pipe can only be
             # reported as an ignored exception; --help and --version leave through here too.

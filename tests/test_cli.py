@@ -55,7 +55,6 @@ def test_sim_read_is_repeatable_for_a_seed(tmp_path, capsys):
     ("argv", "message"),
     [
         (["sim", "read", "--seed", "-2"], "expected a whole number >= 0"),
-        (["sim", "read", "--v-read", "5"], "within +-1.0 V"),
         (["sim", "read", "--v-read", "abc"], "expected a voltage in volts"),
         (["sim", "read", "--bias", "v/4"], "invalid choice"),
     ],
@@ -65,6 +64,16 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
         main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("v_read", ["5", "-0.5", "0.3"])
+def test_reads_that_would_rewrite_the_array_are_refused(tmp_path, v_read, capsys):
+    out = tmp_path / "m.png"
+    assert main(["sim", "read", "--v-read", v_read, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mtjlab: error: read voltage {float(v_read):g} V is outside")
+    assert "max_read_v = 0.113 V" in err and err.count("\n") == 1
+    assert not out.exists()
 
 
 def test_array_out_of_range_and_missing_folder(tmp_path, capsys):

@@ -1,0 +1,672 @@
+"""The measuring commands of ``mtjlab`` (read, write, characterize) and the run-store commands
+(runs list, show, export, resume): arguments checked here, before anything is written or measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mtjlab.limits import Limits
+from mtjlab.patterns import PATTERN_KINDS, load_pattern, make_pattern
+from mtjlab.progress import ProgressView
+from mtjlab.protocols.write import (
+    DEFAULT_RAMP_AP_TO_P,
+    DEFAULT_RAMP_P_TO_AP,
+    WRITE_ORDERS,
+    place_pattern,
+)
+from mtjlab.schemes import READ_BIASES, WRITE_SCHEMES
+from mtjlab.store import STORE_FORMATS, RunStore
+
+SHAPE = (15, 15)
+N_ARRAYS = 5
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used; reported in one line with exit status 2."""
+
+
+# -- argument types -----------------------------------------------------------------------------
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a whole number >= 1, got 0")
+    return value
+
+
+def volts(text: str) -> float:
+    try:
+        value = float(text.strip().removesuffix("V").removesuffix("v"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a voltage in volts, got {text!r}") from None
+    if not np.isfinite(value) or value == 0:
+        raise argparse.ArgumentTypeError(f"expected a finite, non-zero voltage, got {text!r}")
+    return value
+
+
+_TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def seconds(text: str) -> float:
+    """A duration: a number of seconds, or with a unit (100ns, 1us, 2ms)."""
+    t = text.strip()
+    scale = 1.0
+    for unit in ("ns", "us", "ms", "s"):
+        if t.endswith(unit):
+            t, scale = t[: -len(unit)], _TIME_UNITS[unit]
+            break
+    try:
+        value = float(t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 100e-9 or 100ns, got {text!r}"
+        ) from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a duration > 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def resistance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a resistance in ohms, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a resistance > 0 ohms, got {text!r}")
+    return value
+
+
+def cell(text: str) -> tuple[int, int]:
+    parts = text.split(",")
+    try:
+        row, col = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ROW,COL such as 3,4, got {text!r}") from None
+    if row < 0 or col < 0:
+        raise argparse.ArgumentTypeError(f"expected ROW,COL >= 0, got {text!r}")
+    return row, col
+
+
+def ramp(text: str) -> tuple[float, float, float]:
+    parts = text.split(",")
+    try:
+        start, step, stop = (float(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected START,STEP,STOP in volts such as 0.65,0.05,0.75, got {text!r}"
+        ) from None
+    if not (0 < start <= stop and step >= 0 and np.isfinite([start, step, stop]).all()):
+        raise argparse.ArgumentTypeError(f"expected 0 < START <= STOP and STEP >= 0, got {text!r}")
+    return start, step, stop
+
+
+def array_list(text: str) -> list[int]:
+    if text == "all":
+        return list(range(N_ARRAYS))
+    try:
+        arrays = sorted({int(p) for p in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected array indices such as 0,2,4 or 'all', got {text!r}"
+        ) from None
+    bad = [a for a in arrays if not 0 <= a < N_ARRAYS]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"array {bad[0]} is out of range: the simulated chip has arrays 0 to {N_ARRAYS - 1}"
+        )
+    return arrays
+
+
+def array_index(text: str) -> int:
+    return array_list(text)[0] if text != "all" else 0
+
+
+# -- shared options -----------------------------------------------------------------------------
+
+
+def _add_bench(p: argparse.ArgumentParser, *, many_arrays: bool = False) -> None:
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the simulated chip: the same seed is the same chip (default 0)",
+    )
+    if many_arrays:
+        p.add_argument(
+            "--arrays",
+            type=array_list,
+            default=list(range(N_ARRAYS)),
+            help="arrays to characterize, such as 0,2,4, or 'all' (default all)",
+        )
+    else:
+        p.add_argument(
+            "--array",
+            type=array_index,
+            default=1,
+            help=f"which array of the die, 0 to {N_ARRAYS - 1} (default 1, the 50 nm devices)",
+        )
+
+
+def _add_output(p: argparse.ArgumentParser, kind: str) -> None:
+    p.add_argument(
+        "--store",
+        type=Path,
+        help="SQLite run store to append this run to (created if absent; default runs.db "
+        "in the output folder)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help=f"folder for figures and summary.json (default mtjlab-{kind}-DATE-TIME)",
+    )
+
+
+def _add_write_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("write-verify")
+    g.add_argument(
+        "--scheme", choices=WRITE_SCHEMES, default="v/2", help="half-select scheme (default v/2)"
+    )
+    g.add_argument(
+        "--width",
+        type=seconds,
+        default=100e-9,
+        dest="width_s",
+        help="pulse width: seconds, or with ns/us/ms (default 100ns)",
+    )
+    g.add_argument(
+        "--p-to-ap",
+        type=ramp,
+        default=(
+            DEFAULT_RAMP_P_TO_AP.start_v,
+            DEFAULT_RAMP_P_TO_AP.step_v,
+            DEFAULT_RAMP_P_TO_AP.stop_v,
+        ),
+        metavar="START,STEP,STOP",
+        help="amplitude ramp of P->AP pulses in volts (default 0.65,0.05,0.75)",
+    )
+    g.add_argument(
+        "--ap-to-p",
+        type=ramp,
+        default=(
+            DEFAULT_RAMP_AP_TO_P.start_v,
+            DEFAULT_RAMP_AP_TO_P.step_v,
+            DEFAULT_RAMP_AP_TO_P.stop_v,
+        ),
+        metavar="START,STEP,STOP",
+        help="amplitude ramp of AP->P pulses in volts (default 0.50,0.05,0.55)",
+    )
+    g.add_argument(
+        "--max-attempts",
+        type=positive_int,
+        default=6,
+        help="pulses a cell may get before it is reported stuck (default 6)",
+    )
+    g.add_argument(
+        "--max-passes", type=positive_int, default=12, help="verify passes at most (default 12)"
+    )
+    g.add_argument(
+        "--order", choices=WRITE_ORDERS, default="row-major", help="pulse order (default row-major)"
+    )
+    g.add_argument(
+        "--v-read",
+        type=volts,
+        default=0.1,
+        dest="v_read_v",
+        help="verify read voltage in volts (default 0.1)",
+    )
+
+
+def _write_params(args: argparse.Namespace) -> dict:
+    return {
+        "scheme": args.scheme,
+        "width_s": args.width_s,
+        "ramp_p_to_ap": list(args.p_to_ap),
+        "ramp_ap_to_p": list(args.ap_to_p),
+        "max_attempts": args.max_attempts,
+        "max_passes": args.max_passes,
+        "order": args.order,
+        "v_read_v": args.v_read_v,
+    }
+
+
+def _sim_limits(seed: int) -> Limits:
+    from mtjlab.sim.chip import Chip
+    from mtjlab.sim.limits import chip_limits
+
+    return chip_limits(Chip.from_seed(seed))
+
+
+def _check_write_params(write: dict, limits: Limits) -> None:
+    limits.check_read(write["v_read_v"])
+    for key in ("ramp_p_to_ap", "ramp_ap_to_p"):
+        limits.check_pulse(write[key][2], write["width_s"])
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add read, write, characterize and runs to the ``mtjlab`` parser."""
+    read = sub.add_parser(
+        "read",
+        help="read an array: resistance map, P/AP/open/short states, figures",
+        description="Read every cell of one array with the unselected lines biased as asked, "
+        "classify each cell (the P/AP threshold comes from the map's own two populations) and "
+        "save the resistance and state maps.",
+    )
+    _add_bench(read)
+    read.add_argument(
+        "--v-read", type=volts, default=0.1, dest="v_read_v", help="read voltage (default 0.1)"
+    )
+    read.add_argument(
+        "--bias",
+        choices=READ_BIASES,
+        default="grounded",
+        help="unselected lines (default grounded)",
+    )
+    read.add_argument(
+        "--threshold-ohm",
+        type=resistance,
+        help="P/AP threshold, for an array that shows one state only",
+    )
+    _add_output(read, "read")
+    read.set_defaults(handler=_cmd_read)
+
+    write = sub.add_parser(
+        "write",
+        help="write a pattern file into an array with write-verify",
+        description="Write a pattern (CSV of 0/1 or P/AP, one array row per line) into an array "
+        "with write-verify and report the write fidelity, the pulses used and the cells given up.",
+    )
+    write.add_argument("pattern", type=Path, help="pattern file (CSV of 0/1 or P/AP)")
+    _add_bench(write)
+    write.add_argument(
+        "--offset",
+        type=cell,
+        default=(0, 0),
+        metavar="ROW,COL",
+        help="where the pattern's first cell goes, for a pattern smaller than the array",
+    )
+    _add_write_options(write)
+    _add_output(write, "write")
+    write.set_defaults(handler=_cmd_write)
+
+    char = sub.add_parser("characterize", help="unattended characterization runs")
+    char_sub = char.add_subparsers(dest="what", required=True, metavar="WHAT")
+    fid = char_sub.add_parser(
+        "fidelity",
+        help="write many patterns into one or many arrays; fidelity statistics",
+        description="Write random and fixed patterns into each array with write-verify, "
+        "unattended and resumable; per-array and per-cell statistics: fidelity, P->AP and AP->P "
+        "error rates, disturbed neighbours, stuck cells.",
+    )
+    _add_bench(fid, many_arrays=True)
+    fid.add_argument(
+        "--patterns",
+        type=non_negative_int,
+        default=2,
+        help="number of random patterns (default 2)",
+    )
+    fid.add_argument(
+        "--ap-fraction",
+        type=fraction,
+        default=0.5,
+        help="fraction of AP cells in the random patterns (default 0.5)",
+    )
+    fid.add_argument(
+        "--fixed",
+        default="checkerboard,all-AP",
+        help="fixed patterns, comma separated, from "
+        f"{', '.join(k for k in PATTERN_KINDS if k != 'random')}; 'none' for none "
+        "(default checkerboard,all-AP)",
+    )
+    fid.add_argument(
+        "--pattern-file",
+        type=Path,
+        action="append",
+        default=[],
+        help="a pattern file to add (repeatable)",
+    )
+    _add_write_options(fid)
+    _add_output(fid, "fidelity")
+    fid.set_defaults(handler=_cmd_fidelity)
+
+    runs = sub.add_parser("runs", help="list, show, export and resume the runs of a store")
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("list", "list the runs of a store"),
+        ("show", "show one run: parameters, status, records, results"),
+        ("export", "export one run's records, one row per record"),
+        ("resume", "go on with an interrupted run where it stopped"),
+    ):
+        p = runs_sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        if name != "list":
+            p.add_argument("run_id", type=positive_int, metavar="ID", help="run id")
+        p.add_argument("--store", type=Path, required=True, help="the run store (SQLite file)")
+        if name == "export":
+            p.add_argument("--format", choices=STORE_FORMATS, default="csv", dest="fmt")
+            p.add_argument(
+                "--out", type=Path, help="file to write (default run-ID.csv/.parquet/.nc)"
+            )
+        p.set_defaults(handler=_RUNS_HANDLERS[name])
+
+
+# -- measuring commands -------------------------------------------------------------------------
+
+
+def _out_and_store(args: argparse.Namespace, kind: str) -> tuple[Path, Path]:
+    out = args.out or Path(f"mtjlab-{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if not out.parent.exists() and out.parent != Path():
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    store = args.store or out / "runs.db"
+    if args.store is not None and not args.store.parent.is_dir():
+        raise UsageError(f"--store {args.store}: folder {args.store.parent} does not exist")
+    return out.resolve(), store
+
+
+def _open_store(path: Path, out: Path) -> RunStore:
+    if not path.exists() and path.parent == out:
+        out.mkdir(parents=True, exist_ok=True)
+    return RunStore(path)
+
+
+def _run(kind: str, params: dict, store_path: Path, out: Path) -> int:
+    from mtjlab import runs
+
+    view = ProgressView()
+    store = _open_store(store_path, out)
+    run_id = None
+    try:
+        with store:
+            run_id = runs.create(store, kind, params)
+            print(f"run {run_id} in {store_path} ({kind}), outputs in {out}", file=sys.stderr)
+            summary = runs.execute(store, run_id, progress=view)
+    except KeyboardInterrupt:
+        view.close()
+        print(
+            f"\ninterrupted: run {run_id} is kept in {store_path}; go on with "
+            f"`mtjlab runs resume {run_id} --store {store_path}`",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        view.close()
+    print_summary(summary)
+    return 0
+
+
+def _cmd_read(args: argparse.Namespace) -> int:
+    from mtjlab import runs
+
+    _sim_limits(args.seed).check_read(args.v_read_v)
+    out, store = _out_and_store(args, "read")
+    params = {
+        "bench": runs.sim_bench(args.seed),
+        "array": args.array,
+        "v_read_v": args.v_read_v,
+        "bias": args.bias,
+        "threshold_ohm": args.threshold_ohm,
+        "out": str(out),
+    }
+    return _run("read", params, store, out)
+
+
+def _cmd_write(args: argparse.Namespace) -> int:
+    from mtjlab import runs
+
+    pattern = load_pattern(args.pattern)
+    target = place_pattern(pattern, SHAPE, args.offset)
+    write = _write_params(args)
+    _check_write_params(write, _sim_limits(args.seed))
+    out, store = _out_and_store(args, "write")
+    params = {
+        "bench": runs.sim_bench(args.seed),
+        "array": args.array,
+        "pattern_file": str(args.pattern),
+        "offset": list(args.offset),
+        "target": target.tolist(),
+        "write": write,
+        "out": str(out),
+    }
+    return _run("write", params, store, out)
+
+
+def _cmd_fidelity(args: argparse.Namespace) -> int:
+    from mtjlab import runs
+
+    fixed = [] if args.fixed.strip() == "none" else [k.strip() for k in args.fixed.split(",")]
+    for kind in fixed:
+        if kind not in PATTERN_KINDS or kind == "random":
+            raise UsageError(
+                f"--fixed: unknown pattern {kind!r}; expected any of "
+                f"{', '.join(k for k in PATTERN_KINDS if k != 'random')} or 'none'"
+            )
+    patterns = [
+        {
+            "name": f"random-{k}",
+            "cells": make_pattern(
+                "random",
+                SHAPE,
+                ap_fraction=args.ap_fraction,
+                rng=np.random.default_rng([args.seed, k]),
+            ).tolist(),
+        }
+        for k in range(args.patterns)
+    ]
+    patterns += [{"name": k, "cells": make_pattern(k, SHAPE).tolist()} for k in fixed]
+    patterns += [
+        {"name": str(f), "cells": load_pattern(f, SHAPE).tolist()} for f in args.pattern_file
+    ]
+    if not patterns:
+        raise UsageError("no patterns: give --patterns N, --fixed or --pattern-file")
+    write = _write_params(args)
+    _check_write_params(write, _sim_limits(args.seed))
+    out, store = _out_and_store(args, "fidelity")
+    params = {
+        "bench": runs.sim_bench(args.seed),
+        "arrays": args.arrays,
+        "patterns": patterns,
+        "write": write,
+        "out": str(out),
+    }
+    return _run("fidelity", params, store, out)
+
+
+# -- summaries ----------------------------------------------------------------------------------
+
+
+def print_summary(summary: dict) -> None:
+    """The end-of-run table of a summary, then where its files are."""
+    kind = summary["kind"]
+    if kind == "read":
+        print(summary["table"])
+        counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items())
+        print(
+            f"array {summary['array']}: {counts}; P/AP threshold {summary['threshold_ohm']:.0f} Ohm"
+        )
+    elif kind == "write":
+        print(
+            f"array {summary['array']}: write fidelity {summary['fidelity']:.4f}, "
+            f"{summary['pulses']} pulses in {summary['passes']} passes, "
+            f"{summary['given_up']} cells given up, {summary['disturbed']} disturbed"
+        )
+    elif kind == "fidelity":
+        rows = [
+            [
+                a,
+                s["writes"],
+                f"{s['mean_fidelity']:.4f}",
+                f"{s['min_fidelity']:.4f}",
+                f"{s['p_to_ap_error_rate']:.2e}",
+                f"{s['ap_to_p_error_rate']:.2e}",
+                s["disturbed"],
+                s["stuck_cells"],
+                f"{s['mean_pulses']:.0f}",
+            ]
+            for a, s in summary["per_array"].items()
+        ]
+        print(
+            format_table(
+                [
+                    "array",
+                    "writes",
+                    "fidelity",
+                    "min",
+                    "P->AP err",
+                    "AP->P err",
+                    "disturbed",
+                    "stuck",
+                    "pulses",
+                ],
+                rows,
+            )
+        )
+        o = summary["overall"]
+        print(
+            f"all: {o['writes']} writes, mean fidelity {o['mean_fidelity']:.4f}, "
+            f"{o['pulses']} pulses"
+        )
+    for name, cells in summary.get("stuck", {}).items():
+        for s in cells:
+            print(f"array {name} cell ({s['row']}, {s['col']}): {s['reason']}")
+    for f in summary.get("figures", []):
+        print(f"figure: {f}")
+    print(f"run {summary['run']} in {summary['store']}")
+
+
+def format_table(header: list[str], rows: list[list]) -> str:
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells)
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+def _existing_store(path: Path) -> RunStore:
+    if not path.exists():
+        raise UsageError(f"--store {path}: no such file")
+    return RunStore(path)
+
+
+def _cmd_runs_list(args: argparse.Namespace) -> int:
+    with _existing_store(args.store) as store:
+        infos = store.runs()
+    if not infos:
+        print(f"no runs in {args.store}")
+        return 0
+    rows = [
+        [
+            i.id,
+            i.kind,
+            i.status,
+            i.started[:19],
+            (i.ended or "")[:19],
+            i.seed,
+            i.units_done,
+            i.n_records,
+        ]
+        for i in infos
+    ]
+    print(
+        format_table(["id", "kind", "status", "started", "ended", "seed", "units", "records"], rows)
+    )
+    return 0
+
+
+def _cmd_runs_show(args: argparse.Namespace) -> int:
+    with _existing_store(args.store) as store:
+        info = store.run(args.run_id)
+        results = store.unit_results(args.run_id)
+    params = {k: v for k, v in info.parameters.items() if k not in ("patterns", "target")}
+    if "patterns" in info.parameters:
+        params["patterns"] = [p["name"] for p in info.parameters["patterns"]]
+    shown = {
+        "id": info.id,
+        "kind": info.kind,
+        "status": info.status,
+        "started": info.started,
+        "ended": info.ended,
+        "seed": info.seed,
+        "mtjlab": info.version,
+        "records": info.n_records,
+        "units_done": info.units_done,
+        "parameters": params,
+        "limits": info.snapshot.get("limits"),
+        "units": {
+            name: {k: v for k, v in r.items() if not isinstance(v, list)}
+            for name, r in results.items()
+        },
+    }
+    print(json.dumps(shown, indent=2))
+    return 0
+
+
+def _cmd_runs_export(args: argparse.Namespace) -> int:
+    suffix = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}[args.fmt]
+    out = args.out or Path(f"run-{args.run_id}{suffix}")
+    if out.suffix.lower() != suffix:
+        raise UsageError(f"--out {out}: a {args.fmt} export is written to a {suffix} file")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    with _existing_store(args.store) as store:
+        path = store.export(args.run_id, args.fmt, out)
+        n = store.run(args.run_id).n_records
+    print(f"{n} records of run {args.run_id} written to {path}")
+    return 0
+
+
+def _cmd_runs_resume(args: argparse.Namespace) -> int:
+    from mtjlab import runs
+
+    view = ProgressView()
+    with _existing_store(args.store) as store:
+        print(f"resuming run {args.run_id} in {args.store}", file=sys.stderr)
+        try:
+            summary = runs.resume(store, args.run_id, progress=view)
+        except KeyboardInterrupt:
+            view.close()
+            print(f"\ninterrupted again: run {args.run_id} is kept", file=sys.stderr)
+            return 130
+        finally:
+            view.close()
+    print_summary(summary)
+    return 0
+
+
+_RUNS_HANDLERS = {
+    "list": _cmd_runs_list,
+    "show": _cmd_runs_show,
+    "export": _cmd_runs_export,
+    "resume": _cmd_runs_resume,
+}

@@ -1,0 +1,85 @@
+"""Progress of long commands drawn on stderr: bars with an ETA on a terminal, a line every tenth of
+the way when stderr is a log file, so an unattended run's log still says how far it got.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from mtjlab.protocols.events import Progress
+
+#: The outermost task of each command gets a bar that stays; inner tasks get bars that go.
+OUTER_TASKS = ("fidelity", "switching", "rv", "read")
+
+
+class ProgressView:
+    """A callable for a protocol's ``progress`` argument that draws its events."""
+
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bars: dict[str, Any] = {}
+        self._logged: dict[str, int] = {}
+        self._started: dict[str, float] = {}
+
+    def __call__(self, event: Progress) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            self._draw(event)
+        else:
+            self._log(event)
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()
+
+    def _draw(self, event: Progress) -> None:
+        from tqdm import tqdm
+
+        bar = self._bars.get(event.task)
+        if bar is None or event.done == 0 or bar.total != event.total:
+            if bar is not None:
+                bar.close()
+            outer = event.task in OUTER_TASKS
+            bar = tqdm(
+                total=event.total,
+                desc=event.task,
+                unit=event.unit,
+                file=self.stream,
+                leave=outer,
+                position=0 if outer else 1,
+                dynamic_ncols=True,
+            )
+            self._bars[event.task] = bar
+        bar.set_postfix_str(event.detail, refresh=False)
+        bar.update(event.done - bar.n)
+        if event.done >= event.total and event.task not in OUTER_TASKS:
+            bar.close()
+            del self._bars[event.task]
+
+    def _log(self, event: Progress) -> None:
+        # Only the outer task, at most every tenth of the way, with the time it has taken.
+        if event.task not in OUTER_TASKS or event.total <= 0:
+            return
+        if event.done == 0:
+            self._started[event.task] = time.monotonic()
+            self._logged[event.task] = -1
+            return
+        tenth = 10 * event.done // event.total
+        if tenth == self._logged.get(event.task):
+            return
+        self._logged[event.task] = tenth
+        elapsed = time.monotonic() - self._started.get(event.task, time.monotonic())
+        eta = elapsed / event.done * (event.total - event.done)
+        detail = f" ({event.detail})" if event.detail else ""
+        print(
+            f"{event.task}: {event.done}/{event.total} {event.unit}s, {elapsed:.0f} s, "
+            f"about {eta:.0f} s left{detail}",
+            file=self.stream,
+            flush=True,
+        )

@@ -1,0 +1,261 @@
+"""Run kinds: how a command's run is set up from its stored parameters, measured and summarized.
+
+Starting a run and resuming it are the same code, so a resumed run cannot differ from a fresh one;
+each kind writes its figures and a ``summary.json`` into the run's output folder when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mtjlab import report
+from mtjlab.backend import ArrayBackend
+from mtjlab.protocols.events import ProgressCallback
+from mtjlab.protocols.fidelity import characterize_fidelity
+from mtjlab.protocols.readout import read_states
+from mtjlab.protocols.units import Unit, UnitRunner
+from mtjlab.protocols.write import Ramp, write_verify
+from mtjlab.store import RunStore, StoreError
+
+#: Status of a run that is not finished and may be resumed.
+RESUMABLE = ("running", "interrupted", "failed")
+
+
+@dataclass
+class Context:
+    """What a run kind gets: the store and run, its parameters, where its outputs go."""
+
+    store: RunStore
+    run_id: int
+    params: dict
+    out: Path
+    progress: ProgressCallback | None
+
+    def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
+        return sim_backends(self.params["bench"], arrays)
+
+    def runner(self, backends: dict[int, ArrayBackend]) -> UnitRunner:
+        return UnitRunner({f"array={a}": b for a, b in backends.items()}, self.store, self.run_id)
+
+
+def sim_bench(seed: int) -> dict:
+    """The bench description of the built-in simulated bench for chip ``seed``."""
+    return {"kind": "sim", "seed": int(seed)}
+
+
+def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
+    """One SimulatedBackend per array of the bench's chip, sharing the chip."""
+    from mtjlab.sim.backend import SimulatedBackend
+    from mtjlab.sim.chip import Chip
+
+    if bench.get("kind") != "sim":
+        raise StoreError(f"bench kind {bench.get('kind')!r} is not supported here (only 'sim')")
+    chip = Chip.from_seed(int(bench["seed"]))
+    return {a: SimulatedBackend(chip, a) for a in arrays}
+
+
+def bench_snapshot(bench: dict) -> dict:
+    """What the run store keeps of the bench: the chip and its safety limits."""
+    from mtjlab.sim.chip import Chip
+    from mtjlab.sim.limits import chip_limits
+
+    chip = Chip.from_seed(int(bench["seed"]))
+    return {"bench": bench, "chip": chip.describe(), "limits": chip_limits(chip).as_dict()}
+
+
+def write_options(params: dict) -> dict:
+    """Keyword arguments of write_verify from a run's stored ``write`` parameters."""
+    w = dict(params)
+    for key in ("ramp_p_to_ap", "ramp_ap_to_p"):
+        if key in w:
+            w[key] = Ramp(*w[key])
+    return w
+
+
+# -- the kinds ----------------------------------------------------------------------------------
+
+
+def _read(ctx: Context) -> dict:
+    a = ctx.params["array"]
+    backends = ctx.backends([a])
+    holder: dict = {}
+
+    def measure(record) -> dict:
+        readout = read_states(
+            backends[a],
+            v_read_v=ctx.params["v_read_v"],
+            bias=ctx.params["bias"],
+            threshold_ohm=ctx.params.get("threshold_ohm"),
+            progress=ctx.progress,
+            record=lambda r: record({"array": a, **r}),
+        )
+        holder["readout"] = readout
+        return {
+            "array": a,
+            "threshold_ohm": readout.threshold_ohm,
+            "counts": readout.counts(),
+            "resistance_ohm": readout.resistance_ohm.tolist(),
+            "states": readout.states.tolist(),
+        }
+
+    with ExitStack() as stack:
+        for b in backends.values():
+            stack.enter_context(b)
+        result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
+    r = np.array(result["resistance_ohm"], dtype=float)
+    states = np.array(result["states"], dtype=np.int8)
+    title = f"array {a}, {ctx.params['bias']} read at {ctx.params['v_read_v']:g} V"
+    figures = [
+        report.plot_resistance_map(r, ctx.out / "resistance_map.png", title=title),
+        report.plot_state_map(states, ctx.out / "state_map.png", title=title),
+    ]
+    return {
+        "array": a,
+        "threshold_ohm": result["threshold_ohm"],
+        "counts": result["counts"],
+        "figures": [str(f) for f in figures],
+        "table": report.format_resistance_map(r),
+    }
+
+
+def _write(ctx: Context) -> dict:
+    a = ctx.params["array"]
+    target = np.array(ctx.params["target"], dtype=np.int8)
+    backends = ctx.backends([a])
+
+    def measure(record) -> dict:
+        result = write_verify(
+            backends[a],
+            target,
+            progress=ctx.progress,
+            record=lambda r: record({"array": a, **r}),
+            **write_options(ctx.params["write"]),
+        )
+        return {
+            **result.summary(),
+            "array": a,
+            "states": result.final.states.tolist(),
+            "resistance_ohm": result.final.resistance_ohm.tolist(),
+            "given_up_cells": [[r, c, why] for (r, c), why in result.given_up.items()],
+        }
+
+    with ExitStack() as stack:
+        for b in backends.values():
+            stack.enter_context(b)
+        result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
+    states = np.array(result.pop("states"), dtype=np.int8)
+    r = np.array(result.pop("resistance_ohm"), dtype=float)
+    shown_target = np.where(target < 0, states, target)
+    title = f"array {a}: write fidelity {result['fidelity']:.4f}, {result['pulses']} pulses"
+    figures = [
+        report.plot_state_map(states, ctx.out / "state_map.png", target=shown_target, title=title),
+        report.plot_resistance_map(r, ctx.out / "resistance_map.png", title=title),
+    ]
+    return {**result, "figures": [str(f) for f in figures]}
+
+
+def _fidelity(ctx: Context) -> dict:
+    arrays = list(ctx.params["arrays"])
+    patterns = [np.array(p["cells"], dtype=np.int8) for p in ctx.params["patterns"]]
+    backends = ctx.backends(arrays)
+    with ExitStack() as stack:
+        for b in backends.values():
+            stack.enter_context(b)
+        fidelity = characterize_fidelity(
+            backends,
+            patterns,
+            store=ctx.store,
+            run_id=ctx.run_id,
+            seed=int(ctx.params["bench"]["seed"]),
+            progress=ctx.progress,
+            **write_options(ctx.params["write"]),
+        )
+    figures = []
+    for a in arrays:
+        figures.append(
+            report.plot_error_map(
+                fidelity.cell_error_fraction[a],
+                ctx.out / f"error_map_array{a}.png",
+                title=f"array {a}: fraction of {len(patterns)} patterns each cell ended wrong",
+                label="error fraction",
+            )
+        )
+    writes = [
+        {k: v for k, v in w.items() if k not in ("wrong_cells", "given_up_cells")}
+        for w in fidelity.writes
+    ]
+    return {
+        "overall": fidelity.overall(),
+        "per_array": {str(a): s for a, s in fidelity.per_array.items()},
+        "stuck": {str(a): s for a, s in fidelity.stuck.items()},
+        "patterns": [p["name"] for p in ctx.params["patterns"]],
+        "writes": writes,
+        "figures": [str(f) for f in figures],
+    }
+
+
+KINDS: dict[str, Callable[[Context], dict]] = {
+    "read": _read,
+    "write": _write,
+    "fidelity": _fidelity,
+}
+
+
+# -- starting, resuming -------------------------------------------------------------------------
+
+
+def create(store: RunStore, kind: str, params: dict) -> int:
+    """Record a new run of ``kind`` in ``store`` (measure it with :func:`execute`)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown run kind {kind!r}; expected one of {sorted(KINDS)}")
+    return store.create_run(
+        kind,
+        params,
+        seed=int(params["bench"]["seed"]),
+        snapshot=bench_snapshot(params["bench"]),
+    )
+
+
+def resume(store: RunStore, run_id: int, *, progress: ProgressCallback | None = None) -> dict:
+    """Go on with an unfinished run where it stopped; its finished units are kept as they are."""
+    info = store.run(run_id)
+    if info.status not in RESUMABLE:
+        raise StoreError(f"run {run_id} in {store.path} is {info.status}; nothing to resume")
+    if info.kind not in KINDS:
+        raise StoreError(f"run {run_id} in {store.path} is of unknown kind {info.kind!r}")
+    return execute(store, run_id, progress=progress)
+
+
+def execute(store: RunStore, run_id: int, *, progress: ProgressCallback | None = None) -> dict:
+    """Measure (the rest of) a run, keep its status true on every exit, write its summary."""
+    info = store.run(run_id)
+    out = Path(info.parameters["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = Context(store, run_id, info.parameters, out, progress)
+    store.set_status(run_id, "running")
+    try:
+        summary = KINDS[info.kind](ctx)
+    except KeyboardInterrupt:
+        store.set_status(run_id, "interrupted")
+        raise
+    except BaseException:
+        store.set_status(run_id, "failed")
+        raise
+    store.set_status(run_id, "finished")
+    summary = {"run": run_id, "kind": info.kind, "store": str(store.path), **summary}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
+    return summary
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
