@@ -311,9 +311,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     write.add_argument(
         "--offset",
         type=cell,
-        default=(0, 0),
         metavar="ROW,COL",
-        help="where the pattern's first cell goes, for a pattern smaller than the array",
+        help="write the pattern as a block with its first cell here; without --offset the "
+        "pattern must cover the whole array",
     )
     _add_write_options(write)
     _add_output(write, "write")
@@ -444,8 +444,10 @@ def _cmd_read(args: argparse.Namespace) -> int:
 def _cmd_write(args: argparse.Namespace) -> int:
     from mtjlab import runs
 
-    pattern = load_pattern(args.pattern)
-    target = place_pattern(pattern, SHAPE, args.offset)
+    if args.offset is None:
+        target = load_pattern(args.pattern, SHAPE)
+    else:
+        target = place_pattern(load_pattern(args.pattern), SHAPE, args.offset)
     write = _write_params(args)
     _check_write_params(write, _sim_limits(args.seed))
     out, store = _out_and_store(args, "write")
@@ -453,7 +455,7 @@ def _cmd_write(args: argparse.Namespace) -> int:
         "bench": runs.sim_bench(args.seed),
         "array": args.array,
         "pattern_file": str(args.pattern),
-        "offset": list(args.offset),
+        "offset": list(args.offset) if args.offset else None,
         "target": target.tolist(),
         "write": write,
         "out": str(out),

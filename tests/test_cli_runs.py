@@ -1,0 +1,218 @@
+"""The measuring and run-store commands end to end: outputs, resume after SIGKILL, bad input."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mtjlab.cli import main
+from mtjlab.patterns import make_pattern, save_pattern
+from mtjlab.store import RunStore
+
+SMALL = ["--arrays", "1", "--patterns", "2", "--fixed", "none"]
+
+
+def test_fidelity_run_writes_summary_figures_and_store(tmp_path, capsys):
+    out, store = tmp_path / "out", tmp_path / "runs.db"
+    argv = ["characterize", "fidelity", "--seed", "2", "--out", str(out), "--store", str(store)]
+    assert main(argv + ["--arrays", "0,1", "--fixed", "all-AP"]) == 0
+    text = capsys.readouterr().out
+    assert "mean fidelity" in text and f"run 1 in {store}" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["overall"]["writes"] == 6
+    assert summary["overall"]["mean_fidelity"] >= 0.99
+    assert summary["patterns"] == ["random-0", "random-1", "all-AP"]
+    for f in summary["figures"]:
+        assert Path(f).read_bytes()[:4] == b"\x89PNG"
+    with RunStore(store) as s:
+        info = s.run(1)
+        assert info.status == "finished" and info.units_done == 6
+        assert info.snapshot["limits"]["max_read_v"] == pytest.approx(0.1, abs=0.05)
+        pulses = [r for r in s.records(1) if r["record"] == "pulse"]
+        assert len(pulses) == summary["overall"]["pulses"]
+
+
+def test_runs_list_show_export(tmp_path, capsys):
+    store = tmp_path / "runs.db"
+    assert (
+        main(
+            ["characterize", "fidelity", "--out", str(tmp_path / "o"), "--store", str(store)]
+            + SMALL
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["runs", "list", "--store", str(store)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split()[:3] == ["id", "kind", "status"]
+    assert listing[1].split()[:3] == ["1", "fidelity", "finished"]
+    assert main(["runs", "show", "1", "--store", str(store)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "finished" and shown["parameters"]["arrays"] == [1]
+    csv_path = tmp_path / "r.csv"
+    assert main(["runs", "export", "1", "--store", str(store), "--out", str(csv_path)]) == 0
+    with csv_path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == shown["records"]
+    for key in ("unit", "pattern", "array", "row", "col", "attempt", "amplitude_v"):
+        assert key in rows[0]
+    nc = tmp_path / "r.nc"
+    argv = ["runs", "export", "1", "--store", str(store), "--format", "netcdf", "--out", str(nc)]
+    assert main(argv) == 0
+    assert nc.stat().st_size > 0
+
+
+def test_write_and_read_commands(tmp_path, capsys):
+    pattern = save_pattern(make_pattern("checkerboard", (4, 5)), tmp_path / "p.csv")
+    out = tmp_path / "w"
+    argv = ["write", str(pattern), "--array", "2", "--offset", "3,4", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "array 2: write fidelity 1.0000" in text
+    assert (out / "runs.db").exists() and (out / "state_map.png").exists()
+    assert main(["read", "--array", "2", "--out", str(tmp_path / "r")]) == 0
+    text = capsys.readouterr().out
+    assert "P/AP threshold" in text and len(text.splitlines()) > 15
+
+
+def _run_cli(args, cwd):
+    return subprocess.Popen(
+        [sys.executable, "-m", "mtjlab", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+
+
+def _keyed(store_path: Path, run_id: int) -> list[tuple]:
+    with RunStore(store_path) as s:
+        return sorted(
+            (r["unit"], r["index"], json.dumps(r, sort_keys=True)) for r in s.records(run_id)
+        )
+
+
+def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_records(tmp_path):
+    start = ["characterize", "fidelity", "--seed", "3", *SMALL, "--fixed", "all-AP"]
+    reference = tmp_path / "ref.db"
+    assert main([*start, "--store", str(reference), "--out", str(tmp_path / "ref")]) == 0
+
+    store = tmp_path / "killed.db"
+    rng = np.random.default_rng(7)
+    kills = 0
+    for _ in range(40):
+        exists = store.exists() and RunStore(store).runs()
+        if exists:
+            with RunStore(store) as s:
+                if s.run(1).status == "finished":
+                    break
+            args = ["runs", "resume", "1", "--store", str(store)]
+        else:
+            args = [*start, "--store", str(store), "--out", str(tmp_path / "k")]
+        proc = _run_cli(args, tmp_path)
+        try:
+            proc.wait(timeout=float(rng.uniform(0.5, 4.0)))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        else:
+            assert proc.returncode == 0
+    with RunStore(store) as s:
+        assert s.run(1).status == "finished"
+        assert len(s.runs()) == 1
+    assert kills >= 2, "the run always finished before it could be killed"
+    got, want = _keyed(store, 1), _keyed(reference, 1)
+    assert len(got) == len(want)
+    assert [g[:2] for g in got] == [w[:2] for w in want]
+    assert got == want  # the chip's state went with the run, so the values match too
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("mtjlab: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_bad_input_is_one_line_status_2_and_nothing_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    save_pattern(np.zeros((15, 14), dtype=int), tmp_path / "narrow.csv")
+    (tmp_path / "bad.csv").write_text("0,1\n1,x\n")
+    (tmp_path / "foreign.db").write_text("not a database\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    out = ["--out", str(tmp_path / "o")]
+    cases = [
+        (["write", "narrow.csv", *out], "pattern is 15x14, the array is 15x15"),
+        (["write", "narrow.csv", "--offset", "0,2", *out], "does not fit the 15x15 array"),
+        (["write", "bad.csv", *out], "line 2, column 2: 'x' is not a cell state"),
+        (["write", "missing.csv", *out], "no such pattern file"),
+        (["characterize", "fidelity", "--p-to-ap", "0.65,0.05,1.5", *out], "max_write_v"),
+        (["characterize", "fidelity", "--v-read", "0.4", *out], "max_read_v"),
+        (["characterize", "fidelity", "--fixed", "stripes", *out], "unknown pattern 'stripes'"),
+        (["characterize", "fidelity", "--store", "foreign.db", *SMALL, *out], "not an mtjlab"),
+        (["runs", "show", "3", "--store", "foreign.db"], "not an mtjlab"),
+        (["runs", "list", "--store", "none.db"], "no such file"),
+        (["read", "--v-read", "-0.3", *out], "max_read_v"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        assert message in _error_line(capsys), argv
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_unknown_run_and_wrong_export_suffix(tmp_path, capsys):
+    store = tmp_path / "runs.db"
+    RunStore(store).close()
+    assert main(["runs", "show", "4", "--store", str(store)]) == 2
+    assert "run 4" in _error_line(capsys)
+    assert (
+        main(["runs", "export", "1", "--store", str(store), "--out", str(tmp_path / "x.txt")]) == 2
+    )
+    assert "a csv export is written to a .csv file" in _error_line(capsys)
+    assert not (tmp_path / "x.txt").exists()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    option=st.sampled_from(
+        [
+            "--p-to-ap",
+            "--ap-to-p",
+            "--width",
+            "--arrays",
+            "--v-read",
+            "--max-attempts",
+            "--ap-fraction",
+            "--seed",
+            "--patterns",
+        ]
+    ),
+    value=st.text(st.characters(codec="ascii", exclude_characters="\x00"), max_size=12),
+)
+def test_any_bad_option_value_is_refused_before_anything_is_written(
+    tmp_path, capsys, option, value
+):
+    out = tmp_path / "never"
+    try:
+        status = main(
+            ["characterize", "fidelity", option, value, "--fixed", "stripes", "--out", str(out)]
+        )
+    except SystemExit as exc:  # argparse refused the value itself
+        status = exc.code
+        assert "Traceback" not in capsys.readouterr().err
+    else:
+        _error_line(capsys)  # a usable value, then the bad --fixed stops the command
+    assert status == 2
+    assert not out.exists()
