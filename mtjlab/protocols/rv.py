@@ -1,0 +1,291 @@
+"""Resistance versus pulse amplitude (R-V) loop of one device, and its switching voltages.
+
+Owns the amplitude sweep 0 -> +max -> 0 -> -max -> 0 and the reading of states from the loop itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mtjlab.backend import ArrayBackend
+from mtjlab.protocols.events import Progress, ProgressCallback, emit
+from mtjlab.protocols.switching import (
+    MAX_STATE_RATIO,
+    MIN_STATE_RATIO,
+    RecordSink,
+    _check_amplitudes,
+    _check_cell,
+    _check_choice,
+    _check_int,
+    _check_read_v,
+    _check_widths,
+    _frozen,
+)
+from mtjlab.schemes import WRITE_SCHEMES
+from mtjlab.states import AP, OPEN, P
+
+#: State code of a reading when the loop shows no two clear levels to tell P from AP by.
+UNDETERMINED = -1
+
+#: Most amplitude levels per branch: a finer step is more likely a unit slip than a plan.
+MAX_LEVELS = 1000
+
+#: The gap between the two levels must be at least this many times the spread within either
+#: level, so that noise (an open cell reads the noise floor) is not taken for two states.
+MIN_GAP_TO_SPREAD = 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class RVLoop:
+    """An R-V loop: one grounded read after each pulse, and the switching voltages it shows.
+
+    Attributes
+    ----------
+    row, col : int
+        The device.
+    amplitude_v : ndarray
+        Signed amplitude of each pulse (positive: P -> AP polarity).
+    cycle : ndarray of int
+        Cycle of each pulse.
+    resistance_ohm : ndarray
+        Grounded read after each pulse.
+    state : ndarray of int
+        ``mtjlab.states.P`` or ``AP`` from the loop's own threshold, ``OPEN`` for a reading that
+        is no positive resistance, :data:`UNDETERMINED` when the loop shows no two levels.
+    initial_resistance_ohm : float
+        Read before the first pulse.
+    initial_state : int
+        Its state, as for ``state``.
+    threshold_ohm : float
+        Boundary between P and AP: the middle (in log resistance) of the largest gap between
+        the loop's readings; NaN if that gap is no clear two-level split.
+    v_switch_p_to_ap_v, v_switch_ap_to_p_v : ndarray, shape (cycles,)
+        Per cycle, the first positive (negative) amplitude after which the device reads AP (P)
+        having read P (AP) before the pulse; NaN when it did not switch that way. A device that
+        starts a cycle already in AP shows no P -> AP switch in that cycle: run two cycles or
+        more to see both in every device.
+    width_s, v_read_v : float
+        Pulse width and read bias.
+    scheme : str
+        Half-select scheme of the pulses.
+    """
+
+    row: int
+    col: int
+    amplitude_v: np.ndarray
+    cycle: np.ndarray
+    resistance_ohm: np.ndarray
+    state: np.ndarray
+    initial_resistance_ohm: float
+    initial_state: int
+    threshold_ohm: float
+    v_switch_p_to_ap_v: np.ndarray
+    v_switch_ap_to_p_v: np.ndarray
+    width_s: float
+    v_read_v: float
+    scheme: str
+
+    @property
+    def v_switch_p_to_ap_mean_v(self) -> float:
+        """Mean P -> AP switching voltage over the cycles that switched (NaN if none did)."""
+        return _nanmean(self.v_switch_p_to_ap_v)
+
+    @property
+    def v_switch_ap_to_p_mean_v(self) -> float:
+        """Mean AP -> P switching voltage over the cycles that switched (NaN if none did)."""
+        return _nanmean(self.v_switch_ap_to_p_v)
+
+
+def rv_loop(
+    backend: ArrayBackend,
+    row: int,
+    col: int,
+    *,
+    max_amplitude_v: float,
+    step_v: float,
+    width_s: float = 100e-9,
+    scheme: str = "v/2",
+    v_read_v: float = 0.1,
+    cycles: int = 1,
+    progress: ProgressCallback | None = None,
+    record: RecordSink | None = None,
+) -> RVLoop:
+    """Sweep the pulse amplitude of one device around a loop, reading it after every pulse.
+
+    Each cycle pulses at +step, +2 step, ... +max, ... +step, then -step, ... -max, ... -step
+    (the last step of a ramp is shorter when ``max_amplitude_v`` is not a multiple of
+    ``step_v``), each pulse followed by a grounded read at ``v_read_v``. The device is read once
+    before the first pulse.
+
+    Parameters
+    ----------
+    backend : ArrayBackend
+        The array; its ``limits`` bound the amplitude, the width and the read voltage.
+    row, col : int
+        The device.
+    max_amplitude_v : float
+        Largest pulse amplitude of either polarity (> 0, at most ``limits.max_write_v``).
+    step_v : float
+        Amplitude step, from ``max_amplitude_v / 1000`` to ``max_amplitude_v``.
+    width_s : float
+        Width of every pulse, within the backend's width limits.
+    scheme : {"v/2", "v/3", "floating"}
+        Half-select scheme of the pulses.
+    v_read_v : float
+        Grounded read bias (non-zero, at most ``limits.max_read_v`` in magnitude).
+    cycles : int
+        Loops to run, from 1 to 1000.
+    progress : callable, optional
+        Receives :class:`~mtjlab.protocols.events.Progress` events (task ``"rv-loop"``, one
+        step per pulse).
+    record : callable, optional
+        Receives each read as it is measured: ``kind`` ``"rv"``, ``row``, ``col``, ``cycle``,
+        ``amplitude_v`` (0 for the first read), ``width_s``, ``resistance_ohm``, ``step``.
+
+    Returns
+    -------
+    RVLoop
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range, before anything is applied to the array.
+    """
+    limits = backend.limits
+    row, col = _check_cell(backend, row, col)
+    max_amplitude_v = float(_check_amplitudes("max_amplitude_v", max_amplitude_v, limits)[0])
+    if isinstance(step_v, bool) or not isinstance(step_v, (int, float, np.number)):
+        raise ValueError(f"step_v must be a number, got {step_v!r}")
+    if not (max_amplitude_v / MAX_LEVELS <= step_v <= max_amplitude_v):
+        raise ValueError(
+            f"step_v must lie in [{max_amplitude_v / MAX_LEVELS:g}, {max_amplitude_v:g}] V "
+            f"(max_amplitude_v / {MAX_LEVELS} to max_amplitude_v), got {step_v!r}"
+        )
+    width_s = float(_check_widths("width_s", width_s, limits)[0])
+    _check_choice("scheme", scheme, WRITE_SCHEMES)
+    v_read_v = _check_read_v(v_read_v, limits)
+    cycles = _check_int("cycles", cycles, 1, 1000)
+
+    n_levels = math.ceil(max_amplitude_v / step_v - 1e-9)
+    levels = np.minimum(step_v * np.arange(1, n_levels + 1), max_amplitude_v)
+    ramp = np.concatenate([levels, levels[-2::-1]])  # up to max and back, max once
+    one_cycle = np.concatenate([ramp, -ramp])
+    amplitude_v = np.tile(one_cycle, cycles)
+    cycle = np.repeat(np.arange(cycles), one_cycle.size)
+    resistance_ohm = np.empty(amplitude_v.size)
+    base = {"kind": "rv", "row": row, "col": col, "width_s": width_s}
+
+    def read() -> float:
+        reading = backend.read_cell(row, col, v_read_v=v_read_v, bias="grounded")
+        return float(reading.resistance_ohm)
+
+    emit(progress, Progress("rv-loop", 0, amplitude_v.size, "pulse", "first read"))
+    try:
+        initial = read()
+        _send(record, {**base, "cycle": 0, "amplitude_v": 0.0, "resistance_ohm": initial}, 0)
+        for n, v in enumerate(amplitude_v):
+            backend.write_pulse(
+                row,
+                col,
+                amplitude_v=abs(float(v)),
+                width_s=width_s,
+                polarity=1 if v > 0 else -1,
+                scheme=scheme,
+            )
+            resistance_ohm[n] = read()
+            values = {
+                **base,
+                "cycle": int(cycle[n]),
+                "amplitude_v": float(v),
+                "resistance_ohm": float(resistance_ohm[n]),
+            }
+            _send(record, values, n + 1)
+            emit(progress, Progress("rv-loop", n + 1, amplitude_v.size, "pulse", f"{v:+.4g} V"))
+    finally:
+        backend.safe_state()
+
+    threshold_ohm = two_level_threshold(np.concatenate([[initial], resistance_ohm]))
+    states = classify(np.concatenate([[initial], resistance_ohm]), threshold_ohm)
+    p_to_ap, ap_to_p = _switching_voltages(amplitude_v, cycle, states, cycles)
+    return RVLoop(
+        row=row,
+        col=col,
+        amplitude_v=_frozen(amplitude_v),
+        cycle=_frozen(cycle),
+        resistance_ohm=_frozen(resistance_ohm),
+        state=_frozen(states[1:]),
+        initial_resistance_ohm=initial,
+        initial_state=int(states[0]),
+        threshold_ohm=threshold_ohm,
+        v_switch_p_to_ap_v=_frozen(p_to_ap),
+        v_switch_ap_to_p_v=_frozen(ap_to_p),
+        width_s=width_s,
+        v_read_v=v_read_v,
+        scheme=scheme,
+    )
+
+
+def two_level_threshold(resistance_ohm: np.ndarray) -> float:
+    """Threshold between the two levels of a set of readings, NaN if they show no two levels.
+
+    The levels are split at the largest gap in log resistance; the threshold is the geometric
+    middle of that gap. The split counts only if the gap is a ratio between
+    :data:`~mtjlab.protocols.switching.MIN_STATE_RATIO` and ``MAX_STATE_RATIO`` (what an MTJ's
+    TMR can be) and at least :data:`MIN_GAP_TO_SPREAD` times the spread within either level.
+    Readings that are no positive finite resistance are left out.
+    """
+    r = np.asarray(resistance_ohm, dtype=float)
+    logs = np.sort(np.log(r[np.isfinite(r) & (r > 0)]))
+    if logs.size < 2:
+        return math.nan
+    gaps = np.diff(logs)
+    i = int(np.argmax(gaps))
+    spread = max(logs[i] - logs[0], logs[-1] - logs[i + 1])
+    if not math.log(MIN_STATE_RATIO) <= gaps[i] <= math.log(MAX_STATE_RATIO):
+        return math.nan
+    if gaps[i] < MIN_GAP_TO_SPREAD * spread:
+        return math.nan
+    return float(np.exp(0.5 * (logs[i] + logs[i + 1])))
+
+
+def classify(resistance_ohm: np.ndarray, threshold_ohm: float) -> np.ndarray:
+    """P, AP, OPEN (no positive finite reading) or UNDETERMINED (no threshold) per reading."""
+    r = np.asarray(resistance_ohm, dtype=float)
+    readable = np.isfinite(r) & (r > 0)
+    if math.isnan(threshold_ohm):
+        magnetic = np.full(r.shape, UNDETERMINED)
+    else:
+        magnetic = np.where(r > threshold_ohm, AP, P)
+    return np.where(readable, magnetic, OPEN).astype(np.int8)
+
+
+def _switching_voltages(
+    amplitude_v: np.ndarray, cycle: np.ndarray, states: np.ndarray, cycles: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """First amplitude per cycle and polarity whose pulse took the device out of its state.
+
+    ``states`` has one more entry than ``amplitude_v``: the read before the first pulse.
+    """
+    before, after = states[:-1], states[1:]
+    p_to_ap = (amplitude_v > 0) & (before == P) & (after == AP)
+    ap_to_p = (amplitude_v < 0) & (before == AP) & (after == P)
+    out = np.full((2, cycles), np.nan)
+    for k, hits in enumerate((p_to_ap, ap_to_p)):
+        for c in range(cycles):
+            first = np.flatnonzero(hits & (cycle == c))
+            if first.size:
+                out[k, c] = amplitude_v[first[0]]
+    return out[0], out[1]
+
+
+def _send(record: RecordSink | None, values: dict, step: int) -> None:
+    if record is not None:
+        record({**values, "step": step})
+
+
+def _nanmean(x: np.ndarray) -> float:
+    finite = x[np.isfinite(x)]
+    return float(np.mean(finite)) if finite.size else math.nan
