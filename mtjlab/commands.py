@@ -145,6 +145,27 @@ def array_list(text: str) -> list[int]:
     return arrays
 
 
+def amplitude_grid(text: str) -> list[float]:
+    """START:STOP:STEP in volts, both ends included."""
+    try:
+        start, stop, step = (float(p) for p in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected START:STOP:STEP in volts such as 0.40:0.60:0.01, got {text!r}"
+        ) from None
+    if not (0 < start < stop and step > 0 and np.isfinite([start, stop, step]).all()):
+        raise argparse.ArgumentTypeError(f"expected 0 < START < STOP and STEP > 0, got {text!r}")
+    n = int(np.floor((stop - start) / step + 1e-9)) + 1
+    if n > 200:
+        raise argparse.ArgumentTypeError(f"{text!r} makes {n} amplitudes; at most 200")
+    return [round(start + k * step, 9) for k in range(n)]
+
+
+def width_list(text: str) -> list[float]:
+    widths = [seconds(p) for p in text.split(",")]
+    return sorted(set(widths))
+
+
 def array_index(text: str) -> int:
     return array_list(text)[0] if text != "all" else 0
 
@@ -359,6 +380,95 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_output(fid, "fidelity")
     fid.set_defaults(handler=_cmd_fidelity)
 
+    sw = char_sub.add_parser(
+        "switching",
+        help="switching probability versus pulse amplitude and width; thermal-activation fit",
+        description="For each cell and direction: calibrate the cell's two states, then N "
+        "trials per amplitude and width (reset, pulse, read), in a shuffled order; fit the "
+        "Neel-Brown model to give the cell's critical voltage and thermal stability factor, "
+        "each with its 1-sigma error.",
+    )
+    _add_bench(sw)
+    sw.add_argument(
+        "--cells",
+        type=cell,
+        nargs="+",
+        default=[(7, 7)],
+        metavar="ROW,COL",
+        help="cells to measure (default 7,7)",
+    )
+    sw.add_argument(
+        "--direction",
+        choices=("both", "P->AP", "AP->P"),
+        default="both",
+        help="switching to measure (default both)",
+    )
+    sw.add_argument(
+        "--p-to-ap-amplitudes",
+        type=amplitude_grid,
+        default=amplitude_grid("0.40:0.60:0.01"),
+        metavar="START:STOP:STEP",
+        help="P->AP pulse amplitudes in volts (default 0.40:0.60:0.01)",
+    )
+    sw.add_argument(
+        "--ap-to-p-amplitudes",
+        type=amplitude_grid,
+        default=amplitude_grid("0.28:0.45:0.01"),
+        metavar="START:STOP:STEP",
+        help="AP->P pulse amplitudes in volts (default 0.28:0.45:0.01)",
+    )
+    sw.add_argument(
+        "--widths",
+        type=width_list,
+        default=[100e-9, 1e-6],
+        help="pulse widths, comma separated (default 100ns,1us)",
+    )
+    sw.add_argument("--trials", type=positive_int, default=20, help="trials per point (default 20)")
+    sw.add_argument(
+        "--scheme", choices=WRITE_SCHEMES, default="v/2", help="half-select scheme (default v/2)"
+    )
+    _add_output(sw, "switching")
+    sw.set_defaults(handler=_cmd_switching)
+
+    rv = char_sub.add_parser(
+        "rv",
+        help="resistance versus pulse amplitude loop of a device; its switching voltages",
+        description="Sweep the write-pulse amplitude 0 -> +max -> 0 -> -max -> 0 on each cell, "
+        "with a low-bias grounded read after every pulse, and report the switching voltages.",
+    )
+    _add_bench(rv)
+    rv.add_argument(
+        "--cells",
+        type=cell,
+        nargs="+",
+        default=[(7, 7)],
+        metavar="ROW,COL",
+        help="cells to sweep (default 7,7)",
+    )
+    rv.add_argument(
+        "--max-amplitude",
+        type=volts,
+        default=0.8,
+        dest="max_amplitude_v",
+        help="largest amplitude of either polarity in volts (default 0.8)",
+    )
+    rv.add_argument(
+        "--step", type=volts, default=0.02, dest="step_v", help="amplitude step (default 0.02)"
+    )
+    rv.add_argument(
+        "--width",
+        type=seconds,
+        default=100e-9,
+        dest="width_s",
+        help="pulse width (default 100ns)",
+    )
+    rv.add_argument("--cycles", type=positive_int, default=2, help="loops per cell (default 2)")
+    rv.add_argument(
+        "--scheme", choices=WRITE_SCHEMES, default="v/2", help="half-select scheme (default v/2)"
+    )
+    _add_output(rv, "rv")
+    rv.set_defaults(handler=_cmd_rv)
+
     runs = sub.add_parser("runs", help="list, show, export and resume the runs of a store")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     for name, text in (
@@ -388,10 +498,11 @@ def _out_and_store(args: argparse.Namespace, kind: str) -> tuple[Path, Path]:
         raise UsageError(f"--out {out}: exists and is not a folder")
     if not out.parent.exists() and out.parent != Path():
         raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    out = out.resolve()
     store = args.store or out / "runs.db"
     if args.store is not None and not args.store.parent.is_dir():
         raise UsageError(f"--store {args.store}: folder {args.store.parent} does not exist")
-    return out.resolve(), store
+    return out, store
 
 
 def _open_store(path: Path, out: Path) -> RunStore:
@@ -504,6 +615,62 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     return _run("fidelity", params, store, out)
 
 
+def _check_cells(cells: list[tuple[int, int]]) -> list[list[int]]:
+    for row, col in cells:
+        if row >= SHAPE[0] or col >= SHAPE[1]:
+            raise UsageError(
+                f"--cells {row},{col}: out of range; the array has rows and columns 0 to "
+                f"{SHAPE[0] - 1}"
+            )
+    return [list(c) for c in dict.fromkeys(cells)]
+
+
+def _cmd_switching(args: argparse.Namespace) -> int:
+    from mtjlab import runs
+
+    limits = _sim_limits(args.seed)
+    directions = ["P->AP", "AP->P"] if args.direction == "both" else [args.direction]
+    amplitudes = {"P->AP": args.p_to_ap_amplitudes, "AP->P": args.ap_to_p_amplitudes}
+    for d in directions:
+        for w in args.widths:
+            limits.check_pulse(max(amplitudes[d]), w)
+    out, store = _out_and_store(args, "switching")
+    params = {
+        "bench": runs.sim_bench(args.seed),
+        "array": args.array,
+        "cells": _check_cells(args.cells),
+        "directions": directions,
+        "amplitudes_v": {d: amplitudes[d] for d in directions},
+        "widths_s": args.widths,
+        "trials": args.trials,
+        "scheme": args.scheme,
+        "out": str(out),
+    }
+    return _run("switching", params, store, out)
+
+
+def _cmd_rv(args: argparse.Namespace) -> int:
+    from mtjlab import runs
+
+    limits = _sim_limits(args.seed)
+    limits.check_pulse(args.max_amplitude_v, args.width_s)
+    if not 0 < args.step_v <= args.max_amplitude_v:
+        raise UsageError(f"--step {args.step_v:g}: expected 0 < step <= --max-amplitude")
+    out, store = _out_and_store(args, "rv")
+    params = {
+        "bench": runs.sim_bench(args.seed),
+        "array": args.array,
+        "cells": _check_cells(args.cells),
+        "max_amplitude_v": args.max_amplitude_v,
+        "step_v": args.step_v,
+        "width_s": args.width_s,
+        "cycles": args.cycles,
+        "scheme": args.scheme,
+        "out": str(out),
+    }
+    return _run("rv", params, store, out)
+
+
 # -- summaries ----------------------------------------------------------------------------------
 
 
@@ -558,12 +725,40 @@ def print_summary(summary: dict) -> None:
             f"all: {o['writes']} writes, mean fidelity {o['mean_fidelity']:.4f}, "
             f"{o['pulses']} pulses"
         )
+    elif kind == "switching":
+        rows = []
+        for c in summary["cells"]:
+            if "vc0_v" in c:
+                vc0 = f"{c['vc0_v']:.4f} +- {c['vc0_err_v']:.4f}"
+                delta = f"{c['delta']:.1f} +- {c['delta_err']:.1f}"
+            else:
+                vc0, delta = "no fit", ""
+            rows.append([f"({c['row']}, {c['col']})", c["direction"], vc0, delta])
+        print(format_table(["cell", "direction", "Vc0 (V)", "Delta"], rows))
+        for c in summary["cells"]:
+            if "vc0_v" not in c:
+                why = c.get("reason") or c.get("fit_error", "")
+                print(f"cell ({c['row']}, {c['col']}) {c['direction']}: no fit: {why}")
+    elif kind == "rv":
+        rows = [
+            [
+                f"({c['row']}, {c['col']})",
+                _volts_text(c["v_switch_p_to_ap_v"]),
+                _volts_text(c["v_switch_ap_to_p_v"]),
+            ]
+            for c in summary["cells"]
+        ]
+        print(format_table(["cell", "P->AP at (V)", "AP->P at (V)"], rows))
     for name, cells in summary.get("stuck", {}).items():
         for s in cells:
             print(f"array {name} cell ({s['row']}, {s['col']}): {s['reason']}")
     for f in summary.get("figures", []):
         print(f"figure: {f}")
     print(f"run {summary['run']} in {summary['store']}")
+
+
+def _volts_text(value: float | None) -> str:
+    return "did not switch" if value is None else f"{value:+.3f}"
 
 
 def format_table(header: list[str], rows: list[list]) -> str:

@@ -200,10 +200,177 @@ def _fidelity(ctx: Context) -> dict:
     }
 
 
+def _switching(ctx: Context) -> dict:
+    from mtjlab.protocols.switching import fit_thermal_activation, switching_probability
+
+    p = ctx.params
+    a = p["array"]
+    backends = ctx.backends([a])
+    widths = np.array(p["widths_s"])
+    curves = []
+    with ExitStack() as stack:
+        for b in backends.values():
+            stack.enter_context(b)
+        runner = ctx.runner(backends)
+        for row, col in p["cells"]:
+            for direction in p["directions"]:
+                amplitudes = np.array(p["amplitudes_v"][direction])
+
+                def measure(record, row=row, col=col, direction=direction, amplitudes=amplitudes):
+                    result = switching_probability(
+                        backends[a],
+                        [(row, col)],
+                        direction=direction,
+                        amplitudes_v=amplitudes,
+                        widths_s=widths,
+                        trials=p["trials"],
+                        scheme=p["scheme"],
+                        rng=np.random.default_rng([p["bench"]["seed"], row, col]),
+                        progress=ctx.progress,
+                        record=lambda r: record({"array": a, **r}),
+                    )
+                    c = result.cells[0]
+                    out = {
+                        "row": row,
+                        "col": col,
+                        "direction": direction,
+                        "switchable": c.switchable,
+                        "reason": c.reason,
+                        "n_switched": c.n_switched.tolist(),
+                        "n_trials": c.n_trials.tolist(),
+                    }
+                    if c.switchable:
+                        try:
+                            fit = fit_thermal_activation(
+                                amplitudes, widths, c.n_switched, c.n_trials
+                            )
+                        except ValueError as exc:
+                            out["fit_error"] = str(exc)
+                        else:
+                            out.update(
+                                vc0_v=fit.vc0_v,
+                                vc0_err_v=fit.vc0_err_v,
+                                delta=fit.delta,
+                                delta_err=fit.delta_err,
+                                tau0_s=fit.tau0_s,
+                                fit_converged=fit.converged,
+                            )
+                    return out
+
+                name = f"cell={row},{col}/direction={direction}"
+                curves.append(runner.run(Unit(name, f"array={a}", measure)))
+    figures = []
+    for c in curves:
+        amplitudes = np.array(p["amplitudes_v"][c["direction"]])
+        n_trials = np.array(c["n_trials"], dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            measured = np.where(n_trials > 0, np.array(c["n_switched"]) / n_trials, np.nan)
+        fine = fitted = None
+        title = f"array {a} cell ({c['row']}, {c['col']}) {c['direction']}"
+        if "vc0_v" in c:
+            from mtjlab.protocols.switching import thermal_switching_probability
+
+            fine = np.linspace(amplitudes.min(), amplitudes.max(), 200)
+            fitted = np.array(
+                [
+                    thermal_switching_probability(
+                        fine, w, vc0_v=c["vc0_v"], delta=c["delta"], tau0_s=c["tau0_s"]
+                    )
+                    for w in widths
+                ]
+            )
+            title += (
+                f": Vc0 {c['vc0_v']:.4f} +- {c['vc0_err_v']:.4f} V, "
+                f"Delta {c['delta']:.1f} +- {c['delta_err']:.1f}"
+            )
+        direction = c["direction"].replace("->", "-")
+        figures.append(
+            report.plot_switching_curves(
+                amplitudes,
+                measured,
+                widths,
+                ctx.out / f"switching_r{c['row']}c{c['col']}_{direction}.png",
+                fit_amplitudes_v=fine,
+                fit_probability=fitted,
+                title=title,
+            )
+        )
+    return {
+        "array": a,
+        "cells": [
+            {k: v for k, v in c.items() if k not in ("n_switched", "n_trials")} for c in curves
+        ],
+        "figures": [str(f) for f in figures],
+    }
+
+
+def _rv(ctx: Context) -> dict:
+    from mtjlab.protocols.rv import rv_loop
+
+    p = ctx.params
+    a = p["array"]
+    backends = ctx.backends([a])
+    loops = []
+    with ExitStack() as stack:
+        for b in backends.values():
+            stack.enter_context(b)
+        runner = ctx.runner(backends)
+        for row, col in p["cells"]:
+
+            def measure(record, row=row, col=col) -> dict:
+                loop = rv_loop(
+                    backends[a],
+                    row,
+                    col,
+                    max_amplitude_v=p["max_amplitude_v"],
+                    step_v=p["step_v"],
+                    width_s=p["width_s"],
+                    scheme=p["scheme"],
+                    cycles=p["cycles"],
+                    progress=ctx.progress,
+                    record=lambda r: record({"array": a, **r}),
+                )
+                return {
+                    "row": row,
+                    "col": col,
+                    "amplitude_v": loop.amplitude_v.tolist(),
+                    "resistance_ohm": loop.resistance_ohm.tolist(),
+                    "v_switch_p_to_ap_v": _finite_or_none(loop.v_switch_p_to_ap_mean_v),
+                    "v_switch_ap_to_p_v": _finite_or_none(loop.v_switch_ap_to_p_mean_v),
+                }
+
+            loops.append(runner.run(Unit(f"cell={row},{col}", f"array={a}", measure)))
+    figures = [
+        report.plot_rv_loop(
+            np.array(loop["amplitude_v"]),
+            np.array(loop["resistance_ohm"]),
+            ctx.out / f"rv_r{loop['row']}c{loop['col']}.png",
+            switching_v=(loop["v_switch_ap_to_p_v"], loop["v_switch_p_to_ap_v"]),
+            title=f"array {a} cell ({loop['row']}, {loop['col']}), "
+            f"{p['width_s'] * 1e9:g} ns pulses",
+        )
+        for loop in loops
+    ]
+    return {
+        "array": a,
+        "cells": [
+            {k: v for k, v in loop.items() if k not in ("amplitude_v", "resistance_ohm")}
+            for loop in loops
+        ],
+        "figures": [str(f) for f in figures],
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
 KINDS: dict[str, Callable[[Context], dict]] = {
     "read": _read,
     "write": _write,
     "fidelity": _fidelity,
+    "switching": _switching,
+    "rv": _rv,
 }
 
 

@@ -83,6 +83,38 @@ def test_write_and_read_commands(tmp_path, capsys):
     assert "P/AP threshold" in text and len(text.splitlines()) > 15
 
 
+def test_switching_and_rv_commands(tmp_path, capsys):
+    out = tmp_path / "sw"
+    argv = [
+        "characterize",
+        "switching",
+        "--cells",
+        "3,3",
+        "--direction",
+        "AP->P",
+        "--out",
+        str(out),
+    ]
+    grid = ["--ap-to-p-amplitudes", "0.33:0.43:0.01", "--widths", "100ns,1us", "--trials", "10"]
+    assert main(argv + grid) == 0
+    text = capsys.readouterr().out
+    assert "(3, 3)      AP->P" in text and "Vc0 (V)" in text
+    summary = json.loads((out / "summary.json").read_text())
+    (fit,) = summary["cells"]
+    assert 0.3 < fit["vc0_v"] < 0.5 and fit["vc0_err_v"] > 0
+    assert Path(summary["figures"][0]).exists()
+    out = tmp_path / "rv"
+    assert main(["characterize", "rv", "--cells", "3,3", "--step", "0.05", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    (loop,) = summary["cells"]
+    assert loop["v_switch_p_to_ap_v"] > 0 > loop["v_switch_ap_to_p_v"]
+    assert main(["characterize", "rv", "--max-amplitude", "1.5", "--out", str(tmp_path / "x")]) == 2
+    assert "max_write_v" in capsys.readouterr().err
+    assert main(["characterize", "switching", "--cells", "3,15", "--out", str(tmp_path / "x")]) == 2
+    assert "out of range" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def _run_cli(args, cwd):
     return subprocess.Popen(
         [sys.executable, "-m", "mtjlab", *args],
