@@ -208,11 +208,12 @@ def switching_probability(
     """Measure how often one pulse switches each cell, on a grid of amplitudes and widths.
 
     For each cell: calibrate a P/AP threshold from grounded reads after resets to each state
-    (a cell whose AP reading is not at least :data:`MIN_STATE_RATIO` times its P reading is
-    reported as not switchable and skipped); then, ``trials`` times per (width, amplitude) in a
-    shuffled order, reset the cell to the start state (reset pulse, read, retried up to
+    (:func:`calibrate_threshold`; a cell whose readings show no two MTJ states is reported as
+    not switchable and skipped); then, ``trials`` times per (width, amplitude) in a shuffled
+    order, reset the cell to the start state (reset pulse, read, retried up to
     ``max_reset_attempts`` times; a trial whose reset fails is recorded and not counted), apply
-    one pulse in the switching polarity, read, and count whether it switched.
+    one pulse in the switching polarity, read, and count whether it switched. A cell whose
+    reset fails :data:`MAX_CONSECUTIVE_FAILED_TRIALS` trials in a row is given up.
 
     Parameters
     ----------
@@ -237,6 +238,9 @@ def switching_probability(
         ``limits.max_write_v``, the surest reset the envelope allows. Under V/2 it puts half
         of it on the neighbours of the cell and may rewrite them; pass a lower value to spare
         them (each reset is verified by a read, so a marginal one costs retries, not accuracy).
+        An open cell reads the sneak current of its neighbours, so when the resets rewrite
+        them it can pass for two states; its trials then never switch and its fit is refused.
+        Leave out the opens of a read-out first.
     reset_width_s : float
         Width of the reset pulse.
     max_reset_attempts : int
@@ -696,7 +700,7 @@ def _nll(
 def _check_cells(backend: ArrayBackend, cells: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for cell in cells:
-        if not (isinstance(cell, (tuple, list)) and len(cell) == 2):
+        if not (isinstance(cell, (tuple, list, np.ndarray)) and len(cell) == 2):
             raise ValueError(f"cells must hold (row, col) pairs, got {cell!r}")
         row, col = _check_cell(backend, *cell)
         if (row, col) in out:

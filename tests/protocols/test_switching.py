@@ -179,8 +179,10 @@ def working_cell(chip, index):
 def test_recovers_the_devices_own_vc0_and_delta_without_line_resistance(direction):
     chip = Chip.from_seed(0, ChipSpec(r_row_ohm=0.0, r_col_ohm=0.0))
     # Without line resistance every device sees exactly its line voltages, so the linear solve
-    # gives the same device voltages as the nonlinear one, in half the time.
-    backend = SimulatedBackend(chip, 1, nonlinear=False)
+    # gives the same device voltages as the nonlinear one, in half the time. Each direction gets
+    # its own switching draws: with one stream and a grid scaled by Vc0 the two runs would
+    # switch on the same trials and be one test twice.
+    backend = SimulatedBackend(chip, 1, nonlinear=False, rng={"P->AP": 11, "AP->P": 12}[direction])
     row, col = working_cell(chip, 1)
     params = chip.array(1).params
     vc0 = (params.vc0_p_to_ap_v if direction == "P->AP" else params.vc0_ap_to_p_v)[row, col]
@@ -250,7 +252,7 @@ def test_line_resistance_biases_the_fitted_vc0_up_by_the_line_drop():
         direction="P->AP",
         amplitudes_v=vc0 * (GRID + 0.02),
         widths_s=WIDTHS_S,
-        trials=25,
+        trials=20,
         rng=2,
     )
     fit = result.fit()[(row, col)]
@@ -271,7 +273,7 @@ def test_cells_without_two_states_are_reported_and_skipped():
     chip = Chip.from_seed(0)
     backend = SimulatedBackend(chip, 0)
     defect = chip.array(0).defect
-    stuck = tuple(int(x) for x in np.argwhere(defect == STUCK_P)[0])
+    stuck = np.argwhere(defect == STUCK_P)[0]  # a row of argwhere is a cell too
     shorted = (2, 3)
     defect[shorted] = SHORTED
     events = []
@@ -284,6 +286,7 @@ def test_cells_without_two_states_are_reported_and_skipped():
         trials=3,
         progress=events.append,
     )
+    assert [(c.row, c.col) for c in result.cells] == [tuple(stuck), shorted]
     for cell in result.cells:
         assert not cell.switchable and "ratio" in cell.reason
         assert cell.n_trials.sum() == 0
