@@ -33,9 +33,10 @@ class Ramp:
         return min(self.start_v + attempt * self.step_v, self.stop_v)
 
 
-#: Measured on the default simulated chip (V/2, 100 ns): 0.65 V P -> AP and 0.50 V AP -> P switch
-#: every working cell, and their half-select voltages stay far enough below the critical voltages
-#: that a neighbour is disturbed with probability <= 5e-5 per pulse; 0.75 V already disturbs 8e-3.
+#: The write window of the default simulated chip (V/2, 100 ns): 0.65 V P -> AP and 0.50 V AP -> P
+#: switch every working cell, while a half-selected neighbour switches with probability 7e-7 and
+#: 5e-6 per pulse on average (9e-5 and 4e-4 for the die's weakest device). The ramps stop where
+#: the weakest neighbour's disturb reaches about 1e-2 (0.75 V and 0.55 V).
 DEFAULT_RAMP_P_TO_AP = Ramp(0.65, 0.05, 0.75)
 DEFAULT_RAMP_AP_TO_P = Ramp(0.50, 0.05, 0.55)
 

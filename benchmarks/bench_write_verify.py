@@ -1,0 +1,67 @@
+"""Time and pulses of one write-verify of a random 15x15 pattern on SimulatedBackend.
+
+Run: python benchmarks/bench_write_verify.py [--seeds 5] [--arrays 0,1,2,3,4]
+
+For each array of Chip.from_seed(seed) and each pattern seed, a fresh chip is drawn, a random
+pattern (half AP) is written with the default write-verify (V/2, 100 ns, P->AP 0.65-0.75 V,
+AP->P 0.50-0.55 V, at most 6 pulses a cell), and the wall time, pulses, passes, reads and final
+fidelity are reported; then the mean cost of one pulse and one grounded map read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from mtjlab.patterns import make_pattern
+from mtjlab.protocols.write import write_verify
+from mtjlab.sim.backend import SimulatedBackend
+from mtjlab.sim.chip import Chip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="pattern seeds per array (default 5)")
+    parser.add_argument("--arrays", default="0,1,2,3,4", help="arrays (default all five)")
+    parser.add_argument("--chip", type=int, default=0, help="chip seed (default 0)")
+    args = parser.parse_args()
+    arrays = [int(a) for a in args.arrays.split(",")]
+
+    print("array  pattern  time (s)  pulses  passes  map reads  fidelity  given up")
+    times, pulses = [], []
+    for a in arrays:
+        for k in range(args.seeds):
+            backend = SimulatedBackend(Chip.from_seed(args.chip), a)
+            pattern = make_pattern("random", backend.shape, rng=np.random.default_rng([a, k]))
+            start = time.perf_counter()
+            result = write_verify(backend, pattern)
+            elapsed = time.perf_counter() - start
+            times.append(elapsed)
+            pulses.append(result.pulses)
+            print(
+                f"{a:5d}  {k:7d}  {elapsed:8.3f}  {result.pulses:6d}  {result.passes:6d}  "
+                f"{backend.counts['reads'] // 225:9d}  {result.fidelity:8.4f}  "
+                f"{len(result.given_up):8d}"
+            )
+    print(
+        f"mean: {np.mean(times):.3f} s and {np.mean(pulses):.1f} pulses per write-verify "
+        f"({len(times)} writes)"
+    )
+
+    backend = SimulatedBackend(Chip.from_seed(args.chip), 1)
+    n = 200
+    start = time.perf_counter()
+    for k in range(n):
+        backend.write_pulse(k % 15, (7 * k) % 15, amplitude_v=0.5, width_s=1e-7, polarity=-1)
+    pulse_ms = (time.perf_counter() - start) / n * 1e3
+    start = time.perf_counter()
+    for _ in range(20):
+        backend.read_map()
+    map_ms = (time.perf_counter() - start) / 20 * 1e3
+    print(f"one write_pulse {pulse_ms:.2f} ms, one grounded read_map {map_ms:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
