@@ -1,0 +1,24 @@
+"""The README's tour runs, and its comments hold: the cell switches and the bad read is refused."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_tour_runs_and_says_what_happens():
+    text = README.read_text()
+    section = text[text.index("## A short tour") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(code, namespace)
+    assert (namespace["limits"].max_read_v, namespace["limits"].max_write_v) == (0.113, 1.1)
+    assert round(namespace["before"] / 1e3, 1) == 12.5
+    assert round(namespace["after"] / 1e3, 1) == 5.4
+    assert namespace["refused"].startswith(
+        "read voltage -0.3 V is outside the safety limit max_read_v = 0.113 V"
+    )
+    assert namespace["chip"].array(1).state[3, 4] == 1  # AP again after the last pulse
+    assert np.shape(namespace["currents_a"]) == (15,)
