@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -511,6 +514,21 @@ def _open_store(path: Path, out: Path) -> RunStore:
     return RunStore(path)
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler, a closed session) ends a run as Ctrl-C does: through every ``with``
+    block, so the array reaches its safe state and the run is marked interrupted."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run(kind: str, params: dict, store_path: Path, out: Path) -> int:
     from mtjlab import runs
 
@@ -518,7 +536,7 @@ def _run(kind: str, params: dict, store_path: Path, out: Path) -> int:
     store = _open_store(store_path, out)
     run_id = None
     try:
-        with store:
+        with _terminate_as_interrupt(), store:
             run_id = runs.create(store, kind, params)
             print(f"run {run_id} in {store_path} ({kind}), outputs in {out}", file=sys.stderr)
             summary = runs.execute(store, run_id, progress=view)
@@ -847,7 +865,7 @@ def _cmd_runs_resume(args: argparse.Namespace) -> int:
     from mtjlab import runs
 
     view = ProgressView()
-    with _existing_store(args.store) as store:
+    with _terminate_as_interrupt(), _existing_store(args.store) as store:
         print(f"resuming run {args.run_id} in {args.store}", file=sys.stderr)
         try:
             summary = runs.resume(store, args.run_id, progress=view)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,14 @@ def _run_cli(args, cwd):
     )
 
 
+def _units_done(store_path: Path) -> int | None:
+    """Units finished by run 1 of the store, or None when there is no run 1 yet."""
+    if not store_path.exists():
+        return None
+    with RunStore(store_path) as s:
+        return s.run(1).units_done if s.runs() else None
+
+
 def _keyed(store_path: Path, run_id: int) -> list[tuple]:
     with RunStore(store_path) as s:
         return sorted(
@@ -142,8 +151,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_records(t
     rng = np.random.default_rng(7)
     kills = 0
     for attempt in range(60):
-        exists = store.exists() and RunStore(store).runs()
-        if exists:
+        if _units_done(store) is not None:
             with RunStore(store) as s:
                 if s.run(1).status == "finished":
                     break
@@ -168,6 +176,32 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_records(t
     assert len(got) == len(want)
     assert [g[:2] for g in got] == [w[:2] for w in want]
     assert got == want  # the chip's state went with the run, so the values match too
+
+
+def test_sigterm_ends_a_run_as_interrupted_and_it_resumes(tmp_path):
+    store = tmp_path / "runs.db"
+    args = ["characterize", "fidelity", *SMALL, "--patterns", "6", "--store", str(store)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtjlab", *args, "--out", str(tmp_path / "o")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the first write is committed
+        if _units_done(store):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: run 1 is kept" in err and "Traceback" not in err
+    with RunStore(store) as s:
+        assert s.run(1).status == "interrupted"
+        assert 1 <= s.run(1).units_done < 6
+    assert main(["runs", "resume", "1", "--store", str(store)]) == 0
+    with RunStore(store) as s:
+        assert s.run(1).status == "finished" and s.run(1).units_done == 6
 
 
 def _error_line(capsys) -> str:
