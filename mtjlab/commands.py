@@ -428,6 +428,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     sw.add_argument("--trials", type=positive_int, default=20, help="trials per point (default 20)")
     sw.add_argument(
+        "--reset-amplitude",
+        type=volts,
+        dest="reset_amplitude_v",
+        help="amplitude of the reset pulse before each trial (default: the write-verify ramp's "
+        "top, 0.55 V to reset to P and 0.75 V to reset to AP, which switch every working cell "
+        "while sparing most neighbours under V/2)",
+    )
+    sw.add_argument(
         "--scheme", choices=WRITE_SCHEMES, default="v/2", help="half-select scheme (default v/2)"
     )
     _add_output(sw, "switching")
@@ -649,9 +657,15 @@ def _cmd_switching(args: argparse.Namespace) -> int:
     limits = _sim_limits(args.seed)
     directions = ["P->AP", "AP->P"] if args.direction == "both" else [args.direction]
     amplitudes = {"P->AP": args.p_to_ap_amplitudes, "AP->P": args.ap_to_p_amplitudes}
+    # Measuring P->AP resets to P with an AP->P pulse, and the other way round.
+    reset = {
+        "P->AP": args.reset_amplitude_v or DEFAULT_RAMP_AP_TO_P.stop_v,
+        "AP->P": args.reset_amplitude_v or DEFAULT_RAMP_P_TO_AP.stop_v,
+    }
     for d in directions:
         for w in args.widths:
             limits.check_pulse(max(amplitudes[d]), w)
+        limits.check_pulse(reset[d], 100e-9)
     out, store = _out_and_store(args, "switching")
     params = {
         "bench": runs.sim_bench(args.seed),
@@ -661,6 +675,7 @@ def _cmd_switching(args: argparse.Namespace) -> int:
         "amplitudes_v": {d: amplitudes[d] for d in directions},
         "widths_s": args.widths,
         "trials": args.trials,
+        "reset_amplitude_v": {d: reset[d] for d in directions},
         "scheme": args.scheme,
         "out": str(out),
     }

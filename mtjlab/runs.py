@@ -225,6 +225,7 @@ def _switching(ctx: Context) -> dict:
                         widths_s=widths,
                         trials=p["trials"],
                         scheme=p["scheme"],
+                        reset_amplitude_v=p["reset_amplitude_v"][direction],
                         rng=np.random.default_rng([p["bench"]["seed"], row, col]),
                         progress=ctx.progress,
                         record=lambda r: record({"array": a, **r}),

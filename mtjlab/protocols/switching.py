@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike
 from mtjlab.backend import ArrayBackend
 from mtjlab.limits import Limits
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
+from mtjlab.protocols.readout import MIN_STATE_RATIO
 from mtjlab.schemes import WRITE_SCHEMES
 from mtjlab.states import AP, NAMES, P
 
@@ -24,10 +25,6 @@ RecordSink = Callable[[dict], None]
 
 #: Switching directions: (polarity of the switching pulse, start state, end state).
 DIRECTIONS: dict[str, tuple[int, int, int]] = {"P->AP": (+1, P, AP), "AP->P": (-1, AP, P)}
-
-#: Smallest ratio of the AP to the P reading that counts as two distinguishable states. MgO
-#: junctions read a few times apart; a shorted, open or stuck cell reads the same twice.
-MIN_STATE_RATIO = 1.2
 
 #: Largest such ratio an MTJ can show: the room-temperature TMR record of MgO junctions is about
 #: 600 % (a ratio of 7). A larger one is something else, such as an open cell whose reading is the
