@@ -1,0 +1,46 @@
+"""Progress drawing: bars with an ETA on a terminal, a line every tenth of the way in a log."""
+
+import io
+
+from mtjlab.progress import ProgressView
+from mtjlab.protocols.events import Progress
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def feed(view, task, total, unit="write"):
+    for done in range(total + 1):
+        view(Progress(task, done, total, unit, f"step {done}"))
+
+
+def test_log_gets_the_first_step_then_a_line_per_tenth_of_the_outer_task_only():
+    log = io.StringIO()
+    view = ProgressView(log)
+    feed(view, "fidelity", 40)
+    feed(view, "write-verify", 100, "pulse")  # inner task: not logged
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 11  # the first step (an early ETA), then every tenth
+    assert lines[0].startswith("fidelity: 1/40 writes,")
+    assert lines[1].startswith("fidelity: 4/40 writes,") and "left (step 4)" in lines[1]
+    assert lines[-1].startswith("fidelity: 40/40 writes,")
+
+
+def test_terminal_gets_bars_with_rate_and_remaining_time():
+    term = FakeTerminal()
+    view = ProgressView(term)
+    feed(view, "fidelity", 5)
+    view(Progress("write-verify", 0, 3, "pulse"))
+    view(Progress("write-verify", 3, 3, "pulse"))
+    view.close()
+    text = term.getvalue()
+    assert "fidelity" in text and "5/5" in text and "write-verify" in text
+    assert "<" in text  # tqdm's elapsed<remaining
+
+
+def test_disabled_view_draws_nothing():
+    log = io.StringIO()
+    feed(ProgressView(log, enabled=False), "fidelity", 10)
+    assert log.getvalue() == ""
