@@ -9,30 +9,8 @@ import sys
 from pathlib import Path
 
 from mtjlab import __version__
+from mtjlab.commands import add_commands, non_negative_int, volts
 from mtjlab.schemes import READ_BIASES
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
-
-
-def _read_voltage(text: str) -> float:
-    from mtjlab.backend import check_read_v
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a voltage in volts, got {text!r}") from None
-    try:
-        return check_read_v(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,19 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     read.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=0,
         help="chip seed: the same seed gives the same chip (default 0)",
     )
     read.add_argument(
         "--array",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=1,
         help="which array of the die (default 1, the 50 nm devices)",
     )
     read.add_argument(
         "--v-read",
-        type=_read_voltage,
+        type=volts,
         default=0.1,
         dest="v_read",
         help="read voltage in volts (default 0.1)",
@@ -84,8 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
         "resistance_map.png in (default resistance_map.png)",
     )
     read.set_defaults(handler=_sim_read)
-
-    from mtjlab.commands import add_commands
 
     add_commands(sub)
     return parser

@@ -7,8 +7,8 @@ each kind writes its figures and a ``summary.json`` into the run's output folder
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,15 @@ class Context:
 
     def runner(self, backends: dict[int, ArrayBackend]) -> UnitRunner:
         return UnitRunner({f"array={a}": b for a, b in backends.items()}, self.store, self.run_id)
+
+
+@contextmanager
+def safe_on_exit(backends: dict[int, ArrayBackend]) -> Iterator[None]:
+    """Every backend to its safe state when the block ends, however it ends."""
+    with ExitStack() as stack:
+        for b in backends.values():
+            stack.enter_context(b)
+        yield
 
 
 def sim_bench(seed: int) -> dict:
@@ -104,9 +113,7 @@ def _read(ctx: Context) -> dict:
             "states": readout.states.tolist(),
         }
 
-    with ExitStack() as stack:
-        for b in backends.values():
-            stack.enter_context(b)
+    with safe_on_exit(backends):
         result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
     r = np.array(result["resistance_ohm"], dtype=float)
     states = np.array(result["states"], dtype=np.int8)
@@ -145,9 +152,7 @@ def _write(ctx: Context) -> dict:
             "given_up_cells": [[r, c, why] for (r, c), why in result.given_up.items()],
         }
 
-    with ExitStack() as stack:
-        for b in backends.values():
-            stack.enter_context(b)
+    with safe_on_exit(backends):
         result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
     states = np.array(result.pop("states"), dtype=np.int8)
     r = np.array(result.pop("resistance_ohm"), dtype=float)
@@ -164,9 +169,7 @@ def _fidelity(ctx: Context) -> dict:
     arrays = list(ctx.params["arrays"])
     patterns = [np.array(p["cells"], dtype=np.int8) for p in ctx.params["patterns"]]
     backends = ctx.backends(arrays)
-    with ExitStack() as stack:
-        for b in backends.values():
-            stack.enter_context(b)
+    with safe_on_exit(backends):
         fidelity = characterize_fidelity(
             backends,
             patterns,
@@ -208,9 +211,7 @@ def _switching(ctx: Context) -> dict:
     backends = ctx.backends([a])
     widths = np.array(p["widths_s"])
     curves = []
-    with ExitStack() as stack:
-        for b in backends.values():
-            stack.enter_context(b)
+    with safe_on_exit(backends):
         runner = ctx.runner(backends)
         for row, col in p["cells"]:
             for direction in p["directions"]:
@@ -312,9 +313,7 @@ def _rv(ctx: Context) -> dict:
     a = p["array"]
     backends = ctx.backends([a])
     loops = []
-    with ExitStack() as stack:
-        for b in backends.values():
-            stack.enter_context(b)
+    with safe_on_exit(backends):
         runner = ctx.runner(backends)
         for row, col in p["cells"]:
 
