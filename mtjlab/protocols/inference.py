@@ -1,0 +1,130 @@
+"""Inference on an array: a binary layer's weights as differential column pairs, its pre-activations
+read from the pairs' current difference, and the per-unit gain and offset that tune them.
+
+Weight +1 is the pair (P, AP), weight -1 is (AP, P): with inputs x driven as row voltages
+``v_in_v * x``, the difference of a pair's column currents is ``v_in_v (G_P - G_AP) x . w``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mtjlab.backend import ArrayBackend
+from mtjlab.protocols.write import KEEP
+from mtjlab.states import AP, P
+
+
+@dataclass(frozen=True)
+class PairMapping:
+    """Where a layer sits on the array: an array row per input, a column pair per unit."""
+
+    rows: tuple[int, ...]
+    plus_cols: tuple[int, ...]
+    minus_cols: tuple[int, ...]
+    shape: tuple[int, int]
+
+    @classmethod
+    def default(cls, n_inputs: int, n_units: int, shape: tuple[int, int] = (15, 15)) -> PairMapping:
+        """Inputs on rows 0, 1, ...; unit j on columns 2j (plus) and 2j + 1 (minus)."""
+        if n_inputs > shape[0] or 2 * n_units > shape[1]:
+            raise ValueError(
+                f"a {n_inputs}-input, {n_units}-unit layer needs {n_inputs} rows and "
+                f"{2 * n_units} columns; the array is {shape[0]}x{shape[1]}"
+            )
+        return cls(
+            rows=tuple(range(n_inputs)),
+            plus_cols=tuple(range(0, 2 * n_units, 2)),
+            minus_cols=tuple(range(1, 2 * n_units, 2)),
+            shape=shape,
+        )
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.rows)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.plus_cols)
+
+    def target(self, weights: np.ndarray) -> np.ndarray:
+        """The pattern that stores ``weights`` (inputs, units) of +-1; other cells KEEP."""
+        w = np.asarray(weights)
+        if w.shape != (self.n_inputs, self.n_units) or not np.isin(w, (-1, 1)).all():
+            raise ValueError(
+                f"weights must be a ({self.n_inputs}, {self.n_units}) array of +-1, "
+                f"got shape {w.shape}"
+            )
+        target = np.full(self.shape, KEEP, dtype=np.int8)
+        rows = np.array(self.rows)[:, None]
+        target[rows, np.array(self.plus_cols)] = np.where(w > 0, P, AP)
+        target[rows, np.array(self.minus_cols)] = np.where(w > 0, AP, P)
+        return target
+
+    def weights_read(self, states: np.ndarray) -> np.ndarray:
+        """Weights a map of cell states holds: +1 for (P, AP), -1 for (AP, P), 0 for anything else
+        (both alike, an open or a short in the pair)."""
+        s = np.asarray(states)
+        rows = np.array(self.rows)[:, None]
+        plus, minus = s[rows, np.array(self.plus_cols)], s[rows, np.array(self.minus_cols)]
+        return np.where(
+            (plus == P) & (minus == AP), 1, np.where((plus == AP) & (minus == P), -1, 0)
+        )
+
+    def differences_a(self, backend: ArrayBackend, x: np.ndarray, v_in_v: float) -> np.ndarray:
+        """Drive each input vector of ``x`` (n, inputs), scaled by ``v_in_v``, on its rows (the
+        other rows at 0 V) and return each unit's current difference, shape (n, units)."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if x.shape[1] != self.n_inputs or np.abs(x).max(initial=0.0) > 1.0:
+            raise ValueError(
+                f"inputs must have {self.n_inputs} columns within +-1, got shape {x.shape}"
+            )
+        v = np.zeros((x.shape[0], backend.shape[0]))
+        v[:, self.rows] = v_in_v * x
+        i = backend.column_currents_a(v)
+        return i[:, self.plus_cols] - i[:, self.minus_cols]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Turns current differences into pre-activations: ``(difference - offset_a) / gain_a``."""
+
+    gain_a: np.ndarray
+    offset_a: np.ndarray
+
+    def apply(self, differences_a: np.ndarray) -> np.ndarray:
+        return (differences_a - self.offset_a) / self.gain_a
+
+
+def nominal_calibration(
+    resistance_ohm: np.ndarray, states: np.ndarray, mapping: PairMapping, v_in_v: float
+) -> Calibration:
+    """The gain a read-back map predicts: ``v_in_v (G_P - G_AP)`` from the medians of the layer's
+    P and AP cells, the same for every unit; no offset. This is the untuned hardware."""
+    rows = np.array(mapping.rows)[:, None]
+    cols = np.array(mapping.plus_cols + mapping.minus_cols)
+    r = np.asarray(resistance_ohm)[rows, cols]
+    s = np.asarray(states)[rows, cols]
+    if not (np.any(s == P) and np.any(s == AP)):
+        raise ValueError("the layer's cells show no P and AP population to calibrate from")
+    g_p, g_ap = np.median(1.0 / r[s == P]), np.median(1.0 / r[s == AP])
+    gain = np.full(mapping.n_units, v_in_v * (g_p - g_ap))
+    return Calibration(gain_a=gain, offset_a=np.zeros(mapping.n_units))
+
+
+def fit_calibration(differences_a: np.ndarray, x: np.ndarray, weights: np.ndarray) -> Calibration:
+    """Per unit, the gain and offset that best map the intended pre-activations ``x @ weights``
+    onto the measured differences (least squares), from a training or calibration split."""
+    ideal = np.asarray(x) @ np.asarray(weights, dtype=float)
+    gains, offsets = [], []
+    for j in range(ideal.shape[1]):
+        design = np.column_stack([ideal[:, j], np.ones(len(ideal))])
+        (gain, offset), *_ = np.linalg.lstsq(design, differences_a[:, j], rcond=None)
+        gains.append(gain)
+        offsets.append(offset)
+    gains_a = np.array(gains)
+    # A unit whose measured sums do not follow its weights at all keeps the sign of the mean gain.
+    fallback = np.median(gains_a[gains_a > 0]) if np.any(gains_a > 0) else 1.0
+    gains_a = np.where(gains_a > 0, gains_a, fallback)
+    return Calibration(gain_a=gains_a, offset_a=np.array(offsets))
