@@ -157,17 +157,17 @@ def train_binary_networks(
     for epoch in range(1, epochs + 1):
         w1, b1, w2, b2 = state
         bw1, bw2 = sign(w1), sign(w2)
-        pre = (np.einsum("nd,sdh->snh", x, bw1) + b1[:, None, :]) * a_in
+        pre = (x @ bw1 + b1[:, None, :]) * a_in
         h = sign(pre)
-        z = (np.einsum("snh,shk->snk", h, bw2) + b2[:, None, :]) * a_out
+        z = (h @ bw2 + b2[:, None, :]) * a_out
         z -= z.max(axis=2, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=2, keepdims=True)
         dz = (p - onehot) / n * a_out
-        g_w2 = np.einsum("snh,snk->shk", h, dz) * (np.abs(w2) <= 1)
+        g_w2 = h.transpose(0, 2, 1) @ dz * (np.abs(w2) <= 1)
         g_b2 = dz.sum(axis=1)
-        dpre = np.einsum("snk,shk->snh", dz, bw2) * (np.abs(pre) <= window) * a_in
-        g_w1 = np.einsum("nd,snh->sdh", x, dpre) * (np.abs(w1) <= 1)
+        dpre = dz @ bw2.transpose(0, 2, 1) * (np.abs(pre) <= window) * a_in
+        g_w1 = x.T @ dpre * (np.abs(w1) <= 1)
         g_b1 = dpre.sum(axis=1)
         for i, g in enumerate((g_w1, g_b1, g_w2, g_b2)):
             m, v = moments[i]
