@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -228,22 +229,14 @@ def _add_write_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--p-to-ap",
         type=ramp,
-        default=(
-            DEFAULT_RAMP_P_TO_AP.start_v,
-            DEFAULT_RAMP_P_TO_AP.step_v,
-            DEFAULT_RAMP_P_TO_AP.stop_v,
-        ),
+        default=_ramp_values(DEFAULT_RAMP_P_TO_AP),
         metavar="START,STEP,STOP",
         help="amplitude ramp of P->AP pulses in volts (default 0.65,0.05,0.75)",
     )
     g.add_argument(
         "--ap-to-p",
         type=ramp,
-        default=(
-            DEFAULT_RAMP_AP_TO_P.start_v,
-            DEFAULT_RAMP_AP_TO_P.step_v,
-            DEFAULT_RAMP_AP_TO_P.stop_v,
-        ),
+        default=_ramp_values(DEFAULT_RAMP_AP_TO_P),
         metavar="START,STEP,STOP",
         help="amplitude ramp of AP->P pulses in volts (default 0.50,0.05,0.55)",
     )
@@ -480,6 +473,46 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_output(rv, "rv")
     rv.set_defaults(handler=_cmd_rv)
 
+    rep = sub.add_parser(
+        "reproduce",
+        help="the reference experiment: binary neural networks for Wine written, read and scored",
+        description="Train distinct binary 13-7-3 networks for scikit-learn's Wine data, write "
+        "each hidden layer into a 15x15 array with write-verify (weights as differential column "
+        "pairs), read it back, run the test split through the array as row voltages, tune each "
+        "hidden unit's gain and offset on the training split, and score accuracy and write "
+        "fidelity; summary.json, figures and report.html in the output folder.",
+    )
+    rep.add_argument(
+        "--solutions", type=positive_int, default=300, help="binary solutions (default 300)"
+    )
+    rep.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the chip, the train/test split and the training (default 0)",
+    )
+    rep.add_argument(
+        "--chip",
+        default="default",
+        metavar="PRESET",
+        help="simulated chip preset (default 'default'; see docs/device-model.md)",
+    )
+    rep.add_argument(
+        "--arrays",
+        type=array_list,
+        default=list(range(N_ARRAYS)),
+        help="arrays the solutions are written into in turn (default all)",
+    )
+    rep.add_argument(
+        "--v-in",
+        type=volts,
+        default=0.1,
+        dest="v_in_v",
+        help="row voltage of an input of 1 (default 0.1 V, inside the read limit)",
+    )
+    _add_output(rep, "reproduce")
+    rep.set_defaults(handler=_cmd_reproduce)
+
     runs = sub.add_parser("runs", help="list, show, export and resume the runs of a store")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     for name, text in (
@@ -507,8 +540,10 @@ def _out_and_store(args: argparse.Namespace, kind: str) -> tuple[Path, Path]:
     out = args.out or Path(f"mtjlab-{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
-    if not out.parent.exists() and out.parent != Path():
-        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: {out.parent} is not an existing folder")
+    if not os.access(out if out.exists() else out.parent, os.W_OK):
+        raise UsageError(f"--out {out}: not writable")
     out = out.resolve()
     store = args.store or out / "runs.db"
     if args.store is not None and not args.store.parent.is_dir():
@@ -651,6 +686,61 @@ def _check_cells(cells: list[tuple[int, int]]) -> list[list[int]]:
     return [list(c) for c in dict.fromkeys(cells)]
 
 
+def _ramp_values(ramp) -> tuple[float, float, float]:
+    return ramp.start_v, ramp.step_v, ramp.stop_v
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from mtjlab import runs
+    from mtjlab.network import BinaryNet, train_binary_networks, wine_split
+
+    bench = runs.sim_bench(args.seed, args.chip)
+    limits = runs.sim_backends(bench, [0])[0].limits
+    limits.check_read(args.v_in_v, "input voltage --v-in")
+    write = {
+        "ramp_p_to_ap": list(_ramp_values(DEFAULT_RAMP_P_TO_AP)),
+        "ramp_ap_to_p": list(_ramp_values(DEFAULT_RAMP_AP_TO_P)),
+    }
+    for ramp_values in write.values():
+        limits.check_pulse(ramp_values[2], 100e-9)
+    out, store = _out_and_store(args, "reproduce")
+    print(f"training binary networks for {args.solutions} solutions ...", file=sys.stderr)
+    split = wine_split(args.seed)
+    nets: list[BinaryNet] = []
+    seen: set[bytes] = set()
+    # A few seeds more than solutions, since two seeds can land on the same solution.
+    base = args.seed * 1_000_000
+    for chunk in range(10):
+        start = base + chunk * (args.solutions + 10)
+        for net in train_binary_networks(split, range(start, start + args.solutions + 10)):
+            form = net.canonical()
+            if form not in seen and len(nets) < args.solutions:
+                seen.add(form)
+                nets.append(net)
+        if len(nets) == args.solutions:
+            break
+    else:
+        raise UsageError(f"found only {len(nets)} distinct solutions, not {args.solutions}")
+    params = {
+        "bench": bench,
+        "split_seed": args.seed,
+        "arrays": args.arrays,
+        "v_in_v": args.v_in_v,
+        "write": write,
+        "networks": [
+            {
+                "w_hidden": n.w_hidden.tolist(),
+                "b_hidden": n.b_hidden.tolist(),
+                "w_out": n.w_out.tolist(),
+                "b_out": n.b_out.tolist(),
+            }
+            for n in nets
+        ],
+        "out": str(out),
+    }
+    return _run("reproduce", params, store, out)
+
+
 def _cmd_switching(args: argparse.Namespace) -> int:
     from mtjlab import runs
 
@@ -782,6 +872,21 @@ def print_summary(summary: dict) -> None:
             for c in summary["cells"]
         ]
         print(format_table(["cell", "P->AP at (V)", "AP->P at (V)"], rows))
+    elif kind == "reproduce":
+        rows = [
+            [name, *(f"{100 * summary[f'{q}_{key}']:.1f}" for q in ("median", "q05", "q95", "max"))]
+            for name, key in (
+                ("software (binary)", "software_accuracy"),
+                ("hardware, untuned", "untuned_accuracy"),
+                ("hardware, tuned", "tuned_accuracy"),
+                ("device fidelity", "device_fidelity"),
+                ("weight fidelity", "weight_fidelity"),
+            )
+        ]
+        print(f"{summary['n_solutions']} solutions (percent)")
+        print(format_table(["", "median", "5 %", "95 %", "best"], rows))
+        print(f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %")
+        print(f"report: {summary['html']}")
     for name, cells in summary.get("stuck", {}).items():
         for s in cells:
             print(f"array {name} cell ({s['row']}, {s['col']}): {s['reason']}")

@@ -683,3 +683,149 @@ _NO_DATE = {"png": {}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
 def _save(fig: Figure, path: Path) -> None:
     fmt = path.suffix.lower().lstrip(".")
     fig.savefig(path, format=fmt, dpi=150, metadata=_NO_DATE[fmt])
+
+
+# -- the reproduce campaign ---------------------------------------------------------------------
+
+
+def plot_accuracy_distributions(
+    accuracies: dict[str, np.ndarray], path: Path | str, *, title: str = ""
+) -> Path:
+    """Histograms of test accuracy (fractions) of many solutions, one per named series, on one
+    axis in percent, each with its median marked."""
+    path = check_figure_path(path, "accuracy.png")
+    fig, ax = _new_axes((6.4, 4.4))
+    values = [100 * np.asarray(v, dtype=float) for v in accuracies.values()]
+    every = np.concatenate(values) if values else np.array([0.0, 100.0])
+    lo = np.floor(every.min() / 2) * 2 - 1
+    bins = np.arange(lo, 101.5 + 1e-9, 1.0)
+    for (name, v), colour in zip(
+        accuracies.items(), ("#4477aa", "#ee6677", "#228833", "#ccbb44"), strict=False
+    ):
+        a = 100 * np.asarray(v, dtype=float)
+        ax.hist(
+            a,
+            bins=bins,
+            histtype="step",
+            linewidth=1.6,
+            color=colour,
+            label=f"{name}: median {np.median(a):.1f} %",
+        )
+        ax.axvline(np.median(a), color=colour, linestyle="--", linewidth=1)
+    ax.set_xlabel("test accuracy (%)")
+    ax.set_ylabel("solutions")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    _save(fig, path)
+    return path
+
+
+def plot_fidelity_vs_accuracy(
+    fidelity: np.ndarray,
+    accuracy: dict[str, np.ndarray],
+    path: Path | str,
+    *,
+    xlabel: str = "weight fidelity (%)",
+    title: str = "",
+) -> Path:
+    """Scatter of each solution's write fidelity (fraction) against its accuracies (fractions)."""
+    path = check_figure_path(path, "fidelity_vs_accuracy.png")
+    fig, ax = _new_axes((6.4, 4.4))
+    f = 100 * np.asarray(fidelity, dtype=float)
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, f.size)  # ties at one test sample
+    for (name, a), colour, marker in zip(
+        accuracy.items(), ("#ee6677", "#228833"), "ox", strict=False
+    ):
+        ax.scatter(
+            f,
+            100 * np.asarray(a) + jitter,
+            s=14,
+            alpha=0.6,
+            color=colour,
+            marker=marker,
+            label=name,
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+    return path
+
+
+def plot_confusion_matrix(
+    counts: np.ndarray, path: Path | str, *, labels: list[str] | None = None, title: str = ""
+) -> Path:
+    """A confusion matrix of counts (true class down, predicted across), each row's share shaded."""
+    path = check_figure_path(path, "confusion.png")
+    c = np.asarray(counts, dtype=float)
+    n = c.shape[0]
+    labels = labels or [str(k) for k in range(n)]
+    share = c / np.maximum(c.sum(axis=1, keepdims=True), 1)
+    fig, ax = _new_axes((4.8, 4.2))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                f"{int(c[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="white" if share[i, j] > 0.6 else "black",
+            )
+    ax.set_xticks(range(n), labels)
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    _save(fig, path)
+    return path
+
+
+def write_html_report(
+    path: Path | str,
+    *,
+    title: str,
+    headline: list[tuple[str, str]],
+    parameters: dict,
+    figures: list[Path],
+) -> Path:
+    """One HTML page: the headline figures, the figures (linked by relative path, so the folder
+    can be moved as a whole) and the run's parameters."""
+    import html
+
+    path = Path(path)
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in headline
+    )
+    params = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td><code>{html.escape(str(v))}</code></td></tr>"
+        for k, v in parameters.items()
+    )
+    images = "".join(
+        f'<figure><img src="{html.escape(f.name)}" alt="{html.escape(f.stem)}">'
+        f"<figcaption>{html.escape(f.stem.replace('_', ' '))}</figcaption></figure>"
+        for f in figures
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1100px; margin: 1em auto; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1em; }}
+th, td {{ text-align: left; padding: 2px 10px; border-bottom: 1px solid #ddd; }}
+figure {{ display: inline-block; width: 48%; margin: 0.5%; vertical-align: top; }}
+img {{ width: 100%; }}
+figcaption {{ font-size: 0.8em; color: #555; text-align: center; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<table>{rows}</table>
+{images}
+<h2>Parameters</h2>
+<table>{params}</table>
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -53,9 +53,27 @@ def safe_on_exit(backends: dict[int, ArrayBackend]) -> Iterator[None]:
         yield
 
 
-def sim_bench(seed: int) -> dict:
-    """The bench description of the built-in simulated bench for chip ``seed``."""
-    return {"kind": "sim", "seed": int(seed)}
+def sim_bench(seed: int, preset: str = "default") -> dict:
+    """The bench description of the built-in simulated bench for chip ``seed`` of ``preset``."""
+    chip_spec(preset)  # an unknown preset is refused here, before a run is recorded
+    return {"kind": "sim", "seed": int(seed), "preset": preset}
+
+
+def chip_presets() -> tuple[str, ...]:
+    """Names of the simulated chip presets."""
+    from mtjlab.sim import chip
+
+    return tuple(getattr(chip, "PRESETS", {"default": None}))
+
+
+def chip_spec(preset: str):
+    """The ChipSpec of a named preset."""
+    from mtjlab.sim import chip
+
+    presets = getattr(chip, "PRESETS", {"default": chip.ChipSpec()})
+    if preset not in presets:
+        raise ValueError(f"unknown chip preset {preset!r}; expected one of {sorted(presets)}")
+    return presets[preset]
 
 
 def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
@@ -65,7 +83,7 @@ def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
 
     if bench.get("kind") != "sim":
         raise StoreError(f"bench kind {bench.get('kind')!r} is not supported here (only 'sim')")
-    chip = Chip.from_seed(int(bench["seed"]))
+    chip = Chip.from_seed(int(bench["seed"]), chip_spec(bench.get("preset", "default")))
     return {a: SimulatedBackend(chip, a) for a in arrays}
 
 
@@ -74,7 +92,7 @@ def bench_snapshot(bench: dict) -> dict:
     from mtjlab.sim.chip import Chip
     from mtjlab.sim.limits import chip_limits
 
-    chip = Chip.from_seed(int(bench["seed"]))
+    chip = Chip.from_seed(int(bench["seed"]), chip_spec(bench.get("preset", "default")))
     return {"bench": bench, "chip": chip.describe(), "limits": chip_limits(chip).as_dict()}
 
 
@@ -361,6 +379,195 @@ def _rv(ctx: Context) -> dict:
     }
 
 
+def _reproduce(ctx: Context) -> dict:
+    from mtjlab.network import BinaryNet, wine_split
+    from mtjlab.protocols.events import Progress, emit
+    from mtjlab.protocols.inference import PairMapping, fit_calibration, nominal_calibration
+
+    p = ctx.params
+    split = wine_split(p["split_seed"])
+    nets = [
+        BinaryNet(
+            w_hidden=np.array(n["w_hidden"], dtype=np.int8),
+            b_hidden=np.array(n["b_hidden"]),
+            w_out=np.array(n["w_out"], dtype=np.int8),
+            b_out=np.array(n["b_out"]),
+        )
+        for n in p["networks"]
+    ]
+    arrays = list(p["arrays"])
+    backends = ctx.backends(arrays)
+    mapping = PairMapping.default(split.n_features, nets[0].w_hidden.shape[1])
+    x_all = np.vstack([split.x_train, split.x_test])
+    n_train = len(split.x_train)
+    v_in = p["v_in_v"]
+    thresholds: dict[int, float] = {}
+    results = []
+    with safe_on_exit(backends):
+        runner = ctx.runner(backends)
+        emit(ctx.progress, Progress("reproduce", 0, len(nets), "solution"))
+        for k, net in enumerate(nets):
+            a = arrays[k % len(arrays)]
+
+            def measure(record, k=k, a=a, net=net) -> dict:
+                backend = backends[a]
+                target = mapping.target(net.w_hidden)
+                written = write_verify(
+                    backend,
+                    target,
+                    threshold_ohm=thresholds.get(a),
+                    rng=np.random.default_rng([p["split_seed"], k]),
+                    **write_options(p["write"]),
+                )
+                final = written.final
+                weights = target != -1
+                diff = mapping.differences_a(backend, x_all, v_in)
+                untuned = nominal_calibration(final.resistance_ohm, final.states, mapping, v_in)
+                tuned = fit_calibration(diff[:n_train], split.x_train, net.w_hidden)
+                test = diff[n_train:]
+                pred_untuned = net.predict_from_preactivation(untuned.apply(test) + net.b_hidden)
+                pred_tuned = net.predict_from_preactivation(tuned.apply(test) + net.b_hidden)
+                n_classes = split.n_classes
+                confusion = np.zeros((n_classes, n_classes), dtype=int)
+                np.add.at(confusion, (split.y_test, pred_tuned), 1)
+                row = {
+                    "solution": k,
+                    "array": a,
+                    "software_accuracy": net.accuracy(split.x_test, split.y_test),
+                    "untuned_accuracy": float(np.mean(pred_untuned == split.y_test)),
+                    "tuned_accuracy": float(np.mean(pred_tuned == split.y_test)),
+                    "device_fidelity": float(np.mean(final.states[weights] == target[weights])),
+                    "weight_fidelity": float(
+                        np.mean(mapping.weights_read(final.states) == net.w_hidden)
+                    ),
+                    "pulses": written.pulses,
+                    "given_up": len(written.given_up),
+                }
+                record(row)
+                return {
+                    **row,
+                    "threshold_ohm": written.threshold_ohm,
+                    "confusion_tuned": confusion.tolist(),
+                    "states": final.states.tolist(),
+                    "target": target.tolist(),
+                }
+
+            result = runner.run(Unit(f"solution={k}", f"array={a}", measure))
+            thresholds[a] = result["threshold_ohm"]
+            results.append(result)
+            emit(
+                ctx.progress,
+                Progress(
+                    "reproduce",
+                    k + 1,
+                    len(nets),
+                    "solution",
+                    f"tuned {100 * result['tuned_accuracy']:.1f} %",
+                ),
+            )
+    return _reproduce_summary(ctx, results, split)
+
+
+_SOLUTION_KEYS = (
+    "software_accuracy",
+    "untuned_accuracy",
+    "tuned_accuracy",
+    "device_fidelity",
+    "weight_fidelity",
+    "pulses",
+)
+
+
+def _reproduce_summary(ctx: Context, results: list[dict], split) -> dict:
+    from mtjlab.network import float_mlp_accuracy
+
+    p = ctx.params
+    solutions = [
+        {
+            k: v
+            for k, v in r.items()
+            if k not in ("confusion_tuned", "states", "target", "threshold_ohm")
+        }
+        for r in results
+    ]
+    overall: dict = {"accuracy_unit": "fraction of the test split", "n_solutions": len(results)}
+    for key in _SOLUTION_KEYS:
+        v = np.array([r[key] for r in results], dtype=float)
+        overall[f"median_{key}"] = float(np.median(v))
+        overall[f"mean_{key}"] = float(np.mean(v))
+        overall[f"q05_{key}"] = float(np.quantile(v, 0.05))
+        overall[f"q95_{key}"] = float(np.quantile(v, 0.95))
+        overall[f"max_{key}"] = float(np.max(v))
+    overall["float_mlp_accuracy"] = float_mlp_accuracy(split)
+    acc = {
+        name: np.array([r[f"{name}_accuracy"] for r in results])
+        for name in ("software", "untuned", "tuned")
+    }
+    out = ctx.out
+    preset = p["bench"].get("preset", "default")
+    figures = [
+        report.plot_accuracy_distributions(
+            {
+                "software (binary)": acc["software"],
+                "hardware, untuned": acc["untuned"],
+                "hardware, tuned": acc["tuned"],
+            },
+            out / "accuracy_distributions.png",
+            title=f"{len(results)} binary solutions for Wine, chip {p['bench']['seed']} ({preset})",
+        ),
+        report.plot_fidelity_vs_accuracy(
+            np.array([r["weight_fidelity"] for r in results]),
+            {"untuned": acc["untuned"], "tuned": acc["tuned"]},
+            out / "fidelity_vs_accuracy.png",
+            title="write fidelity against hardware accuracy",
+        ),
+        report.plot_confusion_matrix(
+            np.sum([r["confusion_tuned"] for r in results], axis=0),
+            out / "confusion_tuned.png",
+            labels=["class 0", "class 1", "class 2"],
+            title=f"tuned hardware, all {len(results)} solutions, test split",
+        ),
+    ]
+    median = int(np.argsort(acc["tuned"])[len(results) // 2])
+    r = results[median]
+    shown_target = np.where(np.array(r["target"]) < 0, np.array(r["states"]), np.array(r["target"]))
+    figures.append(
+        report.plot_state_map(
+            np.array(r["states"], dtype=np.int8),
+            out / "written_array_map.png",
+            target=shown_target,
+            title=f"solution {r['solution']} (median tuned accuracy) on array {r['array']}: "
+            f"device fidelity {100 * r['device_fidelity']:.1f} %",
+        )
+    )
+    headline = [
+        ("solutions", str(len(results))),
+        ("chip", f"seed {p['bench']['seed']}, preset {preset}"),
+        ("median software accuracy (binary)", f"{100 * overall['median_software_accuracy']:.1f} %"),
+        ("median untuned hardware accuracy", f"{100 * overall['median_untuned_accuracy']:.1f} %"),
+        ("median tuned hardware accuracy", f"{100 * overall['median_tuned_accuracy']:.1f} %"),
+        ("best tuned hardware accuracy", f"{100 * overall['max_tuned_accuracy']:.1f} %"),
+        ("float MLP (same shape)", f"{100 * overall['float_mlp_accuracy']:.1f} %"),
+        ("median device fidelity", f"{100 * overall['median_device_fidelity']:.2f} %"),
+        ("median weight fidelity", f"{100 * overall['median_weight_fidelity']:.2f} %"),
+        ("median pulses per write", f"{overall['median_pulses']:.0f}"),
+    ]
+    params = {k: v for k, v in p.items() if k != "networks"}
+    html = report.write_html_report(
+        out / "report.html",
+        title="mtjlab reproduce: binary neural network for Wine on a passive MTJ array",
+        headline=headline,
+        parameters=params,
+        figures=figures,
+    )
+    return {
+        **overall,
+        "solutions": solutions,
+        "figures": [str(f) for f in figures],
+        "html": str(html),
+    }
+
+
 def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
@@ -371,6 +578,7 @@ KINDS: dict[str, Callable[[Context], dict]] = {
     "fidelity": _fidelity,
     "switching": _switching,
     "rv": _rv,
+    "reproduce": _reproduce,
 }
 
 

@@ -283,3 +283,59 @@ def test_any_bad_option_value_is_refused_before_anything_is_written(
         _error_line(capsys)  # a usable value, then the bad --fixed stops the command
     assert status == 2
     assert not out.exists()
+
+
+def test_reproduce_scores_solutions_and_writes_its_report(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["reproduce", "--solutions", "4", "--arrays", "1,2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "4 solutions (percent)" in text and "hardware, tuned" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["accuracy_unit"] == "fraction of the test split"
+    assert [s["array"] for s in summary["solutions"]] == [1, 2, 1, 2]
+    for s in summary["solutions"]:
+        for key in ("software_accuracy", "untuned_accuracy", "tuned_accuracy"):
+            assert 0.0 <= s[key] <= 1.0
+        assert s["weight_fidelity"] >= 0.95 and s["pulses"] > 50
+    # On the default chip the hardware scores within a test sample or two of software.
+    assert abs(summary["median_tuned_accuracy"] - summary["median_software_accuracy"]) < 0.04
+    assert summary["median_software_accuracy"] == pytest.approx(
+        float(np.median([s["software_accuracy"] for s in summary["solutions"]]))
+    )
+    page = (out / "report.html").read_text()
+    for f in summary["figures"]:
+        assert Path(f).exists() and Path(f).name in page
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["reproduce", "--solutions", "0"], "expected a whole number >= 1"),
+        (["reproduce", "--solutions", "-3"], "expected a whole number >= 0"),
+        (["reproduce", "--solutions", "many"], "expected a whole number >= 0"),
+    ],
+)
+def test_reproduce_refuses_bad_counts(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_reproduce_refuses_an_unknown_preset_and_an_unwritable_out(tmp_path, capsys):
+    assert main(["reproduce", "--chip", "golden", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown chip preset 'golden'" in _error_line(capsys)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: use a path under a file
+            target = tmp_path / "file.txt"
+            target.write_text("x")
+            out = target / "sub"
+        else:
+            out = locked / "sub"
+        assert main(["reproduce", "--out", str(out)]) == 2
+        _error_line(capsys)
+    finally:
+        locked.chmod(0o700)
+    assert not (tmp_path / "o").exists()
