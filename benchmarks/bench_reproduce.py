@@ -1,0 +1,105 @@
+"""Time of `mtjlab reproduce` on the simulated bench, and how it splits.
+
+Run: python benchmarks/bench_reproduce.py [--solutions 300] [--chip default]
+
+Runs the command end to end into a temporary folder (what a user waits for), then times its parts
+on a sample of solutions: training, write-verify, the inference batch (train and test splits
+through the array), calibration and scoring, and the run store's commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mtjlab.cli import main as mtjlab_main
+from mtjlab.network import train_binary_networks, wine_split
+from mtjlab.protocols.inference import PairMapping, fit_calibration, nominal_calibration
+from mtjlab.protocols.write import write_verify
+from mtjlab.runs import chip_spec
+from mtjlab.sim.backend import SimulatedBackend
+from mtjlab.sim.chip import Chip
+from mtjlab.store import RunStore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--solutions", type=int, default=300)
+    parser.add_argument("--chip", default="default")
+    parser.add_argument("--sample", type=int, default=20, help="solutions timed part by part")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rep"
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            status = mtjlab_main(
+                [
+                    "reproduce",
+                    "--solutions",
+                    str(args.solutions),
+                    "--chip",
+                    args.chip,
+                    "--out",
+                    str(out),
+                ]
+            )
+        total = time.perf_counter() - start
+    print(f"mtjlab reproduce --solutions {args.solutions}: {total:.1f} s (status {status})")
+
+    split = wine_split(0)
+    start = time.perf_counter()
+    nets = train_binary_networks(split, range(args.solutions + 10))
+    t_train = time.perf_counter() - start
+    chip = Chip.from_seed(0, chip_spec(args.chip))
+    backends = [SimulatedBackend(chip, a) for a in range(5)]
+    mapping = PairMapping.default(13, 7)
+    x_all = np.vstack([split.x_train, split.x_test])
+    parts = {"write-verify": 0.0, "inference batch": 0.0, "calibrate and score": 0.0}
+    pulses = 0
+    for k, net in enumerate(nets[: args.sample]):
+        b = backends[k % 5]
+        t0 = time.perf_counter()
+        result = write_verify(b, mapping.target(net.w_hidden))
+        t1 = time.perf_counter()
+        diff = mapping.differences_a(b, x_all, 0.1)
+        t2 = time.perf_counter()
+        nominal_calibration(result.final.resistance_ohm, result.final.states, mapping, 0.1)
+        tuned = fit_calibration(diff[:124], split.x_train, net.w_hidden)
+        net.predict_from_preactivation(tuned.apply(diff[124:]) + net.b_hidden)
+        t3 = time.perf_counter()
+        parts["write-verify"] += t1 - t0
+        parts["inference batch"] += t2 - t1
+        parts["calibrate and score"] += t3 - t2
+        pulses += result.pulses
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(Path(tmp) / "s.db")
+        run = store.create_run("bench", {}, seed=0, snapshot={})
+        blob = backends[0].snapshot_state()
+        t0 = time.perf_counter()
+        for k in range(args.sample):
+            store.begin_unit(run, f"u{k}")
+            store.append(run, f"u{k}", {"solution": k, "tuned_accuracy": 0.9})
+            store.finish_unit(run, f"u{k}", state_key="a", state=blob, result={"k": k})
+        parts["run store"] = time.perf_counter() - t0
+        store.close()
+    n = args.sample
+    print(f"training {args.solutions + 10} networks: {t_train:.2f} s")
+    print(f"per solution, mean of {n} ({pulses / n:.0f} pulses each):")
+    for name, seconds in parts.items():
+        print(f"  {name:20s} {1e3 * seconds / n:8.1f} ms")
+    per_solution = sum(parts.values()) / n
+    print(
+        f"  {'sum':20s} {1e3 * per_solution:8.1f} ms -> {args.solutions} solutions "
+        f"{per_solution * args.solutions:.1f} s + training"
+    )
+
+
+if __name__ == "__main__":
+    main()
