@@ -510,6 +510,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         dest="v_in_v",
         help="row voltage of an input of 1 (default 0.1 V, inside the read limit)",
     )
+    rep.add_argument(
+        "--workers",
+        type=positive_int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes writing arrays side by side, each array's solutions in order in one "
+        "of them; the results are those of one process (default: 2, or 1 on one core)",
+    )
     _add_output(rep, "reproduce")
     rep.set_defaults(handler=_cmd_reproduce)
 
@@ -726,6 +733,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "split_seed": args.seed,
         "arrays": args.arrays,
         "v_in_v": args.v_in_v,
+        "workers": args.workers,
         "write": write,
         "networks": [
             {

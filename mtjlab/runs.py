@@ -379,93 +379,200 @@ def _rv(ctx: Context) -> dict:
     }
 
 
-def _reproduce(ctx: Context) -> dict:
-    from mtjlab.network import BinaryNet, wine_split
-    from mtjlab.protocols.events import Progress, emit
-    from mtjlab.protocols.inference import PairMapping, fit_calibration, nominal_calibration
+@dataclass
+class _Wine:
+    """What every solution of a reproduce run shares: data, networks, mapping, settings."""
 
-    p = ctx.params
-    split = wine_split(p["split_seed"])
-    nets = [
-        BinaryNet(
-            w_hidden=np.array(n["w_hidden"], dtype=np.int8),
-            b_hidden=np.array(n["b_hidden"]),
-            w_out=np.array(n["w_out"], dtype=np.int8),
-            b_out=np.array(n["b_out"]),
+    params: dict
+
+    def __post_init__(self) -> None:
+        from mtjlab.network import BinaryNet, wine_split
+        from mtjlab.protocols.inference import PairMapping
+
+        p = self.params
+        self.split = wine_split(p["split_seed"])
+        self.nets = [
+            BinaryNet(
+                w_hidden=np.array(n["w_hidden"], dtype=np.int8),
+                b_hidden=np.array(n["b_hidden"]),
+                w_out=np.array(n["w_out"], dtype=np.int8),
+                b_out=np.array(n["b_out"]),
+            )
+            for n in p["networks"]
+        ]
+        self.arrays = list(p["arrays"])
+        self.mapping = PairMapping.default(self.split.n_features, self.nets[0].w_hidden.shape[1])
+        self.x_all = np.vstack([self.split.x_train, self.split.x_test])
+
+    def array_of(self, k: int) -> int:
+        return self.arrays[k % len(self.arrays)]
+
+    def solve(self, backend: ArrayBackend, k: int, threshold_ohm: float | None) -> dict:
+        """Write solution ``k`` into ``backend``, read it back, score it untuned and tuned."""
+        from mtjlab.protocols.inference import fit_calibration, nominal_calibration
+
+        p, split, net, mapping = self.params, self.split, self.nets[k], self.mapping
+        v_in, n_train = p["v_in_v"], len(split.x_train)
+        target = mapping.target(net.w_hidden)
+        written = write_verify(
+            backend,
+            target,
+            threshold_ohm=threshold_ohm,
+            rng=np.random.default_rng([p["split_seed"], k]),
+            **write_options(p["write"]),
         )
-        for n in p["networks"]
-    ]
-    arrays = list(p["arrays"])
-    backends = ctx.backends(arrays)
-    mapping = PairMapping.default(split.n_features, nets[0].w_hidden.shape[1])
-    x_all = np.vstack([split.x_train, split.x_test])
-    n_train = len(split.x_train)
-    v_in = p["v_in_v"]
-    thresholds: dict[int, float] = {}
-    results = []
+        final = written.final
+        weights = target != -1
+        diff = mapping.differences_a(backend, self.x_all, v_in)
+        untuned = nominal_calibration(final.resistance_ohm, final.states, mapping, v_in)
+        tuned = fit_calibration(diff[:n_train], split.x_train, net.w_hidden)
+        test = diff[n_train:]
+        pred_untuned = net.predict_from_preactivation(untuned.apply(test) + net.b_hidden)
+        pred_tuned = net.predict_from_preactivation(tuned.apply(test) + net.b_hidden)
+        confusion = np.zeros((split.n_classes, split.n_classes), dtype=int)
+        np.add.at(confusion, (split.y_test, pred_tuned), 1)
+        return {
+            "solution": k,
+            "array": self.array_of(k),
+            "software_accuracy": net.accuracy(split.x_test, split.y_test),
+            "untuned_accuracy": float(np.mean(pred_untuned == split.y_test)),
+            "tuned_accuracy": float(np.mean(pred_tuned == split.y_test)),
+            "device_fidelity": float(np.mean(final.states[weights] == target[weights])),
+            "weight_fidelity": float(np.mean(mapping.weights_read(final.states) == net.w_hidden)),
+            "pulses": written.pulses,
+            "given_up": len(written.given_up),
+            "threshold_ohm": written.threshold_ohm,
+            "confusion_tuned": confusion.tolist(),
+            "states": final.states.tolist(),
+            "target": target.tolist(),
+        }
+
+
+#: Keys of a solution's result that are its record in the run store (the rest are arrays).
+_RECORD_KEYS = (
+    "solution",
+    "array",
+    "software_accuracy",
+    "untuned_accuracy",
+    "tuned_accuracy",
+    "device_fidelity",
+    "weight_fidelity",
+    "pulses",
+    "given_up",
+)
+
+
+def _reproduce(ctx: Context) -> dict:
+    from mtjlab.protocols.events import Progress, emit
+
+    wine = _Wine(ctx.params)
+    n = len(wine.nets)
+    backends = ctx.backends(wine.arrays)
     with safe_on_exit(backends):
         runner = ctx.runner(backends)
-        emit(ctx.progress, Progress("reproduce", 0, len(nets), "solution"))
-        for k, net in enumerate(nets):
-            a = arrays[k % len(arrays)]
+        results: dict[int, dict] = {}
+        emit(ctx.progress, Progress("reproduce", 0, n, "solution"))
 
-            def measure(record, k=k, a=a, net=net) -> dict:
-                backend = backends[a]
-                target = mapping.target(net.w_hidden)
-                written = write_verify(
-                    backend,
-                    target,
-                    threshold_ohm=thresholds.get(a),
-                    rng=np.random.default_rng([p["split_seed"], k]),
-                    **write_options(p["write"]),
-                )
-                final = written.final
-                weights = target != -1
-                diff = mapping.differences_a(backend, x_all, v_in)
-                untuned = nominal_calibration(final.resistance_ohm, final.states, mapping, v_in)
-                tuned = fit_calibration(diff[:n_train], split.x_train, net.w_hidden)
-                test = diff[n_train:]
-                pred_untuned = net.predict_from_preactivation(untuned.apply(test) + net.b_hidden)
-                pred_tuned = net.predict_from_preactivation(tuned.apply(test) + net.b_hidden)
-                n_classes = split.n_classes
-                confusion = np.zeros((n_classes, n_classes), dtype=int)
-                np.add.at(confusion, (split.y_test, pred_tuned), 1)
-                row = {
-                    "solution": k,
-                    "array": a,
-                    "software_accuracy": net.accuracy(split.x_test, split.y_test),
-                    "untuned_accuracy": float(np.mean(pred_untuned == split.y_test)),
-                    "tuned_accuracy": float(np.mean(pred_tuned == split.y_test)),
-                    "device_fidelity": float(np.mean(final.states[weights] == target[weights])),
-                    "weight_fidelity": float(
-                        np.mean(mapping.weights_read(final.states) == net.w_hidden)
-                    ),
-                    "pulses": written.pulses,
-                    "given_up": len(written.given_up),
-                }
-                record(row)
-                return {
-                    **row,
-                    "threshold_ohm": written.threshold_ohm,
-                    "confusion_tuned": confusion.tolist(),
-                    "states": final.states.tolist(),
-                    "target": target.tolist(),
-                }
+        def done(k: int, result: dict) -> None:
+            results[k] = result
+            detail = f"tuned {100 * result['tuned_accuracy']:.1f} %"
+            emit(ctx.progress, Progress("reproduce", len(results), n, "solution", detail))
 
-            result = runner.run(Unit(f"solution={k}", f"array={a}", measure))
-            thresholds[a] = result["threshold_ohm"]
-            results.append(result)
-            emit(
-                ctx.progress,
-                Progress(
-                    "reproduce",
-                    k + 1,
-                    len(nets),
-                    "solution",
-                    f"tuned {100 * result['tuned_accuracy']:.1f} %",
-                ),
+        for k in range(n):
+            if runner.done(f"solution={k}"):
+                done(k, runner.results[f"solution={k}"])
+        pending = [k for k in range(n) if k not in results]
+        workers = min(int(ctx.params.get("workers", 1)), len({wine.array_of(k) for k in pending}))
+        thresholds = {r["array"]: r["threshold_ohm"] for r in results.values()}
+        if workers <= 1:
+            for k in pending:
+                a = wine.array_of(k)
+
+                def measure(record, k=k, a=a) -> dict:
+                    result = wine.solve(backends[a], k, thresholds.get(a))
+                    record({key: result[key] for key in _RECORD_KEYS})
+                    return result
+
+                result = runner.run(Unit(f"solution={k}", f"array={a}", measure))
+                thresholds[a] = result["threshold_ohm"]
+                done(k, result)
+        else:
+            _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, workers, done)
+    return _reproduce_summary(ctx, [results[k] for k in range(n)], wine.split)
+
+
+def _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, workers, done) -> None:
+    """Solutions on separate arrays in separate processes; this process keeps the run store.
+
+    Each array's solutions stay in order in one worker, which starts from the array's stored
+    state, so the results are those of the serial run; each result and the array's state are
+    committed here as they arrive.
+    """
+    import multiprocessing
+
+    mp = multiprocessing.get_context("fork")
+    arrays = sorted({wine.array_of(k) for k in pending})
+    groups = [arrays[w::workers] for w in range(workers)]
+    queue = mp.Queue()
+    states = {a: runner.backends[f"array={a}"].snapshot_state() for a in arrays}
+    procs = [
+        mp.Process(
+            target=_reproduce_worker,
+            args=(
+                queue,
+                ctx.params,
+                [k for k in pending if wine.array_of(k) in g],
+                states,
+                thresholds,
+            ),
+            daemon=True,
+        )
+        for g in groups
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        remaining = len(pending)
+        while remaining:
+            message = queue.get()
+            if message[0] == "error":
+                raise RuntimeError(f"a reproduce worker failed: {message[1]}")
+            _, k, result, state = message
+            a = wine.array_of(k)
+            runner.commit(
+                f"solution={k}",
+                f"array={a}",
+                result,
+                state,
+                [{key: result[key] for key in _RECORD_KEYS}],
             )
-    return _reproduce_summary(ctx, results, split)
+            done(k, result)
+            remaining -= 1
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+    # This process's backends take the arrays' final states, as after a serial run.
+    for a, blob in runner.store.latest_states(runner.run_id).items() if runner.store else []:
+        runner.backends[a].restore_state(blob)
+
+
+def _reproduce_worker(queue, params, solutions, states, thresholds) -> None:
+    try:
+        wine = _Wine(params)
+        backends = sim_backends(params["bench"], sorted({wine.array_of(k) for k in solutions}))
+        for a, b in backends.items():
+            b.restore_state(states[a])
+        thresholds = dict(thresholds)
+        with safe_on_exit(backends):
+            for k in solutions:
+                a = wine.array_of(k)
+                result = wine.solve(backends[a], k, thresholds.get(a))
+                thresholds[a] = result["threshold_ohm"]
+                queue.put(("result", k, result, backends[a].snapshot_state()))
+    except BaseException as exc:  # report, do not hang the parent
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 _SOLUTION_KEYS = (

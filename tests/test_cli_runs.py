@@ -339,3 +339,40 @@ def test_reproduce_refuses_an_unknown_preset_and_an_unwritable_out(tmp_path, cap
     finally:
         locked.chmod(0o700)
     assert not (tmp_path / "o").exists()
+
+
+def test_reproduce_in_two_processes_gives_the_results_of_one(tmp_path):
+    summaries = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        argv = ["reproduce", "--solutions", "6", "--arrays", "0,3", "--workers", workers]
+        assert main([*argv, "--out", str(out)]) == 0
+        summaries.append(json.loads((out / "summary.json").read_text()))
+        with RunStore(out / "runs.db") as s:
+            assert s.run(1).units_done == 6 and s.run(1).n_records == 6
+    assert summaries[0]["solutions"] == summaries[1]["solutions"]
+
+
+def test_an_interrupted_parallel_reproduce_resumes_to_the_same_results(tmp_path):
+    argv = ["reproduce", "--solutions", "8", "--arrays", "1,2", "--workers", "2"]
+    reference = tmp_path / "ref"
+    assert main([*argv, "--out", str(reference)]) == 0
+    store = tmp_path / "cut" / "runs.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtjlab", *argv, "--out", str(tmp_path / "cut")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (_units_done(store) or 0) >= 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    with RunStore(store) as s:
+        assert s.run(1).status == "interrupted" and 2 <= s.run(1).units_done < 8
+    assert main(["runs", "resume", "1", "--store", str(store)]) == 0
+    want = json.loads((reference / "summary.json").read_text())["solutions"]
+    got = json.loads((tmp_path / "cut" / "summary.json").read_text())["solutions"]
+    assert got == want

@@ -51,6 +51,25 @@ class UnitRunner:
     def done(self, name: str) -> bool:
         return name in self.results
 
+    def commit(
+        self,
+        name: str,
+        state_key: str,
+        result: dict,
+        state: bytes | None,
+        records: list[dict],
+    ) -> None:
+        """Record a unit measured elsewhere (another process) as if :meth:`run` had measured it;
+        ``state`` is the backend's state after it, from ``snapshot_state``."""
+        if self.store is not None and self.run_id is not None:
+            self.store.begin_unit(self.run_id, name)
+            for record in records:
+                self.store.append(self.run_id, name, record)
+            self.store.finish_unit(
+                self.run_id, name, state_key=state_key, state=state, result=result
+            )
+        self.results[name] = result
+
     def run(self, unit: Unit) -> dict:
         """Measure ``unit`` unless it is done already; return its result."""
         if unit.name in self.results:
