@@ -37,8 +37,8 @@ class ChipSpec:
     """What a die looks like; every default is documented with its source in docs/device-model.md.
 
     Device-to-device variation: R_P is lognormal (``sigma_r_p_log`` is the sigma of ln R_P);
-    TMR0, Vc0 (both polarities), Delta and the breakdown voltage are normal with the given
-    relative standard deviations.
+    TMR0, Vc0 (both polarities), Delta, the breakdown voltage and the barrier exponent are normal
+    with the given relative standard deviations.
     """
 
     rows: int = 15
@@ -53,11 +53,16 @@ class ChipSpec:
     vc0_p_to_ap_v: float = DEFAULT_DEVICE["vc0_p_to_ap_v"]
     vc0_ap_to_p_v: float = DEFAULT_DEVICE["vc0_ap_to_p_v"]
     v_breakdown_v: float = DEFAULT_DEVICE["v_breakdown_v"]
+    #: Exponent n of the barrier law Delta (1 - |V|/Vc0)^n; 1 is the linear spin-torque law.
+    barrier_exponent: float = DEFAULT_DEVICE["barrier_exponent"]
+    #: Precessional switching time above Vc0, tau_p = tau0_prec / (|V|/Vc0 - 1); 0 = none.
+    tau0_prec_s: float = DEFAULT_DEVICE["tau0_prec_s"]
     sigma_r_p_log: float = 0.05
     sigma_tmr0_rel: float = 0.05
     sigma_vc0_rel: float = 0.05
     sigma_delta_rel: float = 0.05
     sigma_v_breakdown_rel: float = 0.03
+    sigma_barrier_exponent_rel: float = 0.0
     p_shorted: float = 0.002
     p_open: float = 0.002
     p_stuck_p: float = 0.002
@@ -84,6 +89,7 @@ class ChipSpec:
             "vc0_p_to_ap_v",
             "vc0_ap_to_p_v",
             "v_breakdown_v",
+            "barrier_exponent",
             "r_short_ohm",
         )
         for name in positive:
@@ -96,6 +102,8 @@ class ChipSpec:
             "sigma_vc0_rel",
             "sigma_delta_rel",
             "sigma_v_breakdown_rel",
+            "sigma_barrier_exponent_rel",
+            "tau0_prec_s",
             "r_row_ohm",
             "r_col_ohm",
             "read_noise_rel",
@@ -189,6 +197,13 @@ class Chip:
         spec = spec or ChipSpec()
         rng = np.random.default_rng(int(seed))
         arrays = [_draw_array(spec, d, rng) for d in spec.diameters_nm]
+        # Parameters added after seeds were first handed out are drawn after every array, and only
+        # when they vary: a spec that leaves them constant draws the chip it drew before they
+        # existed, and one that varies them differs from it in them alone.
+        if spec.sigma_barrier_exponent_rel > 0:
+            for a in arrays:
+                n = _normal(rng, spec.barrier_exponent, spec.sigma_barrier_exponent_rel, a.shape)
+                a.params = a.params.with_values(barrier_exponent=n)
         return cls(spec=spec, seed=int(seed), arrays=arrays)
 
     def array(self, index: int) -> MTJArray:
@@ -218,13 +233,20 @@ class Chip:
         return {"seed": self.seed, "spec": asdict(self.spec), "arrays": summary}
 
 
+def _normal(
+    rng: np.random.Generator, mean: float, rel_sigma: float, shape: tuple[int, ...]
+) -> np.ndarray:
+    # A normal draw truncated well away from zero: a negative Delta, Vc0 or exponent has no
+    # meaning.
+    x = rng.normal(mean, rel_sigma * mean, size=shape)
+    return np.maximum(x, 0.05 * mean)
+
+
 def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) -> MTJArray:
     shape = (spec.rows, spec.cols)
 
     def normal(mean: float, rel_sigma: float) -> np.ndarray:
-        # A normal draw truncated well away from zero: a negative Delta or Vc0 has no meaning.
-        x = rng.normal(mean, rel_sigma * mean, size=shape)
-        return np.maximum(x, 0.05 * mean)
+        return _normal(rng, mean, rel_sigma, shape)
 
     r_p = spec.nominal_r_p_ohm(diameter_nm) * rng.lognormal(0.0, spec.sigma_r_p_log, size=shape)
     params = MTJParams(
@@ -236,6 +258,8 @@ def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) ->
         vc0_p_to_ap_v=normal(spec.vc0_p_to_ap_v, spec.sigma_vc0_rel),
         vc0_ap_to_p_v=normal(spec.vc0_ap_to_p_v, spec.sigma_vc0_rel),
         v_breakdown_v=normal(spec.v_breakdown_v, spec.sigma_v_breakdown_rel),
+        barrier_exponent=np.full(shape, spec.barrier_exponent),
+        tau0_prec_s=np.full(shape, spec.tau0_prec_s),
     )
     rates = np.array([spec.p_shorted, spec.p_open, spec.p_stuck_p, spec.p_stuck_ap])
     u = rng.random(shape)

@@ -111,3 +111,73 @@ def test_bad_seed_and_array_index():
         Chip.from_seed(-1)
     with pytest.raises(IndexError, match="0 to 4"):
         Chip.from_seed(0).array(5)
+
+
+def test_seed_zero_draws_what_it_drew_before_the_barrier_exponent_existed():
+    # Values of Chip.from_seed(0) computed with the chip code as it was before the barrier
+    # exponent and the precessional time were added: new parameters must not shift the stream.
+    chip = Chip.from_seed(0)
+    a0, a4 = chip.arrays[0], chip.arrays[4]
+    np.testing.assert_allclose(
+        [a0.params.vc0_p_to_ap_v[3, 11], a0.params.vc0_ap_to_p_v[3, 11], a0.params.delta[12, 2]],
+        [0.5311503447052544, 0.3816305036515448, 53.10004528827266],
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        [a4.params.vc0_p_to_ap_v[3, 11], a4.params.v_breakdown_v[7, 7], a4.params.delta[12, 2]],
+        [0.5469104822753282, 1.3962476441898277, 48.805105090433884],
+        rtol=1e-12,
+    )
+    assert [int(a0.state.sum()), int(a4.state.sum())] == [127, 95]
+    counts = [int(np.sum(a0.defect == d)) for d in (OK, SHORTED, OPEN, STUCK_P, STUCK_AP)]
+    assert counts == [223, 0, 1, 1, 0]
+    # ... and its devices follow the linear law without a precessional channel, as they did.
+    for a in chip.arrays:
+        assert np.all(a.params.barrier_exponent == 1.0)
+        assert np.all(a.params.tau0_prec_s == 0.0)
+
+
+def test_barrier_exponent_spread_changes_the_exponents_alone():
+    spec = ChipSpec(barrier_exponent=1.8, tau0_prec_s=3e-9)
+    varied = ChipSpec(barrier_exponent=1.8, tau0_prec_s=3e-9, sigma_barrier_exponent_rel=0.1)
+    a, b = Chip.from_seed(11, spec), Chip.from_seed(11, varied)
+    for x, y in zip(a.arrays, b.arrays, strict=True):
+        np.testing.assert_array_equal(x.state, y.state)
+        np.testing.assert_array_equal(x.defect, y.defect)
+        for name in x.params.__dataclass_fields__:
+            if name != "barrier_exponent":
+                np.testing.assert_array_equal(getattr(x.params, name), getattr(y.params, name))
+        assert np.all(x.params.barrier_exponent == 1.8)
+        assert np.all(x.params.tau0_prec_s == 3e-9)
+        assert not np.all(y.params.barrier_exponent == 1.8)
+    # The same seed and spec give the same exponents.
+    np.testing.assert_array_equal(
+        Chip.from_seed(11, varied).arrays[3].params.barrier_exponent,
+        b.arrays[3].params.barrier_exponent,
+    )
+
+
+def test_barrier_exponent_spread_has_the_requested_size():
+    spec = ChipSpec(
+        rows=200,
+        cols=200,
+        diameters_nm=(50.0,),
+        barrier_exponent=2.0,
+        sigma_barrier_exponent_rel=0.1,
+    )
+    n = Chip.from_seed(2, spec).arrays[0].params.barrier_exponent
+    assert np.mean(n) == pytest.approx(2.0, rel=0.01)
+    assert np.std(n) / np.mean(n) == pytest.approx(0.1, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"barrier_exponent": 0.0}, "ChipSpec.barrier_exponent must be a finite number > 0"),
+        ({"tau0_prec_s": -1e-9}, "ChipSpec.tau0_prec_s must be a finite number >= 0"),
+        ({"sigma_barrier_exponent_rel": -0.1}, "ChipSpec.sigma_barrier_exponent_rel"),
+    ],
+)
+def test_spec_rejects_bad_new_device_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ChipSpec(**kwargs)
