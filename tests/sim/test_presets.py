@@ -25,6 +25,7 @@ def test_presets_by_name_and_an_unknown_name_lists_them():
             ValueError, match=r"unknown chip preset 'bench'.*default.*ideal.*reference"
         ):
             lookup("bench")
+    # A name that cannot even be looked up (unhashable) is refused the same way, not a TypeError.
     with pytest.raises(ValueError, match="unknown chip preset"):
         chip_spec(["default"])  # type: ignore[arg-type]
 
