@@ -117,13 +117,17 @@ def test_switching_and_rv_commands(tmp_path, capsys):
 
 
 def _run_cli(args, cwd):
-    return subprocess.Popen(
+    # stderr to a file, not a pipe: nothing reads it while the process runs.
+    log = open(Path(cwd) / "stderr.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
         [sys.executable, "-m", "mtjlab", *args],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         env={**os.environ, "PYTHONHASHSEED": "0"},
     )
+    log.close()
+    return proc
 
 
 def _units_done(store_path: Path) -> int | None:
@@ -167,7 +171,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_records(t
             proc.wait()
             kills += 1
         else:
-            assert proc.returncode == 0
+            assert proc.returncode == 0, (args, (tmp_path / "stderr.log").read_text()[-2000:])
     with RunStore(store) as s:
         assert s.run(1).status == "finished"
         assert len(s.runs()) == 1
