@@ -882,17 +882,21 @@ def print_summary(summary: dict) -> None:
         print(format_table(["cell", "P->AP at (V)", "AP->P at (V)"], rows))
     elif kind == "reproduce":
         rows = [
-            [name, *(f"{100 * summary[f'{q}_{key}']:.1f}" for q in ("median", "q05", "q95", "max"))]
+            [
+                name,
+                *(f"{100 * summary[f'{q}_{key}']:.1f}" for q in ("mean", "median", "q05", "max")),
+            ]
             for name, key in (
                 ("software (binary)", "software_accuracy"),
                 ("hardware, untuned", "untuned_accuracy"),
-                ("hardware, tuned", "tuned_accuracy"),
+                ("  tuned: gain and offset", "gain_offset_accuracy"),
+                ("  tuned: and thresholds", "tuned_accuracy"),
                 ("device fidelity", "device_fidelity"),
                 ("weight fidelity", "weight_fidelity"),
             )
         ]
         print(f"{summary['n_solutions']} solutions (percent)")
-        print(format_table(["", "median", "5 %", "95 %", "best"], rows))
+        print(format_table(["", "mean", "median", "5 %", "best"], rows, label_column=True))
         print(f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %")
         print(f"report: {summary['html']}")
     for name, cells in summary.get("stuck", {}).items():
@@ -907,10 +911,18 @@ def _volts_text(value: float | None) -> str:
     return "did not switch" if value is None else f"{value:+.3f}"
 
 
-def format_table(header: list[str], rows: list[list]) -> str:
+def format_table(header: list[str], rows: list[list], *, label_column: bool = False) -> str:
+    """Columns right-aligned (numbers), the first left-aligned when it holds labels."""
     cells = [header] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells)
+
+    def line(r: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if label_column and i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+
+    return "\n".join(line(r) for r in cells)
 
 
 # -- runs ---------------------------------------------------------------------------------------

@@ -111,6 +111,38 @@ class BinaryNet:
         return np.concatenate([units[j] for j in order] + [np.round(self.b_out, 6)]).tobytes()
 
 
+def retune_thresholds(
+    net: BinaryNet, preactivation: np.ndarray, y: np.ndarray, *, sweeps: int = 2
+) -> BinaryNet:
+    """The network with its hidden thresholds re-chosen for measured pre-activations.
+
+    ``preactivation`` holds a split's hidden sums as measured on hardware (without thresholds),
+    ``y`` its labels. Each unit's threshold in turn is set to the value, among the midpoints of
+    its sorted sums, that gives the most correct classifications with the others held; ties go
+    to the value nearest the trained one, so a unit that hardware did not change keeps its
+    threshold. Only the training (or a calibration) split may be used, never the test split.
+    """
+    pre = np.asarray(preactivation, dtype=float)
+    y = np.asarray(y)
+    b = net.b_hidden.astype(float).copy()
+    for _ in range(sweeps):
+        for j in range(b.size):
+            others = sign(pre + b)
+            others[:, j] = 0.0
+            partial = others @ net.w_out + net.b_out  # (n, classes)
+            sums = np.sort(-pre[:, j])
+            candidates = np.concatenate(
+                [[sums[0] - 1.0], (sums[1:] + sums[:-1]) / 2, [sums[-1] + 1.0], [b[j]]]
+            )
+            fires = sign(pre[:, j][None, :] + candidates[:, None])  # (candidates, n)
+            scores = partial[None] + fires[:, :, None] * net.w_out[j][None, None, :]
+            correct = np.sum(np.argmax(scores, axis=2) == y[None, :], axis=1)
+            best = correct == correct.max()
+            nearest = np.argmin(np.where(best, np.abs(candidates - net.b_hidden[j]), np.inf))
+            b[j] = candidates[nearest]
+    return BinaryNet(net.w_hidden, b, net.w_out, net.b_out)
+
+
 def train_binary_networks(
     split: WineSplit,
     seeds: Sequence[int],

@@ -409,6 +409,7 @@ class _Wine:
 
     def solve(self, backend: ArrayBackend, k: int, threshold_ohm: float | None) -> dict:
         """Write solution ``k`` into ``backend``, read it back, score it untuned and tuned."""
+        from mtjlab.network import retune_thresholds
         from mtjlab.protocols.inference import fit_calibration, nominal_calibration
 
         p, split, net, mapping = self.params, self.split, self.nets[k], self.mapping
@@ -425,10 +426,13 @@ class _Wine:
         weights = target != -1
         diff = mapping.differences_a(backend, self.x_all, v_in)
         untuned = nominal_calibration(final.resistance_ohm, final.states, mapping, v_in)
-        tuned = fit_calibration(diff[:n_train], split.x_train, net.w_hidden)
+        # Tuning, on the training split only: each unit's gain and offset, then its threshold.
+        gain_offset = fit_calibration(diff[:n_train], split.x_train, net.w_hidden)
+        retuned = retune_thresholds(net, gain_offset.apply(diff[:n_train]), split.y_train)
         test = diff[n_train:]
         pred_untuned = net.predict_from_preactivation(untuned.apply(test) + net.b_hidden)
-        pred_tuned = net.predict_from_preactivation(tuned.apply(test) + net.b_hidden)
+        pred_gain = net.predict_from_preactivation(gain_offset.apply(test) + net.b_hidden)
+        pred_tuned = retuned.predict_from_preactivation(gain_offset.apply(test) + retuned.b_hidden)
         confusion = np.zeros((split.n_classes, split.n_classes), dtype=int)
         np.add.at(confusion, (split.y_test, pred_tuned), 1)
         return {
@@ -436,6 +440,7 @@ class _Wine:
             "array": self.array_of(k),
             "software_accuracy": net.accuracy(split.x_test, split.y_test),
             "untuned_accuracy": float(np.mean(pred_untuned == split.y_test)),
+            "gain_offset_accuracy": float(np.mean(pred_gain == split.y_test)),
             "tuned_accuracy": float(np.mean(pred_tuned == split.y_test)),
             "device_fidelity": float(np.mean(final.states[weights] == target[weights])),
             "weight_fidelity": float(np.mean(mapping.weights_read(final.states) == net.w_hidden)),
@@ -454,6 +459,7 @@ _RECORD_KEYS = (
     "array",
     "software_accuracy",
     "untuned_accuracy",
+    "gain_offset_accuracy",
     "tuned_accuracy",
     "device_fidelity",
     "weight_fidelity",
@@ -578,6 +584,7 @@ def _reproduce_worker(queue, params, solutions, states, thresholds) -> None:
 _SOLUTION_KEYS = (
     "software_accuracy",
     "untuned_accuracy",
+    "gain_offset_accuracy",
     "tuned_accuracy",
     "device_fidelity",
     "weight_fidelity",

@@ -68,3 +68,32 @@ def test_predict_from_preactivation_is_the_forward_pass(split, nets):
 
 def test_float_mlp_is_the_software_ceiling(split):
     assert float_mlp_accuracy(split) >= 0.95
+
+
+def test_retuned_thresholds_undo_a_shift_of_the_hidden_sums(split, nets):
+    from mtjlab.network import retune_thresholds
+
+    net = nets[2]
+    clean = split.x_train @ net.w_hidden
+    shift = np.array([1.5, -2.0, 0.7, 0.0, -1.1, 2.5, -0.4])
+    measured = clean + shift  # what a hardware offset per unit does to the sums
+    before = np.mean(net.predict_from_preactivation(measured + net.b_hidden) == split.y_train)
+    tuned = retune_thresholds(net, measured, split.y_train)
+    after = np.mean(tuned.predict_from_preactivation(measured + tuned.b_hidden) == split.y_train)
+    assert after >= net.accuracy(split.x_train, split.y_train) > before
+    # The test split was not used, yet it recovers too.
+    test = split.x_test @ net.w_hidden + shift
+    recovered = np.mean(tuned.predict_from_preactivation(test + tuned.b_hidden) == split.y_test)
+    assert recovered >= net.accuracy(split.x_test, split.y_test) - 2 / len(split.y_test)
+    np.testing.assert_array_equal(tuned.w_hidden, net.w_hidden)
+
+
+def test_retuning_never_lowers_training_accuracy(split, nets):
+    from mtjlab.network import retune_thresholds
+
+    for net in nets[:6]:
+        pre = split.x_train @ net.w_hidden
+        tuned = retune_thresholds(net, pre, split.y_train)
+        assert tuned.accuracy(split.x_train, split.y_train) >= net.accuracy(
+            split.x_train, split.y_train
+        )
