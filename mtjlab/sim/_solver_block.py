@@ -8,6 +8,8 @@ cols * rows**2 per input vector.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -433,3 +435,262 @@ def solve_block_batched(
         previous = u[:, j]
     w = np.matmul(t_inv, (gt * u + b_w)[..., None])[..., 0]
     return u.transpose(0, 2, 1), w.transpose(0, 2, 1)
+
+
+# The banded path (`BandedSystem`) is for the small arrays of the simulated bench, where call
+# overhead, not arithmetic, sets the time; its band is as wide as the shorter side.
+BANDED_MAX_LINES = DENSE_CHAIN_MAX
+
+
+@functools.lru_cache(maxsize=32)
+def _band_layout(rows: int, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower triangle of each rows x rows block in LAPACK lower band storage (bandwidth rows).
+
+    Returns the entries (a, b), a >= b, of one block and, for `blocks` blocks one after the
+    other on the diagonal, where each entry lands in the flattened (rows + 1, blocks * rows)
+    band: row a - b, column (block * rows + b). Cached: a simulated bench asks for the same few
+    shapes on every call.
+    """
+    a, b = np.tril_indices(rows)
+    size = blocks * rows
+    where = (a - b) * size + b + rows * np.arange(blocks)[:, None]
+    return a, b, where.ravel()
+
+
+class _Topology:
+    """What the banded path needs of a circuit that depends on its shape, lines and which ends
+    are tied, not on the devices or the voltages: made once per topology (`_topology`) and kept,
+    since a simulated bench solves the same few topologies over and over."""
+
+    def __init__(self, rows: int, cols: int, g_row: float, g_col: float, tied: bytes) -> None:
+        self.rows, self.cols, self.g_row, self.g_col = rows, cols, g_row, g_col
+        self.suits = 2 <= rows <= BANDED_MAX_LINES and math.isfinite(g_row) and math.isfinite(g_col)
+        on = np.frombuffer(tied, dtype=bool)
+        rs_on, re_on = on[:rows], on[rows : 2 * rows]
+        cs_on, ce_on = on[2 * rows : 2 * rows + cols], on[2 * rows + cols :]
+        self.row_tied = rs_on | re_on
+        self.col_tied = cs_on | ce_on
+        #: The last device pattern found to reach a source everywhere (see `accepts`).
+        self.reaches = b""
+        self._layouts: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        if not self.suits:
+            return
+        chain = np.full((cols, rows), 2.0 * g_col)  # column chains' own diagonal (cols, rows)
+        chain[:, 0] += g_col * (cs_on - 1.0)
+        chain[:, -1] += g_col * (ce_on - 1.0)
+        self.chain_diag = chain
+        row_diag = np.full((cols, rows), 2.0 * g_row)  # row segments and ties, per block
+        row_diag[0] += g_row * (rs_on - 1.0)
+        row_diag[-1] += g_row * (re_on - 1.0)
+        self.row_diag = row_diag
+
+    def layout(self, n_g: int, n_rhs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For n_g matrices and n_rhs right-hand sides each: the chains' off-diagonal (-g_col,
+        0 across a chain boundary), their right-hand sides e_0 and e_last with n_rhs zero
+        columns after them, and the band with its -g_row couplings. Shapes as in `solve`."""
+        layout = self._layouts.get((n_g, n_rhs))
+        if layout is not None:
+            return layout
+        rows, cols = self.rows, self.cols
+        off = np.full((n_g, cols, rows), -self.g_col)
+        off[:, :, -1] = 0.0
+        chain_rhs = np.zeros((n_g, cols, rows, 2 + n_rhs))
+        chain_rhs[:, :, 0, 0] = 1.0
+        chain_rhs[:, :, -1, 1] = 1.0
+        band = np.zeros((rows + 1, n_g * cols, rows))
+        band[rows] = -self.g_row
+        band[rows, cols - 1 :: cols] = 0.0  # a matrix's last column couples to nothing
+        layout = self._layouts[(n_g, n_rhs)] = (off.ravel()[:-1], chain_rhs, band)
+        return layout
+
+
+@functools.lru_cache(maxsize=64)
+def _topology(rows: int, cols: int, g_row: float, g_col: float, tied: bytes) -> _Topology:
+    return _Topology(rows, cols, g_row, g_col, tied)
+
+
+class BandedSystem:
+    """The banded path: one circuit's terminals, prepared once for all the solves of a call
+    (the linear start and every Newton step), solved with any device conductances.
+
+    The elimination of `solve_block`: column line j's chain T_j leaves the block
+    S_j = diag(row segments and ties + G_j) - G_j T_j^-1 G_j on the row nodes of column j,
+    coupled to the next column's by -g_row. Numbered column by column, the row nodes form one
+    symmetric matrix with a band as wide as a column, so one LAPACK call (``pbsv``) factors and
+    solves it where the block sweep takes an inverse per column; the K matrices of a Newton step
+    sit one after the other in the same band, coupled to nothing. Every chain, laid end to end,
+    is factored and solved by one ``ptsv`` for T^-1 e_0 and T^-1 e_last (the semiseparable form
+    of its inverse, as in `_subtract_coupling`) and its right-hand side. About twenty LAPACK and
+    numpy calls per solve whatever K, where the block sweep of a 15x15 array makes 15 inverse
+    calls that cost more in call overhead than in arithmetic. Work about K * cols * rows**3, so
+    the array is transposed first when it has more rows than columns.
+    """
+
+    def __init__(self, shape: tuple[int, int], g_row: float, g_col: float, ends: Ends) -> None:
+        rows, cols = shape
+        self.transposed = rows > cols
+        if self.transposed:  # chains along the shorter side keep the band narrow
+            rows, cols, g_row, g_col = cols, rows, g_col, g_row
+            ends = Ends(
+                row_start_v=ends.col_start_v,
+                row_end_v=ends.col_end_v,
+                col_start_v=ends.row_start_v,
+                col_end_v=ends.row_end_v,
+            )
+        self.rows, self.cols, self.k = rows, cols, ends.k
+        self.g_row, self.g_col = g_row, g_col
+        volts = (ends.row_start_v, ends.row_end_v, ends.col_start_v, ends.col_end_v)
+        tied = np.concatenate([v[:, 0] for v in volts])
+        self.topology = _topology(rows, cols, g_row, g_col, (~np.isnan(tied)).tobytes())
+        if not self.topology.suits:
+            return
+        # Current the ties inject at the ends of each line (lines, k); 0 at an open end.
+        row_first, row_last, col_first, col_last = (np.nan_to_num(v) for v in volts)
+        self.row_first, self.row_last = g_row * row_first, g_row * row_last
+        self.col_first, self.col_last = g_col * col_first, g_col * col_last
+        self._rhs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def accepts(self, conductance_s: np.ndarray) -> bool:
+        """Whether (K, rows, cols) conductances suit this path: none negative, at most
+        BANDED_MAX_LINES lines on the shorter side, every node reaching a source and no tied
+        line's segment too small against its devices (the conditions of `structure_eligible`)."""
+        topology = self.topology
+        if not topology.suits:
+            return False
+        g = conductance_s.transpose(0, 2, 1) if self.transposed else conductance_s
+        weakest = g[0] if g.shape[0] == 1 else g.min(axis=0)
+        if weakest.min() < 0:
+            return False
+        conducts = weakest > 0
+        # Solve after solve, the devices mostly conduct where they did: check a pattern once.
+        pattern = conducts.tobytes()
+        if pattern != topology.reaches:
+            row_tied, col_tied = topology.row_tied, topology.col_tied
+            if not conducts[~row_tied][:, col_tied].any(axis=1).all():
+                return False
+            if not conducts[row_tied][:, ~col_tied].any(axis=0).all():
+                return False
+            topology.reaches = pattern
+        row_sum = g.sum(axis=-1)
+        col_sum = g.sum(axis=-2)
+        ratio = MIN_SEGMENT_TO_LINE_RATIO
+        if row_sum.min() >= ratio * self.g_row and col_sum.min() >= ratio * self.g_col:
+            return True  # every line passes, tied or not
+        row_sum = row_sum[:, topology.row_tied].min(initial=np.inf)
+        col_sum = col_sum[:, topology.col_tied].min(initial=np.inf)
+        return bool(min(row_sum / self.g_row, col_sum / self.g_col) >= ratio)
+
+    def _ties(self, n_g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Right-hand sides of the ties for n_g matrices, made once per n_g: the chains' (e_0,
+        e_last, then the column ties) and the row nodes' (the row ties)."""
+        ties = self._rhs.get(n_g)
+        if ties is not None:
+            return ties
+        per_vector = n_g > 1
+        n_rhs = 1 if per_vector else self.k
+        _, chain_rhs, _ = self.topology.layout(n_g, n_rhs)
+        chain_rhs = chain_rhs.copy()
+        row_rhs = np.zeros((n_g, self.cols, self.rows, n_rhs))
+        for target, volts in (
+            (chain_rhs[..., 0, 2:], self.col_first),
+            (chain_rhs[..., -1, 2:], self.col_last),
+            (row_rhs[:, 0], self.row_first),
+            (row_rhs[:, -1], self.row_last),
+        ):  # (K, lines, n_rhs) from (lines, k)
+            target[...] = volts.T[..., None] if per_vector else volts
+        ties = self._rhs[n_g] = (chain_rhs, row_rhs)
+        return ties
+
+    def solve(
+        self, conductance_s: np.ndarray, current_a: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Node voltages (k, rows, cols) with devices `conductance_s` (K, rows, cols), K = 1
+        (shared by all k vectors) or k (one per vector), and current sources `current_a`
+        (k, rows, cols) in parallel with them, from row node to column node.
+
+        Raises NotPositiveDefiniteError if a chain or the reduced system is not positive
+        definite (a part no source reaches).
+        """
+        if self.transposed:
+            conductance_s = conductance_s.transpose(0, 2, 1)
+            if current_a is not None:  # transposed, a source flows the other way
+                current_a = -current_a.transpose(0, 2, 1)
+        rows, topology = self.rows, self.topology
+        n_g = conductance_s.shape[0]
+        per_vector = n_g > 1  # then n_g == k: one matrix and one right-hand side per vector
+        n_rhs = 1 if per_vector else self.k
+        off, _, band = topology.layout(n_g, n_rhs)
+        chain_rhs, row_rhs = self._ties(n_g)
+        gt = conductance_s.transpose(0, 2, 1)  # (K, cols, rows): chain j holds column j
+        # Sources as right-hand sides, (K, cols, rows, n_rhs): k of one matrix, or one each.
+        if current_a is None:
+            sources = None
+        elif per_vector:
+            sources = current_a.transpose(0, 2, 1)[..., None]
+        else:
+            sources = current_a.transpose(2, 1, 0)[None]
+
+        # Every chain, laid end to end and cut at the chain boundaries, factored and solved in
+        # one call for T^-1 e_0, T^-1 e_last and T^-1 b, b the column ties and device sources.
+        if sources is not None:
+            chain_rhs = chain_rhs.copy()
+            chain_rhs[..., 2:] += sources
+        d_f, e_f, solved, info = lapack.dptsv(
+            (gt + topology.chain_diag).ravel(), off, chain_rhs.reshape(-1, 2 + n_rhs)
+        )
+        if info != 0:
+            raise NotPositiveDefiniteError("a column chain is not positive definite")
+        solved = solved.reshape(n_g, self.cols, rows, 2 + n_rhs)
+        tau0, tau_last, t_b = solved[..., 0], solved[..., 1], solved[..., 2:]
+
+        # The blocks S_j into the band, whose row d holds the entries (b + d, b) of each block.
+        # Below the diagonal G T^-1 G is semiseparable: entry (a, b), a >= b, is x_a y_b with
+        # x = G tau0 / tau0_last, y = G tauL. Row d is then x shifted by d times y, read through
+        # a strided view of x padded with zeros (which also clears the entries past a block).
+        band = band.copy()
+        blocks = band.reshape(rows + 1, -1, rows)
+        corner = tau0[..., -1:]
+        if corner.min() > 1e-100 * max(tau0[..., 0].max(), tau_last[..., -1].max()):
+            padded = np.zeros((n_g * self.cols, 2 * rows))
+            x = padded[:, :rows].reshape(n_g, self.cols, rows)
+            np.multiply(gt, tau0, out=x)
+            x /= corner
+            step = padded.strides[1]
+            shifted = np.lib.stride_tricks.as_strided(
+                padded, shape=(rows, n_g * self.cols, rows), strides=(step, padded.strides[0], step)
+            )
+            y = -gt * tau_last
+            np.multiply(shifted, y.reshape(-1, rows), out=blocks[:rows])
+        else:  # entries spanning too many decades for the product form: invert the chains
+            entry_a, entry_b, band_at = _band_layout(rows, n_g * self.cols)
+            eye = np.zeros((n_g, self.cols, rows, rows))
+            eye[..., np.arange(rows), np.arange(rows)] = 1.0
+            inverse, _ = lapack.dpttrs(d_f, e_f, eye.reshape(-1, rows), overwrite_b=1)
+            inverse = inverse.reshape(n_g, self.cols, rows, rows)[..., entry_a, entry_b]
+            band.reshape(-1)[band_at] = (-gt[..., entry_a] * inverse * gt[..., entry_b]).ravel()
+        # On the diagonal, the devices and the row segments and ties.
+        blocks[0] += (topology.row_diag + gt).reshape(-1, rows)
+        # Right-hand side: G T^-1 b minus the device sources, plus the row ties.
+        rhs = gt[..., None] * t_b
+        rhs += row_rhs
+        if sources is not None:
+            rhs -= sources
+        _, u, info = lapack.dpbsv(
+            band.reshape(rows + 1, -1), rhs.reshape(-1, n_rhs), lower=1, overwrite_ab=1
+        )
+        if info != 0:
+            raise NotPositiveDefiniteError("the row-node system is not positive definite")
+        u = u.reshape(n_g, self.cols, rows, n_rhs)
+        # Column nodes from the row nodes: w_j = T_j^-1 (G_j u_j + b_j).
+        b_w = gt[..., None] * u
+        b_w += chain_rhs[..., 2:]
+        w, _ = lapack.dpttrs(d_f, e_f, b_w.reshape(-1, n_rhs), overwrite_b=1)
+        w = w.reshape(n_g, self.cols, rows, n_rhs)
+        # Back to (k, rows, cols), and to the caller's orientation.
+        if per_vector:
+            u, w = u[..., 0], w[..., 0]
+        else:
+            u, w = u[0].transpose(2, 0, 1), w[0].transpose(2, 0, 1)
+        if self.transposed:
+            return w, u
+        return u.transpose(0, 2, 1), w.transpose(0, 2, 1)

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtjlab.sim.solver import ConvergenceError, Terminals, solve_crossbar
+from mtjlab.schemes import line_voltages
+from mtjlab.sim._solver_nodal import Ends
+from mtjlab.sim.chip import Chip
+from mtjlab.sim.solver import METHODS, ConvergenceError, Terminals, solve_crossbar, solve_ends
 
 NAN = np.nan
 
@@ -768,3 +771,170 @@ def test_a_512x512_array_takes_the_iterative_path_and_conserves_current():
     assert sol.column_currents.sum() == pytest.approx(sol.row_currents.sum(), rel=1e-10)
     res_u, res_w = kcl_residuals(g, 2.0, 2.0, Terminals.default(v, 512, 512), sol)
     assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(sol.device_currents).max()
+
+
+# ---------------------------------------------------------------------------------------------
+# Banded path (method="banded"): the small arrays of the simulated bench
+
+
+@pytest.fixture
+def nodal_path(monkeypatch):
+    """Solve with the sparse nodal path only, Newton steps included: the reference."""
+
+    def solve(*args, **kwargs):
+        with monkeypatch.context() as m:
+            m.setattr("mtjlab.sim.solver.block_eligible", lambda *a: False)
+            m.setattr("mtjlab.sim.solver.batched_block_eligible", lambda *a: False)
+            m.setattr("mtjlab.sim.solver.PCG_MIN_DEVICES", math.inf)
+            return solve_crossbar(*args, **kwargs)
+
+    return solve
+
+
+def scheme_terminals(scheme, shape, cell, v):
+    """The simulated bench's biasing, as one vector: rows driven at their start, columns at
+    their end."""
+    row_v, col_v = line_voltages(scheme, shape, *cell, v)
+    rows, cols = shape
+    return Terminals(
+        row_v[:, None], np.full((rows, 1), NAN), np.full((cols, 1), NAN), col_v[:, None]
+    )
+
+
+def banded_and_reference(g, t, nodal_path, r_row=2.0, r_col=3.0, **kwargs):
+    fast = solve_crossbar(g, r_row=r_row, r_col=r_col, terminals=t, method="banded", **kwargs)
+    reference = nodal_path(g, r_row=r_row, r_col=r_col, terminals=t, **kwargs)
+    assert reference.method == "nodal"
+    return fast, reference
+
+
+def assert_voltages_agree(fast, reference, rtol=1e-12):
+    for name in ("row_node_v", "col_node_v"):
+        a, b = getattr(fast, name), getattr(reference, name)
+        np.testing.assert_allclose(a, b, rtol=0, atol=rtol * np.abs(b).max(), err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "shape", [(15, 15), (2, 2), (2, 7), (7, 2), (5, 9), (9, 5), (16, 16), (3, 30), (32, 40)]
+)
+def test_banded_path_matches_nodal_path_with_shorts_opens_and_floating_lines(shape, nodal_path):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1] + 5000)
+    # Shorted devices at 100 ohm, open ones at 0 S, among the two states.
+    g = rng.choice([1 / 5e3, 1 / 12e3, 1e-2, 0.0], p=[0.45, 0.45, 0.05, 0.05], size=shape)
+    t = tied_terminals(rng, *shape, 3)
+    if min(shape) > 2:
+        for lines in (t.row_start_v, t.row_end_v):
+            lines[1::3] = NAN  # every third row floats
+        for lines in (t.col_start_v, t.col_end_v):
+            lines[2::4] = NAN  # every fourth column floats
+    fast, reference = banded_and_reference(g, t, nodal_path)
+    assert fast.method == "banded"
+    assert_voltages_agree(fast, reference)
+    assert_same_solution(fast, reference, rtol=1e-10)
+    res_u, res_w = kcl_residuals(g, 2.0, 3.0, t, fast)
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(fast.row_currents).max()
+
+
+@pytest.mark.parametrize("scheme", ["v/2", "v/3", "floating", "grounded"])
+@pytest.mark.parametrize("shape", [(15, 15), (4, 6), (6, 4)])
+def test_banded_newton_matches_general_newton_under_each_scheme(scheme, shape, nodal_path):
+    rng = np.random.default_rng(40 + shape[0])
+    g = rng.choice([1 / 5e3, 1 / 12e3, 1e-2, 0.0], p=[0.46, 0.46, 0.04, 0.04], size=shape)
+    g[1, 2] = 1e-2  # the selected cell shorted, its neighbour open
+    g[1, 3] = 0.0
+    t = scheme_terminals(scheme, shape, (1, 2), 0.9)
+    law = cubic_device(g, 4e-4)
+    fast, reference = banded_and_reference(g, t, nodal_path, device_iv=law, tol_v=1e-12)
+    assert fast.method == "banded"
+    assert fast.iterations == reference.iterations
+    assert_voltages_agree(fast, reference)
+    assert_same_solution(fast, reference, rtol=1e-10)
+    device_a = law(fast.device_voltages)[0]
+    res_u, res_w = kcl_residuals(g, 2.0, 3.0, t, fast, device_a=device_a)
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(device_a).max()
+
+
+def test_banded_newton_with_the_simulated_devices_matches_general_newton(nodal_path):
+    # A chip's own array: P and AP devices with the AP state's bias-dependent resistance,
+    # its shorted and open defects, a V/2 write pulse and a batch of grounded reads.
+    array = Chip.from_seed(3).array(2)
+    g = array.linear_conductance_s()
+    for t in (
+        scheme_terminals("v/2", array.shape, (4, 11), 0.7),
+        scheme_terminals("v/3", array.shape, (14, 0), -0.6),
+        Terminals.default(np.random.default_rng(0).uniform(0, 0.1, size=(15, 6)), 15, 15),
+    ):
+        fast, reference = banded_and_reference(
+            g, t, nodal_path, r_row=2.0, r_col=2.0, device_iv=array.current_and_slope
+        )
+        assert fast.method == "banded"
+        assert fast.iterations == reference.iterations
+        assert_voltages_agree(fast, reference)
+        assert_same_solution(fast, reference, rtol=1e-10)
+
+
+def test_banded_path_with_one_vector_and_row_voltages_is_unbatched():
+    rng = np.random.default_rng(41)
+    g = random_array(rng, 6, 8)
+    v = rng.uniform(0, 0.3, size=6)
+    sol = solve_crossbar(g, v, 2.0, 2.0, method="banded")
+    batch = solve_crossbar(g, v[:, None], 2.0, 2.0, method="banded")
+    block = solve_crossbar(g, v, 2.0, 2.0)
+    assert sol.method == batch.method == "banded" and block.method == "block"
+    for name in FIELDS:
+        assert getattr(sol, name).shape == getattr(batch, name).shape[1:], name
+        np.testing.assert_allclose(getattr(sol, name), getattr(batch, name)[0], rtol=1e-14)
+    assert_same_solution(sol, block, rtol=1e-12)
+
+
+def test_banded_path_with_a_fully_shorted_column_inverts_its_chains(nodal_path):
+    # 1e3 S devices all along a 32-device chain: the product form of the chain inverse spans
+    # more decades than a double holds, and the path inverts the chains instead.
+    rng = np.random.default_rng(42)
+    g = random_array(rng, 32, 32)
+    g[:, 5] = 1e3
+    t = Terminals.default(rng.uniform(0, 0.3, size=(32, 2)), 32, 32)
+    fast, reference = banded_and_reference(g, t, nodal_path, r_row=2.0, r_col=2.0)
+    assert fast.method == "banded"
+    assert_same_solution(fast, reference, rtol=1e-9)
+
+
+def test_banded_path_leaves_what_it_cannot_solve_to_the_automatic_choice():
+    rng = np.random.default_rng(43)
+    g = random_array(rng, 5, 5)
+    t = tied_terminals(rng, 5, 5, 2)
+    assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t, method="banded").method == "banded"
+    # A floating row whose devices are all open is an island: the general path pins it.
+    t.row_start_v[1] = t.row_end_v[1] = NAN
+    g[1] = 0.0
+    sol = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t, method="banded")
+    assert sol.method == "nodal"
+    assert np.all(sol.device_currents[:, 1] == 0.0)
+    # Ideal lines, and arrays past 32 lines on both sides, take their own paths.
+    v = rng.uniform(0, 0.3, size=5)
+    assert solve_crossbar(g, v, 0.0, 0.0, method="banded").method == "ideal"
+    big = random_array(rng, 33, 34)
+    assert solve_crossbar(big, np.ones(33), 2.0, 2.0, method="banded").method == "block"
+    # A Newton step with a negative slope is not for the banded path either.
+    law = lambda x: (g * (x - 10 * x**2), g * (1 - 20 * x))  # noqa: E731
+    sol = solve_crossbar(g, v, 2.0, 2.0, device_iv=law, tol_v=1e-12, method="banded")
+    assert sol.method == "nodal"
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match=r"method must be one of \('auto', 'banded'\)"):
+        solve_crossbar([[1e-3]], [1.0], 1.0, 1.0, method="fast")
+
+
+def test_solve_ends_is_solve_crossbar_without_the_checks():
+    rng = np.random.default_rng(44)
+    g = random_array(rng, 7, 7)
+    t = scheme_terminals("v/3", (7, 7), (2, 5), 0.8)
+    law = cubic_device(g, 4e-4)
+    for method in METHODS:
+        checked = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t, device_iv=law, method=method)
+        ends = Ends(*(np.array(a) for a in dataclasses.astuple(t)))
+        fast = solve_ends(g, 2.0, 3.0, ends, device_iv=law, method=method)
+        assert fast.method == checked.method
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(fast, name), getattr(checked, name), name)
