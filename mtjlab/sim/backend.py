@@ -16,9 +16,10 @@ from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap
 from mtjlab.limits import Limits
 from mtjlab.schemes import line_voltages
 from mtjlab.sim import device
+from mtjlab.sim._solver_nodal import Ends
 from mtjlab.sim.chip import OK, SHORTED, Chip
 from mtjlab.sim.limits import chip_limits
-from mtjlab.sim.solver import CrossbarSolution, Terminals, solve_crossbar
+from mtjlab.sim.solver import CrossbarSolution, solve_ends
 
 
 class SimulatedBackend(ArrayBackend):
@@ -116,18 +117,23 @@ class SimulatedBackend(ArrayBackend):
         """
         rows, cols = self.shape
         k = row_v.shape[1]
-        terminals = Terminals(
-            row_start_v=row_v,
+        # Valid by construction (the scheme's voltages, one NaN pattern, the chip's own lines),
+        # so the solver's argument checks are skipped: on a 15x15 array they cost as much as a
+        # Newton step. The banded path is the fastest there; the solver falls back to its
+        # automatic choice where it does not apply (a floating line whose devices are all open).
+        ends = Ends(
+            row_start_v=np.ascontiguousarray(row_v, dtype=float),
             row_end_v=np.full((rows, k), np.nan),
             col_start_v=np.full((cols, k), np.nan),
-            col_end_v=col_v,
+            col_end_v=np.ascontiguousarray(col_v, dtype=float),
         )
-        return solve_crossbar(
+        return solve_ends(
             self.array.linear_conductance_s(),
-            r_row=self.array.r_row_ohm,
-            r_col=self.array.r_col_ohm,
-            terminals=terminals,
+            float(self.array.r_row_ohm),
+            float(self.array.r_col_ohm),
+            ends,
             device_iv=self.array.current_and_slope if self.nonlinear else None,
+            method="banded",
         )
 
     def _stress(self, v_device: np.ndarray, duration_s: float) -> np.ndarray:
@@ -144,6 +150,37 @@ class SimulatedBackend(ArrayBackend):
         flips = (self.rng.random(a.shape) < p) & (a.defect == OK)
         a.state[flips] ^= 1
         return broken | flips
+
+    def _stress_in_turn(self, v_devices: np.ndarray, duration_s: float) -> int | None:
+        """`_stress` for m operations one after the other, (m, rows, cols) device voltages,
+        until one changes the array; returns its index, or None if none did.
+
+        The same as calling `_stress` on each in turn, with the same random numbers, but in a
+        few array operations: every operation's draws are taken at once (the generator yields
+        the same stream in one call as in m), and where one changes the array the generator is
+        put back and replayed to that operation, which `_stress` then applies. The operations
+        after it drew nothing, as in the one-by-one order where they are solved again first.
+        """
+        a = self.array
+        shape = a.shape
+        done = 0
+        while done < len(v_devices):
+            rest = v_devices[done:]
+            before = self.rng.bit_generator.state
+            draws = self.rng.random((len(rest), *shape))
+            broken = (np.abs(rest) > a.params.v_breakdown_v) & (a.defect != SHORTED)
+            p = device.switching_probability(a.state, rest, duration_s, a.params)
+            flips = (draws < p) & (a.defect == OK)
+            changes = (broken | flips).reshape(len(rest), -1).any(axis=1)
+            if not changes.any():
+                return None
+            n = done + int(np.argmax(changes))
+            self.rng.bit_generator.state = before
+            self.rng.random((n - done, *shape))  # the draws of the operations before n
+            if self._stress(v_devices[n], duration_s).any():
+                return n
+            done = n + 1  # not reproduced alone (a last-bit difference): go on after it
+        return None
 
     def _measure(self, row_v: np.ndarray, col_v: np.ndarray, duration_s: float) -> np.ndarray:
         """Apply k circuits one after the other; measure every column's current in each.
@@ -164,13 +201,11 @@ class SimulatedBackend(ArrayBackend):
             sol = self._solve(row_v[:, start + first], col_v[:, start + first])
             v_dev = np.reshape(sol.device_voltages, (-1, *self.shape))
             i_col = np.reshape(sol.col_end_current_a, (-1, cols))
-            for n, u in enumerate(which.ravel()):
-                current[start + n] = i_col[u]
-                if self._stress(v_dev[u], duration_s).any():
-                    start += n + 1
-                    break
-            else:
-                start = k
+            order = which.ravel()
+            changed = self._stress_in_turn(v_dev[order], duration_s)
+            done = len(order) if changed is None else changed + 1
+            current[start : start + done] = i_col[order[:done]]
+            start += done
         noise = self.rng.normal(size=(2, k, cols))
         measured = (
             current * (1.0 + self.array.read_noise_rel * noise[0])

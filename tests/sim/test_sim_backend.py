@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from mtjlab.backend import ArrayBackend
 from mtjlab.limits import LimitError
+from mtjlab.schemes import line_voltages
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, SHORTED, Chip, ChipSpec
 from mtjlab.sim.device import AP, P, resistance_ohm
@@ -243,3 +244,51 @@ def test_any_non_positive_or_non_finite_pulse_is_refused(bad, other):
     with pytest.raises(ValueError, match="width_s"):
         b.write_pulse(0, 0, amplitude_v=other, width_s=bad, polarity=1)
     assert b.counts["pulses"] == 0
+
+
+class OneReadAtATime(SimulatedBackend):
+    """The reference for the batched stress: every operation stressed alone, in order."""
+
+    def _stress_in_turn(self, v_devices, duration_s):
+        for n, v_device in enumerate(v_devices):
+            if self._stress(v_device, duration_s).any():
+                return n
+        return None
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_disturbing_reads_batched_are_the_reads_one_at_a_time(seed):
+    # Reads far outside the read limit flip devices (and inputs past breakdown short some)
+    # partway through a batch: the batched stress must replay the random stream to the read
+    # that changed the array and carry on from there exactly as one read at a time does.
+    spec = ChipSpec(rows=6, cols=8)
+
+    def run(cls):
+        chip = Chip.from_seed(seed, spec)
+        limits = chip_limits(chip).widened("test", max_read_v=1.6, max_device_v=2.0)
+        b = cls(chip, 1, limits=limits)
+        out = [b.read_map(v_read_v=-0.3).current_a, b.read_map(v_read_v=0.45, bias="v/2").current_a]
+        v = np.random.default_rng(seed).uniform(-1.5, 1.5, size=(12, 6))
+        out.append(b.column_currents_a(v))
+        return out, b.array.state.copy(), b.array.defect.copy(), b.rng.random(4)
+
+    (batched, state, defect, after), (reference, state_ref, defect_ref, after_ref) = (
+        run(SimulatedBackend),
+        run(OneReadAtATime),
+    )
+    fresh = Chip.from_seed(seed, spec).array(1)
+    assert np.sum(state != fresh.state) > 3  # the reads did disturb
+    assert np.any(defect != fresh.defect)  # and broke devices down
+    for x, y in zip(batched, reference, strict=True):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(state, state_ref)
+    np.testing.assert_array_equal(defect, defect_ref)
+    np.testing.assert_array_equal(after, after_ref)  # the same draws consumed
+
+
+def test_operations_solve_by_the_banded_path():
+    b = SimulatedBackend(Chip.from_seed(0), 2)
+    for scheme in ("v/2", "v/3", "floating"):
+        row_v, col_v = line_voltages(scheme, b.shape, 3, 9, 0.6)
+        assert b._solve(row_v[:, None], col_v[:, None]).method == "banded"
+    assert b._solve(np.full((15, 4), 0.1), np.zeros((15, 4))).method == "banded"
