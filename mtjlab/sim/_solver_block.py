@@ -447,13 +447,12 @@ def _band_layout(rows: int, blocks: int) -> tuple[np.ndarray, np.ndarray, np.nda
     """Lower triangle of each rows x rows block in LAPACK lower band storage (bandwidth rows).
 
     Returns the entries (a, b), a >= b, of one block and, for `blocks` blocks one after the
-    other on the diagonal, where each entry lands in the flattened (rows + 1, blocks * rows)
-    band: row a - b, column (block * rows + b). Cached: a simulated bench asks for the same few
-    shapes on every call.
+    other on the diagonal, where each entry lands in the band held as a C-order
+    (blocks * rows, rows + 1) array (the transpose of LAPACK's Fortran-order one): row
+    block * rows + b, column a - b. Cached: a simulated bench asks for the same few shapes.
     """
     a, b = np.tril_indices(rows)
-    size = blocks * rows
-    where = (a - b) * size + b + rows * np.arange(blocks)[:, None]
+    where = (b + rows * np.arange(blocks)[:, None]) * (rows + 1) + (a - b)
     return a, b, where.ravel()
 
 
@@ -487,7 +486,8 @@ class _Topology:
     def layout(self, n_g: int, n_rhs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For n_g matrices and n_rhs right-hand sides each: the chains' off-diagonal (-g_col,
         0 across a chain boundary), their right-hand sides e_0 and e_last with n_rhs zero
-        columns after them, and the band with its -g_row couplings. Shapes as in `solve`."""
+        columns after them, and the last band row, the -g_row from each row node to the next
+        column's (n_g * cols, rows). Shapes as in `solve`."""
         layout = self._layouts.get((n_g, n_rhs))
         if layout is not None:
             return layout
@@ -497,10 +497,9 @@ class _Topology:
         chain_rhs = np.zeros((n_g, cols, rows, 2 + n_rhs))
         chain_rhs[:, :, 0, 0] = 1.0
         chain_rhs[:, :, -1, 1] = 1.0
-        band = np.zeros((rows + 1, n_g * cols, rows))
-        band[rows] = -self.g_row
-        band[rows, cols - 1 :: cols] = 0.0  # a matrix's last column couples to nothing
-        layout = self._layouts[(n_g, n_rhs)] = (off.ravel()[:-1], chain_rhs, band)
+        coupling = np.full((n_g * cols, rows), -self.g_row)
+        coupling[cols - 1 :: cols] = 0.0  # a matrix's last column couples to nothing
+        layout = self._layouts[(n_g, n_rhs)] = (off.ravel()[:-1], chain_rhs, coupling)
         return layout
 
 
@@ -544,11 +543,12 @@ class BandedSystem:
         self.topology = _topology(rows, cols, g_row, g_col, (~np.isnan(tied)).tobytes())
         if not self.topology.suits:
             return
-        # Current the ties inject at the ends of each line (lines, k); 0 at an open end.
-        row_first, row_last, col_first, col_last = (np.nan_to_num(v) for v in volts)
+        # Current the ties inject at the ends of each line (lines, k); 0 at an open end (NaN).
+        row_first, row_last, col_first, col_last = (np.where(v == v, v, 0.0) for v in volts)
         self.row_first, self.row_last = g_row * row_first, g_row * row_last
         self.col_first, self.col_last = g_col * col_first, g_col * col_last
         self._rhs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._work: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def accepts(self, conductance_s: np.ndarray) -> bool:
         """Whether (K, rows, cols) conductances suit this path: none negative, at most
@@ -601,6 +601,19 @@ class BandedSystem:
         ties = self._rhs[n_g] = (chain_rhs, row_rhs)
         return ties
 
+    def _buffers(self, n_g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Work arrays for n_g matrices, kept for the Newton steps of this call: a fresh array
+        of this size per step is a fresh memory mapping, whose page faults cost as much as the
+        factorization. The band, in the layout LAPACK factors in place (see `_band_layout`),
+        and x of the product form with zeros after it (see `solve`)."""
+        work = self._work.get(n_g)
+        if work is None:
+            size = n_g * self.cols
+            band = np.empty((size * self.rows, self.rows + 1))
+            padded = np.zeros((size, 2 * self.rows + 1))
+            work = self._work[n_g] = (band, padded)
+        return work
+
     def solve(
         self, conductance_s: np.ndarray, current_a: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -619,7 +632,7 @@ class BandedSystem:
         n_g = conductance_s.shape[0]
         per_vector = n_g > 1  # then n_g == k: one matrix and one right-hand side per vector
         n_rhs = 1 if per_vector else self.k
-        off, _, band = topology.layout(n_g, n_rhs)
+        off, _, coupling = topology.layout(n_g, n_rhs)
         chain_rhs, row_rhs = self._ties(n_g)
         gt = conductance_s.transpose(0, 2, 1)  # (K, cols, rows): chain j holds column j
         # Sources as right-hand sides, (K, cols, rows, n_rhs): k of one matrix, or one each.
@@ -643,41 +656,45 @@ class BandedSystem:
         solved = solved.reshape(n_g, self.cols, rows, 2 + n_rhs)
         tau0, tau_last, t_b = solved[..., 0], solved[..., 1], solved[..., 2:]
 
-        # The blocks S_j into the band, whose row d holds the entries (b + d, b) of each block.
-        # Below the diagonal G T^-1 G is semiseparable: entry (a, b), a >= b, is x_a y_b with
-        # x = G tau0 / tau0_last, y = G tauL. Row d is then x shifted by d times y, read through
-        # a strided view of x padded with zeros (which also clears the entries past a block).
-        band = band.copy()
-        blocks = band.reshape(rows + 1, -1, rows)
+        # The blocks S_j into the band: blocks[m, b, d] is entry (b + d, b) of block m (the
+        # matrix's column m * rows + b, LAPACK's band row d), and blocks[m, b, rows] the
+        # coupling to the next column. Below the diagonal G T^-1 G is semiseparable: entry
+        # (a, b), a >= b, is x_a y_b with x = G tau0 / tau0_last and y = G tauL, so blocks[m, b,
+        # d] = x[m, b + d] y[m, b], x read through a strided view of it padded with zeros (which
+        # also clears the entries past the end of a block). The whole band is written in one
+        # pass in memory order, the couplings after it.
+        band, padded = self._buffers(n_g)
+        blocks = band.reshape(-1, rows, rows + 1)
         corner = tau0[..., -1:]
         if corner.min() > 1e-100 * max(tau0[..., 0].max(), tau_last[..., -1].max()):
-            padded = np.zeros((n_g * self.cols, 2 * rows))
             x = padded[:, :rows].reshape(n_g, self.cols, rows)
             np.multiply(gt, tau0, out=x)
             x /= corner
+            # shifted[m, b, d] = padded[m, b + d], a view (np.ndarray on padded's buffer is
+            # as_strided without its Python layers, a few microseconds less on every solve).
             step = padded.strides[1]
-            shifted = np.lib.stride_tricks.as_strided(
-                padded, shape=(rows, n_g * self.cols, rows), strides=(step, padded.strides[0], step)
+            shifted = np.ndarray(
+                blocks.shape, buffer=padded, strides=(padded.strides[0], step, step)
             )
             y = -gt * tau_last
-            np.multiply(shifted, y.reshape(-1, rows), out=blocks[:rows])
+            np.multiply(shifted, y.reshape(-1, rows, 1), out=blocks)
         else:  # entries spanning too many decades for the product form: invert the chains
             entry_a, entry_b, band_at = _band_layout(rows, n_g * self.cols)
             eye = np.zeros((n_g, self.cols, rows, rows))
             eye[..., np.arange(rows), np.arange(rows)] = 1.0
             inverse, _ = lapack.dpttrs(d_f, e_f, eye.reshape(-1, rows), overwrite_b=1)
             inverse = inverse.reshape(n_g, self.cols, rows, rows)[..., entry_a, entry_b]
+            band.fill(0.0)
             band.reshape(-1)[band_at] = (-gt[..., entry_a] * inverse * gt[..., entry_b]).ravel()
+        blocks[:, :, rows] = coupling
         # On the diagonal, the devices and the row segments and ties.
-        blocks[0] += (topology.row_diag + gt).reshape(-1, rows)
+        blocks[:, :, 0] += (topology.row_diag + gt).reshape(-1, rows)
         # Right-hand side: G T^-1 b minus the device sources, plus the row ties.
         rhs = gt[..., None] * t_b
         rhs += row_rhs
         if sources is not None:
             rhs -= sources
-        _, u, info = lapack.dpbsv(
-            band.reshape(rows + 1, -1), rhs.reshape(-1, n_rhs), lower=1, overwrite_ab=1
-        )
+        _, u, info = lapack.dpbsv(band.T, rhs.reshape(-1, n_rhs), lower=1, overwrite_ab=1)
         if info != 0:
             raise NotPositiveDefiniteError("the row-node system is not positive definite")
         u = u.reshape(n_g, self.cols, rows, n_rhs)

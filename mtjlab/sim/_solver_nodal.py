@@ -6,6 +6,7 @@ The reference every faster path is checked against; also the Newton step for non
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse import coo_matrix, csgraph
@@ -29,19 +30,21 @@ class Ends:
     def k(self) -> int:
         return self.row_start_v.shape[1]
 
-    @property
+    # The masks are read many times per solve (every path, the terminal currents): kept once
+    # computed, since the voltages of an Ends are not changed after it is made.
+    @cached_property
     def row_start_on(self) -> np.ndarray:
         return ~np.isnan(self.row_start_v[:, 0])
 
-    @property
+    @cached_property
     def row_end_on(self) -> np.ndarray:
         return ~np.isnan(self.row_end_v[:, 0])
 
-    @property
+    @cached_property
     def col_start_on(self) -> np.ndarray:
         return ~np.isnan(self.col_start_v[:, 0])
 
-    @property
+    @cached_property
     def col_end_on(self) -> np.ndarray:
         return ~np.isnan(self.col_end_v[:, 0])
 
