@@ -151,33 +151,39 @@ class SimulatedBackend(ArrayBackend):
         a.state[flips] ^= 1
         return broken | flips
 
-    def _stress_in_turn(self, v_devices: np.ndarray, duration_s: float) -> int | None:
-        """`_stress` for m operations one after the other, (m, rows, cols) device voltages,
-        until one changes the array; returns its index, or None if none did.
+    def _stress_in_turn(
+        self, v_circuits: np.ndarray, order: np.ndarray, duration_s: float
+    ) -> int | None:
+        """`_stress` for operations one after the other until one changes the array: operation
+        n applies circuit ``order[n]`` of the device voltages ``v_circuits`` (circuits, rows,
+        cols). Returns the index of the operation that changed the array, or None.
 
-        The same as calling `_stress` on each in turn, with the same random numbers, but in a
-        few array operations: every operation's draws are taken at once (the generator yields
-        the same stream in one call as in m), and where one changes the array the generator is
-        put back and replayed to that operation, which `_stress` then applies. The operations
-        after it drew nothing, as in the one-by-one order where they are solved again first.
+        The same as calling `_stress` on each in turn, with the same random numbers, in a few
+        array operations: the switching probabilities are computed once per distinct circuit
+        (a grounded map applies 15 circuits 15 times each), every operation's draws are taken
+        in one call (the generator yields the same stream in one call as in many), and where
+        an operation changes the array the generator is put back and replayed up to it, and
+        `_stress` applies it. The operations after it draw nothing, as one at a time, where
+        they are solved again first.
         """
         a = self.array
         shape = a.shape
+        p = device.switching_probability(a.state, v_circuits, duration_s, a.params)
+        broken = (np.abs(v_circuits) > a.params.v_breakdown_v) & (a.defect != SHORTED)
+        can_flip = a.defect == OK
         done = 0
-        while done < len(v_devices):
-            rest = v_devices[done:]
+        while done < len(order):
+            rest = order[done:]
             before = self.rng.bit_generator.state
             draws = self.rng.random((len(rest), *shape))
-            broken = (np.abs(rest) > a.params.v_breakdown_v) & (a.defect != SHORTED)
-            p = device.switching_probability(a.state, rest, duration_s, a.params)
-            flips = (draws < p) & (a.defect == OK)
-            changes = (broken | flips).reshape(len(rest), -1).any(axis=1)
-            if not changes.any():
+            changes = (broken[rest] | ((draws < p[rest]) & can_flip)).reshape(len(rest), -1)
+            hit = changes.any(axis=1)
+            if not hit.any():
                 return None
-            n = done + int(np.argmax(changes))
+            n = done + int(np.argmax(hit))
             self.rng.bit_generator.state = before
             self.rng.random((n - done, *shape))  # the draws of the operations before n
-            if self._stress(v_devices[n], duration_s).any():
+            if self._stress(v_circuits[order[n]], duration_s).any():
                 return n
             done = n + 1  # not reproduced alone (a last-bit difference): go on after it
         return None
@@ -202,7 +208,7 @@ class SimulatedBackend(ArrayBackend):
             v_dev = np.reshape(sol.device_voltages, (-1, *self.shape))
             i_col = np.reshape(sol.col_end_current_a, (-1, cols))
             order = which.ravel()
-            changed = self._stress_in_turn(v_dev[order], duration_s)
+            changed = self._stress_in_turn(v_dev, order, duration_s)
             done = len(order) if changed is None else changed + 1
             current[start : start + done] = i_col[order[:done]]
             start += done

@@ -249,9 +249,9 @@ def test_any_non_positive_or_non_finite_pulse_is_refused(bad, other):
 class OneReadAtATime(SimulatedBackend):
     """The reference for the batched stress: every operation stressed alone, in order."""
 
-    def _stress_in_turn(self, v_devices, duration_s):
-        for n, v_device in enumerate(v_devices):
-            if self._stress(v_device, duration_s).any():
+    def _stress_in_turn(self, v_circuits, order, duration_s):
+        for n, circuit in enumerate(order):
+            if self._stress(v_circuits[circuit], duration_s).any():
                 return n
         return None
 
