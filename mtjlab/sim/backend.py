@@ -109,11 +109,14 @@ class SimulatedBackend(ArrayBackend):
 
     # -- circuit ------------------------------------------------------------------------------
 
-    def _solve(self, row_v: np.ndarray, col_v: np.ndarray) -> CrossbarSolution:
+    def _solve(
+        self, row_v: np.ndarray, col_v: np.ndarray, start: str = "linear"
+    ) -> CrossbarSolution:
         """Solve the array with rows driven at their start and columns at their end.
 
         ``row_v`` (rows, k) and ``col_v`` (cols, k) hold each line's source voltage, NaN for a
-        floating line; the NaN pattern is one circuit for all k columns.
+        floating line; the NaN pattern is one circuit for all k columns. ``start`` is where
+        Newton starts (see `mtjlab.sim.solver.solve_ends`).
         """
         rows, cols = self.shape
         k = row_v.shape[1]
@@ -134,6 +137,7 @@ class SimulatedBackend(ArrayBackend):
             ends,
             device_iv=self.array.current_and_slope if self.nonlinear else None,
             method="banded",
+            start=start,
         )
 
     def _stress(self, v_device: np.ndarray, duration_s: float) -> np.ndarray:
@@ -264,7 +268,9 @@ class SimulatedBackend(ArrayBackend):
         self, row: int, col: int, amplitude_v: float, width_s: float, polarity: int, scheme: str
     ) -> None:
         row_v, col_v = line_voltages(scheme, self.shape, row, col, polarity * amplitude_v)
-        sol = self._solve(row_v[:, None], col_v[:, None])
+        # One circuit: Newton from the lines' source voltages saves the linear solve, which
+        # costs a Newton step here (a batch of reads shares it, and starts from it).
+        sol = self._solve(row_v[:, None], col_v[:, None], start="sources")
         v_device = np.reshape(sol.device_voltages, self.shape)
         # Below the public checks: whatever the scheme did, no device sees more than the limit.
         self._limits.check_device_voltages(v_device)

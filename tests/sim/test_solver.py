@@ -938,3 +938,41 @@ def test_solve_ends_is_solve_crossbar_without_the_checks():
         assert fast.method == checked.method
         for name in FIELDS:
             np.testing.assert_array_equal(getattr(fast, name), getattr(checked, name), name)
+
+
+@pytest.mark.parametrize("scheme", ["v/2", "v/3", "floating"])
+def test_newton_from_the_sources_ends_where_newton_from_the_linear_solution_does(scheme):
+    array = Chip.from_seed(5).array(0)
+    g = array.linear_conductance_s()
+    t = scheme_terminals(scheme, array.shape, (6, 3), 0.7)
+    ends = Ends(*(np.array(a) for a in dataclasses.astuple(t)))
+    law = array.current_and_slope
+    for method in METHODS:
+        linear = solve_ends(g, 2.0, 2.0, ends, device_iv=law, method=method)
+        sources = solve_ends(g, 2.0, 2.0, ends, device_iv=law, method=method, start="sources")
+        assert sources.method == linear.method
+        assert_voltages_agree(sources, linear, rtol=1e-13)
+        assert_same_solution(sources, linear, rtol=1e-12)
+        if scheme == "floating":  # lines not all tied: from the linear solution after all
+            assert sources.iterations == linear.iterations
+            np.testing.assert_array_equal(sources.row_node_v, linear.row_node_v)
+    with pytest.raises(ValueError, match="start must be 'linear' or 'sources'"):
+        solve_ends(g, 2.0, 2.0, ends, device_iv=law, start="ideal")
+
+
+def test_newton_that_does_not_converge_from_the_sources_starts_again_from_the_linear_solution():
+    # A linear law: from the linear solution Newton's first step changes nothing, from the
+    # sources it takes one step to get there and one to see it, more than max_iter=1 allows.
+    rng = np.random.default_rng(45)
+    g = random_array(rng, 6, 6)
+    t = scheme_terminals("v/2", (6, 6), (2, 2), 0.8)
+    ends = Ends(*(np.array(a) for a in dataclasses.astuple(t)))
+
+    def law(v):
+        return g * v, np.broadcast_to(g, v.shape)
+
+    sol = solve_ends(g, 2.0, 2.0, ends, device_iv=law, max_iter=1, start="sources")
+    linear = solve_ends(g, 2.0, 2.0, ends, device_iv=law, max_iter=1)
+    assert sol.iterations == linear.iterations == 1
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(sol, name), getattr(linear, name), name)
