@@ -441,6 +441,10 @@ def solve_block_batched(
 # overhead, not arithmetic, sets the time; its band is as wide as the shorter side.
 BANDED_MAX_LINES = DENSE_CHAIN_MAX
 
+# Its band holds K * cols * rows * (rows + 1) numbers for K matrices (a Newton step of K
+# vectors): up to 256 MB, as the block path's inverses; larger batches go the automatic way.
+BANDED_MAX_ENTRIES = BLOCK_MAX_ENTRIES
+
 
 @functools.lru_cache(maxsize=32)
 def _band_layout(rows: int, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -552,10 +556,13 @@ class BandedSystem:
 
     def accepts(self, conductance_s: np.ndarray) -> bool:
         """Whether (K, rows, cols) conductances suit this path: none negative, at most
-        BANDED_MAX_LINES lines on the shorter side, every node reaching a source and no tied
-        line's segment too small against its devices (the conditions of `structure_eligible`)."""
+        BANDED_MAX_LINES lines on the shorter side and BANDED_MAX_ENTRIES in the band, every
+        node reaching a source and no tied line's segment too small against its devices (the
+        conditions of `structure_eligible`)."""
         topology = self.topology
         if not topology.suits:
+            return False
+        if conductance_s.size * (self.rows + 1) > BANDED_MAX_ENTRIES:
             return False
         g = conductance_s.transpose(0, 2, 1) if self.transposed else conductance_s
         weakest = g[0] if g.shape[0] == 1 else g.min(axis=0)

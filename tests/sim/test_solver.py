@@ -976,3 +976,14 @@ def test_newton_that_does_not_converge_from_the_sources_starts_again_from_the_li
     assert sol.iterations == linear.iterations == 1
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(sol, name), getattr(linear, name), name)
+
+
+def test_a_batch_too_large_for_the_band_goes_the_automatic_way(monkeypatch):
+    rng = np.random.default_rng(46)
+    g = random_array(rng, 6, 7)
+    v = rng.uniform(0, 0.3, size=(6, 4))
+    law = cubic_device(g, 4e-4)
+    assert solve_crossbar(g, v, 2.0, 2.0, device_iv=law, method="banded").method == "banded"
+    # Four Jacobians of 6x7 devices make a band of 4 * 42 * 7 entries.
+    monkeypatch.setattr("mtjlab.sim._solver_block.BANDED_MAX_ENTRIES", 4 * 42 * 7 - 1)
+    assert solve_crossbar(g, v, 2.0, 2.0, device_iv=law, method="banded").method == "block"
