@@ -170,6 +170,18 @@ def width_list(text: str) -> list[float]:
     return sorted(set(widths))
 
 
+def chip_change(text: str) -> tuple[str, float]:
+    """FIELD=VALUE for a numeric ChipSpec field."""
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not sep or not name.strip() or not np.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected FIELD=NUMBER such as r_row_ohm=0, got {text!r}")
+    return name.strip(), number
+
+
 def array_index(text: str) -> int:
     return array_list(text)[0] if text != "all" else 0
 
@@ -504,6 +516,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="arrays the solutions are written into in turn (default all)",
     )
     rep.add_argument(
+        "--chip-set",
+        type=chip_change,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change one field of the chip preset, such as r_row_ohm=0 or p_open=0.01 "
+        "(repeatable; fields in docs/device-model.md)",
+    )
+    rep.add_argument(
         "--v-in",
         type=volts,
         default=0.1,
@@ -701,7 +722,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from mtjlab import runs
     from mtjlab.network import BinaryNet, train_binary_networks, wine_split
 
-    bench = runs.sim_bench(args.seed, args.chip)
+    bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
     limits = runs.sim_backends(bench, [0])[0].limits
     limits.check_read(args.v_in_v, "input voltage --v-in")
     write = {

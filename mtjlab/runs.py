@@ -53,10 +53,25 @@ def safe_on_exit(backends: dict[int, ArrayBackend]) -> Iterator[None]:
         yield
 
 
-def sim_bench(seed: int, preset: str = "default") -> dict:
-    """The bench description of the built-in simulated bench for chip ``seed`` of ``preset``."""
-    chip_spec(preset)  # an unknown preset is refused here, before a run is recorded
-    return {"kind": "sim", "seed": int(seed), "preset": preset}
+def sim_bench(seed: int, preset: str = "default", changes: dict | None = None) -> dict:
+    """The bench description of the built-in simulated bench: chip ``seed`` of ``preset``, with
+    some of the preset's ChipSpec fields ``changes``d."""
+    bench = {"kind": "sim", "seed": int(seed), "preset": preset, "changes": dict(changes or {})}
+    bench_spec(bench)  # an unknown preset or field is refused here, before a run is recorded
+    return bench
+
+
+def bench_spec(bench: dict):
+    """The ChipSpec a simulated bench description names."""
+    from dataclasses import fields, replace
+
+    spec = chip_spec(bench.get("preset", "default"))
+    changes = bench.get("changes", {})
+    known = {f.name for f in fields(spec)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ValueError(f"unknown chip field(s) {unknown}; known: {sorted(known)}")
+    return replace(spec, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
 
 
 def chip_presets() -> tuple[str, ...]:
@@ -83,7 +98,7 @@ def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
 
     if bench.get("kind") != "sim":
         raise StoreError(f"bench kind {bench.get('kind')!r} is not supported here (only 'sim')")
-    chip = Chip.from_seed(int(bench["seed"]), chip_spec(bench.get("preset", "default")))
+    chip = Chip.from_seed(int(bench["seed"]), bench_spec(bench))
     return {a: SimulatedBackend(chip, a) for a in arrays}
 
 
@@ -92,7 +107,7 @@ def bench_snapshot(bench: dict) -> dict:
     from mtjlab.sim.chip import Chip
     from mtjlab.sim.limits import chip_limits
 
-    chip = Chip.from_seed(int(bench["seed"]), chip_spec(bench.get("preset", "default")))
+    chip = Chip.from_seed(int(bench["seed"]), bench_spec(bench))
     return {"bench": bench, "chip": chip.describe(), "limits": chip_limits(chip).as_dict()}
 
 

@@ -380,3 +380,17 @@ def test_an_interrupted_parallel_reproduce_resumes_to_the_same_results(tmp_path)
     want = json.loads((reference / "summary.json").read_text())["solutions"]
     got = json.loads((tmp_path / "cut" / "summary.json").read_text())["solutions"]
     assert got == want
+
+
+def test_reproduce_chip_changes_are_checked_and_kept_with_the_run(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["reproduce", "--chip-set", "bogus=1", "--out", str(out)]) == 2
+    assert "unknown chip field(s) ['bogus']" in _error_line(capsys)
+    assert main(["reproduce", "--chip-set", "r_row_ohm=-1", "--out", str(out)]) == 2
+    assert "r_row_ohm must be a finite number >= 0" in _error_line(capsys)
+    assert not out.exists()
+    argv = ["reproduce", "--solutions", "2", "--arrays", "1", "--chip", "ideal"]
+    assert main([*argv, "--chip-set", "r_row_ohm=5", "--out", str(out)]) == 0
+    with RunStore(out / "runs.db") as s:
+        bench = s.run(1).snapshot["bench"]
+    assert bench == {"kind": "sim", "seed": 0, "preset": "ideal", "changes": {"r_row_ohm": 5.0}}
