@@ -293,7 +293,7 @@ def test_reproduce_scores_solutions_and_writes_its_report(tmp_path, capsys):
     out = tmp_path / "rep"
     assert main(["reproduce", "--solutions", "4", "--arrays", "1,2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "4 solutions (percent)" in text and "hardware, tuned" in text
+    assert "4 solutions (percent)" in text and "tuned: and thresholds" in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accuracy_unit"] == "fraction of the test split"
     assert [s["array"] for s in summary["solutions"]] == [1, 2, 1, 2]
