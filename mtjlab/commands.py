@@ -532,6 +532,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="row voltage of an input of 1 (default 0.1 V, inside the read limit)",
     )
     rep.add_argument(
+        "--defect-aware",
+        action="store_true",
+        help="place each layer so the defects its array's earlier writes showed (stuck, open, "
+        "short cells) cost the fewest weights, using the spare rows and any column pair",
+    )
+    rep.add_argument(
         "--workers",
         type=positive_int,
         default=min(2, os.cpu_count() or 1),
@@ -755,6 +761,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "arrays": args.arrays,
         "v_in_v": args.v_in_v,
         "workers": args.workers,
+        "defect_aware": args.defect_aware,
         "write": write,
         "networks": [
             {

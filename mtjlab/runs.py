@@ -422,12 +422,28 @@ class _Wine:
     def array_of(self, k: int) -> int:
         return self.arrays[k % len(self.arrays)]
 
-    def solve(self, backend: ArrayBackend, k: int, threshold_ohm: float | None) -> dict:
-        """Write solution ``k`` into ``backend``, read it back, score it untuned and tuned."""
+    def solve(
+        self,
+        backend: ArrayBackend,
+        k: int,
+        threshold_ohm: float | None,
+        bad_cells: dict[tuple[int, int], int],
+    ) -> dict:
+        """Write solution ``k`` into ``backend``, read it back, score it untuned and tuned.
+
+        ``bad_cells`` are the array's defects known from its earlier solutions; with
+        ``defect_aware`` the layer is placed so they cost the fewest weights.
+        """
         from mtjlab.network import retune_thresholds
-        from mtjlab.protocols.inference import fit_calibration, nominal_calibration
+        from mtjlab.protocols.inference import (
+            defect_aware_mapping,
+            fit_calibration,
+            nominal_calibration,
+        )
 
         p, split, net, mapping = self.params, self.split, self.nets[k], self.mapping
+        if p.get("defect_aware"):
+            mapping = defect_aware_mapping(net.w_hidden, bad_cells, backend.shape)
         v_in, n_train = p["v_in_v"], len(split.x_train)
         target = mapping.target(net.w_hidden)
         written = write_verify(
@@ -462,10 +478,30 @@ class _Wine:
             "pulses": written.pulses,
             "given_up": len(written.given_up),
             "threshold_ohm": written.threshold_ohm,
+            "bad_cells": _bad_cells(final.states, written.given_up),
             "confusion_tuned": confusion.tolist(),
             "states": final.states.tolist(),
             "target": target.tolist(),
         }
+
+
+def _bad_cells(states: np.ndarray, given_up: dict) -> list[list[int]]:
+    """Cells a write showed to be defects, with the class each is stuck in: those that read open
+    or short, and those that did not switch however often they were pulsed."""
+    from mtjlab.states import OPEN, SHORT
+
+    bad = {(int(r), int(c)) for r, c in np.argwhere(np.isin(states, (OPEN, SHORT)))}
+    bad |= {rc for rc, why in given_up.items() if why.startswith("did not switch")}
+    return [[r, c, int(states[r, c])] for r, c in sorted(bad)]
+
+
+def _known_bad(results: list[dict], array: int) -> dict[tuple[int, int], int]:
+    """What an array's earlier solutions showed of its defects (the latest word on each cell)."""
+    known: dict[tuple[int, int], int] = {}
+    for r in sorted(results, key=lambda r: r["solution"]):
+        if r["array"] == array:
+            known.update({(row, col): state for row, col, state in r.get("bad_cells", [])})
+    return known
 
 
 #: Keys of a solution's result that are its record in the run store (the rest are arrays).
@@ -510,7 +546,8 @@ def _reproduce(ctx: Context) -> dict:
                 a = wine.array_of(k)
 
                 def measure(record, k=k, a=a) -> dict:
-                    result = wine.solve(backends[a], k, thresholds.get(a))
+                    known = _known_bad(list(results.values()), a)
+                    result = wine.solve(backends[a], k, thresholds.get(a), known)
                     record({key: result[key] for key in _RECORD_KEYS})
                     return result
 
@@ -518,11 +555,15 @@ def _reproduce(ctx: Context) -> dict:
                 thresholds[a] = result["threshold_ohm"]
                 done(k, result)
         else:
-            _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, workers, done)
+            _reproduce_in_parallel(
+                ctx, wine, runner, pending, thresholds, workers, done, list(results.values())
+            )
     return _reproduce_summary(ctx, [results[k] for k in range(n)], wine.split)
 
 
-def _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, workers, done) -> None:
+def _reproduce_in_parallel(
+    ctx, wine, runner, pending, thresholds, workers, done, done_results
+) -> None:
     """Solutions on separate arrays in separate processes; this process keeps the run store.
 
     Each array's solutions stay in order in one worker, which starts from the array's stored
@@ -545,6 +586,7 @@ def _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, workers, done
                 [k for k in pending if wine.array_of(k) in g],
                 states,
                 thresholds,
+                {a: _known_bad(done_results, a) for a in g},
             ),
             daemon=True,
         )
@@ -579,7 +621,7 @@ def _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, workers, done
         runner.backends[a].restore_state(blob)
 
 
-def _reproduce_worker(queue, params, solutions, states, thresholds) -> None:
+def _reproduce_worker(queue, params, solutions, states, thresholds, known) -> None:
     try:
         wine = _Wine(params)
         backends = sim_backends(params["bench"], sorted({wine.array_of(k) for k in solutions}))
@@ -589,8 +631,9 @@ def _reproduce_worker(queue, params, solutions, states, thresholds) -> None:
         with safe_on_exit(backends):
             for k in solutions:
                 a = wine.array_of(k)
-                result = wine.solve(backends[a], k, thresholds.get(a))
+                result = wine.solve(backends[a], k, thresholds.get(a), known.get(a, {}))
                 thresholds[a] = result["threshold_ohm"]
+                known[a] = {**known.get(a, {}), **_known_bad([result], a)}
                 queue.put(("result", k, result, backends[a].snapshot_state()))
     except BaseException as exc:  # report, do not hang the parent
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -615,7 +658,7 @@ def _reproduce_summary(ctx: Context, results: list[dict], split) -> dict:
         {
             k: v
             for k, v in r.items()
-            if k not in ("confusion_tuned", "states", "target", "threshold_ohm")
+            if k not in ("confusion_tuned", "states", "target", "threshold_ohm", "bad_cells")
         }
         for r in results
     ]

@@ -345,11 +345,12 @@ def test_reproduce_refuses_an_unknown_preset_and_an_unwritable_out(tmp_path, cap
     assert not (tmp_path / "o").exists()
 
 
-def test_reproduce_in_two_processes_gives_the_results_of_one(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--chip", "reference", "--defect-aware"]])
+def test_reproduce_in_two_processes_gives_the_results_of_one(tmp_path, extra):
     summaries = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        argv = ["reproduce", "--solutions", "6", "--arrays", "0,3", "--workers", workers]
+        argv = ["reproduce", "--solutions", "6", "--arrays", "0,3", "--workers", workers, *extra]
         assert main([*argv, "--out", str(out)]) == 0
         summaries.append(json.loads((out / "summary.json").read_text()))
         with RunStore(out / "runs.db") as s:

@@ -128,3 +128,68 @@ def fit_calibration(differences_a: np.ndarray, x: np.ndarray, weights: np.ndarra
     fallback = np.median(gains_a[gains_a > 0]) if np.any(gains_a > 0) else 1.0
     gains_a = np.where(gains_a > 0, gains_a, fallback)
     return Calibration(gain_a=gains_a, offset_a=np.array(offsets))
+
+
+def defect_aware_mapping(
+    weights: np.ndarray,
+    bad_cells: dict[tuple[int, int], int],
+    shape: tuple[int, int],
+    *,
+    sweeps: int = 4,
+) -> PairMapping:
+    """A placement of a layer that puts known defect cells where they cost the fewest weights.
+
+    ``bad_cells`` maps a cell to the class it is stuck in (``P``, ``AP``, ``OPEN`` or
+    ``SHORT``, from earlier read-outs and writes). A weight costs 1 for each of its two cells that
+    is bad and not stuck in the state the weight needs. Inputs are assigned to rows (spare rows
+    included) and units to the column pairs (0, 1), (2, 3), ... by alternating two optimal
+    assignments; with no bad cell, or ties, the default placement is kept.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    w = np.asarray(weights)
+    n_inputs, n_units = w.shape
+    rows, cols = shape
+    n_pairs = cols // 2
+    default = PairMapping.default(n_inputs, n_units, shape)
+    if not bad_cells:
+        return default
+    # cost[r, p, k]: cost of weight +1 (k = 0) or -1 (k = 1) on row r, pair p.
+    cost = np.zeros((rows, n_pairs, 2))
+    for (r, c), state in bad_cells.items():
+        p, side = divmod(c, 2)
+        if r >= rows or p >= n_pairs:
+            continue
+        for k, sign in enumerate((1, -1)):
+            want = (P if sign > 0 else AP) if side == 0 else (AP if sign > 0 else P)
+            cost[r, p, k] += 0.0 if state == want else 1.0
+    k_of = np.where(w > 0, 0, 1)  # (inputs, units)
+    row_of = np.arange(n_inputs)
+    pair_of = np.arange(n_units)
+    # A tie-break far below one weight keeps the default placement where nothing is gained.
+    tie = 1e-6
+    for _ in range(sweeps):
+        c_rows = cost[:, pair_of, :][:, np.arange(n_units)[None, :], k_of]  # (rows, inputs, units)
+        c_rows = c_rows.sum(axis=2).T + tie * np.abs(np.arange(n_inputs)[:, None] - np.arange(rows))
+        _, row_of = linear_sum_assignment(c_rows)
+        c_pairs = cost[row_of][:, :, :]  # (inputs, pairs, 2)
+        c_units = np.stack(
+            [c_pairs[np.arange(n_inputs), :, k_of[:, j]].sum(axis=0) for j in range(n_units)]
+        ) + tie * np.abs(np.arange(n_units)[:, None] - np.arange(n_pairs))
+        _, pair_of = linear_sum_assignment(c_units)
+    return PairMapping(
+        rows=tuple(int(r) for r in row_of),
+        plus_cols=tuple(int(2 * p) for p in pair_of),
+        minus_cols=tuple(int(2 * p + 1) for p in pair_of),
+        shape=shape,
+    )
+
+
+def placement_cost(
+    weights: np.ndarray, mapping: PairMapping, bad_cells: dict[tuple[int, int], int]
+) -> int:
+    """How many weight cells of ``mapping`` land on a bad cell not stuck in the state needed."""
+    target = mapping.target(weights)
+    return sum(
+        1 for (r, c), state in bad_cells.items() if target[r, c] != KEEP and target[r, c] != state
+    )

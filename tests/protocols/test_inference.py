@@ -101,3 +101,35 @@ def test_a_trained_network_on_the_default_chip_scores_as_in_software():
         predicted = net.predict_from_preactivation(calib.apply(test) + net.b_hidden)
         # Within one test sample of the software network.
         assert abs(np.mean(predicted == split.y_test) - software) <= 1 / len(split.y_test) + 1e-12
+
+
+def test_defect_aware_placement_never_costs_more_and_dodges_few_defects():
+    from mtjlab.protocols.inference import defect_aware_mapping, placement_cost
+    from mtjlab.states import SHORT
+
+    default = PairMapping.default(13, 7)
+    w = random_weights(7)
+    assert defect_aware_mapping(w, {}, (15, 15)) == default
+    # One stuck cell in the way: the spare rows always let it be dodged.
+    stuck = {(0, 0): AP if w[0, 0] > 0 else P}
+    assert placement_cost(w, default, stuck) == 1
+    moved = defect_aware_mapping(w, stuck, (15, 15))
+    assert placement_cost(w, moved, stuck) == 0
+    # A stuck cell that already holds the state its weight needs costs nothing and moves nothing.
+    assert defect_aware_mapping(w, {(0, 0): P if w[0, 0] > 0 else AP}, (15, 15)) == default
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n = int(rng.integers(1, 25))
+        bad = {
+            (int(r), int(c)): int(s)
+            for r, c, s in zip(
+                rng.integers(0, 15, n),
+                rng.integers(0, 15, n),
+                rng.choice([P, AP, OPEN, SHORT], n),
+                strict=True,
+            )
+        }
+        placed = defect_aware_mapping(w, bad, (15, 15))
+        assert len(set(placed.rows)) == 13 and len(set(placed.plus_cols)) == 7
+        assert placement_cost(w, placed, bad) <= placement_cost(w, default, bad)
+        np.testing.assert_array_equal(placed.weights_read(placed.target(w)), w)
