@@ -232,9 +232,10 @@ def plot_state_map(
         Cell classes as coded in :mod:`mtjlab.states`: P = 0, AP = 1, OPEN = 2, SHORT = 3.
     path : Path or str
         ``.png``, ``.pdf`` or ``.svg`` file, or an existing folder (``state_map.png``).
-    target : array_like of 0 and 1, shape (rows, cols), optional
-        The pattern that was written (P = 0, AP = 1). Every cell whose class differs from it,
-        opens and shorts included, is crossed out and counted in the legend.
+    target : array_like of 0, 1 and -1, shape (rows, cols), optional
+        The pattern that was written (P = 0, AP = 1; -1 for a cell that was not written). Every
+        written cell whose class differs from it, opens and shorts included, is crossed out and
+        counted in the legend.
     title : str
         Figure title.
 
@@ -246,7 +247,7 @@ def plot_state_map(
     path = check_figure_path(path, "state_map.png")
     s = _check_codes("states", states, tuple(NAMES))
     if target is not None:
-        target = _check_codes("target", target, (P, AP))
+        target = _check_codes("target", target, (P, AP, -1))
         if target.shape != s.shape:
             raise ValueError(f"target has shape {target.shape}, states {s.shape}")
     _save(_state_map_figure(s, target, title), path)
@@ -278,7 +279,7 @@ def _state_map_figure(states: np.ndarray, target: np.ndarray | None, title: str)
         for c in codes
     ]
     if target is not None:
-        wrong = np.argwhere(states != target)
+        wrong = np.argwhere((states != target) & (target != -1))
         lw = _mark_cells(ax, wrong, states.shape)
         handles.append(
             Line2D(

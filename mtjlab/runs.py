@@ -189,10 +189,9 @@ def _write(ctx: Context) -> dict:
         result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
     states = np.array(result.pop("states"), dtype=np.int8)
     r = np.array(result.pop("resistance_ohm"), dtype=float)
-    shown_target = np.where(target < 0, states, target)
     title = f"array {a}: write fidelity {result['fidelity']:.4f}, {result['pulses']} pulses"
     figures = [
-        report.plot_state_map(states, ctx.out / "state_map.png", target=shown_target, title=title),
+        report.plot_state_map(states, ctx.out / "state_map.png", target=target, title=title),
         report.plot_resistance_map(r, ctx.out / "resistance_map.png", title=title),
     ]
     return {**result, "figures": [str(f) for f in figures]}
@@ -702,12 +701,11 @@ def _reproduce_summary(ctx: Context, results: list[dict], split) -> dict:
     ]
     median = int(np.argsort(acc["tuned"])[len(results) // 2])
     r = results[median]
-    shown_target = np.where(np.array(r["target"]) < 0, np.array(r["states"]), np.array(r["target"]))
     figures.append(
         report.plot_state_map(
             np.array(r["states"], dtype=np.int8),
             out / "written_array_map.png",
-            target=shown_target,
+            target=np.array(r["target"]),
             title=f"solution {r['solution']} (median tuned accuracy) on array {r['array']}: "
             f"device fidelity {100 * r['device_fidelity']:.1f} %",
         )

@@ -362,3 +362,16 @@ def test_rv_loop_without_switching_voltages_and_refusing_swapped_ones(tmp_path):
         plot_rv_loop(v, r, tmp_path / "rv.png", switching_v=(0.55, -0.42))
     with pytest.raises(ValueError, match="shape"):
         plot_rv_loop(v, r[:-1], tmp_path / "rv.png")
+
+
+def test_state_map_does_not_count_cells_that_were_not_written():
+    from mtjlab.report import _state_map_figure
+
+    states = np.zeros((4, 4), dtype=int)
+    states[0, 0] = 2  # an open cell outside the written block
+    states[3, 3] = 1  # a written cell that missed its target
+    target = np.full((4, 4), -1)
+    target[2:, 2:] = 0
+    fig = _state_map_figure(states, target, "")
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "differs from target: 1" in labels
