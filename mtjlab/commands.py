@@ -532,6 +532,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="row voltage of an input of 1 (default 0.1 V, inside the read limit)",
     )
     rep.add_argument(
+        "--train-fault-rate",
+        type=fraction,
+        default=0.0,
+        metavar="P",
+        help="statistics-aware training: each epoch, lose each hidden weight with probability P "
+        "(as a pair with a defect device reads), so solutions do not lean on single weights "
+        "(default 0)",
+    )
+    rep.add_argument(
         "--defect-aware",
         action="store_true",
         help="place each layer so the defects its array's earlier writes showed (stuck, open, "
@@ -746,7 +755,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     base = args.seed * 1_000_000
     for chunk in range(10):
         start = base + chunk * (args.solutions + 10)
-        for net in train_binary_networks(split, range(start, start + args.solutions + 10)):
+        batch = train_binary_networks(
+            split,
+            range(start, start + args.solutions + 10),
+            weight_fault_rate=args.train_fault_rate,
+        )
+        for net in batch:
             form = net.canonical()
             if form not in seen and len(nets) < args.solutions:
                 seen.add(form)
@@ -762,6 +776,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "v_in_v": args.v_in_v,
         "workers": args.workers,
         "defect_aware": args.defect_aware,
+        "train_fault_rate": args.train_fault_rate,
         "write": write,
         "networks": [
             {

@@ -150,6 +150,7 @@ def train_binary_networks(
     hidden: int = 7,
     epochs: int = 400,
     learning_rate: float = 0.03,
+    weight_fault_rate: float = 0.0,
 ) -> list[BinaryNet]:
     """Train one binary network per seed, all at once, on the training split only.
 
@@ -157,7 +158,13 @@ def train_binary_networks(
     weights; the gradient of the sign (weights and hidden units) is passed straight through
     where the latent value or the normalized pre-activation lies within +-1. Full-batch Adam on
     the softmax cross-entropy of the output sums.
+
+    With ``weight_fault_rate`` > 0 (statistics-aware training), each epoch every hidden weight is
+    lost (read as 0, as a pair with one stuck, open or shorted device reads) with that
+    probability, drawn anew, so the solutions learn not to lean on any single weight.
     """
+    if not 0.0 <= weight_fault_rate < 1.0:
+        raise ValueError(f"weight_fault_rate must be in [0, 1), got {weight_fault_rate!r}")
     if not seeds:
         raise ValueError("seeds must name at least one training seed")
     x, y = split.x_train, split.y_train
@@ -185,10 +192,13 @@ def train_binary_networks(
     b2 = np.stack([p[3] for p in params])
     state = [w1, b1, w2, b2]
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in state]
+    fault_rng = np.random.default_rng([int(seeds[0]), len(seeds), 0xFA])
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for epoch in range(1, epochs + 1):
         w1, b1, w2, b2 = state
         bw1, bw2 = sign(w1), sign(w2)
+        if weight_fault_rate:
+            bw1 = bw1 * (fault_rng.random(bw1.shape) >= weight_fault_rate)
         pre = (x @ bw1 + b1[:, None, :]) * a_in
         h = sign(pre)
         z = (h @ bw2 + b2[:, None, :]) * a_out

@@ -97,3 +97,12 @@ def test_retuning_never_lowers_training_accuracy(split, nets):
         assert tuned.accuracy(split.x_train, split.y_train) >= net.accuracy(
             split.x_train, split.y_train
         )
+
+
+def test_fault_aware_training_checks_its_rate_and_still_trains(split):
+    with pytest.raises(ValueError, match="weight_fault_rate"):
+        train_binary_networks(split, [0], weight_fault_rate=1.0)
+    nets = train_binary_networks(split, list(range(8)), weight_fault_rate=0.04)
+    plain = train_binary_networks(split, list(range(8)))
+    assert np.mean([n.accuracy(split.x_test, split.y_test) for n in nets]) > 0.9
+    assert any(a.canonical() != b.canonical() for a, b in zip(nets, plain, strict=True))
