@@ -638,15 +638,8 @@ def _reproduce_worker(queue, params, solutions, states, thresholds, known) -> No
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
-_SOLUTION_KEYS = (
-    "software_accuracy",
-    "untuned_accuracy",
-    "gain_offset_accuracy",
-    "tuned_accuracy",
-    "device_fidelity",
-    "weight_fidelity",
-    "pulses",
-)
+#: The scores of a solution summarized over the run (medians, quantiles, means).
+_SOLUTION_KEYS = _RECORD_KEYS[2:-1]
 
 
 def _reproduce_summary(ctx: Context, results: list[dict], split) -> dict:

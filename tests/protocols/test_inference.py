@@ -1,5 +1,7 @@
 """Inference mapping: weights as differential column pairs, read back, calibrated, end to end."""
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -11,25 +13,11 @@ from mtjlab.protocols.inference import (
 )
 from mtjlab.protocols.write import KEEP, write_verify
 from mtjlab.sim.backend import SimulatedBackend
-from mtjlab.sim.chip import Chip, ChipSpec
+from mtjlab.sim.chip import PRESETS, Chip, ChipSpec
 from mtjlab.states import AP, OPEN, P
 
-IDEAL = dict(
-    sigma_r_p_log=0.0,
-    sigma_tmr0_rel=0.0,
-    sigma_vc0_rel=0.0,
-    sigma_delta_rel=0.0,
-    sigma_v_breakdown_rel=0.0,
-    p_shorted=0.0,
-    p_open=0.0,
-    p_stuck_p=0.0,
-    p_stuck_ap=0.0,
-    read_noise_rel=0.0,
-    read_noise_floor_a=0.0,
-    r_row_ohm=0.0,
-    r_col_ohm=0.0,
-    diameters_nm=(50.0,),
-)
+# No variation, defects, line resistance or read noise; one 50 nm array.
+IDEAL = {**asdict(PRESETS["ideal"]), "diameters_nm": (50.0,)}
 
 
 def random_weights(seed, shape=(13, 7)):
