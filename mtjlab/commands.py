@@ -491,8 +491,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Train distinct binary 13-7-3 networks for scikit-learn's Wine data, write "
         "each hidden layer into a 15x15 array with write-verify (weights as differential column "
         "pairs), read it back, run the test split through the array as row voltages, tune each "
-        "hidden unit's gain and offset on the training split, and score accuracy and write "
-        "fidelity; summary.json, figures and report.html in the output folder.",
+        "hidden unit's gain, offset and threshold on the training split, and score accuracy and "
+        "write fidelity; summary.json, figures and report.html in the output folder.",
     )
     rep.add_argument(
         "--solutions", type=positive_int, default=300, help="binary solutions (default 300)"
@@ -507,7 +507,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--chip",
         default="default",
         metavar="PRESET",
-        help="simulated chip preset (default 'default'; see docs/device-model.md)",
+        help="simulated chip preset: default, ideal or reference (default 'default'; see "
+        "docs/device-model.md)",
     )
     rep.add_argument(
         "--arrays",
