@@ -1007,9 +1007,12 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
     with _existing_store(args.store) as store:
         info = store.run(args.run_id)
         results = store.unit_results(args.run_id)
-    params = {k: v for k, v in info.parameters.items() if k not in ("patterns", "target")}
+    bulky = ("patterns", "target", "networks")
+    params = {k: v for k, v in info.parameters.items() if k not in bulky}
     if "patterns" in info.parameters:
         params["patterns"] = [p["name"] for p in info.parameters["patterns"]]
+    if "networks" in info.parameters:
+        params["networks"] = f"{len(info.parameters['networks'])} binary networks"
     shown = {
         "id": info.id,
         "kind": info.kind,

@@ -309,6 +309,9 @@ def test_reproduce_scores_solutions_and_writes_its_report(tmp_path, capsys):
     page = (out / "report.html").read_text()
     for f in summary["figures"]:
         assert Path(f).exists() and Path(f).name in page
+    assert main(["runs", "show", "1", "--store", str(out / "runs.db")]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["parameters"]["networks"] == "4 binary networks"
 
 
 @pytest.mark.parametrize(
