@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -72,14 +73,14 @@ class ArrayBackend(ABC):
         """
         self._check_cell(row, col)
         v_read_v = check_read_v(v_read_v)
-        _check_choice("bias", bias, READ_BIASES)
+        check_choice("bias", bias, READ_BIASES)
         self.limits.check_read(v_read_v)
         return self._read_cell(int(row), int(col), v_read_v, bias)
 
     def read_map(self, *, v_read_v: float = 0.1, bias: str = "grounded") -> ResistanceMap:
         """Read every cell, row by row, under ``bias`` (see :meth:`read_cell`)."""
         v_read_v = check_read_v(v_read_v)
-        _check_choice("bias", bias, READ_BIASES)
+        check_choice("bias", bias, READ_BIASES)
         self.limits.check_read(v_read_v)
         return self._read_map(v_read_v, bias)
 
@@ -111,7 +112,7 @@ class ArrayBackend(ABC):
         _check_positive("width_s", width_s)
         if polarity not in (1, -1) or isinstance(polarity, bool):
             raise ValueError(f"polarity must be +1 or -1, got {polarity!r}")
-        _check_choice("scheme", scheme, WRITE_SCHEMES)
+        check_choice("scheme", scheme, WRITE_SCHEMES)
         self.limits.check_pulse(float(amplitude_v), float(width_s))
         self._write_pulse(
             int(row), int(col), float(amplitude_v), float(width_s), int(polarity), scheme
@@ -206,9 +207,10 @@ class ArrayBackend(ABC):
                 raise IndexError(f"{name} {value} is out of range 0 to {size - 1}")
 
 
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    """Refuse ``value`` unless it is one of ``allowed``, naming the parameter and the choices."""
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def _check_positive(name: str, value: float) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend
+from mtjlab.backend import ArrayBackend, check_choice
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
 from mtjlab.protocols.switching import (
     MAX_STATE_RATIO,
@@ -18,7 +18,6 @@ from mtjlab.protocols.switching import (
     RecordSink,
     _check_amplitudes,
     _check_cell,
-    _check_choice,
     _check_int,
     _check_read_v,
     _check_widths,
@@ -165,7 +164,7 @@ def rv_loop(
             f"(max_amplitude_v / {MAX_LEVELS} to max_amplitude_v), got {step_v!r}"
         )
     width_s = float(_check_widths("width_s", width_s, limits)[0])
-    _check_choice("scheme", scheme, WRITE_SCHEMES)
+    check_choice("scheme", scheme, WRITE_SCHEMES)
     v_read_v = _check_read_v(v_read_v, limits)
     cycles = _check_int("cycles", cycles, 1, 1000)
 

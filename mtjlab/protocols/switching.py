@@ -13,7 +13,7 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import ArrayLike
 
-from mtjlab.backend import ArrayBackend
+from mtjlab.backend import ArrayBackend, check_choice
 from mtjlab.limits import Limits
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
 from mtjlab.protocols.readout import MIN_STATE_RATIO
@@ -270,7 +270,7 @@ def switching_probability(
     amps = _check_amplitudes("amplitudes_v", amplitudes_v, limits)
     widths = _check_widths("widths_s", widths_s, limits)
     trials = _check_int("trials", trials, 1)
-    _check_choice("scheme", scheme, WRITE_SCHEMES)
+    check_choice("scheme", scheme, WRITE_SCHEMES)
     v_read_v = _check_read_v(v_read_v, limits)
     if reset_amplitude_v is None:
         reset_amplitude_v = limits.max_write_v
@@ -768,11 +768,6 @@ def _check_int(name: str, value: object, minimum: int, maximum: int | None = Non
         allowed = f">= {minimum}" if maximum is None else f"within {minimum} to {maximum}"
         raise ValueError(f"{name} must be {allowed}, got {value}")
     return int(value)
-
-
-def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def _check_rng(rng: np.random.Generator | int) -> np.random.Generator:

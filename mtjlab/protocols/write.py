@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend
+from mtjlab.backend import ArrayBackend, check_choice
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
 from mtjlab.protocols.readout import MIN_STATE_RATIO, Readout, read_states
 from mtjlab.schemes import WRITE_SCHEMES
@@ -143,8 +143,8 @@ def write_verify(
         per written cell (``target``, ``final``, ``attempts``, ``resistance_ohm``, ``given_up``).
     """
     target = _check_target(backend, target)
-    _check_choice("scheme", scheme, WRITE_SCHEMES)
-    _check_choice("order", order, WRITE_ORDERS)
+    check_choice("scheme", scheme, WRITE_SCHEMES)
+    check_choice("order", order, WRITE_ORDERS)
     for name, value in (("max_attempts", max_attempts), ("max_passes", max_passes)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
@@ -330,8 +330,3 @@ def _check_target(backend: ArrayBackend, target) -> np.ndarray:
     if not np.any(t != KEEP):
         raise ValueError("target writes no cell (every cell is -1, keep)")
     return t
-
-
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
