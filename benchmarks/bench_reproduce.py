@@ -22,9 +22,8 @@ from mtjlab.cli import main as mtjlab_main
 from mtjlab.network import train_binary_networks, wine_split
 from mtjlab.protocols.inference import PairMapping, fit_calibration, nominal_calibration
 from mtjlab.protocols.write import write_verify
-from mtjlab.runs import chip_spec
 from mtjlab.sim.backend import SimulatedBackend
-from mtjlab.sim.chip import Chip
+from mtjlab.sim.chip import Chip, chip_spec
 from mtjlab.store import RunStore
 
 

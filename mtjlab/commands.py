@@ -287,10 +287,9 @@ def _write_params(args: argparse.Namespace) -> dict:
 
 
 def _sim_limits(seed: int) -> Limits:
-    from mtjlab.sim.chip import Chip
-    from mtjlab.sim.limits import chip_limits
+    from mtjlab import runs
 
-    return chip_limits(Chip.from_seed(seed))
+    return runs.bench_limits(runs.sim_bench(seed))
 
 
 def _check_write_params(write: dict, limits: Limits) -> None:
@@ -739,7 +738,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from mtjlab.network import BinaryNet, train_binary_networks, wine_split
 
     bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
-    limits = runs.sim_backends(bench, [0])[0].limits
+    limits = runs.bench_limits(bench)
     limits.check_read(args.v_in_v, "input voltage --v-in")
     write = {
         "ramp_p_to_ap": list(_ramp_values(DEFAULT_RAMP_P_TO_AP)),

@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mtjlab import report
 from mtjlab.backend import ArrayBackend
+from mtjlab.limits import Limits
 from mtjlab.protocols.events import ProgressCallback
 from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.protocols.readout import read_states
@@ -65,49 +67,51 @@ def bench_spec(bench: dict):
     """The ChipSpec a simulated bench description names."""
     from dataclasses import fields, replace
 
+    from mtjlab.sim.chip import chip_spec
+
     spec = chip_spec(bench.get("preset", "default"))
     changes = bench.get("changes", {})
     known = {f.name for f in fields(spec)}
     unknown = sorted(set(changes) - known)
     if unknown:
         raise ValueError(f"unknown chip field(s) {unknown}; known: {sorted(known)}")
-    return replace(spec, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
+    # JSON gives back tuples (diameters_nm) as lists.
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+    return replace(spec, **values)
 
 
-def chip_presets() -> tuple[str, ...]:
-    """Names of the simulated chip presets."""
-    from mtjlab.sim import chip
-
-    return tuple(getattr(chip, "PRESETS", {"default": None}))
-
-
-def chip_spec(preset: str):
-    """The ChipSpec of a named preset."""
-    from mtjlab.sim import chip
-
-    presets = getattr(chip, "PRESETS", {"default": chip.ChipSpec()})
-    if preset not in presets:
-        raise ValueError(f"unknown chip preset {preset!r}; expected one of {sorted(presets)}")
-    return presets[preset]
-
-
-def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
-    """One SimulatedBackend per array of the bench's chip, sharing the chip."""
-    from mtjlab.sim.backend import SimulatedBackend
+def bench_chip(bench: dict):
+    """The simulated chip a bench description names, drawn from its seed."""
     from mtjlab.sim.chip import Chip
 
     if bench.get("kind") != "sim":
         raise StoreError(f"bench kind {bench.get('kind')!r} is not supported here (only 'sim')")
-    chip = Chip.from_seed(int(bench["seed"]), bench_spec(bench))
-    return {a: SimulatedBackend(chip, a) for a in arrays}
+    return Chip.from_seed(int(bench["seed"]), bench_spec(bench))
+
+
+def bench_limits(bench: dict) -> Limits:
+    """The safety limits of a bench, for checking a command's values before a run starts."""
+    from mtjlab.sim.limits import chip_limits
+
+    return chip_limits(bench_chip(bench))
+
+
+def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
+    """One SimulatedBackend per array of the bench's chip, sharing the chip and its limits
+    (derived once: every array of a die has the die's limits)."""
+    from mtjlab.sim.backend import SimulatedBackend
+    from mtjlab.sim.limits import chip_limits
+
+    chip = bench_chip(bench)
+    limits = chip_limits(chip)
+    return {a: SimulatedBackend(chip, a, limits=limits) for a in arrays}
 
 
 def bench_snapshot(bench: dict) -> dict:
     """What the run store keeps of the bench: the chip and its safety limits."""
-    from mtjlab.sim.chip import Chip
     from mtjlab.sim.limits import chip_limits
 
-    chip = Chip.from_seed(int(bench["seed"]), bench_spec(bench))
+    chip = bench_chip(bench)
     return {"bench": bench, "chip": chip.describe(), "limits": chip_limits(chip).as_dict()}
 
 
@@ -126,7 +130,6 @@ def write_options(params: dict) -> dict:
 def _read(ctx: Context) -> dict:
     a = ctx.params["array"]
     backends = ctx.backends([a])
-    holder: dict = {}
 
     def measure(record) -> dict:
         readout = read_states(
@@ -137,7 +140,6 @@ def _read(ctx: Context) -> dict:
             progress=ctx.progress,
             record=lambda r: record({"array": a, **r}),
         )
-        holder["readout"] = readout
         return {
             "array": a,
             "threshold_ohm": readout.threshold_ohm,
@@ -539,30 +541,28 @@ def _reproduce(ctx: Context) -> dict:
                 done(k, runner.results[f"solution={k}"])
         pending = [k for k in range(n) if k not in results]
         workers = min(int(ctx.params.get("workers", 1)), len({wine.array_of(k) for k in pending}))
+        # What each array's finished solutions left to know: its P/AP threshold and its defects.
         thresholds = {r["array"]: r["threshold_ohm"] for r in results.values()}
+        known = {a: _known_bad(list(results.values()), a) for a in wine.arrays}
         if workers <= 1:
             for k in pending:
                 a = wine.array_of(k)
 
                 def measure(record, k=k, a=a) -> dict:
-                    known = _known_bad(list(results.values()), a)
-                    result = wine.solve(backends[a], k, thresholds.get(a), known)
+                    result = wine.solve(backends[a], k, thresholds.get(a), known[a])
                     record({key: result[key] for key in _RECORD_KEYS})
                     return result
 
                 result = runner.run(Unit(f"solution={k}", f"array={a}", measure))
                 thresholds[a] = result["threshold_ohm"]
+                known[a].update(_known_bad([result], a))
                 done(k, result)
         else:
-            _reproduce_in_parallel(
-                ctx, wine, runner, pending, thresholds, workers, done, list(results.values())
-            )
+            _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, known, workers, done)
     return _reproduce_summary(ctx, [results[k] for k in range(n)], wine.split)
 
 
-def _reproduce_in_parallel(
-    ctx, wine, runner, pending, thresholds, workers, done, done_results
-) -> None:
+def _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, known, workers, done) -> None:
     """Solutions on separate arrays in separate processes; this process keeps the run store.
 
     Each array's solutions stay in order in one worker, which starts from the array's stored
@@ -585,7 +585,7 @@ def _reproduce_in_parallel(
                 [k for k in pending if wine.array_of(k) in g],
                 states,
                 thresholds,
-                {a: _known_bad(done_results, a) for a in g},
+                {a: known[a] for a in g},
             ),
             daemon=True,
         )
@@ -615,9 +615,6 @@ def _reproduce_in_parallel(
             if proc.is_alive():
                 proc.terminate()
             proc.join()
-    # This process's backends take the arrays' final states, as after a serial run.
-    for a, blob in runner.store.latest_states(runner.run_id).items() if runner.store else []:
-        runner.backends[a].restore_state(blob)
 
 
 def _reproduce_worker(queue, params, solutions, states, thresholds, known) -> None:
@@ -630,9 +627,9 @@ def _reproduce_worker(queue, params, solutions, states, thresholds, known) -> No
         with safe_on_exit(backends):
             for k in solutions:
                 a = wine.array_of(k)
-                result = wine.solve(backends[a], k, thresholds.get(a), known.get(a, {}))
+                result = wine.solve(backends[a], k, thresholds.get(a), known[a])
                 thresholds[a] = result["threshold_ohm"]
-                known[a] = {**known.get(a, {}), **_known_bad([result], a)}
+                known[a].update(_known_bad([result], a))
                 queue.put(("result", k, result, backends[a].snapshot_state()))
     except BaseException as exc:  # report, do not hang the parent
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
