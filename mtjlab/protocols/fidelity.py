@@ -84,9 +84,7 @@ def characterize_fidelity(
             if np.shape(p) != b.shape:
                 raise ValueError(f"pattern {k} has shape {np.shape(p)}; array {a} is {b.shape}")
     runner = UnitRunner({f"array={a}": b for a, b in backends.items()}, store, run_id)
-    thresholds: dict[int, float] = {}
-    for name, result in runner.results.items():
-        thresholds[int(name.split("array=")[1])] = result["threshold_ohm"]
+    thresholds = {r["array"]: r["threshold_ohm"] for r in runner.results.values()}
 
     total = len(patterns) * len(backends)
     done = 0

@@ -172,7 +172,7 @@ def defect_aware_mapping(
         c_rows = cost[:, pair_of, :][:, np.arange(n_units)[None, :], k_of]  # (rows, inputs, units)
         c_rows = c_rows.sum(axis=2).T + tie * np.abs(np.arange(n_inputs)[:, None] - np.arange(rows))
         _, row_of = linear_sum_assignment(c_rows)
-        c_pairs = cost[row_of][:, :, :]  # (inputs, pairs, 2)
+        c_pairs = cost[row_of]  # (inputs, pairs, 2)
         c_units = np.stack(
             [c_pairs[np.arange(n_inputs), :, k_of[:, j]].sum(axis=0) for j in range(n_units)]
         ) + tie * np.abs(np.arange(n_units)[:, None] - np.arange(n_pairs))

@@ -10,7 +10,7 @@ import numpy as np
 
 from mtjlab.backend import ArrayBackend, check_choice
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
-from mtjlab.protocols.readout import MIN_STATE_RATIO, Readout, read_states
+from mtjlab.protocols.readout import MIN_STATE_RATIO, Readout, ThresholdError, read_states
 from mtjlab.schemes import WRITE_SCHEMES
 from mtjlab.states import AP, NAMES, OPEN, SHORT, P
 
@@ -266,8 +266,6 @@ _CALIBRATION_CELLS = 3
 
 
 def _first_read(backend: ArrayBackend, v_read_v: float, threshold_ohm: float | None):
-    from mtjlab.protocols.readout import ThresholdError
-
     try:
         return read_states(backend, v_read_v=v_read_v, threshold_ohm=threshold_ohm)
     except ThresholdError:
