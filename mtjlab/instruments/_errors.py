@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable, Sequence
 
 from pymeasure.instruments import Instrument
 
@@ -63,6 +64,54 @@ class _ErrorQueue(Instrument):
         if errors:
             raise InstrumentError(self.name, commands, errors)
         return []
+
+    def drain_errors(self) -> list[tuple[int, str]]:
+        """Read the error queue until it is empty and return its entries without raising:
+        entries a failed operation left behind, so that the next check reports only its own
+        commands' errors. An unreadable reply ends the drain and is returned as an entry."""
+        errors: list[tuple[int, str]] = []
+        for _ in range(_MAX_ERRORS):
+            try:
+                code, message = self._parse_error(self.ask(self.error_query))
+            except Exception as exc:  # noqa: BLE001 - a dead link must not stop a safe state
+                errors.append((0, f"error queue unreadable: {exc}"))
+                break
+            if code == 0:
+                break
+            log.warning("%s: left in the error queue: %d, %s", self.name, code, message)
+            errors.append((code, message))
+        self._take_sent()
+        return errors
+
+    def run_every_step(self, steps: Sequence[tuple[str, Callable[[], object]]]) -> None:
+        """Run every ``(label, step)`` even when an earlier one fails, then read the error
+        queue; raise one :class:`InstrumentError` listing every failure, if there was one.
+
+        For a safe state: one refused or timed-out command must not leave the rest undone.
+        Entries left in the queue by an earlier failure are drained (and logged) first, so
+        they are not mistaken for a failure of the safe state itself.
+        """
+        self.drain_errors()
+        failures: list[tuple[int, str]] = []
+        sent: list[str] = []
+        for label, step in steps:
+            try:
+                step()
+            except InstrumentError as exc:
+                sent.extend(exc.commands)
+                failures.extend((code, f"{label}: {message}") for code, message in exc.errors)
+            except Exception as exc:  # noqa: BLE001 - every step must be tried
+                failures.append((0, f"{label}: {type(exc).__name__}: {exc}"))
+        try:
+            self.check_errors()
+        except InstrumentError as exc:
+            sent.extend(exc.commands)
+            failures.extend(exc.errors)
+        except Exception as exc:  # noqa: BLE001
+            failures.append((0, f"error queue: {type(exc).__name__}: {exc}"))
+        sent.extend(self._take_sent())
+        if failures:
+            raise InstrumentError(self.name, sent, failures)
 
     def check_get_errors(self) -> list:
         return self.check_errors()

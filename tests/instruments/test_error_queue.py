@@ -64,3 +64,55 @@ def test_an_endless_error_queue_is_cut_off():
         matrix.open_all()
     assert len(info.value.errors) == 64
     assert info.value.errors[0] == (-285, "TSP Syntax error")
+
+
+def test_drain_returns_old_entries_without_raising():
+    with expected_protocol(
+        Keithley2450,
+        [("SYST:ERR?", '-363,"Input buffer overrun"'), NO_ERROR],
+    ) as smu:
+        assert smu.drain_errors() == [(-363, "Input buffer overrun")]
+
+
+def test_every_step_runs_after_a_failure_and_all_failures_are_reported():
+    def refused():
+        smu.write(":SOUR:VOLT 0")
+        raise InstrumentError(smu.name, [":SOUR:VOLT 0"], [(-221, "Settings conflict")])
+
+    def dead_link():
+        raise TimeoutError("VI_ERROR_TMO")
+
+    with (
+        expected_protocol(
+            Keithley2450,
+            [
+                # an entry an earlier failure left is drained first, not blamed on the safe state
+                ("SYST:ERR?", '-410,"Query INTERRUPTED"'),
+                NO_ERROR,
+                (":ABOR", None),
+                (":SOUR:VOLT 0", None),
+                (":OUTP 0", None),
+                ("SYST:ERR?", '-200,"Execution error"'),
+                NO_ERROR,
+            ],
+        ) as smu,
+        pytest.raises(InstrumentError) as info,
+    ):
+        smu.run_every_step(
+            [
+                ("abort", lambda: smu.write(":ABOR")),
+                ("source 0 V", refused),
+                ("link", dead_link),
+                ("output off", lambda: setattr(smu, "output_enabled", False)),
+            ]
+        )
+    codes = [code for code, _ in info.value.errors]
+    assert codes == [-221, 0, -200]
+    assert "source 0 V: Settings conflict" in str(info.value)
+    assert "link: TimeoutError: VI_ERROR_TMO" in str(info.value)
+    assert -410 not in codes
+
+
+def test_every_step_done_without_error_raises_nothing():
+    with expected_protocol(Keithley2450, [NO_ERROR, (":OUTP 0", None), NO_ERROR]) as smu:
+        smu.run_every_step([("output off", lambda: setattr(smu, "output_enabled", False))])
