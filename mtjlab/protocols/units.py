@@ -4,17 +4,61 @@ store with the backend's state, so an interrupted run redoes only the unit it wa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import struct
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from mtjlab.backend import ArrayBackend
 from mtjlab.store import RunStore
 
 
+class Stateful(Protocol):
+    """What a unit's state key names: something whose state can be saved and put back."""
+
+    def snapshot_state(self) -> bytes | None: ...
+
+    def restore_state(self, blob: bytes) -> None: ...
+
+
+class StateGroup:
+    """Backends a unit changes together (two arrays holding the two layers of one network),
+    whose states are saved and put back as one: length-prefixed, in the order given."""
+
+    def __init__(self, backends: Sequence[ArrayBackend]) -> None:
+        if not backends:
+            raise ValueError("a state group needs at least one backend")
+        self.backends = tuple(backends)
+
+    def snapshot_state(self) -> bytes | None:
+        blobs = [b.snapshot_state() for b in self.backends]
+        if any(blob is None for blob in blobs):
+            return None  # real arrays keep their states by themselves
+        return b"".join(struct.pack("<Q", len(blob)) + blob for blob in blobs)  # type: ignore[arg-type]
+
+    def restore_state(self, blob: bytes) -> None:
+        view, blobs = memoryview(blob), []
+        while view:
+            if len(view) < 8:
+                raise ValueError("a grouped state is cut short")
+            (n,) = struct.unpack("<Q", view[:8])
+            if len(view) < 8 + n:
+                raise ValueError("a grouped state is cut short")
+            blobs.append(bytes(view[8 : 8 + n]))
+            view = view[8 + n :]
+        if len(blobs) != len(self.backends):
+            raise ValueError(
+                f"a grouped state holds {len(blobs)} states for {len(self.backends)} backends"
+            )
+        for backend, state in zip(self.backends, blobs, strict=True):
+            backend.restore_state(state)
+
+
 @dataclass(frozen=True)
 class Unit:
     """One piece of a run: ``measure(record)`` does it, handing each record to ``record`` as it is
-    measured, and returns a JSON-friendly result; ``state_key`` names the backend it changes."""
+    measured, and returns a JSON-friendly result; ``state_key`` names the backend (or the
+    :class:`StateGroup`) it changes."""
 
     name: str
     state_key: str
@@ -31,7 +75,7 @@ class UnitRunner:
 
     def __init__(
         self,
-        backends: Mapping[str, ArrayBackend],
+        backends: Mapping[str, Stateful],
         store: RunStore | None = None,
         run_id: int | None = None,
     ) -> None:
@@ -66,7 +110,11 @@ class UnitRunner:
             for record in records:
                 self.store.append(self.run_id, name, record)
             self.store.finish_unit(
-                self.run_id, name, state_key=state_key, state=state, result=result
+                self.run_id,
+                name,
+                state_key=None if state is None else state_key,
+                state=state,
+                result=result,
             )
         self.results[name] = result
 
@@ -81,11 +129,12 @@ class UnitRunner:
             store, run_id = self.store, self.run_id
             store.begin_unit(run_id, unit.name)
             result = unit.measure(lambda record: store.append(run_id, unit.name, record))
+            state = backend.snapshot_state()  # None: a real array, which keeps its own state
             store.finish_unit(
                 run_id,
                 unit.name,
-                state_key=unit.state_key,
-                state=backend.snapshot_state(),
+                state_key=None if state is None else unit.state_key,
+                state=state,
                 result=result,
             )
         self.results[unit.name] = result
