@@ -31,10 +31,13 @@ class StateGroup:
         self.backends = tuple(backends)
 
     def snapshot_state(self) -> bytes | None:
-        blobs = [b.snapshot_state() for b in self.backends]
-        if any(blob is None for blob in blobs):
-            return None  # real arrays keep their states by themselves
-        return b"".join(struct.pack("<Q", len(blob)) + blob for blob in blobs)  # type: ignore[arg-type]
+        parts = []
+        for backend in self.backends:
+            blob = backend.snapshot_state()
+            if blob is None:
+                return None  # real arrays keep their states by themselves
+            parts.append(struct.pack("<Q", len(blob)) + blob)
+        return b"".join(parts)
 
     def restore_state(self, blob: bytes) -> None:
         view, blobs = memoryview(blob), []
