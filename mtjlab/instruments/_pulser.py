@@ -1,8 +1,10 @@
 """The single-pulse sequence shared by the pulse-generator drivers: validate everything, set the
-output load and read it back, then timing and levels, then read the error queue."""
+output load and read it back, then timing and levels, then read the error queue; arm the single
+shot, read it back, and only then turn the output on."""
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -14,6 +16,8 @@ from ._errors import ScpiErrorQueue
 from ._grammar import ascii_pattern, check_name, grammar_validator
 from ._values import check_choice, check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z, ChannelSpecError, PulseGenerator
+
+log = logging.getLogger(__name__)
 
 #: Waveform names on the 33500 and 81160 families: a letter, then letters, digits or "_".
 WAVEFORM_NAME = ascii_pattern(r"[A-Za-z][A-Za-z0-9_]{0,11}")
@@ -104,6 +108,9 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     #: Relative difference between a value set and the value read back that counts as a
     #: clamp rather than the instrument's rounding to its resolution.
     read_back_rel_tol = 0.01
+    #: (output-channel property, value) pairs that make one bus trigger fire exactly one pulse,
+    #: written in this order by :meth:`arm` and each read back before the output goes on.
+    single_shot_settings: tuple[tuple[str, object], ...]
 
     def configure_pulse(
         self,
@@ -174,6 +181,50 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     def _before_timing(self) -> None:
         """Hook for settings that must precede the pulse timing (edge times)."""
 
+    def arm(self) -> None:
+        """Write the single-shot settings, read the error queue, read every setting back, and
+        only then turn the output on. A refused setting, or one the instrument holds at another
+        value, raises with the output off: it would otherwise run free, a pulse train into the
+        device. If the error queue holds anything after the output went on, the output is
+        turned off again before the error is raised."""
+        ch = self.output_channel
+        try:
+            for name, value in self.single_shot_settings:
+                setattr(ch, name, value)
+            self.check_errors()
+            for name, value in self.single_shot_settings:
+                self._confirm_setting(name, value)
+        except Exception:
+            self._output_off_after_failure()
+            raise
+        ch.output = True
+        try:
+            self.check_errors()
+        except Exception:
+            self._output_off_after_failure()
+            raise
+
+    def _confirm_setting(self, name: str, wanted: object) -> None:
+        """Raise unless the output channel's property ``name`` reads back as ``wanted``."""
+        try:
+            held = getattr(self.output_channel, name)
+        except (ValueError, KeyError) as exc:  # a reply outside the property's mapped values
+            raise self._failure(
+                f"{name} unreadable after setting {wanted!r} ({exc}); the output stays off"
+            ) from exc
+        if not _held_as_set(held, wanted):
+            raise self._failure(
+                f"{name} reads back as {held!r} after setting {wanted!r}; the output stays off "
+                "and the pulse is not armed"
+            )
+
+    def _output_off_after_failure(self) -> None:
+        # best effort: the failure being raised says more than one in turning the output off
+        try:
+            self.output_channel.output = False
+        except Exception:  # noqa: BLE001
+            log.exception("%s: could not turn the output off after a failure", self.name)
+
     def output_off(self) -> None:
         self.output_channel.output = False
         self.check_errors()
@@ -181,3 +232,12 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     def fire(self) -> None:
         self.write("*TRG")
         self.check_errors()
+
+
+def _held_as_set(held: object, wanted: object) -> bool:
+    """Whether a value read back (pymeasure's cast: bool, float or str) is the value set."""
+    if isinstance(wanted, bool):
+        return held is wanted
+    if isinstance(wanted, str):
+        return isinstance(held, str) and held.strip().upper() == wanted.upper()
+    return isinstance(held, (int, float)) and not isinstance(held, bool) and held == wanted

@@ -83,6 +83,14 @@ class Keysight33500B(BusTriggeredPulser, Agilent33500):
     max_period_s = 1e6
     #: Shortest edge the 33500B makes; set before the width so that a short pulse fits.
     edge_time_s = 8.4e-9
+    #: Triggered burst of one cycle, started by a bus trigger (*TRG); burst state on last, after
+    #: the burst is fully described (BURSt subsystem: MODE, NCYCles, STATe; TRIGger:SOURce).
+    single_shot_settings = (
+        ("burst_mode", "TRIG"),
+        ("burst_ncycles", 1),
+        ("trigger_source", "BUS"),
+        ("burst_state", True),
+    )
 
     def __init__(
         self, adapter, name: str = "Keysight 33500B Waveform Generator", channel: int = 1, **kwargs
@@ -93,12 +101,3 @@ class Keysight33500B(BusTriggeredPulser, Agilent33500):
 
     def _before_timing(self) -> None:
         self.output_channel.pulse_transition = self.edge_time_s
-
-    def arm(self) -> None:
-        ch = self.output_channel
-        ch.burst_mode = "TRIG"
-        ch.burst_ncycles = 1
-        ch.trigger_source = "BUS"
-        ch.burst_state = True
-        ch.output = True
-        self.check_errors()

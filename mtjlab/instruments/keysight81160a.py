@@ -109,6 +109,9 @@ class Keysight81160A(BusTriggeredPulser, _Pymeasure81160A):
     min_period_s = 1e-6
     max_period_s = 1e6
     load_setting_ohm = {LOAD_50_OHM: 50.0, LOAD_HIGH_Z: HIGH_Z_OHM}
+    #: The arm event is a bus trigger (*TRG) or the MAN key (:ARM:SOURce MANual), and each
+    #: arm event gives one period, i.e. one pulse (:TRIGger:COUNt 1).
+    single_shot_settings = (("trigger_mode", "MAN"), ("trigger_count", 1))
 
     def __init__(
         self, adapter, name: str = "Keysight 81160A Pulse Generator", channel: int = 1, **kwargs
@@ -116,10 +119,3 @@ class Keysight81160A(BusTriggeredPulser, _Pymeasure81160A):
         number = check_output_channel(channel, (1, 2))
         super().__init__(adapter, name, **kwargs)
         self.output_channel: Keysight81160AOutput = self.channels[number]
-
-    def arm(self) -> None:
-        ch = self.output_channel
-        ch.trigger_mode = "MAN"  # the arm event is a bus trigger (*TRG) or the MAN key
-        ch.trigger_count = 1  # one period, i.e. one pulse, per arm event
-        ch.output = True
-        self.check_errors()

@@ -85,6 +85,12 @@ def test_arm_fire_and_output_off():
             ("SOUR1:BURS:NCYC 1", None),
             ("TRIG1:SOUR BUS", None),
             ("SOUR1:BURS:STAT 1", None),
+            NO_ERROR,
+            # read back before the output goes on (see test_pulser_arm.py for refusals)
+            ("SOUR1:BURS:MODE?", "TRIG"),
+            ("SOUR1:BURS:NCYC?", "+1.000000000000000E+00"),
+            ("TRIG1:SOUR?", "BUS"),
+            ("SOUR1:BURS:STAT?", "1"),
             ("OUTP1 1", None),
             NO_ERROR,
             ("*TRG", None),
