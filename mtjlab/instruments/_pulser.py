@@ -69,8 +69,9 @@ class GuardedWaveformNames:
 
 class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     """Role implementation over a pymeasure channel ``self.output_channel`` that has the
-    properties ``output``, ``shape``, ``output_load_ohm``, ``pulse_hold``, ``pulse_period``,
-    ``pulse_width``, ``offset``, ``amplitude`` and ``polarity``."""
+    properties ``output``, ``shape``, ``output_load_ohm``, ``amplitude_unit``, ``pulse_hold``,
+    ``pulse_period``, ``pulse_width``, ``offset``, ``amplitude`` and ``polarity``, and the
+    properties named in :attr:`single_shot_settings`."""
 
     output_channel: Any
 
@@ -134,6 +135,9 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
             "output load", ch.output_load_ohm, wanted, "Ohm", 1e-6,
             "the pulse amplitude at the device would be wrong, nothing else was set",
         )  # fmt: skip
+        # levels are peak to peak only in Vpp; a unit left at VRMS or DBM gives another height
+        ch.amplitude_unit = "VPP"
+        self._confirm_setting("amplitude_unit", "VPP", "no level was set")
         ch.pulse_hold = "WIDT"
         self._before_timing()
         # a long period first, so that the new width fits whatever the old period was
@@ -204,18 +208,21 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
             self._output_off_after_failure()
             raise
 
-    def _confirm_setting(self, name: str, wanted: object) -> None:
+    def _confirm_setting(
+        self, name: str, wanted: object, consequence: str = "the pulse is not armed"
+    ) -> None:
         """Raise unless the output channel's property ``name`` reads back as ``wanted``."""
         try:
             held = getattr(self.output_channel, name)
         except (ValueError, KeyError) as exc:  # a reply outside the property's mapped values
             raise self._failure(
-                f"{name} unreadable after setting {wanted!r} ({exc}); the output stays off"
+                f"{name} unreadable after setting {wanted!r} ({exc}); the output stays off "
+                f"and {consequence}"
             ) from exc
         if not _held_as_set(held, wanted):
             raise self._failure(
                 f"{name} reads back as {held!r} after setting {wanted!r}; the output stays off "
-                "and the pulse is not armed"
+                f"and {consequence}"
             )
 
     def _output_off_after_failure(self) -> None:

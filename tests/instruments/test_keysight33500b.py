@@ -17,6 +17,8 @@ def pulse_setup(ch, load_command, load_reply, width, period, amplitude, offset, 
         (f"SOUR{ch}:FUNC PULS", None),
         (f"OUTP{ch}:LOAD {load_command}", None),
         (f"OUTP{ch}:LOAD?", load_reply),
+        (f"SOUR{ch}:VOLT:UNIT VPP", None),
+        (f"SOUR{ch}:VOLT:UNIT?", "VPP"),
         (f"SOUR{ch}:FUNC:PULS:HOLD WIDT", None),
         (f"SOUR{ch}:FUNC:PULS:TRAN:BOTH 8.400000e-09", None),
         (f"SOUR{ch}:FUNC:PULS:PER 1.000000e+06", None),
@@ -202,6 +204,27 @@ def test_an_unreadable_load_reply_stops_before_any_level_is_sent():
             ],
         ) as gen,
         pytest.raises(InstrumentError, match="reads back as 'HIGHZ' after setting 50 Ohm"),
+    ):
+        gen.configure_pulse(amplitude_v=1.0, width_s=1e-6, load="50ohm")
+
+
+@pytest.mark.parametrize("held", ["VRMS", "DBM", "ERR"])
+def test_an_amplitude_unit_other_than_vpp_stops_before_any_level_is_sent(held):
+    # 33500 Series Operating and Service Guide: VOLTage:UNIT {VPP|VRMS|DBM}; a pulse height
+    # programmed in Vrms or dBm would not be the height asked for
+    with (
+        expected_protocol(
+            Keysight33500B,
+            [
+                ("OUTP1 0", None),
+                ("SOUR1:FUNC PULS", None),
+                ("OUTP1:LOAD 50", None),
+                ("OUTP1:LOAD?", "+5.000000000000000E+01"),
+                ("SOUR1:VOLT:UNIT VPP", None),
+                ("SOUR1:VOLT:UNIT?", held),
+            ],
+        ) as gen,
+        pytest.raises(InstrumentError, match=f"amplitude_unit reads back as '{held}' after"),
     ):
         gen.configure_pulse(amplitude_v=1.0, width_s=1e-6, load="50ohm")
 

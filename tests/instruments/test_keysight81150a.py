@@ -20,6 +20,8 @@ def head(ch, load, load_reply):
         (f":FUNC{ch} PULS", None),
         (f":OUTP{ch}:LOAD {load}", None),
         (f":OUTP{ch}:LOAD?", load_reply),
+        (f":VOLT{ch}:UNIT VPP", None),
+        (f":VOLT{ch}:UNIT?", "VPP"),
         (f":PULS:HOLD{ch} WIDT", None),
         (f":PULS:PER{ch} 1.000000e+06", None),
     ]

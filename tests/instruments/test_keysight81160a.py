@@ -16,6 +16,8 @@ def pulse_setup(ch, load, load_reply, width, period, amplitude, offset, polarity
         (f":FUNC{ch} PULS", None),
         (f":OUTP{ch}:LOAD {load}", None),
         (f":OUTP{ch}:LOAD?", load_reply),
+        (f":VOLT{ch}:UNIT VPP", None),
+        (f":VOLT{ch}:UNIT?", "VPP"),
         (f":PULS:HOLD{ch} WIDT", None),
         (f":PULS:PER{ch} 1.000000e+06", None),
         (f":PULS:WIDT{ch} {width}", None),
@@ -73,6 +75,28 @@ def test_a_load_that_does_not_read_back_stops_before_any_level_is_sent():
         pytest.raises(InstrumentError, match="reads back as 1e\\+06 Ohm after setting 50"),
     ):
         gen.configure_pulse(amplitude_v=1.0, width_s=1e-6, load="50ohm")
+
+
+@pytest.mark.parametrize("driver", [Keysight81160A, Keysight81150A])
+def test_an_amplitude_unit_other_than_vpp_stops_before_any_level_is_sent(driver):
+    # 81150A and 81160A User's Guide, APPLy commands: amplitudes are read in the unit set by
+    # VOLT:UNIT VPP|VRMS|DBM
+    with (
+        expected_protocol(
+            driver,
+            [
+                ("OUTP2 0", None),
+                (":FUNC2 PULS", None),
+                (":OUTP2:LOAD 5.000000e+01", None),
+                (":OUTP2:LOAD?", "+5.00000000000000E+01"),
+                (":VOLT2:UNIT VPP", None),
+                (":VOLT2:UNIT?", "DBM"),
+            ],
+            channel=2,
+        ) as gen,
+        pytest.raises(InstrumentError, match="amplitude_unit reads back as 'DBM' after"),
+    ):
+        gen.configure_pulse(amplitude_v=1.0, width_s=1e-6)
 
 
 @pytest.mark.parametrize("driver", [Keysight81160A, Keysight81150A])
