@@ -532,6 +532,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="row voltage of an input of 1 (default 0.1 V, inside the read limit)",
     )
     rep.add_argument(
+        "--output-layer",
+        choices=("software", "array"),
+        default="software",
+        help="where the 7x3 output layer runs: in software on the measured hidden signs, or "
+        "written into a second array, the hidden signs driving its rows (arrays taken in pairs "
+        "from --arrays; default software)",
+    )
+    rep.add_argument(
         "--train-fault-rate",
         type=fraction,
         default=0.0,
@@ -539,6 +547,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="statistics-aware training: each epoch, lose each hidden weight with probability P "
         "(as a pair with a defect device reads), so solutions do not lean on single weights "
         "(default 0)",
+    )
+    rep.add_argument(
+        "--statistics-aware",
+        action="store_true",
+        help="statistics-aware training: each epoch, the hidden weights as pairs drawn from the "
+        "chip preset's device statistics would hold them (resistance and TMR spread, stuck and "
+        "open devices)",
     )
     rep.add_argument(
         "--defect-aware",
@@ -746,9 +761,18 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     }
     for ramp_values in write.values():
         limits.check_pulse(ramp_values[2], 100e-9)
+    if args.output_layer == "array" and len(args.arrays) < 2:
+        raise UsageError(
+            f"--output-layer array needs two arrays per solution; --arrays gives {args.arrays}"
+        )
     out, store = _out_and_store(args, "reproduce")
     print(f"training binary networks for {args.solutions} solutions ...", file=sys.stderr)
     split = wine_split(args.seed)
+    sampler = None
+    if args.statistics_aware:
+        from mtjlab.sim.statistics import pair_weight_sampler
+
+        sampler = pair_weight_sampler(runs.bench_spec(bench), args.v_in_v)
     nets: list[BinaryNet] = []
     seen: set[bytes] = set()
     # A few seeds more than solutions, since two seeds can land on the same solution.
@@ -759,6 +783,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             split,
             range(start, start + args.solutions + 10),
             weight_fault_rate=args.train_fault_rate,
+            weight_sampler=sampler,
         )
         for net in batch:
             form = net.canonical()
@@ -776,7 +801,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "v_in_v": args.v_in_v,
         "workers": args.workers,
         "defect_aware": args.defect_aware,
+        "output_layer": args.output_layer,
         "train_fault_rate": args.train_fault_rate,
+        "statistics_aware": args.statistics_aware,
         "write": write,
         "networks": [
             {
@@ -936,9 +963,14 @@ def print_summary(summary: dict) -> None:
                 ("  tuned: and thresholds", "tuned_accuracy"),
                 ("device fidelity", "device_fidelity"),
                 ("weight fidelity", "weight_fidelity"),
+                ("output layer: device fidelity", "output_device_fidelity"),
+                ("output layer: weight fidelity", "output_weight_fidelity"),
             )
+            if f"median_{key}" in summary
         ]
-        print(f"{summary['n_solutions']} solutions (percent)")
+        on_array = summary.get("output_layer") == "array"
+        where = "output layer on a second array" if on_array else "output layer in software"
+        print(f"{summary['n_solutions']} solutions, {where} (percent)")
         print(format_table(["", "mean", "median", "5 %", "best"], rows, label_column=True))
         print(f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %")
         print(f"report: {summary['html']}")

@@ -7,7 +7,7 @@ sign activations, and an output layer of +-1 weights and real thresholds (class 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,6 +143,35 @@ def retune_thresholds(
     return BinaryNet(net.w_hidden, b, net.w_out, net.b_out)
 
 
+def retune_output_thresholds(
+    scores: np.ndarray, b_out: np.ndarray, y: np.ndarray, *, sweeps: int = 2
+) -> np.ndarray:
+    """Output thresholds re-chosen for measured output sums (a layer on an array).
+
+    ``scores`` (n, classes) are a split's output sums without thresholds, ``y`` its labels. Each
+    class's threshold in turn is set to the value that classifies the most samples correctly
+    with the others held; ties go to the value nearest the trained one. Training (or
+    calibration) split only.
+    """
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(y)
+    b = np.asarray(b_out, dtype=float).copy()
+    for _ in range(sweeps):
+        for c in range(b.size):
+            others = np.delete(s + b, c, axis=1).max(axis=1)
+            # class c wins sample i exactly when its threshold exceeds others_i - s_ic
+            edges = np.sort(others - s[:, c])
+            candidates = np.concatenate(
+                [[edges[0] - 1.0], (edges[1:] + edges[:-1]) / 2, [edges[-1] + 1.0], [b[c]]]
+            )
+            trial = np.repeat((s + b)[None], candidates.size, axis=0)
+            trial[:, :, c] = s[None, :, c] + candidates[:, None]
+            correct = np.sum(np.argmax(trial, axis=2) == y[None, :], axis=1)
+            best = correct == correct.max()
+            b[c] = candidates[np.argmin(np.where(best, np.abs(candidates - b_out[c]), np.inf))]
+    return b
+
+
 def train_binary_networks(
     split: WineSplit,
     seeds: Sequence[int],
@@ -151,6 +180,7 @@ def train_binary_networks(
     epochs: int = 400,
     learning_rate: float = 0.03,
     weight_fault_rate: float = 0.0,
+    weight_sampler: Callable[[np.random.Generator, np.ndarray], np.ndarray] | None = None,
 ) -> list[BinaryNet]:
     """Train one binary network per seed, all at once, on the training split only.
 
@@ -162,6 +192,9 @@ def train_binary_networks(
     With ``weight_fault_rate`` > 0 (statistics-aware training), each epoch every hidden weight is
     lost (read as 0, as a pair with one stuck, open or shorted device reads) with that
     probability, drawn anew, so the solutions learn not to lean on any single weight.
+    With ``weight_sampler`` (``(rng, binary weights) -> effective weights``, such as
+    :func:`mtjlab.sim.statistics.pair_weight_sampler`), each epoch's forward pass uses the hidden
+    weights as a chip's devices would hold them, drawn anew each epoch.
     """
     if not 0.0 <= weight_fault_rate < 1.0:
         raise ValueError(f"weight_fault_rate must be in [0, 1), got {weight_fault_rate!r}")
@@ -199,6 +232,8 @@ def train_binary_networks(
         bw1, bw2 = sign(w1), sign(w2)
         if weight_fault_rate:
             bw1 = bw1 * (fault_rng.random(bw1.shape) >= weight_fault_rate)
+        if weight_sampler is not None:
+            bw1 = weight_sampler(fault_rng, bw1)
         pre = (x @ bw1 + b1[:, None, :]) * a_in
         h = sign(pre)
         z = (h @ bw2 + b2[:, None, :]) * a_out

@@ -397,7 +397,12 @@ def _rv(ctx: Context) -> dict:
 
 @dataclass
 class _Wine:
-    """What every solution of a reproduce run shares: data, networks, mapping, settings."""
+    """What every solution of a reproduce run shares: data, networks, mappings, settings.
+
+    Each solution is written into a group of arrays: its hidden layer's array, and with the
+    output layer on an array, the next array of the list for that layer. Solution ``k`` goes to
+    group ``k`` modulo the number of groups.
+    """
 
     params: dict
 
@@ -417,67 +422,153 @@ class _Wine:
             for n in p["networks"]
         ]
         self.arrays = list(p["arrays"])
-        self.mapping = PairMapping.default(self.split.n_features, self.nets[0].w_hidden.shape[1])
+        self.output_on_array = p.get("output_layer", "software") == "array"
+        size = 2 if self.output_on_array else 1
+        self.groups = [
+            tuple(self.arrays[i : i + size]) for i in range(0, len(self.arrays) - size + 1, size)
+        ]
+        if not self.groups:
+            raise ValueError(f"the output layer on an array needs two arrays, got {self.arrays}")
+        n_hidden = self.nets[0].w_hidden.shape[1]
+        self.mapping = PairMapping.default(self.split.n_features, n_hidden)
+        self.out_mapping = PairMapping.default(n_hidden, self.split.n_classes)
         self.x_all = np.vstack([self.split.x_train, self.split.x_test])
 
-    def array_of(self, k: int) -> int:
-        return self.arrays[k % len(self.arrays)]
+    def group_of(self, k: int) -> tuple[int, ...]:
+        return self.groups[k % len(self.groups)]
 
-    def solve(
+    def array_of(self, k: int) -> int:
+        """The array holding solution ``k``'s hidden layer."""
+        return self.group_of(k)[0]
+
+    @staticmethod
+    def state_key(group: tuple[int, ...]) -> str:
+        return f"array={group[0]}" if len(group) == 1 else "arrays=" + "+".join(map(str, group))
+
+    def _write_layer(
         self,
         backend: ArrayBackend,
-        k: int,
+        weights: np.ndarray,
+        default,
         threshold_ohm: float | None,
         bad_cells: dict[tuple[int, int], int],
-    ) -> dict:
-        """Write solution ``k`` into ``backend``, read it back, score it untuned and tuned.
+        seed: list[int],
+    ):
+        """Place (with ``defect_aware``, around the known ``bad_cells``) and write one layer."""
+        from mtjlab.protocols.inference import defect_aware_mapping
 
-        ``bad_cells`` are the array's defects known from its earlier solutions; with
-        ``defect_aware`` the layer is placed so they cost the fewest weights.
-        """
-        from mtjlab.network import retune_thresholds
-        from mtjlab.protocols.inference import (
-            defect_aware_mapping,
-            fit_calibration,
-            nominal_calibration,
-        )
-
-        p, split, net, mapping = self.params, self.split, self.nets[k], self.mapping
-        if p.get("defect_aware"):
-            mapping = defect_aware_mapping(net.w_hidden, bad_cells, backend.shape)
-        v_in, n_train = p["v_in_v"], len(split.x_train)
-        target = mapping.target(net.w_hidden)
+        mapping = default
+        if self.params.get("defect_aware"):
+            mapping = defect_aware_mapping(weights, bad_cells, backend.shape)
+        target = mapping.target(weights)
         written = write_verify(
             backend,
             target,
             threshold_ohm=threshold_ohm,
-            rng=np.random.default_rng([p["split_seed"], k]),
-            **write_options(p["write"]),
+            rng=np.random.default_rng(seed),
+            **write_options(self.params["write"]),
         )
+        return mapping, target, written
+
+    def solve(
+        self,
+        backends: dict[int, ArrayBackend],
+        k: int,
+        thresholds: dict[int, float],
+        known: dict[int, dict[tuple[int, int], int]],
+    ) -> dict:
+        """Write solution ``k`` into its arrays, read it back, score it untuned and tuned.
+
+        ``thresholds`` and ``known`` hold what each array's earlier solutions showed: its P/AP
+        threshold and its defects; with ``defect_aware`` each layer is placed so the defects cost
+        the fewest weights.
+        """
+        from mtjlab.network import retune_output_thresholds, retune_thresholds, sign
+        from mtjlab.protocols.inference import fit_calibration, nominal_calibration
+
+        p, split, net = self.params, self.split, self.nets[k]
+        group = self.group_of(k)
+        a = group[0]
+        v_in, n_train = p["v_in_v"], len(split.x_train)
+        mapping, target, written = self._write_layer(
+            backends[a], net.w_hidden, self.mapping, thresholds.get(a), known.get(a, {}),
+            [p["split_seed"], k],
+        )  # fmt: skip
         final = written.final
         weights = target != -1
-        diff = mapping.differences_a(backend, self.x_all, v_in)
+        diff = mapping.differences_a(backends[a], self.x_all, v_in)
         untuned = nominal_calibration(final.resistance_ohm, final.states, mapping, v_in)
         # Tuning, on the training split only: each unit's gain and offset, then its threshold.
         gain_offset = fit_calibration(diff[:n_train], split.x_train, net.w_hidden)
         retuned = retune_thresholds(net, gain_offset.apply(diff[:n_train]), split.y_train)
-        test = diff[n_train:]
-        pred_untuned = net.predict_from_preactivation(untuned.apply(test) + net.b_hidden)
-        pred_gain = net.predict_from_preactivation(gain_offset.apply(test) + net.b_hidden)
-        pred_tuned = retuned.predict_from_preactivation(gain_offset.apply(test) + retuned.b_hidden)
+        hidden = {
+            "untuned": untuned.apply(diff) + net.b_hidden,
+            "gain_offset": gain_offset.apply(diff) + net.b_hidden,
+            "tuned": gain_offset.apply(diff) + retuned.b_hidden,
+        }
+        result: dict = {"solution": k, "array": a}
+        if self.output_on_array:
+            out_a = group[1]
+            out_mapping, out_target, out_written = self._write_layer(
+                backends[out_a], net.w_out, self.out_mapping, thresholds.get(out_a),
+                known.get(out_a, {}), [p["split_seed"], k, 1],
+            )  # fmt: skip
+            out_final = out_written.final
+            # The hidden layer's signs drive the output array's rows; its untuned gain comes
+            # from its own read-back map, its tuned gain and offset from the training split.
+            out_untuned = nominal_calibration(
+                out_final.resistance_ohm, out_final.states, out_mapping, v_in
+            )
+            scores = {}
+            for name, pre in hidden.items():
+                h = sign(pre)
+                d = out_mapping.differences_a(backends[out_a], h, v_in)
+                if name == "untuned":
+                    scores[name] = out_untuned.apply(d[n_train:]) + net.b_out
+                    continue
+                cal = fit_calibration(d[:n_train], h[:n_train], net.w_out)
+                b_out = net.b_out
+                if name == "tuned":  # and the output thresholds, on the measured sums
+                    b_out = retune_output_thresholds(
+                        cal.apply(d[:n_train]), net.b_out, split.y_train
+                    )
+                scores[name] = cal.apply(d[n_train:]) + b_out
+            predicted = {name: np.argmax(v, axis=1) for name, v in scores.items()}
+            out_weights = out_target != -1
+            result |= {
+                "output_array": out_a,
+                "output_device_fidelity": float(
+                    np.mean(out_final.states[out_weights] == out_target[out_weights])
+                ),
+                "output_weight_fidelity": float(
+                    np.mean(out_mapping.weights_read(out_final.states) == net.w_out)
+                ),
+                "output_layer": {
+                    "threshold_ohm": out_written.threshold_ohm,
+                    "bad_cells": _bad_cells(out_final.states, out_written.given_up),
+                    "states": out_final.states.tolist(),
+                    "target": out_target.tolist(),
+                },
+            }
+        else:
+            out_written = None
+            predicted = {
+                "untuned": net.predict_from_preactivation(hidden["untuned"][n_train:]),
+                "gain_offset": net.predict_from_preactivation(hidden["gain_offset"][n_train:]),
+                "tuned": retuned.predict_from_preactivation(hidden["tuned"][n_train:]),
+            }
         confusion = np.zeros((split.n_classes, split.n_classes), dtype=int)
-        np.add.at(confusion, (split.y_test, pred_tuned), 1)
-        return {
-            "solution": k,
-            "array": self.array_of(k),
+        np.add.at(confusion, (split.y_test, predicted["tuned"]), 1)
+        writes = [written] if out_written is None else [written, out_written]
+        return result | {
             "software_accuracy": net.accuracy(split.x_test, split.y_test),
-            "untuned_accuracy": float(np.mean(pred_untuned == split.y_test)),
-            "gain_offset_accuracy": float(np.mean(pred_gain == split.y_test)),
-            "tuned_accuracy": float(np.mean(pred_tuned == split.y_test)),
+            "untuned_accuracy": float(np.mean(predicted["untuned"] == split.y_test)),
+            "gain_offset_accuracy": float(np.mean(predicted["gain_offset"] == split.y_test)),
+            "tuned_accuracy": float(np.mean(predicted["tuned"] == split.y_test)),
             "device_fidelity": float(np.mean(final.states[weights] == target[weights])),
             "weight_fidelity": float(np.mean(mapping.weights_read(final.states) == net.w_hidden)),
-            "pulses": written.pulses,
-            "given_up": len(written.given_up),
+            "pulses": sum(w.pulses for w in writes),
+            "given_up": sum(len(w.given_up) for w in writes),
             "threshold_ohm": written.threshold_ohm,
             "bad_cells": _bad_cells(final.states, written.given_up),
             "confusion_tuned": confusion.tolist(),
@@ -496,16 +587,28 @@ def _bad_cells(states: np.ndarray, given_up: dict) -> list[list[int]]:
     return [[r, c, int(states[r, c])] for r, c in sorted(bad)]
 
 
-def _known_bad(results: list[dict], array: int) -> dict[tuple[int, int], int]:
-    """What an array's earlier solutions showed of its defects (the latest word on each cell)."""
-    known: dict[tuple[int, int], int] = {}
+def _layers(result: dict) -> list[tuple[int, dict]]:
+    """The arrays a solution's result wrote, each with what its write showed (threshold,
+    defects)."""
+    layers = [(result["array"], result)]
+    if "output_layer" in result:
+        layers.append((result["output_array"], result["output_layer"]))
+    return layers
+
+
+def _learn(results: list[dict], thresholds: dict, known: dict) -> None:
+    """Update each array's P/AP threshold and known defects from finished solutions, in
+    solution order (the latest word on each cell wins)."""
     for r in sorted(results, key=lambda r: r["solution"]):
-        if r["array"] == array:
-            known.update({(row, col): state for row, col, state in r.get("bad_cells", [])})
-    return known
+        for array, layer in _layers(r):
+            thresholds[array] = layer["threshold_ohm"]
+            known.setdefault(array, {}).update(
+                {(row, col): state for row, col, state in layer.get("bad_cells", [])}
+            )
 
 
-#: Keys of a solution's result that are its record in the run store (the rest are arrays).
+#: Keys of a solution's result that are its record in the run store (the rest are arrays);
+#: the output layer's keys only when it is on an array.
 _RECORD_KEYS = (
     "solution",
     "array",
@@ -515,9 +618,23 @@ _RECORD_KEYS = (
     "tuned_accuracy",
     "device_fidelity",
     "weight_fidelity",
+    "output_array",
+    "output_device_fidelity",
+    "output_weight_fidelity",
     "pulses",
     "given_up",
 )
+
+
+def _record(result: dict) -> dict:
+    return {key: result[key] for key in _RECORD_KEYS if key in result}
+
+
+def _stateful(backends: dict[int, ArrayBackend], group: tuple[int, ...]):
+    """What a group's state key names: its one backend, or its backends as a StateGroup."""
+    from mtjlab.protocols.units import StateGroup
+
+    return backends[group[0]] if len(group) == 1 else StateGroup([backends[a] for a in group])
 
 
 def _reproduce(ctx: Context) -> dict:
@@ -525,9 +642,14 @@ def _reproduce(ctx: Context) -> dict:
 
     wine = _Wine(ctx.params)
     n = len(wine.nets)
-    backends = ctx.backends(wine.arrays)
+    arrays = sorted({a for g in wine.groups for a in g})
+    backends = ctx.backends(arrays)
     with safe_on_exit(backends):
-        runner = ctx.runner(backends)
+        runner = UnitRunner(
+            {wine.state_key(g): _stateful(backends, g) for g in wine.groups},
+            ctx.store,
+            ctx.run_id,
+        )
         results: dict[int, dict] = {}
         emit(ctx.progress, Progress("reproduce", 0, n, "solution"))
 
@@ -540,56 +662,56 @@ def _reproduce(ctx: Context) -> dict:
             if runner.done(f"solution={k}"):
                 done(k, runner.results[f"solution={k}"])
         pending = [k for k in range(n) if k not in results]
-        workers = min(int(ctx.params.get("workers", 1)), len({wine.array_of(k) for k in pending}))
+        workers = min(int(ctx.params.get("workers", 1)), len({wine.group_of(k) for k in pending}))
         # What each array's finished solutions left to know: its P/AP threshold and its defects.
-        thresholds = {r["array"]: r["threshold_ohm"] for r in results.values()}
-        known = {a: _known_bad(list(results.values()), a) for a in wine.arrays}
+        thresholds: dict[int, float] = {}
+        known: dict[int, dict] = {a: {} for a in arrays}
+        _learn(list(results.values()), thresholds, known)
         if workers <= 1:
             for k in pending:
-                a = wine.array_of(k)
+                g = wine.group_of(k)
 
-                def measure(record, k=k, a=a) -> dict:
-                    result = wine.solve(backends[a], k, thresholds.get(a), known[a])
-                    record({key: result[key] for key in _RECORD_KEYS})
+                def measure(record, k=k) -> dict:
+                    result = wine.solve(backends, k, thresholds, known)
+                    record(_record(result))
                     return result
 
-                result = runner.run(Unit(f"solution={k}", f"array={a}", measure))
-                thresholds[a] = result["threshold_ohm"]
-                known[a].update(_known_bad([result], a))
+                result = runner.run(Unit(f"solution={k}", wine.state_key(g), measure))
+                _learn([result], thresholds, known)
                 done(k, result)
         else:
             _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, known, workers, done)
-    return _reproduce_summary(ctx, [results[k] for k in range(n)], wine.split)
+    return _reproduce_summary(ctx, [results[k] for k in range(n)], wine)
 
 
 def _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, known, workers, done) -> None:
     """Solutions on separate arrays in separate processes; this process keeps the run store.
 
-    Each array's solutions stay in order in one worker, which starts from the array's stored
-    state, so the results are those of the serial run; each result and the array's state are
-    committed here as they arrive.
+    Each group of arrays has its solutions in order in one worker, which starts from the
+    arrays' stored states, so the results are those of the serial run; each result and the
+    group's state are committed here as they arrive.
     """
     import multiprocessing
 
     mp = multiprocessing.get_context("fork")
-    arrays = sorted({wine.array_of(k) for k in pending})
-    groups = [arrays[w::workers] for w in range(workers)]
+    groups = sorted({wine.group_of(k) for k in pending})
+    shares = [groups[w::workers] for w in range(workers)]
     queue = mp.Queue()
-    states = {a: runner.backends[f"array={a}"].snapshot_state() for a in arrays}
+    states = {g: runner.backends[wine.state_key(g)].snapshot_state() for g in groups}
     procs = [
         mp.Process(
             target=_reproduce_worker,
             args=(
                 queue,
                 ctx.params,
-                [k for k in pending if wine.array_of(k) in g],
-                states,
+                [k for k in pending if wine.group_of(k) in share],
+                {g: states[g] for g in share},
                 thresholds,
-                {a: known[a] for a in g},
+                known,
             ),
             daemon=True,
         )
-        for g in groups
+        for share in shares
     ]
     for proc in procs:
         proc.start()
@@ -600,59 +722,59 @@ def _reproduce_in_parallel(ctx, wine, runner, pending, thresholds, known, worker
             if message[0] == "error":
                 raise RuntimeError(f"a reproduce worker failed: {message[1]}")
             _, k, result, state = message
-            a = wine.array_of(k)
-            runner.commit(
-                f"solution={k}",
-                f"array={a}",
-                result,
-                state,
-                [{key: result[key] for key in _RECORD_KEYS}],
-            )
+            key = wine.state_key(wine.group_of(k))
+            runner.commit(f"solution={k}", key, result, state, [_record(result)])
             done(k, result)
             remaining -= 1
     finally:
         for proc in procs:
-            if proc.is_alive():
+            if remaining:
                 proc.terminate()
-            proc.join()
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
 
 
 def _reproduce_worker(queue, params, solutions, states, thresholds, known) -> None:
+    import signal
+
+    # The parent owns the run: it ends the workers (SIGTERM, quietly) when it stops, also on
+    # Ctrl-C, which the terminal sends to the workers too.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         wine = _Wine(params)
-        backends = sim_backends(params["bench"], sorted({wine.array_of(k) for k in solutions}))
-        for a, b in backends.items():
-            b.restore_state(states[a])
+        backends = sim_backends(params["bench"], sorted({a for g in states for a in g}))
+        groups = {g: _stateful(backends, g) for g in states}
+        for g, blob in states.items():
+            groups[g].restore_state(blob)
         thresholds = dict(thresholds)
         with safe_on_exit(backends):
             for k in solutions:
-                a = wine.array_of(k)
-                result = wine.solve(backends[a], k, thresholds.get(a), known[a])
-                thresholds[a] = result["threshold_ohm"]
-                known[a].update(_known_bad([result], a))
-                queue.put(("result", k, result, backends[a].snapshot_state()))
+                g = wine.group_of(k)
+                result = wine.solve(backends, k, thresholds, known)
+                _learn([result], thresholds, known)
+                queue.put(("result", k, result, groups[g].snapshot_state()))
     except BaseException as exc:  # report, do not hang the parent
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 #: The scores of a solution summarized over the run (medians, quantiles, means).
-_SOLUTION_KEYS = _RECORD_KEYS[2:-1]
+_SOLUTION_KEYS = tuple(k for k in _RECORD_KEYS if k not in ("solution", "array", "output_array"))
 
 
-def _reproduce_summary(ctx: Context, results: list[dict], split) -> dict:
+def _reproduce_summary(ctx: Context, results: list[dict], wine: _Wine) -> dict:
     from mtjlab.network import float_mlp_accuracy
 
-    p = ctx.params
-    solutions = [
-        {
-            k: v
-            for k, v in r.items()
-            if k not in ("confusion_tuned", "states", "target", "threshold_ohm", "bad_cells")
-        }
-        for r in results
-    ]
-    overall: dict = {"accuracy_unit": "fraction of the test split", "n_solutions": len(results)}
-    for key in _SOLUTION_KEYS:
+    p, split = ctx.params, wine.split
+    solutions = [_record(r) for r in results]
+    overall: dict = {
+        "accuracy_unit": "fraction of the test split",
+        "n_solutions": len(results),
+        "output_layer": "array" if wine.output_on_array else "software",
+    }
+    for key in (k for k in _SOLUTION_KEYS if all(k in r for r in results)):
         v = np.array([r[key] for r in results], dtype=float)
         overall[f"median_{key}"] = float(np.median(v))
         overall[f"mean_{key}"] = float(np.mean(v))
@@ -700,6 +822,16 @@ def _reproduce_summary(ctx: Context, results: list[dict], split) -> dict:
             f"device fidelity {100 * r['device_fidelity']:.1f} %",
         )
     )
+    if wine.output_on_array:
+        figures.append(
+            report.plot_state_map(
+                np.array(r["output_layer"]["states"], dtype=np.int8),
+                out / "written_output_array_map.png",
+                target=np.array(r["output_layer"]["target"]),
+                title=f"its output layer on array {r['output_array']}: "
+                f"device fidelity {100 * r['output_device_fidelity']:.1f} %",
+            )
+        )
     headline = [
         ("solutions", str(len(results))),
         ("chip", f"seed {p['bench']['seed']}, preset {preset}"),
@@ -712,6 +844,14 @@ def _reproduce_summary(ctx: Context, results: list[dict], split) -> dict:
         ("median weight fidelity", f"{100 * overall['median_weight_fidelity']:.2f} %"),
         ("median pulses per write", f"{overall['median_pulses']:.0f}"),
     ]
+    if wine.output_on_array:
+        headline[2:2] = [("output layer", "on a second array (hidden signs as row voltages)")]
+        headline += [
+            (
+                "median output-layer weight fidelity",
+                f"{100 * overall['median_output_weight_fidelity']:.2f} %",
+            )
+        ]
     params = {k: v for k, v in p.items() if k != "networks"}
     html = report.write_html_report(
         out / "report.html",

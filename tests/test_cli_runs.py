@@ -293,7 +293,8 @@ def test_reproduce_scores_solutions_and_writes_its_report(tmp_path, capsys):
     out = tmp_path / "rep"
     assert main(["reproduce", "--solutions", "4", "--arrays", "1,2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "4 solutions (percent)" in text and "tuned: and thresholds" in text
+    assert "4 solutions, output layer in software (percent)" in text
+    assert "tuned: and thresholds" in text and "output layer: weight" not in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accuracy_unit"] == "fraction of the test split"
     assert [s["array"] for s in summary["solutions"]] == [1, 2, 1, 2]
@@ -361,8 +362,11 @@ def test_reproduce_in_two_processes_gives_the_results_of_one(tmp_path, extra):
     assert summaries[0]["solutions"] == summaries[1]["solutions"]
 
 
-def test_an_interrupted_parallel_reproduce_resumes_to_the_same_results(tmp_path):
-    argv = ["reproduce", "--solutions", "8", "--arrays", "1,2", "--workers", "2"]
+@pytest.mark.parametrize(
+    "arrays", [["--arrays", "1,2"], ["--arrays", "0,1,2,3", "--output-layer", "array"]]
+)
+def test_an_interrupted_parallel_reproduce_resumes_to_the_same_results(tmp_path, arrays):
+    argv = ["reproduce", "--solutions", "8", *arrays, "--workers", "2"]
     reference = tmp_path / "ref"
     assert main([*argv, "--out", str(reference)]) == 0
     store = tmp_path / "cut" / "runs.db"
