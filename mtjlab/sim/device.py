@@ -106,10 +106,10 @@ DEFAULT_DEVICE: dict[str, float] = {
 }
 
 
-def tmr(v: ArrayLike, tmr0: np.ndarray, v_half_v: np.ndarray) -> np.ndarray:
+def tmr(v: ArrayLike, tmr0: ArrayLike, v_half_v: ArrayLike) -> np.ndarray:
     """Bias-dependent TMR: TMR0 / (1 + (V / V_half)^2)."""
-    x = np.asarray(v) / v_half_v
-    return tmr0 / (1.0 + x * x)
+    x = np.asarray(v) / np.asarray(v_half_v)
+    return np.asarray(tmr0) / (1.0 + x * x)
 
 
 def resistance_ohm(state: np.ndarray, v: ArrayLike, params: MTJParams) -> np.ndarray:
