@@ -128,6 +128,7 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
         period = max(2.0 * width, self.min_period_s)
         ch = self.output_channel
         ch.output = False
+        self._before_settings()
         ch.shape = "PULS"
         wanted = self.load_setting_ohm[load]
         ch.output_load_ohm = wanted
@@ -182,6 +183,10 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
         self.safe_state()
         Instrument.shutdown(self)
 
+    def _before_settings(self) -> None:
+        """Hook for settings that must precede every other one (channel coupling), run with
+        the output off."""
+
     def _before_timing(self) -> None:
         """Hook for settings that must precede the pulse timing (edge times)."""
 
@@ -209,11 +214,16 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
             raise
 
     def _confirm_setting(
-        self, name: str, wanted: object, consequence: str = "the pulse is not armed"
+        self,
+        name: str,
+        wanted: object,
+        consequence: str = "the pulse is not armed",
+        channel: Any = None,
     ) -> None:
-        """Raise unless the output channel's property ``name`` reads back as ``wanted``."""
+        """Raise unless the property ``name`` of ``channel`` (default: the output channel)
+        reads back as ``wanted``."""
         try:
-            held = getattr(self.output_channel, name)
+            held = getattr(self.output_channel if channel is None else channel, name)
         except (ValueError, KeyError) as exc:  # a reply outside the property's mapped values
             raise self._failure(
                 f"{name} unreadable after setting {wanted!r} ({exc}); the output stays off "

@@ -9,6 +9,9 @@ The 81150A shares its user guide and its command set with the 81160A, so the dri
 - shortest pulse width: the guide requires period >= width + 1.6 x edge time, so at the
   shortest period every settable width is under 8.33 ns. mtjlab takes 8.33 ns as its floor: a
   width the 81150A certainly makes, though not the shortest it can;
+- edge time: both edges are programmed to 2.5 ns, the 81150A's shortest transition time in
+  its data sheet (not confirmed from the user guide); the edges are read back, and the pulse is
+  not set up if the instrument holds another value;
 - amplitude: bounded as on the 81160A (50 mV to 5 V at 50 Ohm, twice that into high
   impedance). The 81150A's own amplitude range, which may also depend on its output amplifier,
   could not be confirmed from a primary source, so the driver reads the width and the amplitude
@@ -27,6 +30,8 @@ MIN_PERIOD_S = 8.33e-9
 MAX_FREQUENCY_HZ = 120e6
 #: Floor on the pulse width mtjlab programs (see the module docstring).
 MIN_WIDTH_S = MIN_PERIOD_S
+#: Edge time programmed on both edges (see the module docstring).
+EDGE_TIME_S = 2.5e-9
 
 
 class Keysight81150AOutput(Keysight81160AOutput):
@@ -36,6 +41,8 @@ class Keysight81150AOutput(Keysight81160AOutput):
     frequency_values = (1e-6, MAX_FREQUENCY_HZ)
     pulse_period_values = (MIN_PERIOD_S, 1e6)
     pulse_width_values = (MIN_WIDTH_S, 1e6)
+    leading_edge_s_values = (EDGE_TIME_S, 1e3)
+    trailing_edge_s_values = (EDGE_TIME_S, 1e3)
 
 
 class Keysight81150A(Keysight81160A):
@@ -50,6 +57,7 @@ class Keysight81150A(Keysight81160A):
     pulse_width_values = Keysight81150AOutput.pulse_width_values
 
     width_limits_s = (MIN_WIDTH_S, 1.0)
+    edge_time_s = EDGE_TIME_S
     read_back_timing_and_level = True
 
     def __init__(

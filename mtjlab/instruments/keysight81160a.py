@@ -1,9 +1,27 @@
 """Keysight 81160A pulse function arbitrary noise generator, two outputs, as a
 :class:`~mtjlab.instruments.roles.PulseGenerator` firing single bus-triggered pulses.
 
-Built on pymeasure's ``Keysight81160A`` property table; adds output polarity and an output-load
-property restricted to 50 Ohm and 1 MOhm (the top of the model's load range, standing for high
-impedance: into 1 MOhm the level differs from the open-circuit one by 5e-5).
+Built on pymeasure's ``Keysight81160A`` property table; adds output polarity, the two edge times,
+and an output-load property restricted to 50 Ohm and 1 MOhm (the top of the model's load range,
+standing for high impedance: into 1 MOhm the level differs from the open-circuit one by 5e-5).
+
+Where the command facts come from. The 81150A and 81160A User's Guide covers both models:
+
+- the channel suffix on the first node of a command (``:PULSe:PERiod[1|2]``) and the rule
+  period >= width + 1.6 x edge time: section 3.4.1, Pulse Period;
+- amplitudes are read in the unit set by ``VOLT:UNIT VPP|VRMS|DBM``: section 4.5.1, APPLy
+  Commands;
+- ``:VOLT<n>:UNIT``, ``:ARM:SOUR<n> MAN`` (the arm event is ``*TRG`` or the MAN key),
+  ``:TRIG<n>:COUN`` and ``:TRAC:CHAN<n>`` (channel coupling, output 2 following output 1):
+  pymeasure's ``Keysight81160A`` property table, whose commands follow the guide;
+- the edges, ``:PULS:TRAN<n>`` (leading) and ``:PULS:TRAN<n>:TRA`` (trailing), in the guide's
+  form ``:PULSe:TRANsition[1|2][:LEADing]`` / ``:TRAiling``: the guide's entries for these two
+  were not among the pages at hand, so the driver reads both edges back and stops, output off,
+  if the instrument holds another value; the 1 ns edge is the bottom of pymeasure's
+  transition range for the model.
+
+Every setting ``arm`` makes is read back before the output goes on, and channel coupling is
+forced off and read back before any other setting.
 """
 
 from __future__ import annotations
@@ -25,6 +43,8 @@ from ._values import check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 
 HIGH_Z_OHM = 1e6
+#: Edge times the 81160A accepts (pymeasure's transition range for the model).
+EDGE_RANGE_S = (1e-9, 1e3)
 
 
 def _levels(amplitude: object, offset: object) -> tuple[float, float]:
@@ -87,6 +107,24 @@ class Keysight81160AOutput(GuardedWaveformNames, Keysight81160AChannel):
         values=(50.0, HIGH_Z_OHM),
     )
 
+    leading_edge_s = Instrument.control(
+        ":PULS:TRAN{ch}?",
+        ":PULS:TRAN{ch} %e",
+        """Control the pulse's leading-edge transition time in s.""",
+        validator=strict_range,
+        values=EDGE_RANGE_S,
+        dynamic=True,
+    )
+
+    trailing_edge_s = Instrument.control(
+        ":PULS:TRAN{ch}:TRA?",
+        ":PULS:TRAN{ch}:TRA %e",
+        """Control the pulse's trailing-edge transition time in s.""",
+        validator=strict_range,
+        values=EDGE_RANGE_S,
+        dynamic=True,
+    )
+
     polarity = Instrument.control(
         ":OUTP{ch}:POL?",
         ":OUTP{ch}:POL %s",
@@ -109,6 +147,8 @@ class Keysight81160A(BusTriggeredPulser, _Pymeasure81160A):
     min_period_s = 1e-6
     max_period_s = 1e6
     load_setting_ohm = {LOAD_50_OHM: 50.0, LOAD_HIGH_Z: HIGH_Z_OHM}
+    #: Leading and trailing edge programmed before the width (the 81160A's shortest).
+    edge_time_s = 1e-9
     #: The arm event is a bus trigger (*TRG) or the MAN key (:ARM:SOURce MANual), and each
     #: arm event gives one period, i.e. one pulse (:TRIGger:COUNt 1).
     single_shot_settings = (("trigger_mode", "MAN"), ("trigger_count", 1))
@@ -119,3 +159,22 @@ class Keysight81160A(BusTriggeredPulser, _Pymeasure81160A):
         number = check_output_channel(channel, (1, 2))
         super().__init__(adapter, name, **kwargs)
         self.output_channel: Keysight81160AOutput = self.channels[number]
+
+    def _before_settings(self) -> None:
+        # with channel coupling on, output 2 follows output 1: a setting made on one would
+        # also change the other output, which may be wired to the device too
+        self.ch_1.coupling_enabled = False
+        self._confirm_setting("coupling_enabled", False, "nothing else was set", channel=self.ch_1)
+
+    def _before_timing(self) -> None:
+        # both edges, and read back: the instrument keeps its own (possibly slow) edges if not
+        # told, and an edge it clamped would change the pulse's shape
+        ch = self.output_channel
+        ch.leading_edge_s = self.edge_time_s
+        ch.trailing_edge_s = self.edge_time_s
+        for edge in ("leading", "trailing"):
+            self._confirm(
+                f"{edge} edge", getattr(ch, f"{edge}_edge_s"), self.edge_time_s, "s",
+                self.read_back_rel_tol,
+                "the output stays off and no timing or level was set",
+            )  # fmt: skip

@@ -17,12 +17,19 @@ NO_ERROR = ("SYST:ERR?", '0,"No error"')
 def head(ch, load, load_reply):
     return [
         (f"OUTP{ch} 0", None),
+        (":TRAC:CHAN1 0", None),
+        (":TRAC:CHAN1?", "0"),
         (f":FUNC{ch} PULS", None),
         (f":OUTP{ch}:LOAD {load}", None),
         (f":OUTP{ch}:LOAD?", load_reply),
         (f":VOLT{ch}:UNIT VPP", None),
         (f":VOLT{ch}:UNIT?", "VPP"),
         (f":PULS:HOLD{ch} WIDT", None),
+        # the 81150A's edge time, not the 81160A's
+        (f":PULS:TRAN{ch} 2.500000e-09", None),
+        (f":PULS:TRAN{ch}:TRA 2.500000e-09", None),
+        (f":PULS:TRAN{ch}?", "+2.50000000000000E-09"),
+        (f":PULS:TRAN{ch}:TRA?", "+2.50000000000000E-09"),
         (f":PULS:PER{ch} 1.000000e+06", None),
     ]
 

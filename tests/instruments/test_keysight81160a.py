@@ -13,12 +13,20 @@ NO_ERROR = ("SYST:ERR?", '0,"No error"')
 def pulse_setup(ch, load, load_reply, width, period, amplitude, offset, polarity):
     return [
         (f"OUTP{ch} 0", None),
+        # channel coupling off first, so that no setting is copied to the other output
+        (":TRAC:CHAN1 0", None),
+        (":TRAC:CHAN1?", "0"),
         (f":FUNC{ch} PULS", None),
         (f":OUTP{ch}:LOAD {load}", None),
         (f":OUTP{ch}:LOAD?", load_reply),
         (f":VOLT{ch}:UNIT VPP", None),
         (f":VOLT{ch}:UNIT?", "VPP"),
         (f":PULS:HOLD{ch} WIDT", None),
+        # both edges, read back, before the width
+        (f":PULS:TRAN{ch} 1.000000e-09", None),
+        (f":PULS:TRAN{ch}:TRA 1.000000e-09", None),
+        (f":PULS:TRAN{ch}?", "+1.00000000000000E-09"),
+        (f":PULS:TRAN{ch}:TRA?", "+1.00000000000000E-09"),
         (f":PULS:PER{ch} 1.000000e+06", None),
         (f":PULS:WIDT{ch} {width}", None),
         (f":PULS:PER{ch} {period}", None),
@@ -67,6 +75,8 @@ def test_a_load_that_does_not_read_back_stops_before_any_level_is_sent():
             Keysight81160A,
             [
                 ("OUTP1 0", None),
+                (":TRAC:CHAN1 0", None),
+                (":TRAC:CHAN1?", "0"),
                 (":FUNC1 PULS", None),
                 (":OUTP1:LOAD 5.000000e+01", None),
                 (":OUTP1:LOAD?", "+1.00000000000000E+06"),
@@ -86,6 +96,8 @@ def test_an_amplitude_unit_other_than_vpp_stops_before_any_level_is_sent(driver)
             driver,
             [
                 ("OUTP2 0", None),
+                (":TRAC:CHAN1 0", None),
+                (":TRAC:CHAN1?", "0"),
                 (":FUNC2 PULS", None),
                 (":OUTP2:LOAD 5.000000e+01", None),
                 (":OUTP2:LOAD?", "+5.00000000000000E+01"),
@@ -97,6 +109,46 @@ def test_an_amplitude_unit_other_than_vpp_stops_before_any_level_is_sent(driver)
         pytest.raises(InstrumentError, match="amplitude_unit reads back as 'DBM' after"),
     ):
         gen.configure_pulse(amplitude_v=1.0, width_s=1e-6)
+
+
+@pytest.mark.parametrize("driver", [Keysight81160A, Keysight81150A])
+@pytest.mark.parametrize("reply", ["1", "ON"])
+def test_channel_coupling_left_on_stops_before_any_other_setting(driver, reply):
+    with (
+        expected_protocol(
+            driver,
+            [("OUTP2 0", None), (":TRAC:CHAN1 0", None), (":TRAC:CHAN1?", reply)],
+            channel=2,
+        ) as gen,
+        pytest.raises(InstrumentError, match="coupling_enabled .* after setting False"),
+    ):
+        gen.configure_pulse(amplitude_v=1.0, width_s=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("edge", "lead_reply", "trail_reply", "message"),
+    [
+        ("1.000000e-09", "+2.00000000000000E-09", None, r"leading edge reads back as 2e-09 s"),
+        ("1.000000e-09", "+1.0E-09", "+5.0E-09", r"trailing edge reads back as 5e-09 s after"),
+    ],
+)
+def test_an_edge_the_instrument_holds_at_another_value_stops_before_the_timing(
+    edge, lead_reply, trail_reply, message
+):
+    commands = pulse_setup(
+        1, "5.000000e+01", "5.0E+01", "1.000000e-06", "2.000000e-06", "1.000000", "0.500000", "NORM"
+    )
+    stop = commands.index((":PULS:TRAN1?", "+1.00000000000000E-09"))
+    commands = [*commands[:stop], (":PULS:TRAN1?", lead_reply)]
+    if trail_reply is not None:
+        commands.append((":PULS:TRAN1:TRA?", trail_reply))
+    assert (f":PULS:TRAN1 {edge}", None) in commands
+    with (
+        expected_protocol(Keysight81160A, commands) as gen,
+        pytest.raises(InstrumentError, match=message) as info,
+    ):
+        gen.configure_pulse(amplitude_v=1.0, width_s=1e-6)
+    assert "no timing or level was set" in str(info.value)
 
 
 @pytest.mark.parametrize("driver", [Keysight81160A, Keysight81150A])
