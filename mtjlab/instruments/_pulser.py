@@ -178,6 +178,11 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
             f"{what} reads back as {shown} after setting {wanted:g} {unit}; {consequence}"
         )
 
+    def safe_state(self) -> None:
+        """Turn the output off. Entries an earlier failure left in the error queue are drained
+        first; every failure of the safe state itself is raised as one InstrumentError."""
+        self.run_every_step([("output off", self._write_output_off)])
+
     def shutdown(self) -> None:
         """Go to the safe state (also on leaving a ``with`` block)."""
         self.safe_state()
@@ -238,12 +243,15 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     def _output_off_after_failure(self) -> None:
         # best effort: the failure being raised says more than one in turning the output off
         try:
-            self.output_channel.output = False
+            self._write_output_off()
         except Exception:  # noqa: BLE001
             log.exception("%s: could not turn the output off after a failure", self.name)
 
-    def output_off(self) -> None:
+    def _write_output_off(self) -> None:
         self.output_channel.output = False
+
+    def output_off(self) -> None:
+        self._write_output_off()
         self.check_errors()
 
     def fire(self) -> None:

@@ -42,7 +42,7 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
         self.check_errors()
 
     def open_all(self) -> None:
-        self.write('channel.open("allslots")')
+        self._write_open_all()
         self.check_errors()
 
     def closed(self) -> list[str]:
@@ -55,6 +55,14 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
             if self.channel_pattern.fullmatch(name) is None:
                 raise self._failure(f"unexpected reply to channel.getclose: {reply!r}")
         return names
+
+    def safe_state(self) -> None:
+        """Open every crosspoint. Entries an earlier failure left in the error queue are
+        drained first; a failure of the safe state itself is raised as one InstrumentError."""
+        self.run_every_step([("open all channels", self._write_open_all)])
+
+    def _write_open_all(self) -> None:
+        self.write('channel.open("allslots")')
 
     def shutdown(self) -> None:
         """Go to the safe state (also on leaving a ``with`` block)."""

@@ -65,8 +65,41 @@ def test_garbled_getclose_reply_raises():
 
 
 def test_safe_state_opens_everything():
-    with expected_protocol(Keithley707B, [('channel.open("allslots")', None), NO_ERROR]) as matrix:
+    with expected_protocol(
+        Keithley707B, [NO_ERROR, ('channel.open("allslots")', None), NO_ERROR]
+    ) as matrix:
         matrix.safe_state()
+
+
+def test_safe_state_is_not_blamed_for_an_earlier_failure_and_reports_its_own():
+    old_entry = ("print(errorqueue.next())", "1.11500e+03\tParameter error, empty slot\t2\t1")
+    own = ("print(errorqueue.next())", "-2.85000e+02\tTSP Syntax error\t2\t0")
+    # an entry left by an earlier failure is drained (and logged), not raised
+    with expected_protocol(
+        Keithley707B, [old_entry, NO_ERROR, ('channel.open("allslots")', None), NO_ERROR]
+    ) as matrix:
+        matrix.safe_state()
+    # an error after the open is raised, naming the command
+    with (
+        expected_protocol(
+            Keithley707B, [NO_ERROR, ('channel.open("allslots")', None), own, NO_ERROR]
+        ) as matrix,
+        pytest.raises(InstrumentError) as info,
+    ):
+        matrix.safe_state()
+    assert info.value.errors == ((-285, "TSP Syntax error"),)
+    assert info.value.commands == ('channel.open("allslots")',)
+
+
+def test_safe_state_reports_a_dead_link_and_still_reads_the_queue(monkeypatch):
+    with expected_protocol(Keithley707B, [NO_ERROR, NO_ERROR]) as matrix:
+
+        def dead_link():
+            raise TimeoutError("VI_ERROR_TMO")
+
+        monkeypatch.setattr(matrix, "_write_open_all", dead_link)
+        with pytest.raises(InstrumentError, match="open all channels: TimeoutError: VI_ERROR_TMO"):
+            matrix.safe_state()
 
 
 def test_instrument_error_names_the_command():
@@ -169,7 +202,9 @@ def test_every_valid_name_is_accepted(name):
 
 
 def test_leaving_a_with_block_opens_everything():
-    with expected_protocol(Keithley707B, [('channel.open("allslots")', None), NO_ERROR]) as m:
+    with expected_protocol(
+        Keithley707B, [NO_ERROR, ('channel.open("allslots")', None), NO_ERROR]
+    ) as m:
         with m:
             pass
         assert m.isShutdown
