@@ -4,6 +4,14 @@
 A channel is one crosspoint named ``<slot><row><column>``, e.g. ``1A01`` (slot 1, row A,
 column 1). Channel lists are joined with commas into one TSP string literal, after every name has
 been checked against that grammar, so no input can close the literal or add a statement.
+
+Before its first close the driver sets the connect rule to break-before-make and reads it back:
+with it, every switch opens before any closes, so no two paths are joined while switching
+(Models 707B and 708B Switching Matrix Reference Manual, 707B-901-01: section 2, connection
+methods for close operations; section 7, ``channel.connectrule``, whose other rules are
+``channel.MAKE_BEFORE_BREAK`` and ``channel.OFF``). Commands and the error queue follow
+section 7 (``channel.close``, ``channel.open``, ``channel.exclusiveclose``,
+``channel.getclose``, ``errorqueue.next``).
 """
 
 from __future__ import annotations
@@ -25,12 +33,31 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
 
     def __init__(self, adapter, name: str = "Keithley 707B Switching Matrix", **kwargs):
         super().__init__(adapter, name, includeSCPI=False, **kwargs)
+        self._break_before_make_confirmed = False
 
     def _channel_list(self, channels: str | Iterable[str]) -> str:
         return ",".join(check_names(channels, self.channel_pattern, self.channel_form, "channel"))
 
+    def _require_break_before_make(self) -> None:
+        """Set the connect rule to break-before-make and read it back, once per connection;
+        raise, with nothing closed, if the instrument refuses it or holds another rule."""
+        if self._break_before_make_confirmed:
+            return
+        self.write("channel.connectrule = channel.BREAK_BEFORE_MAKE")
+        self.check_errors()
+        # compared on the instrument, so that the check does not rest on the constants' values
+        reply = self.ask("print(channel.connectrule == channel.BREAK_BEFORE_MAKE)").strip()
+        if reply != "true":
+            raise self._failure(
+                f"the connect rule is not break-before-make (the check printed {reply!r}); "
+                "nothing was closed"
+            )
+        self._break_before_make_confirmed = True
+
     def close(self, channels: str | Iterable[str]) -> None:
-        self.write(f'channel.close("{self._channel_list(channels)}")')
+        names = self._channel_list(channels)
+        self._require_break_before_make()
+        self.write(f'channel.close("{names}")')
         self.check_errors()
 
     def open(self, channels: str | Iterable[str]) -> None:
@@ -38,7 +65,9 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
         self.check_errors()
 
     def exclusive_close(self, channels: str | Iterable[str]) -> None:
-        self.write(f'channel.exclusiveclose("{self._channel_list(channels)}")')
+        names = self._channel_list(channels)
+        self._require_break_before_make()
+        self.write(f'channel.exclusiveclose("{names}")')
         self.check_errors()
 
     def open_all(self) -> None:

@@ -11,6 +11,13 @@ from mtjlab.instruments.keithley707b import Keithley707B, Keithley708B
 from mtjlab.instruments.roles import ChannelSpecError, InstrumentError
 
 NO_ERROR = ("print(errorqueue.next())", "0.00000e+00\tQueue Is Empty\t0.00000e+00\t0.00000e+00")
+# before the first close: break-before-make, the error queue, and the rule read back
+# (707B-901-01, section 7, channel.connectrule)
+BREAK_BEFORE_MAKE = [
+    ("channel.connectrule = channel.BREAK_BEFORE_MAKE", None),
+    NO_ERROR,
+    ("print(channel.connectrule == channel.BREAK_BEFORE_MAKE)", "true"),
+]
 COLUMNS = [f"{c:02d}" for c in range(1, 13)]
 
 
@@ -23,6 +30,7 @@ def test_close_open_exclusive_close_open_all():
     with expected_protocol(
         Keithley707B,
         [
+            *BREAK_BEFORE_MAKE,  # once, before the first close
             ('channel.close("1A01")', None),
             NO_ERROR,
             ('channel.close("1A01,2H12,6C10")', None),
@@ -40,6 +48,42 @@ def test_close_open_exclusive_close_open_all():
         matrix.open(("2H12",))
         matrix.exclusive_close(iter(["1B03", "1C04"]))
         matrix.open_all()
+
+
+@pytest.mark.parametrize("close", ["close", "exclusive_close"])
+@pytest.mark.parametrize("reply", ["false", "nil", ""])
+def test_a_connect_rule_that_does_not_read_back_closes_nothing(close, reply):
+    with (
+        expected_protocol(
+            Keithley707B,
+            [*BREAK_BEFORE_MAKE[:2], (BREAK_BEFORE_MAKE[2][0], reply)],
+        ) as matrix,
+        pytest.raises(InstrumentError, match="not break-before-make .* nothing was closed"),
+    ):
+        getattr(matrix, close)("1A01")
+
+
+def test_a_refused_connect_rule_closes_nothing_and_is_tried_again_before_the_next_close():
+    refused = ("print(errorqueue.next())", "-2.85000e+02\tTSP Syntax error\t2\t0")
+    with expected_protocol(
+        Keithley707B,
+        [
+            ("channel.connectrule = channel.BREAK_BEFORE_MAKE", None),
+            refused,
+            NO_ERROR,
+            *BREAK_BEFORE_MAKE,
+            ('channel.exclusiveclose("1A01")', None),
+            NO_ERROR,
+        ],
+    ) as matrix:
+        with pytest.raises(InstrumentError, match="TSP Syntax error"):
+            matrix.close("1A01")
+        matrix.exclusive_close("1A01")
+
+
+def test_a_bad_channel_name_is_refused_before_the_connect_rule_is_sent():
+    with expected_protocol(Keithley707B, []) as matrix, pytest.raises(ChannelSpecError):
+        matrix.exclusive_close("1A13")
 
 
 def test_closed_reads_back_the_semicolon_list_or_nil():
@@ -107,6 +151,7 @@ def test_instrument_error_names_the_command():
         expected_protocol(
             Keithley707B,
             [
+                *BREAK_BEFORE_MAKE,
                 ('channel.close("6H12")', None),
                 ("print(errorqueue.next())", "1.11500e+03\tParameter error, empty slot\t2\t1"),
                 NO_ERROR,
@@ -121,7 +166,9 @@ def test_instrument_error_names_the_command():
 
 
 def test_708b_has_only_slot_1():
-    with expected_protocol(Keithley708B, [('channel.close("1H12")', None), NO_ERROR]) as matrix:
+    with expected_protocol(
+        Keithley708B, [*BREAK_BEFORE_MAKE, ('channel.close("1H12")', None), NO_ERROR]
+    ) as matrix:
         matrix.close("1H12")
     refused = pytest.raises(ChannelSpecError, match=r"'2A01' is not of the form 1<row A-H>")
     with expected_protocol(Keithley708B, []) as matrix, refused:
@@ -196,7 +243,7 @@ def test_driver_grammar_agrees_with_the_independent_statement(name):
 def test_every_valid_name_is_accepted(name):
     assert is_707b_channel(name)
     with expected_protocol(
-        Keithley707B, [(f'channel.exclusiveclose("{name}")', None), NO_ERROR]
+        Keithley707B, [*BREAK_BEFORE_MAKE, (f'channel.exclusiveclose("{name}")', None), NO_ERROR]
     ) as m:
         m.exclusive_close(name)
 
