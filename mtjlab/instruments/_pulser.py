@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,12 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     #: (output-channel property, value) pairs that make one bus trigger fire exactly one pulse,
     #: written in this order by :meth:`arm` and each read back before the output goes on.
     single_shot_settings: tuple[tuple[str, object], ...]
+    #: Whether the model's manual says that ``*OPC?`` after ``*TRG`` answers only once the
+    #: triggered burst is complete. Where it does not, :meth:`fire` also waits until the
+    #: programmed width has passed since the trigger was sent.
+    opc_waits_for_burst = False
+    #: The longest width the instrument may hold (s), or None before the first configure_pulse.
+    _pulse_width_s: float | None = None
 
     def configure_pulse(
         self,
@@ -126,6 +133,8 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
         amplitude = check_number(amplitude_v, low, high, f"amplitude_v (load {load})", "V")
         width = check_number(width_s, *self.width_limits_s, "width_s", "s")
         period = max(2.0 * width, self.min_period_s)
+        # until the setup completes the instrument may hold the old width or the new one
+        self._pulse_width_s = max(width, self._pulse_width_s or 0.0)
         ch = self.output_channel
         ch.output = False
         self._before_settings()
@@ -160,6 +169,7 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
             ch.offset = -amplitude / 2
             ch.polarity = "inverted"
         self.check_errors()
+        self._pulse_width_s = width
 
     def _confirm(
         self,
@@ -255,8 +265,21 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
         self.check_errors()
 
     def fire(self) -> None:
+        """Send the bus trigger and return only once the pulse has ended: ``*OPC?`` after
+        ``*TRG`` must answer 1 (on a model whose manual does not say that it waits for the
+        burst, the programmed width is also waited out), then the error queue is read."""
+        sent = time.monotonic()
         self.write("*TRG")
+        reply = self.ask("*OPC?").strip()
+        if reply not in ("1", "+1"):
+            raise self._failure(
+                f"*OPC? after *TRG answered {reply!r}, not 1; the pulse may not have ended"
+            )
         self.check_errors()
+        if not self.opc_waits_for_burst and self._pulse_width_s is not None:
+            left_s = self._pulse_width_s - (time.monotonic() - sent)
+            if left_s > 0:
+                time.sleep(left_s)
 
 
 def _held_as_set(held: object, wanted: object) -> bool:

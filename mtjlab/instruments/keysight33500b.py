@@ -3,6 +3,16 @@
 
 Built on pymeasure's ``Agilent33500`` property table; adds output polarity, trigger source and an
 output-load property that refuses anything but 50 Ohm and high impedance (INF).
+
+Where the command facts come from (Agilent/Keysight 33500 Series Operating and Service Guide):
+
+- ``VOLTage:UNIT {VPP|VRMS|DBM}``, set to VPP before any level, and ``OUTPut[1|2]:LOAD``:
+  Features and Functions, Output Configuration;
+- ``BURSt:MODE TRIGgered``, ``BURSt:NCYCles``, ``BURSt:STATe`` (on last, after the burst is
+  described): the BURSt subsystem; ``TRIGger[1|2]:SOURce BUS`` (one burst per ``*TRG``): the
+  TRIGger subsystem;
+- ``*OPC?`` answers 1 when the sweep or burst is complete: the TRIGger subsystem, so
+  :meth:`fire` returns only after the pulse.
 """
 
 from __future__ import annotations
@@ -91,6 +101,7 @@ class Keysight33500B(BusTriggeredPulser, Agilent33500):
         ("trigger_source", "BUS"),
         ("burst_state", True),
     )
+    opc_waits_for_burst = True
 
     def __init__(
         self, adapter, name: str = "Keysight 33500B Waveform Generator", channel: int = 1, **kwargs

@@ -21,7 +21,9 @@ Where the command facts come from. The 81150A and 81160A User's Guide covers bot
   transition range for the model.
 
 Every setting ``arm`` makes is read back before the output goes on, and channel coupling is
-forced off and read back before any other setting.
+forced off and read back before any other setting. Whether ``*OPC?`` after ``*TRG`` waits for
+the pulse could not be confirmed from the guide, so ``fire`` asks it and also waits out the
+programmed width from the moment the trigger was sent.
 """
 
 from __future__ import annotations

@@ -96,6 +96,7 @@ def test_arm_fire_and_output_off():
             ("OUTP1 1", None),
             NO_ERROR,
             ("*TRG", None),
+            ("*OPC?", "1"),  # the pulse has ended
             NO_ERROR,
             ("OUTP1 0", None),
             NO_ERROR,
@@ -114,9 +115,14 @@ def test_trigger_ignored_becomes_an_exception_naming_trg():
     with (
         expected_protocol(
             Keysight33500B,
-            [("*TRG", None), ("SYST:ERR?", '-211,"Trigger ignored"'), NO_ERROR],
+            [
+                ("*TRG", None),
+                ("*OPC?", "1"),
+                ("SYST:ERR?", '-211,"Trigger ignored"'),
+                NO_ERROR,
+            ],
         ) as gen,
-        pytest.raises(InstrumentError, match=r"-211, Trigger ignored \(after '\*TRG'\)"),
+        pytest.raises(InstrumentError, match=r"-211, Trigger ignored \(after '\*TRG' \| '\*OPC"),
     ):
         gen.fire()
 

@@ -165,6 +165,7 @@ def test_arm_fire_output_off_safe_state(driver):
             ("OUTP1 1", None),
             NO_ERROR,
             ("*TRG", None),
+            ("*OPC?", "1"),  # the pulse has ended
             NO_ERROR,
             ("OUTP1 0", None),
             NO_ERROR,
