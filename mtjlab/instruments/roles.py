@@ -57,23 +57,38 @@ class SourceMeter(ABC):
 
     Every method validates its arguments before a byte is sent and reads the instrument's
     error queue after the commands that can fail, raising :class:`InstrumentError`.
+
+    The output goes on only after this session set it up and saw the setup hold:
+    :meth:`enable_output` refuses, sending nothing, unless :meth:`configure_voltage_source`
+    and then :meth:`set_voltage` both completed with an empty error queue and read back what
+    they set. Any failure in either, and :meth:`safe_state`, withdraw that confirmation.
     """
 
     #: Largest number of points :meth:`sweep_voltage_list` takes in one trigger sequence.
     max_list_points: int = 100
 
     @abstractmethod
-    def configure_voltage_source(self, compliance_current_a: float, nplc: float) -> None:
-        """Source voltage (auto range), measure current (auto range) with the given current
-        compliance and integration time in power-line cycles."""
+    def configure_voltage_source(
+        self, compliance_current_a: float, nplc: float, voltage_limit_v: float | None = None
+    ) -> None:
+        """Turn the output off, then source voltage (auto range) and measure current (auto
+        range) with the given current compliance and integration time in power-line cycles.
+
+        Settings a previous user may have left are set explicitly: 2-wire (local) sense, the
+        output-off state, and the instrument's overvoltage protection where it has one, at
+        the lowest setting that covers ``voltage_limit_v`` (the model's maximum if None).
+        From then on :meth:`set_voltage` and :meth:`sweep_voltage_list` refuse voltages
+        beyond ``voltage_limit_v``. The compliance and the source function are read back.
+        """
 
     @abstractmethod
     def set_voltage(self, voltage_v: float) -> None:
-        """Set the source level (the output state is unchanged)."""
+        """Set the source level and read it back (the output state is unchanged)."""
 
     @abstractmethod
     def measure(self) -> tuple[float, float]:
-        """Take one reading and return ``(voltage_v, current_a)``."""
+        """Take one reading and return ``(voltage_v, current_a)``. A model that takes no
+        reading with the output off refuses then, instead of waiting for a reply."""
 
     def measure_current_a(self) -> float:
         """Take one reading and return the current in amperes."""
@@ -84,12 +99,14 @@ class SourceMeter(ABC):
         """Source each voltage in turn and measure the current at each, in one trigger sequence
         on the instrument, and return the currents (A) as an array of the same length.
 
-        The output must already be on. On return the source level is 0 V.
+        The output must already be on. On return the source level is 0 V, so a later
+        :meth:`enable_output` needs a new :meth:`set_voltage` first.
         """
 
     @abstractmethod
     def enable_output(self) -> None:
-        """Turn the output on."""
+        """Turn the output on, if this session's configuration and level are confirmed (see
+        the class docstring); otherwise raise :class:`InstrumentError` without sending."""
 
     @abstractmethod
     def disable_output(self) -> None:
@@ -97,7 +114,12 @@ class SourceMeter(ABC):
 
     @abstractmethod
     def safe_state(self) -> None:
-        """Abort any sweep, source 0 V and turn the output off."""
+        """Abort any sweep, turn the output off and source 0 V.
+
+        Entries an earlier failure left in the error queue are drained first; every step is
+        tried even if an earlier one fails, and one :class:`InstrumentError` lists every
+        failure. The confirmation :meth:`enable_output` needs is withdrawn.
+        """
 
 
 class SwitchMatrix(ABC):
