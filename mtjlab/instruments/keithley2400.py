@@ -1,16 +1,41 @@
 """Keithley 2400-family SourceMeter (SCPI) as a :class:`~mtjlab.instruments.roles.SourceMeter`.
 
 Built on pymeasure's ``Keithley2400``, whose property table (strict validators) is right for this
-model; this module adds the role methods, the list sweep and the error-queue check.
+model; this module adds the role methods, the list sweep, the error-queue check and the settings
+a previous user may have left behind.
+
+Command facts are from the 2400 Series SourceMeter User's Manual (2400S-900-01), section 18
+"SCPI Command Reference":
+
+- ``:SYSTem:RSENse <b>``: remote (4-wire) sense on or off ("Control remote sensing");
+- ``:OUTPut[1]:SMODe HIMPedance|NORMal|ZERO|GUARd``: the output-off state; NORMal selects the
+  V-source at 0 V with the compliance cut to 0.5 % of the present current range;
+- ``:SOURce[1]:VOLTage:PROTection[:LEVel] <n>``: overvoltage protection; on the 2400 the levels
+  are 20, 40, 60, 80, 100, 120 and 160 V, anything from 161 to 210 V meaning NONE. A value
+  between two levels selects the *lower* one, so the driver sends a level from the table and
+  reads it back (other 2400-family models have other tables, and the read-back catches that);
+- ``:SOURce[1]:CLEar:AUTO <b>``: auto output-off; when on, ``:READ?`` turns the output on for
+  each reading, behind :meth:`enable_output`'s back, so the driver turns it off;
+- ``:OUTPut[1][:STATe]``: "Measurements cannot be made while the source is off", so with the
+  output off ``:READ?`` never answers; :meth:`Keithley2400.measure` asks ``OUTPUT?`` first.
+
+Why NORMal and not ZERO or HIMPedance when the output is off: the junction stays at 0 V through
+a source that can sink only 0.5 % of the range (the manual calls NORMal "relatively high
+impedance"), so a pulse another instrument drives into the same line through the switch matrix is
+not shorted by the idle SMU as it would be by ZERO (0 V with the full compliance); HIMPedance
+would leave the junction floating and wear the output relay, which the manual warns against for
+outputs switched often.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley2400
+from pymeasure.instruments.validators import strict_discrete_set
 
 from ._errors import ScpiErrorQueue
 from ._values import check_choice, check_number, check_voltage_list
@@ -18,6 +43,12 @@ from .roles import SourceMeter
 
 #: Elements per reading, fixed by pymeasure's ``:FORMAT:ELEMENTS`` at connection.
 _ELEMENTS = ("voltage", "current", "resistance", "time", "status")
+_BOOL = {True: 1, False: 0}
+#: What :meth:`Keithley2400.enable_output` needs confirmed, and how a refusal names it.
+_NEEDED = {
+    "configuration": "configure_voltage_source() completing and reading back its settings",
+    "level": "set_voltage() completing and reading back the level",
+}
 
 
 class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
@@ -31,15 +62,58 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
     max_voltage_v = 210.0
     max_current_a = 1.05
     nplc_range = (0.01, 10.0)
+    #: The 2400's overvoltage-protection levels in V; 210 stands for NONE (161 to 210 V).
+    protection_levels_v = (20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 160.0, 210.0)
+    #: Relative difference between a value set and its read-back that counts as a refusal.
+    read_back_rel_tol = 0.01
+
+    voltage_protection_v = Instrument.control(
+        ":SOUR:VOLT:PROT?",
+        ":SOUR:VOLT:PROT %g",
+        """Control the overvoltage protection in V (strictly one of the 2400's levels; 210
+        means NONE).""",
+        validator=strict_discrete_set,
+        values=protection_levels_v,
+    )
+
+    output_off_mode = Instrument.control(
+        ":OUTP:SMOD?",
+        ":OUTP:SMOD %s",
+        """Control the output-off state ('NORM', 'ZERO', 'HIMP' or 'GUAR').""",
+        validator=strict_discrete_set,
+        values=("NORM", "ZERO", "HIMP", "GUAR"),
+    )
+
+    auto_output_off_enabled = Instrument.control(
+        ":SOUR:CLE:AUTO?",
+        ":SOUR:CLE:AUTO %d",
+        """Control auto output-off (bool): when on, each reading turns the output on.""",
+        validator=strict_discrete_set,
+        values=_BOOL,
+        map_values=True,
+    )
 
     def __init__(self, adapter, name: str = "Keithley 2400 SourceMeter", **kwargs):
         super().__init__(adapter, name, **kwargs)
+        self._confirmed: set[str] = set()
+        self._voltage_limit_v = self.max_voltage_v
 
-    def configure_voltage_source(self, compliance_current_a: float, nplc: float) -> None:
+    def configure_voltage_source(
+        self, compliance_current_a: float, nplc: float, voltage_limit_v: float | None = None
+    ) -> None:
+        self._confirmed.clear()
         compliance = check_number(
             compliance_current_a, 1e-9, self.max_current_a, "compliance_current_a", "A"
         )
         nplc = check_number(nplc, *self.nplc_range, "nplc", "power-line cycles")
+        limit_v = self._check_limit(voltage_limit_v)
+        protection_v = next(v for v in self.protection_levels_v if v >= limit_v)
+        self._voltage_limit_v = limit_v
+        self.source_enabled = False
+        self.auto_output_off_enabled = False
+        self.voltage_protection_v = protection_v
+        self.wires = 2
+        self.output_off_mode = "NORM"
         self.source_mode = "voltage"
         self.write(":SOURCE:VOLTAGE:MODE FIXED")
         self.source_voltage_range_auto_enabled = True
@@ -48,47 +122,83 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
         self.current_range_auto_enabled = True
         self.current_nplc = nplc
         self.check_errors()
+        self._confirm_text("source function", ":SOURCE:FUNCTION?", "VOLT")
+        self._confirm_number("compliance", ":SENSE:CURRENT:PROTECTION?", compliance, "A")
+        held = self._read_number("overvoltage protection", ":SOUR:VOLT:PROT?")
+        if held < limit_v:
+            raise self._failure(
+                f"overvoltage protection reads back as {held:g} V, below the voltage limit "
+                f"{limit_v:g} V (this model's levels differ from the 2400's)"
+            )
+        self._confirmed.add("configuration")
 
     def set_voltage(self, voltage_v: float) -> None:
-        voltage = self._check_voltage(voltage_v, "voltage_v")
-        self.source_voltage = voltage
-        self.check_errors()
+        self._confirmed.discard("level")
+        try:
+            voltage = self._check_voltage(voltage_v, "voltage_v")
+            self.source_voltage = voltage
+            self.check_errors()
+            self._confirm_number("source level", ":SOURCE:VOLTAGE?", voltage, "V", abs_tol=1e-6)
+        except BaseException:
+            self._confirmed.clear()
+            raise
+        self._confirmed.add("level")
 
     def measure(self) -> tuple[float, float]:
+        self._require_output_on("measure()")
         reading = self._read_points(":READ?", 1)
         return float(reading[0, 0]), float(reading[0, 1])
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        voltages = check_voltage_list(voltages_v, self.max_voltage_v, self.max_list_points)
-        self.source_voltage = 0.0  # the fixed level the source returns to after the list
-        self.write(":SOURCE:VOLTAGE:MODE LIST")
-        self.write(":SOURCE:LIST:VOLTAGE " + ",".join(f"{v:g}" for v in voltages))
-        self.write(":ARM:COUNT 1")
-        self.write(f":TRIGGER:COUNT {len(voltages)}")
-        self.check_errors()
+        voltages = check_voltage_list(voltages_v, self._voltage_limit_v, self.max_list_points)
+        self._require_output_on("sweep_voltage_list()")
+        self._confirmed.discard("level")  # the sweep leaves the level at 0 V, not as confirmed
         try:
-            readings = self._read_points(":READ?", len(voltages))
-        finally:
-            self.write(":SOURCE:VOLTAGE:MODE FIXED")
-            self.write(":TRIGGER:COUNT 1")
+            self.source_voltage = 0.0  # the fixed level the source returns to after the list
+            self.write(":SOURCE:VOLTAGE:MODE LIST")
+            self.write(":SOURCE:LIST:VOLTAGE " + ",".join(f"{v:g}" for v in voltages))
+            self.write(":ARM:COUNT 1")
+            self.write(f":TRIGGER:COUNT {len(voltages)}")
             self.check_errors()
+            try:
+                readings = self._read_points(":READ?", len(voltages))
+            finally:
+                self.write(":SOURCE:VOLTAGE:MODE FIXED")
+                self.write(":TRIGGER:COUNT 1")
+                self.check_errors()
+        except BaseException:
+            self._confirmed.clear()
+            raise
         return readings[:, 1]
 
     def enable_output(self) -> None:
-        self.source_enabled = True
-        self.check_errors()
+        missing = [why for what, why in _NEEDED.items() if what not in self._confirmed]
+        if missing:
+            raise self._failure("output not turned on; it needs " + " and ".join(missing))
+        try:
+            self.source_enabled = True
+            self.check_errors()
+        except BaseException:
+            self._confirmed.clear()
+            raise
 
     def disable_output(self) -> None:
         self.source_enabled = False
         self.check_errors()
 
     def safe_state(self) -> None:
-        self.write(":ABORT")
-        self.source_mode = "voltage"
-        self.write(":SOURCE:VOLTAGE:MODE FIXED")
-        self.source_voltage = 0.0
-        self.source_enabled = False
-        self.check_errors()
+        """Abort, turn the output off (first, so the junction is unpowered as early as
+        possible), then leave a fixed 0 V voltage source for whatever comes next."""
+        self._confirmed.clear()
+        self.run_every_step(
+            [
+                ("abort", lambda: self.write(":ABORT")),
+                ("output off", lambda: setattr(self, "source_enabled", False)),
+                ("source voltage", lambda: setattr(self, "source_mode", "voltage")),
+                ("fixed mode", lambda: self.write(":SOURCE:VOLTAGE:MODE FIXED")),
+                ("level 0 V", lambda: setattr(self, "source_voltage", 0.0)),
+            ]
+        )
 
     def shutdown(self) -> None:
         """Go to the safe state (also on leaving a ``with`` block)."""
@@ -102,8 +212,44 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
         check_number(line, 1, 4, "line", "(trigger link line)")
         super().output_trigger_on_external(int(line), after)
 
+    def _check_limit(self, voltage_limit_v: float | None) -> float:
+        if voltage_limit_v is None:
+            return self.max_voltage_v
+        return check_number(voltage_limit_v, 0.0, self.max_voltage_v, "voltage_limit_v", "V")
+
     def _check_voltage(self, value: float, name: str) -> float:
-        return check_number(value, -self.max_voltage_v, self.max_voltage_v, name, "V")
+        return check_number(value, -self._voltage_limit_v, self._voltage_limit_v, name, "V")
+
+    def _require_output_on(self, what: str) -> None:
+        reply = self.ask("OUTPUT?").strip()
+        if reply not in ("0", "1"):
+            raise self._failure(f"output state unreadable: 'OUTPUT?' answered {reply!r}")
+        if reply == "0":
+            raise self._failure(
+                f"{what} refused: the output is off, and the 2400 takes no reading then "
+                "(':READ?' would wait until it times out); call enable_output() first"
+            )
+
+    def _read_number(self, what: str, query: str) -> float:
+        reply = self.ask(query).strip()
+        try:
+            return float(reply)
+        except ValueError:
+            raise self._failure(f"{what}: {query!r} answered {reply!r}, not a number") from None
+
+    def _confirm_number(
+        self, what: str, query: str, wanted: float, unit: str, abs_tol: float = 0.0
+    ) -> None:
+        held = self._read_number(what, query)
+        if not math.isclose(held, wanted, rel_tol=self.read_back_rel_tol, abs_tol=abs_tol):
+            raise self._failure(
+                f"{what} reads back as {held:g} {unit} after setting {wanted:g} {unit}"
+            )
+
+    def _confirm_text(self, what: str, query: str, wanted: str) -> None:
+        reply = self.ask(query).strip()
+        if reply != wanted:
+            raise self._failure(f"{what} reads back as {reply!r} after setting {wanted!r}")
 
     def _read_points(self, query: str, points: int) -> np.ndarray:
         """Ask ``query`` and return its reply as a (points, 5) array of the elements in

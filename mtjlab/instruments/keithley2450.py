@@ -4,10 +4,32 @@
 pymeasure's ``Keithley2450`` needs the instrument switched to the "SCPI 2400" command set for its
 buffer and truncates out-of-range values instead of refusing them, so this driver declares its
 own table in the 2450's native commands, with strict validators.
+
+Command facts are from the Model 2450 Reference Manual (2450-901-01 Rev. B), sections 6 (SCPI
+command reference) and appendix B (common commands):
+
+- ``*LANG?`` answers ``SCPI``, ``TSP`` or ``SCPI2400``, the command set the instrument obeys
+  (kept in nonvolatile memory, so the last user's choice stays); configuration refuses unless it
+  is ``SCPI``;
+- ``[:SENSe[1]]:CURRent:RSENse <b>``: 0 selects local (2-wire) sense for the current function;
+- ``:OUTPut[1]:VOLTage:SMODe NORMal|HIMPedance|ZERO|GUARd``: the output-off state, kept per
+  source function, so it is set after the source function. NORMal for the reason given in the
+  2400 driver: 0 V through a current-limited source, where ZERO would keep the full current
+  limit and could short a pulse another instrument drives into the junction, and HIMPedance
+  would leave the junction floating and wear the relay;
+- ``:SOURce[1]:VOLTage:PROTection[:LEVel]``: overvoltage protection, one of PROT2, PROT5,
+  PROT10, PROT20, PROT40, PROT60, PROT80, PROT100, PROT120, PROT140, PROT160, PROT180 or NONE
+  (the levels of ``smu.source.protect.level``, p. 8-141; the query answers the same word). It is
+  stored with the source function, so it too is set after the source function;
+- ``:SOURce[1]:SWEep:VOLTage:LIST <start>, <delay>, <count>, <failAbort>``: with failAbort ON
+  the sweep stops at the first point that exceeds the current limit, leaving fewer readings in
+  the buffer than points; ``:TRACe:ACTual? "defbuffer1"`` gives how many, so a compliance stop is
+  reported as such instead of waiting on ``:TRACe:DATA?`` for readings that never come.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +41,16 @@ from ._values import check_number, check_voltage_list
 from .roles import SourceMeter
 
 _BOOL = {True: 1, False: 0}
+#: Overvoltage-protection settings and the voltage (V) each lets through; NONE lets all through.
+PROTECTION_LEVELS_V = {
+    **{f"PROT{v}": float(v) for v in (2, 5, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180)},
+    "NONE": math.inf,
+}
+#: What :meth:`Keithley2450.enable_output` needs confirmed, and how a refusal names it.
+_NEEDED = {
+    "configuration": "configure_voltage_source() completing and reading back its settings",
+    "level": "set_voltage() completing and reading back the level",
+}
 
 
 def _unquote(reply):
@@ -29,9 +61,22 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
     """Keithley 2450 SourceMeter (±210 V, ±1.05 A), sourcing voltage, measuring current."""
 
     max_list_points = 100
+    max_voltage_v = 210.0
+    max_current_a = 1.05
+    #: Relative difference between a value set and its read-back that counts as a refusal.
+    read_back_rel_tol = 0.01
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs):
         super().__init__(adapter, name, **kwargs)
+        self._confirmed: set[str] = set()
+        self._voltage_limit_v = self.max_voltage_v
+        self._compliance_a: float | None = None
+
+    command_set = Instrument.measurement(
+        "*LANG?",
+        """Get the command set the instrument obeys ('SCPI', 'TSP' or 'SCPI2400').""",
+        cast=str,
+    )
 
     source_function = Instrument.control(
         ":SOUR:FUNC?",
@@ -60,6 +105,25 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         map_values=True,
     )
 
+    voltage_protection = Instrument.control(
+        ":SOUR:VOLT:PROT?",
+        ":SOUR:VOLT:PROT %s",
+        """Control the overvoltage protection (strictly 'PROT2' ... 'PROT180' or 'NONE').""",
+        validator=strict_discrete_set,
+        values=tuple(PROTECTION_LEVELS_V),
+        cast=str,
+    )
+
+    voltage_output_off_mode = Instrument.control(
+        ":OUTP:VOLT:SMOD?",
+        ":OUTP:VOLT:SMOD %s",
+        """Control the output-off state of the voltage source ('NORM', 'ZERO', 'HIMP' or
+        'GUAR').""",
+        validator=strict_discrete_set,
+        values=("NORM", "ZERO", "HIMP", "GUAR"),
+        cast=str,
+    )
+
     current_limit = Instrument.control(
         ":SOUR:VOLT:ILIM?",
         ":SOUR:VOLT:ILIM %g",
@@ -78,6 +142,15 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         map_values=True,
         cast=str,
         get_process=_unquote,
+    )
+
+    current_remote_sense_enabled = Instrument.control(
+        ":SENS:CURR:RSEN?",
+        ":SENS:CURR:RSEN %d",
+        """Control 4-wire (remote) sense for the current function (bool; False is 2-wire).""",
+        validator=strict_discrete_set,
+        values=_BOOL,
+        map_values=True,
     )
 
     current_range_auto_enabled = Instrument.control(
@@ -106,62 +179,165 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         map_values=True,
     )
 
-    def configure_voltage_source(self, compliance_current_a: float, nplc: float) -> None:
-        compliance = check_number(compliance_current_a, 1e-9, 1.05, "compliance_current_a", "A")
+    def configure_voltage_source(
+        self, compliance_current_a: float, nplc: float, voltage_limit_v: float | None = None
+    ) -> None:
+        self._confirmed.clear()
+        compliance = check_number(
+            compliance_current_a, 1e-9, self.max_current_a, "compliance_current_a", "A"
+        )
         nplc = check_number(nplc, 0.01, 10.0, "nplc", "power-line cycles")
+        if voltage_limit_v is None:
+            limit_v = self.max_voltage_v
+        else:
+            limit_v = check_number(voltage_limit_v, 0.0, self.max_voltage_v, "voltage_limit_v", "V")
+        protection = next(name for name, v in PROTECTION_LEVELS_V.items() if v >= limit_v)
+        self._voltage_limit_v = limit_v
+        language = str(self.command_set).strip()
+        if language != "SCPI":
+            raise self._failure(
+                f"the instrument obeys the {language!r} command set and this driver speaks the "
+                "2450's native SCPI; select it with *LANG SCPI (2450 Reference Manual, *LANG). "
+                "Nothing else was sent."
+            )
+        self.output_enabled = False
         self.source_function = "voltage"
+        self.voltage_protection = protection
+        self.voltage_output_off_mode = "NORM"
         self.source_voltage_range_auto_enabled = True
         self.current_limit = compliance
         self.sense_function = "current"
+        self.current_remote_sense_enabled = False
         self.current_range_auto_enabled = True
         self.current_nplc = nplc
         self.check_errors()
+        self._confirm_text("source function", ":SOUR:FUNC?", "VOLT")
+        self._confirm_number("current limit", ":SOUR:VOLT:ILIM?", compliance, "A")
+        self._confirm_text("overvoltage protection", ":SOUR:VOLT:PROT?", protection)
+        self._compliance_a = compliance
+        self._confirmed.add("configuration")
 
     def set_voltage(self, voltage_v: float) -> None:
-        self.source_voltage = check_number(voltage_v, -210.0, 210.0, "voltage_v", "V")
-        self.check_errors()
+        self._confirmed.discard("level")
+        try:
+            voltage = check_number(
+                voltage_v, -self._voltage_limit_v, self._voltage_limit_v, "voltage_v", "V"
+            )
+            self.source_voltage = voltage
+            self.check_errors()
+            self._confirm_number("source level", ":SOUR:VOLT?", voltage, "V", abs_tol=1e-6)
+        except BaseException:
+            self._confirmed.clear()
+            raise
+        self._confirmed.add("level")
 
     def measure(self) -> tuple[float, float]:
         voltage, current = self._read_pairs(':READ? "defbuffer1",SOUR,READ', 1)[0]
         return float(voltage), float(current)
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        voltages = check_voltage_list(voltages_v, 210.0, self.max_list_points)
-        self.write(':TRAC:CLE "defbuffer1"')
-        self.write(":SOUR:LIST:VOLT " + ",".join(f"{v:g}" for v in voltages))
-        # start at index 1, no delay between points: the sweep's trigger model
-        self.write(":SOUR:SWE:VOLT:LIST 1,0")
-        self.check_errors()
-        self.write(":INIT")
-        self.write("*WAI")
+        voltages = check_voltage_list(voltages_v, self._voltage_limit_v, self.max_list_points)
+        n = len(voltages)
+        # the sweep's trigger model drives the output itself: only where it is already on
+        self._require_output_on()
+        self._confirmed.discard("level")  # the sweep leaves the level at 0 V, not as confirmed
         try:
-            pairs = self._read_pairs(
-                f':TRAC:DATA? 1,{len(voltages)},"defbuffer1",SOUR,READ', len(voltages)
-            )
-        finally:
-            self.source_voltage = 0.0
+            self.write(':TRAC:CLE "defbuffer1"')
+            self.write(":SOUR:LIST:VOLT " + ",".join(f"{v:g}" for v in voltages))
+            # from index 1, no delay between points, one pass, stop at the current limit
+            self.write(":SOUR:SWE:VOLT:LIST 1,0,1,ON")
             self.check_errors()
+            self.write(":INIT")
+            self.write("*WAI")
+            stored = self._buffer_count()
+            if stored < n:
+                limit = self._compliance_a
+                limit_text = f" of {limit:g} A" if limit is not None else ""
+                raise self._failure(
+                    f"compliance: the current limit{limit_text} was reached by point "
+                    f"{stored + 1} of {n} ({voltages[stored]:g} V), where the sweep stopped; "
+                    f"{stored} reading(s) stored"
+                )
+            if stored > n:
+                raise self._failure(f"the buffer holds {stored} readings after a {n}-point sweep")
+            pairs = self._read_pairs(f':TRAC:DATA? 1,{n},"defbuffer1",SOUR,READ', n)
+        except BaseException:
+            self._confirmed.clear()
+            self.source_voltage = 0.0
+            self.drain_errors()  # logged; the error raised says what went wrong
+            raise
+        self.source_voltage = 0.0
+        self.check_errors()
         return pairs[:, 1]
 
     def enable_output(self) -> None:
-        self.output_enabled = True
-        self.check_errors()
+        missing = [why for what, why in _NEEDED.items() if what not in self._confirmed]
+        if missing:
+            raise self._failure("output not turned on; it needs " + " and ".join(missing))
+        try:
+            self.output_enabled = True
+            self.check_errors()
+        except BaseException:
+            self._confirmed.clear()
+            raise
 
     def disable_output(self) -> None:
         self.output_enabled = False
         self.check_errors()
 
     def safe_state(self) -> None:
-        self.write(":ABOR")
-        self.source_function = "voltage"
-        self.source_voltage = 0.0
-        self.output_enabled = False
-        self.check_errors()
+        """Abort, turn the output off (first, so the junction is unpowered as early as
+        possible), then leave a 0 V voltage source for whatever comes next."""
+        self._confirmed.clear()
+        self.run_every_step(
+            [
+                ("abort", lambda: self.write(":ABOR")),
+                ("output off", lambda: setattr(self, "output_enabled", False)),
+                ("source voltage", lambda: setattr(self, "source_function", "voltage")),
+                ("level 0 V", lambda: setattr(self, "source_voltage", 0.0)),
+            ]
+        )
 
     def shutdown(self) -> None:
         """Go to the safe state (also on leaving a ``with`` block)."""
         self.safe_state()
         Instrument.shutdown(self)
+
+    def _require_output_on(self) -> None:
+        reply = self.ask(":OUTP?").strip()
+        if reply != "1":
+            state = "off" if reply == "0" else f"unreadable ({reply!r})"
+            raise self._failure(
+                f"sweep_voltage_list() refused: the output is {state}; call enable_output() first"
+            )
+
+    def _buffer_count(self) -> int:
+        reply = self.ask(':TRAC:ACT? "defbuffer1"').strip()
+        try:
+            return int(reply)
+        except ValueError:
+            raise self._failure(f"buffer count unreadable: {reply!r}") from None
+
+    def _read_number(self, what: str, query: str) -> float:
+        reply = self.ask(query).strip()
+        try:
+            return float(reply)
+        except ValueError:
+            raise self._failure(f"{what}: {query!r} answered {reply!r}, not a number") from None
+
+    def _confirm_number(
+        self, what: str, query: str, wanted: float, unit: str, abs_tol: float = 0.0
+    ) -> None:
+        held = self._read_number(what, query)
+        if not math.isclose(held, wanted, rel_tol=self.read_back_rel_tol, abs_tol=abs_tol):
+            raise self._failure(
+                f"{what} reads back as {held:g} {unit} after setting {wanted:g} {unit}"
+            )
+
+    def _confirm_text(self, what: str, query: str, wanted: str) -> None:
+        reply = self.ask(query).strip()
+        if reply != wanted:
+            raise self._failure(f"{what} reads back as {reply!r} after setting {wanted!r}")
 
     def _read_pairs(self, query: str, points: int) -> np.ndarray:
         """Ask ``query`` and return a (points, 2) array of (source value, reading)."""

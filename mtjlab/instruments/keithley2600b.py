@@ -4,11 +4,36 @@
 Written here rather than reused from pymeasure: pymeasure 0.16.0's ``Keithley2600`` channel maps
 ``measure_nplc`` through its value list, so setting 1 does not send 1. Every setting below sends the
 number it is given.
+
+The limits differ by model, so the driver reads ``localnode.model`` at connection and takes them
+from :data:`MODELS`; a model it does not know, or channel b on a one-channel model, is refused
+before anything else is sent. Reading the model rather than trusting a bench file means a wrong
+entry there cannot widen the limits. Sources, Series 2600B Reference Manual (2600BS-901-01 Rev. F):
+
+- voltage: 40 V on the 2601B/2602B/2604B, 200 V on the 2611B/2612B/2614B/2634B/2635B/2636B
+  (the voltage ranges and the ``smuX.source.limitv`` range, 10 mV to 40 V and 20 mV to 200 V);
+- lowest current limit: 10 nA, except 100 pA on the 2634B/2635B/2636B (``smuX.source.limitY``);
+- highest current limit: 3 A on the 2601B/2602B/2604B (3.03 A at up to 6 V); 1.5 A on the
+  others, the narrower of the two figures the manual gives for the 2611B/2612B/2614B (the
+  ``limitY`` entry says 3 A, the operating boundaries 1.515 A at 20 V);
+- channels: a only on the 2601B, 2611B and 2635B.
+
+Settings a previous user may have left, set by :meth:`Keithley2600B.configure_voltage_source`
+(same manual, TSP command reference, and the Series 2600B User's Manual, "Output-off states"):
+``smuX.sense`` = 0 (``SENSE_LOCAL``, 2-wire); ``smuX.source.offmode`` = 0 (``OUTPUT_NORMAL``)
+with ``smuX.source.offfunc`` = 1 (``OUTPUT_DCVOLTS``: 0 V when off) and
+``smuX.source.offlimiti`` = the compliance, so that with the output off the junction sits at 0 V
+through a source that cannot pass more than it could with the output on (ZERO mode keeps the
+full limit; HI-Z leaves the junction floating and wears the relay). The 2600B has no
+overvoltage-protection setting (none is listed among the ``smuX.source`` attributes); the driver's
+own refusal of levels beyond ``voltage_limit_v`` is the only voltage guard.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from pymeasure.instruments import Channel, Instrument
@@ -17,14 +42,48 @@ from pymeasure.instruments.validators import strict_discrete_set, strict_range
 from ._errors import TspErrorQueue
 from ._grammar import ascii_pattern, check_name
 from ._values import check_number, check_voltage_list
-from .roles import SourceMeter
+from .roles import ChannelSpecError, InstrumentError, SourceMeter
 
 _BOOL = {True: 1, False: 0}
 _CHANNEL = ascii_pattern(r"[ab]")
+#: What :meth:`Keithley2600B.enable_output` needs confirmed, and how a refusal names it.
+_NEEDED = {
+    "configuration": "configure_voltage_source() completing and reading back its settings",
+    "level": "set_voltage() completing and reading back the level",
+}
+
+
+class ModelLimits(NamedTuple):
+    """What one 2600B model can source (see the module docstring for the sources)."""
+
+    max_voltage_v: float
+    min_current_limit_a: float
+    max_current_limit_a: float
+    channels: str
+
+
+_LOW_V = (40.0, 10e-9, 3.0)
+_HIGH_V = (200.0, 10e-9, 1.5)
+_HIGH_V_LOW_I = (200.0, 100e-12, 1.5)
+#: ``localnode.model`` -> limits.
+MODELS: dict[str, ModelLimits] = {
+    "2601B": ModelLimits(*_LOW_V, "a"),
+    "2602B": ModelLimits(*_LOW_V, "ab"),
+    "2604B": ModelLimits(*_LOW_V, "ab"),
+    "2611B": ModelLimits(*_HIGH_V, "a"),
+    "2612B": ModelLimits(*_HIGH_V, "ab"),
+    "2614B": ModelLimits(*_HIGH_V, "ab"),
+    "2634B": ModelLimits(*_HIGH_V_LOW_I, "ab"),
+    "2635B": ModelLimits(*_HIGH_V_LOW_I, "a"),
+    "2636B": ModelLimits(*_HIGH_V_LOW_I, "ab"),
+}
 
 
 class Keithley2600BChannel(Channel):
-    """One SMU channel (``smua`` or ``smub``); every property is one TSP attribute."""
+    """One SMU channel (``smua`` or ``smub``); every property is one TSP attribute.
+
+    The ranges are the widest of the family; the role methods check the connected model's.
+    """
 
     source_function = Instrument.control(
         "print(smu{ch}.source.func)",
@@ -56,9 +115,48 @@ class Keithley2600BChannel(Channel):
     current_limit = Instrument.control(
         "print(smu{ch}.source.limiti)",
         "smu{ch}.source.limiti=%g",
-        """Control the current limit (compliance) in A (strictly 1e-9 to 1.5).""",
+        """Control the current limit (compliance) in A (strictly 100e-12 to 3).""",
         validator=strict_range,
-        values=(1e-9, 1.5),
+        values=(100e-12, 3.0),
+    )
+
+    sense_mode = Instrument.control(
+        "print(smu{ch}.sense)",
+        "smu{ch}.sense=%d",
+        """Control the sense mode ('local' = 2-wire = smuX.SENSE_LOCAL = 0,
+        'remote' = 4-wire = smuX.SENSE_REMOTE = 1).""",
+        validator=strict_discrete_set,
+        values={"local": 0, "remote": 1},
+        map_values=True,
+    )
+
+    off_mode = Instrument.control(
+        "print(smu{ch}.source.offmode)",
+        "smu{ch}.source.offmode=%d",
+        """Control the output-off mode ('normal' = smuX.OUTPUT_NORMAL = 0,
+        'zero' = smuX.OUTPUT_ZERO = 1, 'high_z' = smuX.OUTPUT_HIGH_Z = 2).""",
+        validator=strict_discrete_set,
+        values={"normal": 0, "zero": 1, "high_z": 2},
+        map_values=True,
+    )
+
+    off_function = Instrument.control(
+        "print(smu{ch}.source.offfunc)",
+        "smu{ch}.source.offfunc=%d",
+        """Control what the normal output-off mode sources ('voltage' = 0 V =
+        smuX.OUTPUT_DCVOLTS = 1, 'current' = 0 A = smuX.OUTPUT_DCAMPS = 0).""",
+        validator=strict_discrete_set,
+        values={"voltage": 1, "current": 0},
+        map_values=True,
+    )
+
+    off_current_limit = Instrument.control(
+        "print(smu{ch}.source.offlimiti)",
+        "smu{ch}.source.offlimiti=%g",
+        """Control the current limit of the 0 V output-off source in A (strictly 100e-12 to
+        3).""",
+        validator=strict_range,
+        values=(100e-12, 3.0),
     )
 
     measure_autorange_i_enabled = Instrument.control(
@@ -89,12 +187,13 @@ class Keithley2600BChannel(Channel):
 
 
 class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
-    """Keithley 2602B / 2612B / 2636B (two channels); the role acts on ``channel``.
-
-    Single-channel models (2601B, 2611B, 2635B) work with ``channel="a"``.
+    """Keithley 2600B System SourceMeter (any model in :data:`MODELS`); the role acts on
+    ``channel``. The model is read at connection (``localnode.model``) and sets the limits.
     """
 
     max_list_points = 100
+    #: Relative difference between a value set and its read-back that counts as a refusal.
+    read_back_rel_tol = 0.01
 
     ch_a = Instrument.ChannelCreator(Keithley2600BChannel, "a")
     ch_b = Instrument.ChannelCreator(Keithley2600BChannel, "b")
@@ -105,20 +204,79 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
         self._channel = check_name(channel, _CHANNEL, "'a' or 'b'", "SMU channel")
         super().__init__(adapter, name, includeSCPI=False, **kwargs)
         self.smu: Keithley2600BChannel = self.channels[self._channel]
+        self.model = self._read_model()
+        self.limits = MODELS[self.model]
+        if self._channel not in self.limits.channels:
+            self.adapter.close()
+            raise ChannelSpecError(
+                f"SMU channel {channel!r} does not exist on the {self.model}; it has channel a only"
+            )
+        self._confirmed: set[str] = set()
+        self._voltage_limit_v = self.limits.max_voltage_v
 
-    def configure_voltage_source(self, compliance_current_a: float, nplc: float) -> None:
-        compliance = check_number(compliance_current_a, 1e-9, 1.5, "compliance_current_a", "A")
+    def _read_model(self) -> str:
+        reply = self.ask("print(localnode.model)").strip()
+        if reply not in MODELS:
+            self.adapter.close()
+            raise InstrumentError(
+                self.name,
+                self._take_sent(),
+                [(0, f"unknown model {reply!r}; this driver knows {', '.join(MODELS)}")],
+            )
+        self._take_sent()  # a query, nothing to check
+        return reply
+
+    def configure_voltage_source(
+        self, compliance_current_a: float, nplc: float, voltage_limit_v: float | None = None
+    ) -> None:
+        self._confirmed.clear()
+        model = self.limits
+        compliance = check_number(
+            compliance_current_a,
+            model.min_current_limit_a,
+            model.max_current_limit_a,
+            "compliance_current_a",
+            f"A on the {self.model}",
+        )
         nplc = check_number(nplc, 0.001, 25.0, "nplc", "power-line cycles")
-        self.smu.source_function = "voltage"
-        self.smu.source_autorange_v_enabled = True
-        self.smu.current_limit = compliance
-        self.smu.measure_autorange_i_enabled = True
-        self.smu.measure_nplc = nplc
+        if voltage_limit_v is None:
+            limit_v = model.max_voltage_v
+        else:
+            limit_v = check_number(
+                voltage_limit_v,
+                0.0,
+                model.max_voltage_v,
+                "voltage_limit_v",
+                f"V on the {self.model}",
+            )
+        self._voltage_limit_v = limit_v
+        smu = self.smu
+        smu.output_enabled = False
+        smu.sense_mode = "local"
+        smu.source_function = "voltage"
+        smu.off_mode = "normal"
+        smu.off_function = "voltage"
+        smu.off_current_limit = compliance
+        smu.source_autorange_v_enabled = True
+        smu.current_limit = compliance
+        smu.measure_autorange_i_enabled = True
+        smu.measure_nplc = nplc
         self.check_errors()
+        self._confirm("source function", "source.func", 1.0, "")
+        self._confirm("current limit", "source.limiti", compliance, "A")
+        self._confirmed.add("configuration")
 
     def set_voltage(self, voltage_v: float) -> None:
-        self.smu.source_voltage = check_number(voltage_v, -200.0, 200.0, "voltage_v", "V")
-        self.check_errors()
+        self._confirmed.discard("level")
+        try:
+            voltage = self._check_voltage(voltage_v)
+            self.smu.source_voltage = voltage
+            self.check_errors()
+            self._confirm("source level", "source.levelv", voltage, "V", abs_tol=1e-6)
+        except BaseException:
+            self._confirmed.clear()
+            raise
+        self._confirmed.add("level")
 
     def measure(self) -> tuple[float, float]:
         # measure.iv() returns current then voltage, printed tab-separated
@@ -130,50 +288,110 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
         return voltage, current
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        voltages = check_voltage_list(voltages_v, 200.0, self.max_list_points)
+        voltages = check_voltage_list(voltages_v, self._voltage_limit_v, self.max_list_points)
         smu = f"smu{self._channel}"
         n = len(voltages)
-        # levelv is the idle level the source returns to when the sweep ends
-        self.write(f"{smu}.source.levelv=0")
-        self.write(f"{smu}.nvbuffer1.clear()")
-        self.write(f"{smu}.trigger.source.listv({{{','.join(f'{v:g}' for v in voltages)}}})")
-        self.write(f"{smu}.trigger.source.action={smu}.ENABLE")
-        self.write(f"{smu}.trigger.measure.i({smu}.nvbuffer1)")
-        self.write(f"{smu}.trigger.measure.action={smu}.ENABLE")
-        self.write(f"{smu}.trigger.endsweep.action={smu}.SOURCE_IDLE")
-        self.write(f"{smu}.trigger.arm.count=1")
-        self.write(f"{smu}.trigger.count={n}")
-        self.check_errors()
-        self.write(f"{smu}.trigger.initiate()")
-        self.write("waitcomplete()")
-        reply = self.ask(f"printbuffer(1,{n},{smu}.nvbuffer1.readings)")
-        self.write(f"{smu}.trigger.source.action={smu}.DISABLE")
-        self.write(f"{smu}.trigger.measure.action={smu}.DISABLE")
+        self._require_output_on()
+        self._confirmed.discard("level")  # the sweep leaves the level at 0 V, not as confirmed
         try:
-            currents = np.array([float(x) for x in reply.split(",")], dtype=float)
-        except ValueError:
-            currents = np.array([])
-        if currents.size != n:
-            raise self._failure(f"expected {n} readings, got {reply!r}")
+            try:
+                # levelv is the idle level the source returns to when the sweep ends
+                self.write(f"{smu}.source.levelv=0")
+                self.write(f"{smu}.nvbuffer1.clear()")
+                self.write(
+                    f"{smu}.trigger.source.listv({{{','.join(f'{v:g}' for v in voltages)}}})"
+                )
+                self.write(f"{smu}.trigger.source.action={smu}.ENABLE")
+                self.write(f"{smu}.trigger.measure.i({smu}.nvbuffer1)")
+                self.write(f"{smu}.trigger.measure.action={smu}.ENABLE")
+                self.write(f"{smu}.trigger.endsweep.action={smu}.SOURCE_IDLE")
+                self.write(f"{smu}.trigger.arm.count=1")
+                self.write(f"{smu}.trigger.count={n}")
+                self.check_errors()
+                self.write(f"{smu}.trigger.initiate()")
+                self.write("waitcomplete()")
+                reply = self.ask(f"printbuffer(1,{n},{smu}.nvbuffer1.readings)")
+                try:
+                    currents = np.array([float(x) for x in reply.split(",")], dtype=float)
+                except ValueError:
+                    currents = np.array([])
+                if currents.size != n:
+                    raise self._failure(f"expected {n} readings, got {reply!r}")
+            finally:
+                # whatever happened, the next trigger must not source the list again
+                self.write(f"{smu}.trigger.source.action={smu}.DISABLE")
+                self.write(f"{smu}.trigger.measure.action={smu}.DISABLE")
+                self.write(f"{smu}.source.levelv=0")
+        except BaseException:
+            self._confirmed.clear()
+            self.drain_errors()  # logged; the error raised says what went wrong
+            raise
         self.check_errors()
         return currents
 
     def enable_output(self) -> None:
-        self.smu.output_enabled = True
-        self.check_errors()
+        missing = [why for what, why in _NEEDED.items() if what not in self._confirmed]
+        if missing:
+            raise self._failure("output not turned on; it needs " + " and ".join(missing))
+        try:
+            self.smu.output_enabled = True
+            self.check_errors()
+        except BaseException:
+            self._confirmed.clear()
+            raise
 
     def disable_output(self) -> None:
         self.smu.output_enabled = False
         self.check_errors()
 
     def safe_state(self) -> None:
-        self.write(f"smu{self._channel}.abort()")
-        self.smu.source_function = "voltage"
-        self.smu.source_voltage = 0.0
-        self.smu.output_enabled = False
-        self.check_errors()
+        """Abort, turn the output off (first, so the junction is unpowered as early as
+        possible), then leave a 0 V voltage source for whatever comes next."""
+        self._confirmed.clear()
+        self.run_every_step(
+            [
+                ("abort", lambda: self.write(f"smu{self._channel}.abort()")),
+                ("output off", lambda: setattr(self.smu, "output_enabled", False)),
+                ("source voltage", lambda: setattr(self.smu, "source_function", "voltage")),
+                ("level 0 V", lambda: setattr(self.smu, "source_voltage", 0.0)),
+            ]
+        )
 
     def shutdown(self) -> None:
         """Go to the safe state (also on leaving a ``with`` block)."""
         self.safe_state()
         Instrument.shutdown(self)
+
+    def _check_voltage(self, value: float) -> float:
+        limit = self._voltage_limit_v
+        # say where the bound comes from: the model, or the limit configure_voltage_source set
+        origin = (
+            f"on the {self.model}" if limit == self.limits.max_voltage_v else "(voltage_limit_v)"
+        )
+        return check_number(value, -limit, limit, "voltage_v", f"V {origin}")
+
+    def _require_output_on(self) -> None:
+        reply = self.ask(f"print(smu{self._channel}.source.output)").strip()
+        try:
+            on = float(reply) == 1.0
+        except ValueError:
+            raise self._failure(f"output state unreadable: {reply!r}") from None
+        if not on:
+            raise self._failure(
+                "sweep_voltage_list() refused: the output is off; call enable_output() first"
+            )
+
+    def _confirm(
+        self, what: str, attribute: str, wanted: float, unit: str, abs_tol: float = 0.0
+    ) -> None:
+        """Read ``smuX.<attribute>`` back; raise unless it is ``wanted``."""
+        query = f"print(smu{self._channel}.{attribute})"
+        reply = self.ask(query).strip()
+        try:
+            held = float(reply)
+        except ValueError:
+            raise self._failure(f"{what}: {query!r} answered {reply!r}, not a number") from None
+        if not math.isclose(held, wanted, rel_tol=self.read_back_rel_tol, abs_tol=abs_tol):
+            raise self._failure(
+                f"{what} reads back as {held:g} {unit} after setting {wanted:g} {unit}".rstrip()
+            )

@@ -1,5 +1,5 @@
 """Across every source-meter and pulse-generator driver: values outside the model's range never
-reach the wire, values inside reach it as written."""
+reach the wire, values inside reach it as written (and a level is read back)."""
 
 import math
 
@@ -17,16 +17,36 @@ from mtjlab.instruments.keysight81160a import Keysight81160A
 
 INIT_2400 = [(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)]
 
-# driver, bytes sent on connection, voltage limit, command for a level, error query and reply
+TSP_NO_ERROR = ("print(errorqueue.next())", "0\tQueue Is Empty\t0\t0")
+
+# driver, bytes sent on connection, voltage limit (from each model's manual, not from the
+# driver), command for a level, error query and reply, query reading the level back
 SMUS = [
-    (Keithley2400, INIT_2400, 210.0, ":SOURCE:VOLTAGE {}", ("SYST:ERR?", '0,"No error"')),
-    (Keithley2450, [], 210.0, ":SOUR:VOLT {}", ("SYST:ERR?", '0,"No error"')),
+    (
+        Keithley2400,
+        INIT_2400,
+        210.0,
+        ":SOURCE:VOLTAGE {}",
+        ("SYST:ERR?", '0,"No error"'),
+        ":SOURCE:VOLTAGE?",
+    ),
+    (Keithley2450, [], 210.0, ":SOUR:VOLT {}", ("SYST:ERR?", '0,"No error"'), ":SOUR:VOLT?"),
+    # the 2600B's limits depend on the model it reports at connection
     (
         Keithley2600B,
-        [],
+        [("print(localnode.model)", "2612B")],
         200.0,
         "smua.source.levelv={}",
-        ("print(errorqueue.next())", "0\tQueue Is Empty\t0\t0"),
+        TSP_NO_ERROR,
+        "print(smua.source.levelv)",
+    ),
+    (
+        Keithley2600B,
+        [("print(localnode.model)", "2602B")],
+        40.0,
+        "smua.source.levelv={}",
+        TSP_NO_ERROR,
+        "print(smua.source.levelv)",
     ),
 ]
 
@@ -34,9 +54,11 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
 anything = st.one_of(st.floats(), st.integers(-(10**6), 10**6))
 
 
-@pytest.mark.parametrize(("driver", "init", "limit", "command", "no_error"), SMUS)
+@pytest.mark.parametrize(("driver", "init", "limit", "command", "no_error", "read_back"), SMUS)
 @given(value=anything)
-def test_set_voltage_outside_the_range_sends_no_byte(driver, init, limit, command, no_error, value):
+def test_set_voltage_outside_the_range_sends_no_byte(
+    driver, init, limit, command, no_error, read_back, value
+):
     assume(not (math.isfinite(value) and abs(value) <= limit))  # inside: the next test
     with expected_protocol(driver, init) as smu, pytest.raises(ValueError) as info:
         smu.set_voltage(value)
@@ -44,13 +66,14 @@ def test_set_voltage_outside_the_range_sends_no_byte(driver, init, limit, comman
     assert f"allowed: {-limit:g} to {limit:g} V" in str(info.value)
 
 
-@pytest.mark.parametrize(("driver", "init", "limit", "command", "no_error"), SMUS)
+@pytest.mark.parametrize(("driver", "init", "limit", "command", "no_error", "read_back"), SMUS)
 @given(fraction=st.floats(-1.0, 1.0))
 def test_set_voltage_inside_the_range_sends_it_as_g(
-    driver, init, limit, command, no_error, fraction
+    driver, init, limit, command, no_error, read_back, fraction
 ):
     value = fraction * limit
-    with expected_protocol(driver, [*init, (command.format(f"{value:g}"), None), no_error]) as smu:
+    sent = [(command.format(f"{value:g}"), None), no_error, (read_back, f"{value:.6E}")]
+    with expected_protocol(driver, [*init, *sent]) as smu:
         smu.set_voltage(value)
 
 
