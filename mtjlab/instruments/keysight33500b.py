@@ -8,6 +8,8 @@ Where the command facts come from (Agilent/Keysight 33500 Series Operating and S
 
 - ``VOLTage:UNIT {VPP|VRMS|DBM}``, set to VPP before any level, and ``OUTPut[1|2]:LOAD``:
   Features and Functions, Output Configuration;
+- the pulse commands (``FUNCtion:PULSe:WIDTh``, ``:PERiod``, ``:HOLD``, ``:TRANsition:BOTH``)
+  and the levels (``VOLTage``, ``VOLTage:OFFSet``): pymeasure's ``Agilent33500`` table;
 - ``BURSt:MODE TRIGgered``, ``BURSt:NCYCles``, ``BURSt:STATe`` (on last, after the burst is
   described): the BURSt subsystem; ``TRIGger[1|2]:SOURce BUS`` (one burst per ``*TRG``): the
   TRIGger subsystem;

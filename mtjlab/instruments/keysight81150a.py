@@ -2,7 +2,8 @@
 :class:`~mtjlab.instruments.roles.PulseGenerator` firing single bus-triggered pulses.
 
 The 81150A shares its user guide and its command set with the 81160A, so the driver is the
-81160A's with the 81150A's timing limits. What differs, and where each bound comes from:
+81160A's with the 81150A's timing limits (the commands, and where each comes from, are listed
+in :mod:`mtjlab.instruments.keysight81160a`). What differs, and where each bound comes from:
 
 - pulse period 8.33 ns to 1e6 s and pulse frequency up to 120 MHz: the shared user guide's
   pulse-period characteristics, which give both models' limits side by side;
