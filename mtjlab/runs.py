@@ -278,7 +278,11 @@ def _switching(ctx: Context) -> dict:
                     if c.switchable:
                         try:
                             fit = fit_thermal_activation(
-                                amplitudes, widths, c.n_switched, c.n_trials
+                                amplitudes,
+                                widths,
+                                c.n_switched,
+                                c.n_trials,
+                                barrier_exponent=ctx.params.get("barrier_exponent", 1.0),
                             )
                         except ValueError as exc:
                             out["fit_error"] = str(exc)
@@ -289,6 +293,7 @@ def _switching(ctx: Context) -> dict:
                                 delta=fit.delta,
                                 delta_err=fit.delta_err,
                                 tau0_s=fit.tau0_s,
+                                barrier_exponent=fit.barrier_exponent,
                                 fit_converged=fit.converged,
                             )
                     return out
@@ -310,7 +315,12 @@ def _switching(ctx: Context) -> dict:
             fitted = np.array(
                 [
                     thermal_switching_probability(
-                        fine, w, vc0_v=c["vc0_v"], delta=c["delta"], tau0_s=c["tau0_s"]
+                        fine,
+                        w,
+                        vc0_v=c["vc0_v"],
+                        delta=c["delta"],
+                        tau0_s=c["tau0_s"],
+                        barrier_exponent=c.get("barrier_exponent", 1.0),
                     )
                     for w in widths
                 ]

@@ -104,6 +104,16 @@ def test_switching_and_rv_commands(tmp_path, capsys):
     (fit,) = summary["cells"]
     assert 0.3 < fit["vc0_v"] < 0.5 and fit["vc0_err_v"] > 0
     assert Path(summary["figures"][0]).exists()
+    # The same counts under n = 2: the fitted Vc0 moves up, as the barrier falls off slower.
+    out2 = tmp_path / "sw2"
+    argv2 = [*argv[:-1], str(out2), "--barrier-exponent", "2"]
+    assert main(argv2 + grid) == 0
+    (fit2,) = json.loads((out2 / "summary.json").read_text())["cells"]
+    assert (fit["barrier_exponent"], fit2["barrier_exponent"]) == (1.0, 2.0)
+    assert fit2["vc0_v"] > fit["vc0_v"] + 3 * fit["vc0_err_v"]
+    for bad in ("0.5", "nan", "4"):
+        assert main([*argv[:-1], str(tmp_path / "x"), "--barrier-exponent", bad, *grid]) == 2
+        assert "--barrier-exponent" in capsys.readouterr().err
     out = tmp_path / "rv"
     assert main(["characterize", "rv", "--cells", "3,3", "--step", "0.05", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())

@@ -63,6 +63,8 @@ class ThermalFit:
         Hessian of the negative log-likelihood at the optimum). The two are strongly correlated.
     tau0_s : float
         Attempt time the fit assumed (not fitted).
+    barrier_exponent : float
+        Exponent n of the barrier Delta (1 - |V|/Vc0)^n the fit assumed (not fitted).
     converged : bool
         The optimizer reported success and the Hessian at the optimum is positive definite.
     neg_log_likelihood : float
@@ -80,11 +82,17 @@ class ThermalFit:
     converged: bool
     neg_log_likelihood: float
     n_trials: int
+    barrier_exponent: float = 1.0
 
     def probability(self, amplitudes_v: ArrayLike, width_s: ArrayLike) -> np.ndarray:
         """Fitted switching probability at ``amplitudes_v`` and ``width_s`` (broadcast)."""
         return thermal_switching_probability(
-            amplitudes_v, width_s, vc0_v=self.vc0_v, delta=self.delta, tau0_s=self.tau0_s
+            amplitudes_v,
+            width_s,
+            vc0_v=self.vc0_v,
+            delta=self.delta,
+            tau0_s=self.tau0_s,
+            barrier_exponent=self.barrier_exponent,
         )
 
 
@@ -161,7 +169,7 @@ class SwitchingResult:
         raise KeyError(f"cell ({row}, {col}) was not measured")
 
     def fit(
-        self, *, tau0_s: float = 1e-9, skip_unfittable: bool = False
+        self, *, tau0_s: float = 1e-9, barrier_exponent: float = 1.0, skip_unfittable: bool = False
     ) -> dict[tuple[int, int], ThermalFit]:
         """Fit :func:`fit_thermal_activation` to every switchable cell.
 
@@ -174,7 +182,12 @@ class SwitchingResult:
                 continue
             try:
                 fits[(c.row, c.col)] = fit_thermal_activation(
-                    self.amplitudes_v, self.widths_s, c.n_switched, c.n_trials, tau0_s=tau0_s
+                    self.amplitudes_v,
+                    self.widths_s,
+                    c.n_switched,
+                    c.n_trials,
+                    tau0_s=tau0_s,
+                    barrier_exponent=barrier_exponent,
                 )
             except ValueError as err:
                 if not skip_unfittable:
@@ -488,11 +501,18 @@ def calibrate_threshold(
 
 
 def thermal_switching_probability(
-    amplitudes_v: ArrayLike, width_s: ArrayLike, *, vc0_v: float, delta: float, tau0_s: float
+    amplitudes_v: ArrayLike,
+    width_s: ArrayLike,
+    *,
+    vc0_v: float,
+    delta: float,
+    tau0_s: float,
+    barrier_exponent: float = 1.0,
 ) -> np.ndarray:
-    """Neel-Brown switching probability 1 - exp(-(t / tau0) exp(-max(Delta (1 - |V|/Vc0), 0)))."""
+    """Neel-Brown switching probability 1 - exp(-(t / tau0) exp(-Delta (1 - |V|/Vc0)^n)), the
+    barrier 0 from Vc0 up."""
     v = np.abs(np.asarray(amplitudes_v, dtype=float))
-    barrier = np.maximum(delta * (1.0 - v / vc0_v), 0.0)
+    barrier = delta * np.maximum(1.0 - v / vc0_v, 0.0) ** barrier_exponent
     rate = np.asarray(width_s, dtype=float) / tau0_s * np.exp(-barrier)
     return -np.expm1(-rate)
 
@@ -504,12 +524,13 @@ def fit_thermal_activation(
     n_trials: ArrayLike,
     *,
     tau0_s: float = 1e-9,
+    barrier_exponent: float = 1.0,
 ) -> ThermalFit:
     """Binomial maximum-likelihood fit of Vc0 and Delta to switching counts.
 
-    Model: P(V, t) = 1 - exp(-(t / tau0) exp(-Delta (1 - |V| / Vc0))), the barrier floored at 0,
-    with ``tau0_s`` fixed. Errors are the square roots of the diagonal of the inverse Hessian of
-    the negative log-likelihood at the optimum.
+    Model: P(V, t) = 1 - exp(-(t / tau0) exp(-Delta (1 - |V| / Vc0)^n)), the barrier 0 from Vc0
+    up, with ``tau0_s`` and the barrier exponent n fixed. Errors are the square roots of the
+    diagonal of the inverse Hessian of the negative log-likelihood at the optimum.
 
     Parameters
     ----------
@@ -521,6 +542,10 @@ def fit_thermal_activation(
         Switched and counted trials per (width, amplitude); points with no trials are ignored.
     tau0_s : float
         Attempt time.
+    barrier_exponent : float
+        n, 1 to 3: 1 in the simplest spin-torque picture, about 2 measured on many in-plane and
+        perpendicular junctions (``docs/device-model.md``). Fitting with the wrong n biases
+        Vc0 and Delta, however many trials.
 
     Raises
     ------
@@ -538,6 +563,9 @@ def fit_thermal_activation(
         raise ValueError(f"widths_s must be a 1-D array of finite values > 0, got {t}")
     if not (math.isfinite(tau0_s) and tau0_s > 0):
         raise ValueError(f"tau0_s must be a finite number > 0, got {tau0_s!r}")
+    if not (isinstance(barrier_exponent, (int, float)) and 1.0 <= barrier_exponent <= 3.0):
+        raise ValueError(f"barrier_exponent must be a number from 1 to 3, got {barrier_exponent!r}")
+    m = float(barrier_exponent)
     k = np.asarray(n_switched)
     n = np.asarray(n_trials)
     shape = (t.size, v.size)
@@ -570,25 +598,25 @@ def fit_thermal_activation(
         )
 
     log_rate0 = np.log(tt / tau0_s)
-    x0 = _initial_guess(vv[middle], log_rate0[middle], k[middle], n[middle])
+    x0 = _initial_guess(vv[middle], log_rate0[middle], k[middle], n[middle], m)
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         theta = np.exp(x)
-        f, g, _ = _nll(theta, vv, log_rate0, k, n)
+        f, g, _ = _nll(theta, vv, log_rate0, k, n, m)
         return f, g * theta
 
     def hessian(x: np.ndarray) -> np.ndarray:
         # Log parameters keep Vc0 and Delta positive; chain rule for theta = exp(x).
         theta = np.exp(x)
-        _, g, h = _nll(theta, vv, log_rate0, k, n)
+        _, g, h = _nll(theta, vv, log_rate0, k, n, m)
         return h * np.outer(theta, theta) + np.diag(g * theta)
 
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         res = scipy.optimize.minimize(
             objective, x0, jac=True, hess=hessian, method="trust-exact", options={"gtol": 1e-9}
         )
-        theta, f, decrement = _polish(np.exp(res.x), vv, log_rate0, k, n)
-        _, _, h = _nll(theta, vv, log_rate0, k, n)
+        theta, f, decrement = _polish(np.exp(res.x), vv, log_rate0, k, n, m)
+        _, _, h = _nll(theta, vv, log_rate0, k, n, m)
     if not (np.all(np.isfinite(theta)) and np.isfinite(f) and np.all(np.isfinite(h))):
         raise ValueError("the fit diverged: the counts do not determine Vc0 and Delta")
     positive = bool(np.all(np.linalg.eigvalsh(h) > 0))
@@ -604,33 +632,41 @@ def fit_thermal_activation(
         converged=positive and decrement < NEWTON_DECREMENT_TOL,
         neg_log_likelihood=float(f),
         n_trials=int(n.sum()),
+        barrier_exponent=m,
     )
 
 
 def _initial_guess(
-    v: np.ndarray, log_rate0: np.ndarray, k: np.ndarray, n: np.ndarray
+    v: np.ndarray, log_rate0: np.ndarray, k: np.ndarray, n: np.ndarray, m: float
 ) -> np.ndarray:
     """Start from a weighted line through the points with intermediate switching fractions.
 
-    There log(-log(1 - p)) - log(t / tau0) = -Delta + (Delta / Vc0) |V| exactly, so a straight
-    line in |V| gives both parameters.
+    There the barrier b = log(t / tau0) - log(-log(1 - p)) = Delta (1 - |V| / Vc0)^n, so
+    b^(1/n) = Delta^(1/n) (1 - |V| / Vc0) is a straight line in |V| that gives both parameters.
     """
     p = k / n
-    y = np.log(-np.log1p(-p)) - log_rate0
-    # Binomial weights: a point's y is best known near p = 1 - 1/e and with many trials.
+    barrier = np.maximum(log_rate0 - np.log(-np.log1p(-p)), 1e-6)
+    z = barrier ** (1.0 / m)
+    # Binomial weights: a point's barrier is best known near p = 1 - 1/e and with many trials;
+    # carried over to z by its slope dz/db.
     lam = -np.log1p(-p)
-    w = n * lam**2 * np.exp(-lam) / -np.expm1(-lam)
-    slope, intercept = np.polyfit(v, y, 1, w=np.sqrt(w))
-    if slope <= 0:
+    w = n * lam**2 * np.exp(-lam) / -np.expm1(-lam) / (z / (m * barrier)) ** 2
+    slope, intercept = np.polyfit(v, z, 1, w=np.sqrt(w))
+    if slope >= 0:
         raise ValueError(
             "switching does not rise with amplitude in these counts: no thermal-activation fit"
         )
-    delta = max(-intercept, 1.0)
-    return np.log([delta / slope, delta])
+    scale = max(intercept, 1.0)
+    return np.log([-intercept / slope, scale**m])
 
 
 def _polish(
-    theta: np.ndarray, v: np.ndarray, log_rate0: np.ndarray, k: np.ndarray, n: np.ndarray
+    theta: np.ndarray,
+    v: np.ndarray,
+    log_rate0: np.ndarray,
+    k: np.ndarray,
+    n: np.ndarray,
+    m: float,
 ) -> tuple[np.ndarray, float, float]:
     """A few damped Newton steps in (Vc0, Delta) from the optimizer's answer.
 
@@ -638,7 +674,7 @@ def _polish(
     the optimum; the Newton decrement g' H^-1 g / 2 (the log-likelihood still to gain) is what
     says whether the optimum was reached. Returns theta, the NLL there and that decrement.
     """
-    f, g, h = _nll(theta, v, log_rate0, k, n)
+    f, g, h = _nll(theta, v, log_rate0, k, n, m)
     decrement = math.inf
     for iteration in range(6):
         if not (np.all(np.isfinite(h)) and np.all(np.linalg.eigvalsh(h) > 0)):
@@ -652,7 +688,7 @@ def _polish(
         while scale > 1e-3:
             trial = theta - scale * step
             if np.all(trial > 0):
-                f_new, g_new, h_new = _nll(trial, v, log_rate0, k, n)
+                f_new, g_new, h_new = _nll(trial, v, log_rate0, k, n, m)
                 if f_new <= f:
                     theta, f, g, h = trial, f_new, g_new, h_new
                     break
@@ -663,29 +699,40 @@ def _polish(
 
 
 def _nll(
-    theta: np.ndarray, v: np.ndarray, log_rate0: np.ndarray, k: np.ndarray, n: np.ndarray
+    theta: np.ndarray,
+    v: np.ndarray,
+    log_rate0: np.ndarray,
+    k: np.ndarray,
+    n: np.ndarray,
+    m: float = 1.0,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Negative log-likelihood, its gradient and its Hessian in theta = (Vc0, Delta).
 
-    With u = log(t / tau0) - barrier the rate is lam = e^u and each point contributes
-    -k log(1 - e^-lam) + (n - k) lam; derivatives go through u, which is linear in Delta.
+    With u = log(t / tau0) - Delta (1 - x)^m, x = |V| / Vc0, the rate is lam = e^u and each
+    point contributes -k log(1 - e^-lam) + (n - k) lam; derivatives go through u, which is
+    linear in Delta.
     """
     vc0, delta = theta
     x = v / vc0
     active = x < 1.0  # above Vc0 the floored barrier no longer depends on the parameters
-    u = np.maximum(log_rate0 - np.where(active, delta * (1.0 - x), 0.0), -700.0)
+    one_x = np.where(active, 1.0 - x, 1.0)  # 1 where inactive, so no power of 0 below
+    u = np.maximum(log_rate0 - np.where(active, delta * one_x**m, 0.0), -700.0)
     lam = np.exp(u)
     log_p = np.where(lam < math.log(2), np.log(-np.expm1(-lam)), np.log1p(-np.exp(-lam)))
     f = float(np.sum(-k * log_p + (n - k) * lam))
-    lq = lam / np.expm1(lam)  # lam e^-lam / (1 - e^-lam), 1 at small lam, 0 at large
+    # lam e^-lam / (1 - e^-lam): 1 at small lam, 0 at large (below e^-690 from lam = 700 on)
+    lq = lam / np.expm1(np.minimum(lam, 700.0))
     f_u = -k * lq + (n - k) * lam
     f_uu = f_u + k * lq * (lam + lq)
-    du = np.where(active, [-delta * x / vc0, x - 1.0], 0.0)  # d u / d(Vc0, Delta)
+    # d u / d(Vc0, Delta), with dx/dVc0 = -x / Vc0
+    du = np.where(active, [-delta * m * one_x ** (m - 1) * x / vc0, -(one_x**m)], 0.0)
     grad = du @ f_u
     hess = (du * f_uu) @ du.T
-    # Second derivatives of u: d2u/dVc0^2 = 2 Delta x / Vc0^2, d2u/dVc0 dDelta = -x / Vc0.
-    hess[0, 0] += np.sum(f_u * np.where(active, 2.0 * delta * x / vc0**2, 0.0))
-    cross = np.sum(f_u * np.where(active, -x / vc0, 0.0))
+    # Second derivatives of u: d2u/dVc0^2 = -Delta m (1-x)^(m-2) x ((m-1) x - 2 (1-x)) / Vc0^2
+    # (2 Delta x / Vc0^2 for m = 1) and d2u/dVc0 dDelta = -m (1-x)^(m-1) x / Vc0.
+    d2 = -delta * m * one_x ** (m - 2) * x * ((m - 1) * x - 2 * one_x) / vc0**2
+    hess[0, 0] += np.sum(f_u * np.where(active, d2, 0.0))
+    cross = np.sum(f_u * np.where(active, -m * one_x ** (m - 1) * x / vc0, 0.0))
     hess[0, 1] += cross
     hess[1, 0] += cross
     return f, grad, hess

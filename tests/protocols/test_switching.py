@@ -2,6 +2,7 @@
 on the simulated bench, where each device's own Vc0 and Delta are the truth to recover."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from mtjlab.protocols.switching import (
 )
 from mtjlab.schemes import line_voltages
 from mtjlab.sim.backend import SimulatedBackend
-from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_P, Chip, ChipSpec
+from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_P, Chip, ChipSpec, chip_spec
 from mtjlab.sim.device import P
 from mtjlab.sim.solver import Terminals, solve_crossbar
 
@@ -482,3 +483,88 @@ def test_trial_order_is_shuffled_by_the_given_seed():
     assert first != sorted(first)
     # The first half of the run holds all three amplitudes: a drift in time is spread out.
     assert set(first[:6]) == {0.3, 0.35, 0.4}
+
+
+# -- a barrier exponent other than 1 ------------------------------------------------------------
+
+#: Amplitudes over Vc0 across both widths' transitions for n = 2 and Delta near 80, where the
+#: barrier Delta (1 - x)^2 falls to log(t / tau0) between x = 0.7 and 0.77.
+GRID_N2 = np.linspace(0.62, 0.86, 8)
+
+
+def neel_brown_n(v, t, vc0, delta, n, tau0_s=TAU0_S):
+    barrier = delta * np.maximum(1 - np.abs(v) / vc0, 0) ** n
+    return 1 - np.exp(-(t / tau0_s) * np.exp(-barrier))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fit_with_the_true_exponent_recovers_the_parameters_and_exponent_1_does_not(seed):
+    vc0, delta = 0.74, 80.0
+    rng = np.random.default_rng(seed)
+    amplitudes = vc0 * GRID_N2
+    p = neel_brown_n(amplitudes[None, :], np.array(WIDTHS_S)[:, None], vc0, delta, 2)
+    n = np.full(p.shape, 25)
+    k = rng.binomial(n, p)
+    fit = fit_thermal_activation(amplitudes, WIDTHS_S, k, n, tau0_s=TAU0_S, barrier_exponent=2)
+    assert fit.converged and fit.barrier_exponent == 2.0
+    assert abs(fit.vc0_v - vc0) < 3 * fit.vc0_err_v
+    assert abs(fit.delta - delta) < 3 * fit.delta_err
+    np.testing.assert_allclose(
+        fit.probability(amplitudes[None, :], np.array(WIDTHS_S)[:, None]),
+        neel_brown_n(amplitudes[None, :], np.array(WIDTHS_S)[:, None], fit.vc0_v, fit.delta, 2),
+        rtol=1e-12,
+    )
+    wrong = fit_thermal_activation(amplitudes, WIDTHS_S, k, n, tau0_s=TAU0_S)
+    # With n = 1 the fitted critical voltage sits at the transition, far below the true one.
+    assert wrong.vc0_v < vc0 - 5 * wrong.vc0_err_v
+
+
+@pytest.mark.parametrize("m", [1.0, 1.5, 2.0, 2.5])
+def test_likelihood_derivatives_match_finite_differences(m):
+    from mtjlab.protocols.switching import _nll
+
+    rng = np.random.default_rng(7)
+    v = rng.uniform(0.3, 0.7, 30)
+    v[:3] = [0.8, 0.85, 0.9]  # above Vc0: the floored barrier
+    log_rate0 = np.log(rng.choice([100.0, 1000.0], 30))
+    n = np.full(30, 20.0)
+    k = rng.integers(0, 21, 30).astype(float)
+    theta = np.array([0.75, 40.0])
+    _, g, h = _nll(theta, v, log_rate0, k, n, m)
+    for i in range(2):
+        step = np.zeros(2)
+        step[i] = 1e-6 * theta[i]
+        f_hi, g_hi, _ = _nll(theta + step, v, log_rate0, k, n, m)
+        f_lo, g_lo, _ = _nll(theta - step, v, log_rate0, k, n, m)
+        assert (f_hi - f_lo) / (2 * step[i]) == pytest.approx(g[i], rel=1e-5)
+        np.testing.assert_allclose((g_hi - g_lo) / (2 * step[i]), h[:, i], rtol=1e-5)
+
+
+@pytest.mark.parametrize("exponent", [0.5, 3.5, float("nan"), "2"])
+def test_fit_refuses_a_barrier_exponent_outside_1_to_3(exponent):
+    amplitudes, k, n = synthetic(0, 0.55, 50.0, trials=25)
+    with pytest.raises(ValueError, match="barrier_exponent must be a number from 1 to 3"):
+        fit_thermal_activation(amplitudes, WIDTHS_S, k, n, barrier_exponent=exponent)
+
+
+def test_recovers_a_reference_device_with_its_barrier_exponent():
+    spec = replace(chip_spec("reference"), r_row_ohm=0.0, r_col_ohm=0.0)
+    chip = Chip.from_seed(0, spec)
+    backend = SimulatedBackend(chip, 1, nonlinear=False, rng=5)
+    row, col = working_cell(chip, 1)
+    params = chip.array(1).params
+    vc0, delta = params.vc0_p_to_ap_v[row, col], params.delta[row, col]
+    assert params.barrier_exponent[row, col] == 2.0
+    result = switching_probability(
+        backend,
+        [(row, col)],
+        direction="P->AP",
+        amplitudes_v=vc0 * GRID_N2,
+        widths_s=WIDTHS_S,
+        trials=25,
+        rng=1,
+    )
+    fit = result.fit(tau0_s=params.tau0_s[row, col], barrier_exponent=2.0)[(row, col)]
+    assert fit.converged
+    assert abs(fit.vc0_v - vc0) < 3 * fit.vc0_err_v, (fit.vc0_v, fit.vc0_err_v, vc0)
+    assert abs(fit.delta - delta) < 3 * fit.delta_err, (fit.delta, fit.delta_err, delta)
