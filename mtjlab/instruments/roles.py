@@ -180,7 +180,8 @@ class PulseGenerator(ABC):
 
     @abstractmethod
     def fire(self) -> None:
-        """Send the bus trigger."""
+        """Send the bus trigger and return only once the pulse has ended (so that nothing, a
+        relay least of all, changes while it is on the line)."""
 
     @abstractmethod
     def output_off(self) -> None:

@@ -23,7 +23,8 @@ def test_all_queued_errors_are_reported_and_the_queue_read_until_empty():
         ) as smu,
         pytest.raises(InstrumentError) as info,
     ):
-        smu.enable_output()
+        smu.output_enabled = True
+        smu.check_errors()
     assert info.value.errors == (
         (-113, "Undefined header"),
         (-222, "Data out of range, with a comma"),
