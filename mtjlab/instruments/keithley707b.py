@@ -22,7 +22,7 @@ from pymeasure.instruments import Instrument
 
 from ._errors import TspErrorQueue
 from ._grammar import ascii_pattern, check_names
-from .roles import SwitchMatrix
+from .roles import ChannelSpecError, SwitchMatrix
 
 
 class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
@@ -30,6 +30,22 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
 
     channel_pattern = ascii_pattern(r"[1-6][A-H](0[1-9]|1[0-2])")
     channel_form = "<slot 1-6><row A-H><column 01-12>, e.g. 1A01"
+    row_form = "a row letter A-H (rows are bused across the slots)"
+    column_form = "<slot 1-6><column 01-12>, e.g. 105 for slot 1, column 05"
+
+    @classmethod
+    def crosspoint(cls, row: str, column: str) -> str:
+        if not (isinstance(row, str) and len(row) == 1):
+            raise ChannelSpecError(f"matrix row {row!r} is not of the form {cls.row_form}")
+        if not (isinstance(column, str) and len(column) == 3):
+            raise ChannelSpecError(f"matrix column {column!r} is not of the form {cls.column_form}")
+        name = column[0] + row + column[1:]
+        if cls.channel_pattern.fullmatch(name) is None:
+            raise ChannelSpecError(
+                f"matrix row {row!r} and column {column!r} make no {cls.__name__} channel; "
+                f"rows: {cls.row_form}; columns: {cls.column_form}"
+            )
+        return name
 
     def __init__(self, adapter, name: str = "Keithley 707B Switching Matrix", **kwargs):
         super().__init__(adapter, name, includeSCPI=False, **kwargs)
@@ -104,6 +120,7 @@ class Keithley708B(Keithley707B):
 
     channel_pattern = ascii_pattern(r"1[A-H](0[1-9]|1[0-2])")
     channel_form = "1<row A-H><column 01-12>, e.g. 1A01"
+    column_form = "1<column 01-12>, e.g. 105 for column 05"
 
     def __init__(self, adapter, name: str = "Keithley 708B Switching Matrix", **kwargs):
         super().__init__(adapter, name, **kwargs)

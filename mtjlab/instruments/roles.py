@@ -127,6 +127,16 @@ class SwitchMatrix(ABC):
 
     #: Human-readable form of one channel name, for error messages and documentation.
     channel_form: str = ""
+    #: Human-readable forms of a matrix row and a matrix column, as :meth:`crosspoint` takes them.
+    row_form: str = ""
+    column_form: str = ""
+
+    @classmethod
+    @abstractmethod
+    def crosspoint(cls, row: str, column: str) -> str:
+        """The channel name of the crosspoint joining matrix ``row`` (where an instrument
+        enters) and matrix ``column`` (where a device pad leaves); raise
+        :class:`ChannelSpecError` if either is not of the model's form."""
 
     @abstractmethod
     def close(self, channels: str | Iterable[str]) -> None:

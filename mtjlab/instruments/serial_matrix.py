@@ -72,6 +72,22 @@ class SerialRelayMatrix(Instrument, SwitchMatrix):
     """
 
     channel_form = "<row>,<column> in decimal without leading zeros, e.g. 3,12"
+    row_form = "a row number 1-99 without leading zeros"
+    column_form = "a column number 1-99 without leading zeros"
+
+    @classmethod
+    def crosspoint(cls, row: str, column: str) -> str:
+        """``"<row>,<column>"``; whether it lies inside a given matrix is checked when the
+        crosspoint is used (the size is the instance's)."""
+        name = f"{row},{column}"
+        if not (isinstance(row, str) and isinstance(column, str)) or not _CROSSPOINT.fullmatch(
+            name
+        ):
+            raise ChannelSpecError(
+                f"matrix row {row!r} and column {column!r} make no crosspoint; "
+                f"rows: {cls.row_form}; columns: {cls.column_form}"
+            )
+        return name
 
     def __init__(
         self,

@@ -255,3 +255,23 @@ def test_leaving_a_with_block_opens_everything():
         with m:
             pass
         assert m.isShutdown
+
+
+@pytest.mark.parametrize(
+    ("model", "row", "column", "name"),
+    [(Keithley707B, "A", "105", "1A05"), (Keithley707B, "H", "612", "6H12"),
+     (Keithley708B, "C", "101", "1C01")],
+)  # fmt: skip
+def test_crosspoint_joins_a_bus_row_and_a_pad_column(model, row, column, name):
+    assert model.crosspoint(row, column) == name
+
+
+@pytest.mark.parametrize(
+    ("model", "row", "column"),
+    [(Keithley707B, "I", "105"), (Keithley707B, "A", "705"), (Keithley707B, "A", "113"),
+     (Keithley707B, "AB", "105"), (Keithley707B, "A", "1050"), (Keithley707B, 1, "105"),
+     (Keithley708B, "A", "205"), (Keithley707B, "A", '1"5')],
+)  # fmt: skip
+def test_crosspoint_refuses_what_names_no_channel(model, row, column):
+    with pytest.raises(ChannelSpecError):
+        model.crosspoint(row, column)

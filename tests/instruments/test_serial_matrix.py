@@ -293,3 +293,10 @@ def test_leaving_a_with_block_opens_everything():
         with matrix:
             pass
         assert matrix.isShutdown
+
+
+def test_crosspoint_joins_a_row_and_a_column_number():
+    assert SerialRelayMatrix.crosspoint("3", "12") == "3,12"
+    for row, column in [("0", "1"), ("03", "1"), ("1", "100"), ("1", "1,2"), (1, "2"), ("a", "1")]:
+        with pytest.raises(ChannelSpecError):
+            SerialRelayMatrix.crosspoint(row, column)
