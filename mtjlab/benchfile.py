@@ -1,0 +1,443 @@
+"""The bench file: one YAML file that names a bench's instruments, how they reach the arrays
+through the switch matrix, its safety limits, and for an emulated bench the chip behind it.
+
+Everything is checked on load; an error names the file, the key, the value and what is allowed.
+What each read and write scheme needs of the wiring is in ``docs/bench.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from mtjlab.limits import LIMIT_NAMES, Limits
+
+if TYPE_CHECKING:
+    from mtjlab.instruments import SwitchMatrix
+
+#: Where each instrument terminal enters the matrix, by what the bench uses it for.
+TERMINALS = {
+    "smu_hi": "the read source-measure channel's HI: drives the selected line, measures",
+    "smu_lo": "its LO: the selected column of a floating read",
+    "drive": "a second source that drives the selected row of a grounded read at the read bias, "
+    "so that smu_hi can hold the selected column at 0 V as its ammeter",
+    "pulse": "the pulse generator output that writes the selected line",
+    "hold": "a second pulse output, fired with pulse, that holds the unselected lines at V/2",
+    "ground": "the bench ground, for the unselected lines of grounded reads and the selected "
+    "column of a write",
+}
+#: The role each terminal's instrument must have (ground has none).
+TERMINAL_ROLES = {
+    "smu_hi": "source meter",
+    "smu_lo": "source meter",
+    "drive": "source meter",
+    "pulse": "pulse generator",
+    "hold": "pulse generator",
+}
+KINDS = ("emulated", "real")
+#: What each scheme needs (terminals), as ``docs/bench.md`` explains.
+READ_SCHEMES = {"ground": ("drive", "smu_hi", "ground"), "float": ("smu_hi", "smu_lo")}
+WRITE_SCHEMES = {"v/2": ("pulse", "hold", "ground"), "float": ("pulse", "ground")}
+TIMING_DEFAULTS = {"relay_settle_s": 3e-3, "line_frequency_hz": 50.0, "command_latency_s": 1e-3}
+
+
+class BenchFileError(ValueError):
+    """A bench file that cannot be used; the message names the file, the key and the value."""
+
+
+@dataclass(frozen=True)
+class InstrumentEntry:
+    """One instrument: its driver model, where to reach it, and driver options."""
+
+    name: str
+    model: str
+    resource: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Where an instrument terminal (or the bench ground) enters the switch matrix."""
+
+    name: str
+    instrument: str | None
+    matrix_row: str
+
+
+@dataclass(frozen=True)
+class ArrayWiring:
+    """The matrix column each row pad and each column pad of one array leaves on."""
+
+    index: int
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A checked bench file."""
+
+    source: str
+    name: str
+    kind: str
+    instruments: dict[str, InstrumentEntry]
+    matrix: str
+    terminals: dict[str, Terminal]
+    arrays: dict[int, ArrayWiring]
+    limits: Limits | None
+    timing: dict[str, float]
+    chip: dict[str, Any] | None = None
+
+    @property
+    def read_schemes(self) -> list[str]:
+        """The read schemes this bench's wiring can do."""
+        return [s for s, needs in READ_SCHEMES.items() if all(t in self.terminals for t in needs)]
+
+    @property
+    def write_schemes(self) -> list[str]:
+        """The write schemes this bench's wiring can do."""
+        return [s for s, needs in WRITE_SCHEMES.items() if all(t in self.terminals for t in needs)]
+
+    def crosspoint(self, terminal: str, pad: str) -> str:
+        """The matrix channel that joins ``terminal`` to matrix column ``pad``."""
+        matrix = _matrix_driver(self.instruments[self.matrix].model)
+        return matrix.crosspoint(self.terminals[terminal].matrix_row, pad)
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def load_bench(path: str | os.PathLike) -> Bench:
+    """Read and check the bench file at ``path``."""
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BenchFileError(f"{p}: cannot read the bench file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise BenchFileError(f"{p}: not a text file (UTF-8)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise BenchFileError(f"{p}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    return parse_bench(data, str(p))
+
+
+def builtin_bench_path() -> Path:
+    """The built-in emulated bench (also ``examples/emulated-bench.yaml``)."""
+    return Path(__file__).with_name("benches") / "emulated.yaml"
+
+
+def parse_bench(data: object, source: str = "<bench>") -> Bench:
+    """Check a bench description (the YAML file's content) and return it as a :class:`Bench`."""
+    c = _Checker(source)
+    top = c.mapping(data, "")
+    c.keys(top, "", required=("kind", "instruments", "terminals", "arrays"),
+           optional=("version", "name", "chip", "limits", "timing"))  # fmt: skip
+    version = top.get("version", 1)
+    if version != 1:
+        c.fail("version", version, "1 (the only version so far)")
+    name = c.text(top.get("name", Path(source).stem), "name")
+    kind = c.choice(top["kind"], "kind", KINDS)
+    instruments = _instruments(c, top["instruments"])
+    matrices = [n for n, e in instruments.items() if _role(e.model) == "switch matrix"]
+    if len(matrices) != 1:
+        c.fail("instruments", sorted(instruments), "exactly one switch matrix among them")
+    matrix = matrices[0]
+    terminals = _terminals(c, top["terminals"], instruments, matrix)
+    arrays = _arrays(c, top["arrays"], instruments[matrix], terminals)
+    chip = None
+    if kind == "emulated":
+        chip = _chip(c, top.get("chip"))
+        n_arrays = len(chip["spec"].diameters_nm)
+        shape = (chip["spec"].rows, chip["spec"].cols)
+        for index, wiring in arrays.items():
+            if index >= n_arrays:
+                c.fail("arrays", index, f"array indices of the chip, 0 to {n_arrays - 1}")
+            if (len(wiring.rows), len(wiring.cols)) != shape:
+                c.fail(
+                    f"arrays.{index}",
+                    f"{len(wiring.rows)} rows x {len(wiring.cols)} cols",
+                    f"the chip's {shape[0]} row pads and {shape[1]} column pads",
+                )
+    elif "chip" in top:
+        c.fail("chip", top["chip"], "no chip section on a real bench (its chip is real)")
+    limits = _limits(c, top.get("limits"), required=kind == "real")
+    timing = _timing(c, top.get("timing", {}))
+    return Bench(
+        source=source,
+        name=name,
+        kind=kind,
+        instruments=instruments,
+        matrix=matrix,
+        terminals=terminals,
+        arrays=arrays,
+        limits=limits,
+        timing=timing,
+        chip=None if chip is None else {k: v for k, v in chip.items() if k != "spec"},
+    )
+
+
+# -- the sections ---------------------------------------------------------------------------------
+
+
+def _matrix_driver(model: str) -> type[SwitchMatrix]:
+    from mtjlab.instruments import SwitchMatrix, driver_for
+
+    driver = driver_for(model)
+    assert issubclass(driver, SwitchMatrix)
+    return driver
+
+
+def _driver_options(model: str) -> tuple[str, ...]:
+    """Keyword arguments a model's driver takes besides its adapter and name, and the VISA
+    session's timeout (ms), which every VISA driver passes on."""
+    import inspect
+
+    from mtjlab.instruments import driver_for
+
+    parameters = inspect.signature(driver_for(model)).parameters
+    named = [
+        n
+        for n, p in parameters.items()
+        if n not in ("self", "adapter", "name") and p.kind is p.POSITIONAL_OR_KEYWORD
+    ]
+    return tuple(named) if "timeout_s" in named else (*named, "timeout")
+
+
+def _role(model: str) -> str:
+    from mtjlab.instruments.registry import ROLES, role_of
+
+    return ROLES[role_of(model)]
+
+
+def _instruments(c: _Checker, value: object) -> dict[str, InstrumentEntry]:
+    from mtjlab.instruments import DRIVERS
+
+    section = c.mapping(value, "instruments", nonempty=True)
+    out = {}
+    for name, entry in section.items():
+        key = f"instruments.{name}"
+        c.identifier(name, key)
+        e = c.mapping(entry, key)
+        c.keys(e, key, required=("model", "resource"), optional=("options",))
+        model = c.choice(e["model"], f"{key}.model", tuple(sorted(DRIVERS)))
+        resource = c.text(e["resource"], f"{key}.resource")
+        options = c.mapping(e.get("options", {}), f"{key}.options")
+        allowed = _driver_options(model)
+        for option in options:
+            if option not in allowed:
+                c.fail(f"{key}.options", option, f"options of {model}: " + ", ".join(allowed))
+        out[name] = InstrumentEntry(name, model, resource, dict(options))
+    return out
+
+
+def _terminals(
+    c: _Checker, value: object, instruments: dict[str, InstrumentEntry], matrix: str
+) -> dict[str, Terminal]:
+    from mtjlab.instruments.roles import ChannelSpecError
+
+    matrix_driver = _matrix_driver(instruments[matrix].model)
+    section = c.mapping(value, "terminals", nonempty=True)
+    out: dict[str, Terminal] = {}
+    rows_used: dict[str, str] = {}
+    for name, entry in section.items():
+        key = f"terminals.{name}"
+        if name not in TERMINALS:
+            c.fail(key, entry, "terminal names among " + ", ".join(TERMINALS))
+        t = c.mapping(entry, key)
+        if name == "ground":
+            c.keys(t, key, required=("matrix_row",), optional=())
+            instrument = None
+        else:
+            c.keys(t, key, required=("instrument", "matrix_row"), optional=())
+            instrument = c.choice(t["instrument"], f"{key}.instrument", tuple(instruments))
+            role = _role(instruments[instrument].model)
+            if role != TERMINAL_ROLES[name]:
+                c.fail(
+                    f"{key}.instrument",
+                    instrument,
+                    f"a {TERMINAL_ROLES[name]} ({instrument} is a {role})",
+                )
+        row = c.text(t["matrix_row"], f"{key}.matrix_row")
+        try:
+            matrix_driver.crosspoint(row, _probe_column(matrix_driver))
+        except ChannelSpecError:
+            c.fail(f"{key}.matrix_row", row, matrix_driver.row_form)
+        if row in rows_used:
+            c.fail(f"{key}.matrix_row", row, f"a row of its own ({rows_used[row]} is on it)")
+        rows_used[row] = name
+        out[name] = Terminal(name, instrument, row)
+    if "smu_lo" in out and "smu_hi" not in out:
+        c.fail("terminals.smu_lo", "without smu_hi", "smu_hi too: both belong to one channel")
+    if "smu_lo" in out and "smu_hi" in out and out["smu_lo"].instrument != out["smu_hi"].instrument:
+        c.fail(
+            "terminals.smu_lo.instrument",
+            out["smu_lo"].instrument,
+            f"smu_hi's instrument {out['smu_hi'].instrument!r}: HI and LO of one channel",
+        )
+    for a, b in (("drive", "smu_hi"), ("hold", "pulse")):
+        if a in out and b in out and out[a].instrument == out[b].instrument:
+            c.fail(
+                f"terminals.{a}.instrument",
+                out[a].instrument,
+                f"another instrument (channel) than {b}'s",
+            )
+    return out
+
+
+def _probe_column(matrix_driver: type[SwitchMatrix]) -> str:
+    """A column name the model certainly has, to check a row name on its own."""
+    return "101" if "slot" in matrix_driver.column_form else "1"
+
+
+def _arrays(
+    c: _Checker, value: object, matrix: InstrumentEntry, terminals: dict[str, Terminal]
+) -> dict[int, ArrayWiring]:
+    from mtjlab.instruments.roles import ChannelSpecError
+
+    matrix_driver = _matrix_driver(matrix.model)
+    section = c.mapping(value, "arrays", nonempty=True)
+    out = {}
+    pads: dict[str, str] = {}
+    some_row = next(iter(terminals.values())).matrix_row
+    for index, entry in section.items():
+        key = f"arrays.{index}"
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            c.fail(key, entry, "array indices as keys: whole numbers >= 0")
+        w = c.mapping(entry, key)
+        c.keys(w, key, required=("rows", "cols"), optional=())
+        lines = {}
+        for side in ("rows", "cols"):
+            names = w[side]
+            if not isinstance(names, list) or not names:
+                c.fail(f"{key}.{side}", names, "a non-empty list of matrix columns")
+            for i, pad in enumerate(names):
+                pad_key = f"{key}.{side}[{i}]"
+                pad = c.text(pad if not isinstance(pad, int) else str(pad), pad_key)
+                try:
+                    matrix_driver.crosspoint(some_row, pad)
+                except ChannelSpecError:
+                    c.fail(pad_key, pad, matrix_driver.column_form)
+                if pad in pads:
+                    c.fail(pad_key, pad, f"a matrix column of its own ({pads[pad]} is on it)")
+                pads[pad] = pad_key
+            lines[side] = tuple(str(p) for p in names)
+        out[int(index)] = ArrayWiring(int(index), lines["rows"], lines["cols"])
+    return out
+
+
+def _chip(c: _Checker, value: object) -> dict[str, Any]:
+    from mtjlab.runs import bench_spec
+
+    if value is None:
+        c.missing("chip", "an emulated bench needs the simulated chip behind it (seed, preset)")
+    chip = c.mapping(value, "chip")
+    c.keys(chip, "chip", required=("seed",), optional=("preset", "changes"))
+    seed = chip["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        c.fail("chip.seed", seed, "a whole number >= 0")
+    preset = c.text(chip.get("preset", "default"), "chip.preset")
+    changes = c.mapping(chip.get("changes", {}), "chip.changes")
+    description = {"kind": "sim", "seed": seed, "preset": preset, "changes": dict(changes)}
+    try:
+        spec = bench_spec(description)
+    except (ValueError, TypeError) as exc:
+        raise BenchFileError(f"{c.source}: chip: {exc}") from None
+    return {"seed": seed, "preset": preset, "changes": dict(changes), "spec": spec}
+
+
+def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
+    """A real bench states every limit; an emulated one derives them from its chip unless the
+    file states them (all of them: a limit is never half taken from the file)."""
+    if value is None:
+        if required:
+            c.missing("limits", "a real bench states every limit: " + ", ".join(LIMIT_NAMES))
+        return None
+    section = c.mapping(value, "limits")
+    c.keys(section, "limits", required=LIMIT_NAMES, optional=())
+    values = {name: c.positive(section[name], f"limits.{name}") for name in LIMIT_NAMES}
+    if values["min_width_s"] > values["max_width_s"]:
+        c.fail("limits.min_width_s", values["min_width_s"], "at most limits.max_width_s")
+    try:
+        return Limits(**values, reasons={name: f"bench file {c.source}" for name in values})
+    except ValueError as exc:  # the limits' own consistency (reads and writes within a device's)
+        raise BenchFileError(f"{c.source}: limits: {exc}") from None
+
+
+def _timing(c: _Checker, value: object) -> dict[str, float]:
+    section = c.mapping(value, "timing")
+    c.keys(section, "timing", required=(), optional=tuple(TIMING_DEFAULTS))
+    out = dict(TIMING_DEFAULTS)
+    for name, v in section.items():
+        out[name] = c.positive(v, f"timing.{name}", allow_zero=name != "line_frequency_hz")
+    if out["line_frequency_hz"] not in (50.0, 60.0):
+        c.fail("timing.line_frequency_hz", section["line_frequency_hz"], "50 or 60")
+    return out
+
+
+# -- checks that name the file, the key and the value -------------------------------------------
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, value: object, allowed: str) -> NoReturn:
+        where = key or "(top level)"
+        raise BenchFileError(f"{self.source}: {where} = {value!r}: expected {allowed}")
+
+    def missing(self, key: str, allowed: str) -> NoReturn:
+        raise BenchFileError(f"{self.source}: {key} is missing: {allowed}")
+
+    def mapping(self, value: object, key: str, *, nonempty: bool = False) -> dict:
+        if value is None and not nonempty:
+            return {}
+        if not isinstance(value, dict) or (nonempty and not value):
+            self.fail(key, value, "a non-empty mapping" if nonempty else "a mapping")
+        return value  # type: ignore[return-value]
+
+    def keys(self, d: dict, key: str, *, required, optional) -> None:
+        known = tuple(required) + tuple(optional)
+        for k in d:
+            if k not in known:
+                self.fail(_join(key, k), d[k], "only the keys " + ", ".join(known))
+        for k in required:
+            if k not in d:
+                self.missing(_join(key, k), f"{key or 'a bench'} needs " + ", ".join(required))
+
+    def text(self, value: object, key: str) -> str:
+        if not isinstance(value, str) or not value.strip() or not value.isprintable():
+            self.fail(key, value, "a non-empty line of text")
+        return value  # type: ignore[return-value]
+
+    def identifier(self, value: object, key: str) -> None:
+        if not (isinstance(value, str) and value.isidentifier() and value.isascii()):
+            self.fail(key, value, "a name of letters, digits and _")
+
+    def choice(self, value: object, key: str, allowed: tuple) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            self.fail(key, value, "one of " + ", ".join(str(a) for a in allowed))
+        return value  # type: ignore[return-value]
+
+    def positive(self, value: object, key: str, *, allow_zero: bool = False) -> float:
+        ok = (
+            not isinstance(value, bool)
+            and isinstance(value, (int, float))
+            and math.isfinite(value)
+            and (value >= 0 if allow_zero else value > 0)
+        )
+        if not ok:
+            self.fail(key, value, "a finite number " + (">= 0" if allow_zero else "> 0"))
+        return float(value)  # type: ignore[arg-type]
+
+
+def _join(key: str, sub: object) -> str:
+    return f"{key}.{sub}" if key else str(sub)

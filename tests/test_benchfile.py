@@ -1,0 +1,206 @@
+"""The bench file: the built-in and example benches load, every bad entry is refused with the
+file, the key and the value named, and what each bench's wiring allows is derived from it."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mtjlab.benchfile import BenchFileError, builtin_bench_path, load_bench, parse_bench
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def builtin() -> dict:
+    return yaml.safe_load(builtin_bench_path().read_text())
+
+
+def real() -> dict:
+    return yaml.safe_load((EXAMPLES / "real-bench.yaml").read_text())
+
+
+def test_the_example_emulated_bench_is_the_built_in_one():
+    assert (EXAMPLES / "emulated-bench.yaml").read_text() == builtin_bench_path().read_text()
+
+
+def test_the_built_in_bench_wires_two_arrays_of_chip_0_through_a_707b():
+    bench = load_bench(builtin_bench_path())
+    assert bench.kind == "emulated" and bench.chip == {
+        "seed": 0,
+        "preset": "default",
+        "changes": {},
+    }
+    assert bench.matrix == "matrix" and sorted(bench.arrays) == [1, 2]
+    assert all(len(w.rows) == len(w.cols) == 15 for w in bench.arrays.values())
+    assert bench.read_schemes == ["ground", "float"] and bench.write_schemes == ["v/2", "float"]
+    # row pad 0 of array 1 leaves on slot 1 column 01; the drive terminal enters on row C
+    assert bench.crosspoint("drive", bench.arrays[1].rows[0]) == "1C01"
+    assert bench.crosspoint("ground", bench.arrays[2].cols[14]) == "5F12"
+    assert bench.limits is None  # an emulated bench takes its limits from its chip
+
+
+def test_the_real_example_states_its_limits_and_where_they_come_from():
+    bench = load_bench(EXAMPLES / "real-bench.yaml")
+    assert bench.kind == "real" and bench.chip is None and list(bench.arrays) == [0]
+    assert (bench.limits.max_read_v, bench.limits.max_write_v) == (0.1, 1.0)
+    assert bench.limits.reasons["compliance_a"].startswith("bench file ")
+    assert bench.timing["line_frequency_hz"] == 50.0
+
+
+@pytest.mark.parametrize(
+    ("drop", "reads", "writes"),
+    [
+        ("drive", ["float"], ["v/2", "float"]),
+        ("hold", ["ground", "float"], ["float"]),
+        ("ground", ["float"], []),
+    ],
+)
+def test_schemes_follow_from_the_terminals(drop, reads, writes):
+    data = builtin()
+    del data["terminals"][drop]
+    bench = parse_bench(data, "b.yaml")
+    assert (bench.read_schemes, bench.write_schemes) == (reads, writes)
+
+
+def _set(data, path, value):
+    *parents, last = path
+    node = data
+    for key in parents:
+        node = node[key]
+    if value is _DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return data
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "value", "message"),
+    [
+        (builtin, ("instruments", "smu_a", "model"), "keithley2401",
+         "b.yaml: instruments.smu_a.model = 'keithley2401': expected one of keithley2400, "),
+        (builtin, ("instruments", "smu_a", "resource"), "",
+         "instruments.smu_a.resource = '': expected a non-empty line of text"),
+        (builtin, ("instruments", "smu_a", "colour"), "red",
+         "instruments.smu_a.colour = 'red': expected only the keys model, resource, options"),
+        (builtin, ("instruments", "smu_a", "options", "chanel"), "a",
+         "instruments.smu_a.options = 'chanel': expected options of keithley2600b: channel, "
+         "timeout"),
+        (builtin, ("instruments", "smu_a", "model"), _DELETE,
+         "instruments.smu_a.model is missing: instruments.smu_a needs model, resource"),
+        (builtin, ("terminals", "pulse", "instrument"), "smu_b",
+         "terminals.pulse.instrument = 'smu_b': expected a pulse generator "
+         "(smu_b is a source meter)"),
+        (builtin, ("terminals", "pulse", "instrument"), "nowhere",
+         "terminals.pulse.instrument = 'nowhere': expected one of smu_a, smu_b, "),
+        (builtin, ("terminals", "pulse", "matrix_row"), "J",
+         "terminals.pulse.matrix_row = 'J': expected a row letter A-H"),
+        (builtin, ("terminals", "pulse", "matrix_row"), "A",
+         "terminals.pulse.matrix_row = 'A': expected a row of its own (smu_hi is on it)"),
+        (builtin, ("terminals", "laser"), {"matrix_row": "G"},
+         "terminals.laser = {'matrix_row': 'G'}: expected terminal names among smu_hi, "),
+        (builtin, ("terminals", "hold", "instrument"), "pulser_1",
+         "terminals.hold.instrument = 'pulser_1': expected another instrument (channel) "
+         "than pulse's"),
+        (builtin, ("terminals", "smu_lo", "instrument"), "smu_b",
+         "terminals.smu_lo.instrument = 'smu_b': expected smu_hi's instrument 'smu_a'"),
+        (builtin, ("arrays", 1, "rows", 3), "113",
+         "arrays.1.rows[3] = '113': expected <slot 1-6><column 01-12>"),
+        (builtin, ("arrays", 1, "rows", 3), "101",
+         "arrays.1.rows[3] = '101': expected a matrix column of its own "
+         "(arrays.1.rows[0] is on it)"),
+        (builtin, ("arrays", 1, "rows"), ["101"],
+         "arrays.1 = '1 rows x 15 cols': expected the chip's 15 row pads and 15 column pads"),
+        (builtin, ("arrays", 7), {"rows": ["601"], "cols": ["602"]},
+         "arrays = 7: expected array indices of the chip, 0 to 4"),
+        (builtin, ("arrays", "one"), {"rows": ["601"], "cols": ["602"]},
+         "arrays.one = {"),
+        (builtin, ("chip", "preset"), "golden", "b.yaml: chip: unknown chip preset 'golden'"),
+        (builtin, ("chip", "seed"), -1, "chip.seed = -1: expected a whole number >= 0"),
+        (builtin, ("chip",), _DELETE,
+         "b.yaml: chip is missing: an emulated bench needs the simulated chip"),
+        (builtin, ("chip", "changes"), {"r_row_ohm": -2},
+         "b.yaml: chip: ChipSpec.r_row_ohm must be a finite number >= 0, got -2"),
+        (builtin, ("timing", "line_frequency_hz"), 55,
+         "timing.line_frequency_hz = 55: expected 50 or 60"),
+        (builtin, ("timing", "relay_settle_s"), float("nan"),
+         "timing.relay_settle_s = nan: expected a finite number >= 0"),
+        (builtin, ("kind",), "virtual", "kind = 'virtual': expected one of emulated, real"),
+        (builtin, ("version",), 2, "version = 2: expected 1"),
+        (real, ("limits",), _DELETE, "b.yaml: limits is missing: a real bench states every limit"),
+        (real, ("limits", "compliance_a"), _DELETE,
+         "limits.compliance_a is missing: limits needs max_read_v, max_write_v, "),
+        (real, ("limits", "max_write_v"), "1 V",
+         "limits.max_write_v = '1 V': expected a finite number > 0"),
+        (real, ("limits", "max_read_v"), 2,
+         "b.yaml: limits: Limits.max_read_v (2 V) is above max_device_v (1 V)"),
+        (real, ("limits", "min_width_s"), 1.0,
+         "limits.min_width_s = 1.0: expected at most limits.max_width_s"),
+        (real, ("chip",), {"seed": 0}, "chip = {'seed': 0}: expected no chip section on a real"),
+        (real, ("instruments", "matrix"), _DELETE,
+         "instruments = ['pulser_1', 'pulser_2', 'smu_a', 'smu_b']: expected exactly one switch"),
+    ],
+)  # fmt: skip
+def test_a_bad_entry_is_refused_naming_file_key_and_value(base, path, value, message):
+    data = _set(copy.deepcopy(base()), path, value)
+    with pytest.raises(BenchFileError) as info:
+        parse_bench(data, "b.yaml")
+    assert message in str(info.value)
+    assert str(info.value).startswith("b.yaml: ")
+
+
+def test_a_file_that_is_not_yaml_or_not_there_is_refused(tmp_path):
+    bad = tmp_path / "bench.yaml"
+    bad.write_text("kind: emulated\ninstruments: [\n")
+    with pytest.raises(BenchFileError, match=r"bench.yaml: not valid YAML at line 3, column 1"):
+        load_bench(bad)
+    with pytest.raises(BenchFileError, match="cannot read the bench file"):
+        load_bench(tmp_path / "missing.yaml")
+    binary = tmp_path / "b.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(BenchFileError, match="not a text file"):
+        load_bench(binary)
+    with pytest.raises(BenchFileError, match=r"\(top level\) = \[1, 2\]: expected a"):
+        parse_bench([1, 2], "b.yaml")
+
+
+def _leaves(node, prefix=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, (*prefix, i))
+    yield prefix
+
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_damaged_entry_is_a_bench_file_error_or_still_a_bench(data):
+    bench = builtin() if data.draw(st.booleans()) else real()
+    paths = [p for p in _leaves(bench) if p]
+    path = data.draw(st.sampled_from(paths))
+    _set(bench, path, data.draw(st.one_of(JUNK, st.just(_DELETE))))
+    try:
+        parsed = parse_bench(bench, "b.yaml")
+    except BenchFileError as exc:
+        assert str(exc).startswith("b.yaml: ")
+    else:
+        assert parsed.terminals and parsed.arrays
