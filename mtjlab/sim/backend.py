@@ -224,6 +224,31 @@ class SimulatedBackend(ArrayBackend):
         limit = self._limits.compliance_a
         return np.clip(measured, -limit, limit)
 
+    def apply_lines(
+        self, row_v: np.ndarray, col_v: np.ndarray, duration_s: float
+    ) -> CrossbarSolution:
+        """Hold line voltages on the array for ``duration_s`` and return the circuit solved.
+
+        For the emulated instruments, which apply what the matrix connects: ``row_v`` (rows,)
+        at each row's start and ``col_v`` (cols,) at each column's end, NaN for a floating line.
+        The devices respond as to any stress (switching, breakdown); no limit is checked, as a
+        chip on a bench checks none.
+        """
+        sol = self._solve(
+            np.asarray(row_v, dtype=float)[:, None], np.asarray(col_v, dtype=float)[:, None]
+        )
+        self._stress(np.reshape(sol.device_voltages, self.shape), duration_s)
+        return sol
+
+    def read_noise_a(self, current_a: np.ndarray) -> np.ndarray:
+        """``current_a`` as a reading of it: with the chip's relative and absolute read noise."""
+        current = np.asarray(current_a, dtype=float)
+        noise = self.rng.normal(size=(2, *current.shape))
+        return (
+            current * (1.0 + self.array.read_noise_rel * noise[0])
+            + self.array.read_noise_floor_a * noise[1]
+        )
+
     # -- ArrayBackend -------------------------------------------------------------------------
 
     def _read_cell(self, row: int, col: int, v_read_v: float, bias: str) -> CellReading:
