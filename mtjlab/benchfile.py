@@ -39,8 +39,9 @@ TERMINAL_ROLES = {
 }
 KINDS = ("emulated", "real")
 #: What each scheme needs (terminals), as ``docs/bench.md`` explains.
-READ_SCHEMES = {"ground": ("drive", "smu_hi", "ground"), "float": ("smu_hi", "smu_lo")}
-WRITE_SCHEMES = {"v/2": ("pulse", "hold", "ground"), "float": ("pulse", "ground")}
+#: The names are ArrayBackend's read biases and write schemes (mtjlab.schemes).
+READ_SCHEMES = {"grounded": ("drive", "smu_hi", "ground"), "floating": ("smu_hi", "smu_lo")}
+WRITE_SCHEMES = {"v/2": ("pulse", "hold", "ground"), "floating": ("pulse", "ground")}
 TIMING_DEFAULTS = {"relay_settle_s": 3e-3, "line_frequency_hz": 50.0, "command_latency_s": 1e-3}
 
 

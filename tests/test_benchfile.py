@@ -35,7 +35,8 @@ def test_the_built_in_bench_wires_two_arrays_of_chip_0_through_a_707b():
     }
     assert bench.matrix == "matrix" and sorted(bench.arrays) == [1, 2]
     assert all(len(w.rows) == len(w.cols) == 15 for w in bench.arrays.values())
-    assert bench.read_schemes == ["ground", "float"] and bench.write_schemes == ["v/2", "float"]
+    assert bench.read_schemes == ["grounded", "floating"]
+    assert bench.write_schemes == ["v/2", "floating"]
     # row pad 0 of array 1 leaves on slot 1 column 01; the drive terminal enters on row C
     assert bench.crosspoint("drive", bench.arrays[1].rows[0]) == "1C01"
     assert bench.crosspoint("ground", bench.arrays[2].cols[14]) == "5F12"
@@ -53,9 +54,9 @@ def test_the_real_example_states_its_limits_and_where_they_come_from():
 @pytest.mark.parametrize(
     ("drop", "reads", "writes"),
     [
-        ("drive", ["float"], ["v/2", "float"]),
-        ("hold", ["ground", "float"], ["float"]),
-        ("ground", ["float"], []),
+        ("drive", ["floating"], ["v/2", "floating"]),
+        ("hold", ["grounded", "floating"], ["floating"]),
+        ("ground", ["floating"], []),
     ],
 )
 def test_schemes_follow_from_the_terminals(drop, reads, writes):
