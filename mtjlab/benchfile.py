@@ -99,8 +99,19 @@ class Bench:
 
     @property
     def write_schemes(self) -> list[str]:
-        """The write schemes this bench's wiring can do."""
-        return [s for s, needs in WRITE_SCHEMES.items() if all(t in self.terminals for t in needs)]
+        """The write schemes this bench's wiring can do. V/2 also needs its hold on another
+        output of the pulse's own generator (one resource), so one bus trigger fires both."""
+        out = []
+        for scheme, needs in WRITE_SCHEMES.items():
+            if not all(t in self.terminals for t in needs):
+                continue
+            if scheme == "v/2" and self._resource("hold") != self._resource("pulse"):
+                continue
+            out.append(scheme)
+        return out
+
+    def _resource(self, terminal: str) -> str:
+        return self.instruments[str(self.terminals[terminal].instrument)].resource
 
     def crosspoint(self, terminal: str, pad: str) -> str:
         """The matrix channel that joins ``terminal`` to matrix column ``pad``."""

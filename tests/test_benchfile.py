@@ -66,6 +66,12 @@ def test_schemes_follow_from_the_terminals(drop, reads, writes):
     assert (bench.read_schemes, bench.write_schemes) == (reads, writes)
 
 
+def test_v_half_needs_the_hold_on_the_pulse_generator_itself():
+    data = builtin()
+    data["instruments"]["pulser_2"]["resource"] = "emulated://another-pulser"
+    assert parse_bench(data, "b.yaml").write_schemes == ["floating"]
+
+
 def _set(data, path, value):
     *parents, last = path
     node = data
