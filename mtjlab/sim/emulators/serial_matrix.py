@@ -47,10 +47,13 @@ def _frame(body: str) -> str:
 
 
 class _Refused(Exception):
-    def __init__(self, code: int, detail: str = "") -> None:
+    """A command answered with ``ERR <code> <text>``; the text is the code's, then ``detail``,
+    unless ``text`` is given whole."""
+
+    def __init__(self, code: int, detail: str = "", text: str | None = None) -> None:
         super().__init__(code, detail)
         self.code = code
-        self.text = f"{ERRORS[code]} {detail}".strip()
+        self.text = text if text is not None else f"{ERRORS[code]} {detail}".strip()
 
 
 class SerialMatrixEmulator(EmulatedInstrument):
@@ -175,11 +178,11 @@ class SerialMatrixEmulator(EmulatedInstrument):
         for crosspoints, closed in ((opening, False), (closing, True)):
             for row, column in sorted(crosspoints):
                 if f"{row},{column}" in self.stuck:
-                    failed.append(f"{row},{column}")
+                    failed.append(f"relay {row},{column} did not {'close' if closed else 'open'}")
                     continue
                 self.circuit.set_crosspoint(str(row), str(column), closed)
                 (self.closed.add if closed else self.closed.discard)((row, column))
             if crosspoints:
                 self.clock.advance(self.relay_settle_s)
         if failed:
-            raise _Refused(5, "at " + " ".join(failed))
+            raise _Refused(5, text="; ".join(failed))
