@@ -80,6 +80,8 @@ class Keithley707BEmulator(EmulatedInstrument):
         Slots holding a card; default every slot of the model.
     relay_settle_s : float
         Time a relay takes to close or open and settle, s (the bench file's ``relay_settle_s``).
+        The default, 3 ms, is the built-in bench's value; the 7174A card's own actuation time
+        was not in the references at hand to confirm it.
     connect_rule : str
         The connect rule at power-on; the instrument's default is break-before-make.
     clock : VirtualClock, optional
