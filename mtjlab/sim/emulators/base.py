@@ -119,6 +119,10 @@ class EmulatedInstrument:
 
     # -- helpers for subclasses ------------------------------------------------------------------
 
+    def discard_replies(self) -> None:
+        """Drop replies not read yet (a flushed input buffer)."""
+        self._replies.clear()
+
     def push_error(self, code: int, message: str) -> None:
         self.error_queue.append((code, message))
 
@@ -142,7 +146,7 @@ class EmulatorAdapter(Adapter):
         return self.instrument.read()
 
     def flush_read_buffer(self) -> None:
-        self.instrument._replies.clear()
+        self.instrument.discard_replies()
 
     def close(self) -> None:
         pass

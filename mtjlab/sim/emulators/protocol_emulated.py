@@ -139,7 +139,7 @@ class Serial(SerialBase):
         """Discard what the instrument sent and the host has not read."""
         emulator = self._check_open()
         self._outgoing.clear()
-        emulator._replies.clear()
+        emulator.discard_replies()
 
     def reset_output_buffer(self) -> None:
         """Discard a command line not yet complete."""
