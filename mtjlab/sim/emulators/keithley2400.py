@@ -1,0 +1,665 @@
+"""An emulated Keithley 2400-family SourceMeter: its SCPI command set, sourcing voltage into the
+bench circuit and reading the current out of its HI terminal; and the SCPI header matching the
+2450 emulator shares.
+
+Command facts are from the 2400 Series SourceMeter User's Manual (2400S-900-01): section 17
+(:CONFigure, :READ?, :MEASure?), section 18 (SCPI command reference), appendix B (error list):
+
+- ``:OUTPut[1][:STATe]``: "Measurements cannot be made while the source is off": ``:READ?`` with
+  the output off (and auto output-off disabled) gives no reading; the emulator queues +803 "Not
+  permitted with OUTPUT off" and sends nothing back, so the reader times out as on a bench;
+- ``:SOURce[1]:CLEar:AUTO``: with auto output-off enabled, ``:READ?`` turns the output on for
+  each source-measure cycle and off after it; ``:MEASure?`` turns the output on and leaves it on
+  unless auto output-off is enabled (it is ``:CONFigure`` then ``:READ?``);
+- ``:OUTPut[1]:SMODe``: HIMPedance opens the output relay, NORMal is 0 V through a compliance of
+  0.5 % of the current range (a relatively high impedance), ZERO is 0 V at the full compliance,
+  GUARd a 0 A current source. Into the circuit, ZERO holds the terminal at 0 V and the others
+  leave it floating;
+- ``:SOURce[1]:VOLTage:PROTection``: a value between two levels selects the lower, one below the
+  lowest selects the lowest, one above the highest selects NONE (the model's maximum); the output
+  never exceeds the level;
+- the data elements of a reading are VOLTage, CURRent, RESistance, TIME and STATus, in that
+  order, the ones ``:FORMat:ELEMents`` did not select left out; an element neither sourced nor
+  measured is NAN, +9.91e37. In compliance the current reads the compliance value and status
+  bit 3 (Compliance) is set; bit 2 (front terminals), 12 (I-Meas), 14 (V-Sour), 4 (OVP);
+- list sweeps: ``:SOURce[1]:VOLTage:MODE LIST`` with ``:SOURce[1]:LIST:VOLTage`` (1 to 100
+  points) sources one list point per trigger, ``:TRIGger:COUNt`` times, restarting the list
+  if the count exceeds it; afterwards the source returns to the fixed level;
+- the integration time is NPLC / line frequency, one setting shared by every function;
+- errors: -113 Undefined header, -104 Data type error, -109 Missing parameter, -141 Invalid
+  character data, -221 Settings conflict, -222 Data out of range, +803 Not permitted with
+  OUTPUT off; the empty queue answers ``0,"No error"``.
+
+Not emulated: sourcing current (turning the output on with the current source selected is
+refused with -221; the settings are kept), ranges (kept and read back, never limiting),
+measuring voltage or resistance (those elements read NAN), the trace buffer, limit tests.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
+from mtjlab.sim.emulators.circuit import BenchCircuit
+
+#: What a reading shows for an element neither sourced nor measured (manual: NAN).
+NAN_READING = 9.91e37
+
+_NODE = re.compile(r"(\[?):([A-Za-z]+)(#?)\]?")
+
+
+class ScpiRefused(Exception):
+    """A command the instrument refuses: the (code, message) it queues."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+
+def scpi_header(spec: str) -> re.Pattern[str]:
+    """A regular expression matching every spelling SCPI allows of a header written as in the
+    manuals: ``[:SOURce#]:VOLTage[:LEVel]`` matches ``:SOUR:VOLT``, ``sour1:voltage:lev``, ...
+
+    Upper-case letters are the short form, the whole word the long form (either, in any case);
+    ``[...]`` is an optional node; ``#`` an optional numeric suffix 1.
+    """
+    pieces = []
+    for optional, word, suffix in _NODE.findall(spec):
+        keyword = f":(?:{word.upper()}|{scpi_short(word)})" + ("1?" if suffix else "")
+        pieces.append(f"(?:{keyword})?" if optional else keyword)
+    return re.compile("".join(pieces), re.IGNORECASE)
+
+
+def scpi_short(word: str) -> str:
+    """The short form of a keyword written as in the manuals: ``NORMal`` -> ``NORM``."""
+    return "".join(c for c in word if c.isupper() or c.isdigit())
+
+
+def scpi_choice(args: str, words: Sequence[str]) -> str:
+    """The word of ``words`` (written as in the manual, e.g. ``NORMal``) that ``args`` spells,
+    in long or short form and any case, as its short form; -141 if none does."""
+    text = args.strip().upper()
+    if not text:
+        raise ScpiRefused(-109, "Missing parameter")
+    for word in words:
+        if text in (word.upper(), scpi_short(word)):
+            return scpi_short(word)
+    raise ScpiRefused(-141, "Invalid character data")
+
+
+def scpi_number(args: str, low: float, high: float, *, default: float | None = None) -> float:
+    """A numeric parameter: a number (or MINimum, MAXimum, DEFault) within [low, high]."""
+    text = args.strip()
+    if not text:
+        raise ScpiRefused(-109, "Missing parameter")
+    named = {"MIN": low, "MINIMUM": low, "MAX": high, "MAXIMUM": high}
+    if default is not None:
+        named.update(DEF=default, DEFAULT=default)
+    if text.upper() in named:
+        return named[text.upper()]
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScpiRefused(-104, "Data type error") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ScpiRefused(-222, "Data out of range")
+    return value
+
+
+def scpi_bool(args: str) -> bool:
+    """A boolean parameter: ON, OFF, 1 or 0."""
+    text = args.strip().upper()
+    if not text:
+        raise ScpiRefused(-109, "Missing parameter")
+    if text in ("1", "ON"):
+        return True
+    if text in ("0", "OFF"):
+        return False
+    raise ScpiRefused(-104, "Data type error")
+
+
+def split_program_message(line: str) -> list[tuple[str, str, bool]]:
+    """A program message as its units: (header with a leading colon and no ``?``, parameters,
+    is a query). Every unit is taken from the root, as the drivers write them."""
+    units = []
+    for unit in line.split(";"):
+        unit = unit.strip()
+        if not unit:
+            continue
+        header, _, args = unit.partition(" ")
+        query = header.endswith("?")
+        header = header.rstrip("?")
+        if not header.startswith(("*", ":")):
+            header = ":" + header
+        units.append((header, args.strip(), query))
+    return units
+
+
+#: A handler takes the parameters and whether it was a query; it returns the reply, if any.
+Handler = Callable[[str, bool], "str | None"]
+
+
+class ScpiTable:
+    """The headers an instrument knows, each with its handler, matched in order."""
+
+    def __init__(self, entries: Sequence[tuple[str, Handler]]) -> None:
+        self._entries = [(scpi_header(spec), handler) for spec, handler in entries]
+
+    def find(self, header: str) -> Handler | None:
+        for pattern, handler in self._entries:
+            if pattern.fullmatch(header):
+                return handler
+        return None
+
+
+@dataclass(frozen=True)
+class Model2400:
+    """One 2400-family model: its largest voltage and current, and its overvoltage-protection
+    levels (V, ascending; above the last means NONE)."""
+
+    max_voltage_v: float
+    max_current_a: float
+    protection_levels_v: tuple[float, ...]
+
+
+#: 2400 Series User's Manual, section 18 ":SOURce[1]:VOLTage:PROTection" and the ranges.
+MODELS: dict[str, Model2400] = {
+    "2400": Model2400(210.0, 1.05, (20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 160.0)),
+    "2401": Model2400(21.0, 1.05, (20.0,)),
+    "2420": Model2400(63.0, 3.15, (6.0, 12.0, 18.0, 24.0, 30.0, 36.0, 48.0)),
+    "2440": Model2400(42.0, 5.25, (4.0, 8.0, 12.0, 16.0, 20.0, 24.0, 32.0)),
+}
+
+_ELEMENTS = ("VOLTage", "CURRent", "RESistance", "TIME", "STATus")
+_STATUS_FRONT, _STATUS_COMPLIANCE, _STATUS_OVP = 1 << 2, 1 << 3, 1 << 4
+_STATUS_I_MEAS, _STATUS_V_SOUR = 1 << 12, 1 << 14
+
+
+def _reading(value: float) -> str:
+    return f"{value:+.6E}"
+
+
+def _setting(value: float) -> str:
+    return f"{value:.6E}"
+
+
+class Keithley2400Emulator(EmulatedInstrument):
+    """A 2400-family SourceMeter (``model``: one of :data:`MODELS`) on the bench circuit.
+
+    Parameters
+    ----------
+    circuit : BenchCircuit
+        The circuit its HI terminal drives.
+    terminals : dict
+        ``{"smu": terminal}``, the circuit terminal of its HI; without it the instrument drives
+        nothing and reads 0 A.
+    name : str
+        The name in errors and transcripts.
+    line_frequency_hz : float
+        Power-line frequency: one NPLC lasts ``1 / line_frequency_hz``.
+    clock : VirtualClock or None
+        Bench time; the circuit's clock if None.
+    model : str
+        Which model of the family (limits and overvoltage-protection levels).
+    """
+
+    def __init__(
+        self,
+        circuit: BenchCircuit,
+        terminals: dict[str, str],
+        *,
+        name: str = "emulated Keithley 2400",
+        line_frequency_hz: float = 50.0,
+        clock: VirtualClock | None = None,
+        model: str = "2400",
+    ) -> None:
+        unknown = set(terminals) - {"smu"}
+        if unknown:
+            raise ValueError(f"{name}: channels {sorted(unknown)} do not exist; it has 'smu'")
+        if model not in MODELS:
+            raise ValueError(f"{name}: model {model!r} is not one of {', '.join(MODELS)}")
+        if line_frequency_hz not in (50.0, 60.0):
+            raise ValueError(f"{name}: line_frequency_hz={line_frequency_hz!r}; allowed: 50, 60")
+        super().__init__(name, clock or circuit.clock)
+        self.circuit = circuit
+        self.terminal = terminals.get("smu")
+        self.model_name = model
+        self.model = MODELS[model]
+        self.line_frequency_hz = float(line_frequency_hz)
+        self._table = ScpiTable(self._entries())
+        self.reset()
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """The *RST state (manual, section 18 tables' defaults)."""
+        self.output_on = False
+        self.source_function = "VOLT"
+        self.voltage_mode = "FIX"
+        self.level_v = 0.0
+        self.source_current_a = 0.0
+        self.voltage_list_v: list[float] = [0.0]
+        self.source_voltage_range_auto = True
+        self.source_voltage_range_v = 21.0
+        self.source_current_range_auto = True
+        self.protection_v = self.model.max_voltage_v
+        self.compliance_a = 105e-6
+        self.compliance_v = 21.0
+        self.current_range_auto = True
+        self.current_range_a = 105e-6
+        self.voltage_range_auto = True
+        self.nplc = 1.0
+        self.sense_functions = {"CURR"}
+        self.remote_sense = False
+        self.output_off_mode = "NORM"
+        self.auto_output_off = False
+        self.arm_count = 1
+        self.trigger_count = 1
+        self.elements = list(_ELEMENTS)
+        self.auto_zero = True
+        self.front_terminals = True
+        self.source_delay_s = 0.0
+        self.source_delay_auto = True
+        self.display_enabled = True
+        self.last_readings: list[float] = []
+        self._drive()
+
+    # -- the wire --------------------------------------------------------------------------------
+
+    def handle(self, line: str) -> list[str]:
+        replies = []
+        for header, args, query in split_program_message(line):
+            try:
+                reply = self._dispatch(header, args, query)
+            except ScpiRefused as refused:
+                self.push_error(refused.code, refused.message)
+                continue
+            if reply is not None:
+                replies.append(reply)
+        return replies
+
+    def _dispatch(self, header: str, args: str, query: bool) -> str | None:
+        if header.startswith("*"):
+            action = self._common().get((header.upper(), query))
+            if action is None:
+                raise ScpiRefused(-113, "Undefined header")
+            return action()
+        handler = self._table.find(header)
+        if handler is None:
+            raise ScpiRefused(-113, "Undefined header")
+        return handler(args, query)
+
+    def _common(self) -> dict[tuple[str, bool], Callable[[], str | None]]:
+        """The IEEE-488.2 common commands the 2400 obeys (manual, section 16)."""
+        return {
+            ("*IDN", True): lambda: (
+                f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model_name},"
+                "4000001,C33 Mar 31 2015 09:32:39/A02  /S/K"
+            ),
+            ("*RST", False): self.reset,
+            ("*CLS", False): self.error_queue.clear,
+            ("*OPC", True): lambda: "1",
+            ("*OPC", False): lambda: None,
+            ("*WAI", False): lambda: None,
+            ("*TRG", False): lambda: None,
+            ("*ESR", True): lambda: "0",
+            ("*STB", True): lambda: "0",
+        }
+
+    def _entries(self) -> list[tuple[str, Handler]]:
+        return [
+            (":FORMat:ELEMents[:SENSe#]", self._elements),
+            (":FORMat[:DATA]", self._format_data),
+            ("[:SOURce#]:FUNCtion[:MODE]", self._source_function),
+            ("[:SOURce#]:VOLTage:MODE", self._voltage_mode),
+            ("[:SOURce#]:VOLTage:RANGe:AUTO", self._flag("source_voltage_range_auto")),
+            ("[:SOURce#]:VOLTage:RANGe[:UPPer]", self._source_voltage_range),
+            ("[:SOURce#]:VOLTage:PROTection[:LEVel]", self._protection),
+            ("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", self._voltage_level),
+            ("[:SOURce#]:LIST:VOLTage", self._voltage_list),
+            ("[:SOURce#]:LIST:VOLTage:POINts", self._list_points),
+            ("[:SOURce#]:CURRent:RANGe:AUTO", self._flag("source_current_range_auto")),
+            ("[:SOURce#]:CURRent[:LEVel][:IMMediate][:AMPLitude]", self._current_level),
+            ("[:SOURce#]:CLEar:AUTO", self._flag("auto_output_off")),
+            ("[:SOURce#]:CLEar[:IMMediate]", self._clear),
+            ("[:SOURce#]:DELay", self._source_delay),
+            ("[:SOURce#]:DELay:AUTO", self._flag("source_delay_auto")),
+            (":SENSe#:FUNCtion[:ON]", self._sense_function),
+            (":SENSe#:CURRent[:DC]:PROTection[:LEVel]", self._compliance),
+            (":SENSe#:CURRent[:DC]:RANGe:AUTO", self._flag("current_range_auto")),
+            (":SENSe#:CURRent[:DC]:RANGe[:UPPer]", self._current_range),
+            (":SENSe#:CURRent[:DC]:NPLCycles", self._nplc),
+            (":SENSe#:VOLTage[:DC]:PROTection[:LEVel]", self._voltage_compliance),
+            (":SENSe#:VOLTage[:DC]:RANGe:AUTO", self._flag("voltage_range_auto")),
+            (":SENSe#:VOLTage[:DC]:NPLCycles", self._nplc),
+            (":SENSe#:RESistance:NPLCycles", self._nplc),
+            (":SYSTem:RSENse", self._flag("remote_sense")),
+            (":SYSTem:ERRor[:NEXT]", self._next_error),
+            (":SYSTem:LFRequency", self._line_frequency),
+            (":SYSTem:AZERo[:STATe]", self._auto_zero),
+            (":OUTPut#[:STATe]", self._output),
+            (":OUTPut#:SMODe", self._output_off_mode),
+            (":ARM[:SEQuence#][:LAYer#]:COUNt", self._count("arm_count")),
+            (":TRIGger[:SEQuence#]:COUNt", self._count("trigger_count")),
+            (":ROUTe:TERMinals", self._terminals),
+            (":DISPlay:ENABle", self._flag("display_enabled")),
+            (":ABORt", self._abort),
+            (":INITiate[:IMMediate]", self._initiate),
+            (":FETCh", self._fetch),
+            (":READ", self._read),
+            (":CONFigure:CURRent[:DC]", self._configure),
+            (":MEASure[:CURRent][:DC]", self._measure),
+        ]
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    def _flag(self, attribute: str) -> Handler:
+        def handler(args: str, query: bool) -> str | None:
+            if query:
+                return "1" if getattr(self, attribute) else "0"
+            setattr(self, attribute, scpi_bool(args))
+            return None
+
+        return handler
+
+    def _count(self, attribute: str) -> Handler:
+        def handler(args: str, query: bool) -> str | None:
+            if query:
+                return f"{getattr(self, attribute)}"
+            count = scpi_number(args, 1, 2500, default=1)
+            other = self.trigger_count if attribute == "arm_count" else self.arm_count
+            if count != int(count):
+                raise ScpiRefused(-104, "Data type error")
+            if count * other > 2500:  # manual: arm count x trigger count at most 2500
+                raise ScpiRefused(-221, "Settings conflict")
+            setattr(self, attribute, int(count))
+            return None
+
+        return handler
+
+    def _elements(self, args: str, query: bool) -> str | None:
+        if query:
+            return ",".join(scpi_short(e) for e in _ELEMENTS if e in self.elements)
+        chosen = {scpi_choice(word, _ELEMENTS) for word in args.split(",")}
+        self.elements = [e for e in _ELEMENTS if scpi_short(e) in chosen]
+        return None
+
+    def _format_data(self, args: str, query: bool) -> str | None:
+        if query:
+            return "ASC"
+        if scpi_choice(args.split(",")[0], ("ASCii", "REAL", "SREal")) != "ASC":
+            raise ScpiRefused(-221, "Settings conflict")  # only ASCII is emulated
+        return None
+
+    def _source_function(self, args: str, query: bool) -> str | None:
+        if query:
+            return self.source_function
+        function = scpi_choice(args, ("VOLTage", "CURRent", "MEMory"))
+        if function == "MEM":
+            raise ScpiRefused(-221, "Settings conflict")  # source memory sweeps: not emulated
+        self.source_function = function
+        self._drive()
+        return None
+
+    def _voltage_mode(self, args: str, query: bool) -> str | None:
+        if query:
+            return self.voltage_mode
+        mode = scpi_choice(args, ("FIXed", "LIST", "SWEep"))
+        if mode == "SWE":
+            raise ScpiRefused(-221, "Settings conflict")  # staircase sweeps: not emulated
+        self.voltage_mode = mode
+        return None
+
+    def _voltage_level(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.level_v)
+        v = self.model.max_voltage_v
+        self.level_v = scpi_number(args, -v, v, default=0.0)
+        self._drive()
+        return None
+
+    def _source_voltage_range(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.source_voltage_range_v)
+        v = self.model.max_voltage_v
+        self.source_voltage_range_v = abs(scpi_number(args, -v, v))
+        self.source_voltage_range_auto = False
+        return None
+
+    def _protection(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.protection_v)
+        v = self.model.max_voltage_v
+        wanted = abs(scpi_number(args, -v, v, default=v))
+        levels = self.model.protection_levels_v
+        if wanted > levels[-1]:
+            self.protection_v = v  # NONE
+        else:
+            self.protection_v = max([lv for lv in levels if lv <= wanted], default=levels[0])
+        self._drive()
+        return None
+
+    def _voltage_list(self, args: str, query: bool) -> str | None:
+        if query:
+            return ",".join(_setting(v) for v in self.voltage_list_v)
+        v = self.model.max_voltage_v
+        values = [scpi_number(a, -v, v) for a in args.split(",")]
+        if len(values) > 100:
+            raise ScpiRefused(-222, "Data out of range")
+        self.voltage_list_v = values
+        return None
+
+    def _list_points(self, args: str, query: bool) -> str | None:
+        if not query:
+            raise ScpiRefused(-113, "Undefined header")
+        return f"{len(self.voltage_list_v)}"
+
+    def _current_level(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.source_current_a)
+        i = self.model.max_current_a
+        self.source_current_a = scpi_number(args, -i, i, default=0.0)
+        return None
+
+    def _clear(self, args: str, query: bool) -> str | None:
+        self.output_on = False
+        self._drive()
+        return None
+
+    def _source_delay(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.source_delay_s)
+        self.source_delay_s = scpi_number(args, 0.0, 9999.998, default=0.0)
+        self.source_delay_auto = False
+        return None
+
+    def _sense_function(self, args: str, query: bool) -> str | None:
+        names = {"CURR": "CURR:DC", "VOLT": "VOLT:DC", "RES": "RES"}
+        if query:
+            return ",".join(f'"{names[f]}"' for f in sorted(self.sense_functions))
+        chosen = set()
+        for word in args.split(","):
+            word = word.strip()
+            if len(word) < 2 or word[0] not in "'\"" or word[-1] != word[0]:
+                raise ScpiRefused(-104, "Data type error")  # a string parameter, quoted
+            name = word[1:-1].split(":")[0]
+            chosen.add(scpi_choice(name, ("CURRent", "VOLTage", "RESistance")))
+        self.sense_functions |= chosen  # manual: FUNCtion[:ON] adds to the functions measured
+        return None
+
+    def _compliance(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.compliance_a)
+        i = self.model.max_current_a
+        self.compliance_a = abs(scpi_number(args, -i, i, default=105e-6))
+        return None
+
+    def _voltage_compliance(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.compliance_v)
+        v = self.model.max_voltage_v
+        self.compliance_v = abs(scpi_number(args, -v, v, default=21.0))
+        return None
+
+    def _current_range(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.current_range_a)
+        i = self.model.max_current_a
+        self.current_range_a = abs(scpi_number(args, -i, i))
+        self.current_range_auto = False
+        return None
+
+    def _nplc(self, args: str, query: bool) -> str | None:
+        if query:
+            return _setting(self.nplc)
+        self.nplc = scpi_number(args, 0.01, 10.0, default=1.0)
+        return None
+
+    def _next_error(self, args: str, query: bool) -> str | None:
+        if not query:
+            raise ScpiRefused(-113, "Undefined header")
+        if not self.error_queue:
+            return '0,"No error"'
+        code, message = self.error_queue.popleft()
+        return f'{code:+d},"{message}"' if code > 0 else f'{code},"{message}"'
+
+    def _line_frequency(self, args: str, query: bool) -> str | None:
+        if query:
+            return f"{self.line_frequency_hz:g}"
+        hz = scpi_number(args, 50, 60)
+        if hz not in (50, 60):
+            raise ScpiRefused(-222, "Data out of range")
+        self.line_frequency_hz = hz
+        return None
+
+    def _auto_zero(self, args: str, query: bool) -> str | None:
+        if query:
+            return "1" if self.auto_zero else "0"
+        if args.strip().upper() != "ONCE":
+            self.auto_zero = scpi_bool(args)
+        return None
+
+    def _output(self, args: str, query: bool) -> str | None:
+        if query:
+            return "1" if self.output_on else "0"
+        on = scpi_bool(args)
+        if on and self.source_function != "VOLT":
+            raise ScpiRefused(-221, "Settings conflict")  # sourcing current: not emulated
+        self.output_on = on
+        self._drive()
+        return None
+
+    def _output_off_mode(self, args: str, query: bool) -> str | None:
+        if query:
+            return self.output_off_mode
+        self.output_off_mode = scpi_choice(args, ("HIMPedance", "NORMal", "ZERO", "GUARd"))
+        self._drive()
+        return None
+
+    def _terminals(self, args: str, query: bool) -> str | None:
+        if query:
+            return "FRON" if self.front_terminals else "REAR"
+        self.front_terminals = scpi_choice(args, ("FRONt", "REAR")) == "FRON"
+        return None
+
+    def _abort(self, args: str, query: bool) -> str | None:
+        return None  # the emulator completes each trigger sequence as it is asked for
+
+    def _initiate(self, args: str, query: bool) -> str | None:
+        self.last_readings = self._run_trigger_model()
+        return None
+
+    def _fetch(self, args: str, query: bool) -> str | None:
+        if not self.last_readings:
+            raise ScpiRefused(-230, "Data corrupt or stale")
+        return ",".join(_reading(v) for v in self.last_readings)
+
+    def _read(self, args: str, query: bool) -> str | None:
+        if not query:
+            raise ScpiRefused(-113, "Undefined header")
+        readings = self._run_trigger_model()
+        if not readings:
+            return None  # no reading: the reader times out, as on the instrument
+        self.last_readings = readings
+        return ",".join(_reading(v) for v in readings)
+
+    def _configure(self, args: str, query: bool) -> str | None:
+        """:CONFigure:CURRent: current only, one reading per :READ?, and the output on."""
+        self.sense_functions = {"CURR"}
+        self.arm_count = self.trigger_count = 1
+        if self.source_function == "VOLT":
+            self.output_on = True
+            self._drive()
+        return None
+
+    def _measure(self, args: str, query: bool) -> str | None:
+        if not query:
+            raise ScpiRefused(-113, "Undefined header")
+        self._configure("", False)
+        return self._read("", True)
+
+    # -- the circuit -----------------------------------------------------------------------------
+
+    def _applied_level(self, level_v: float) -> float:
+        """The level the output holds: the programmed one, never beyond the protection level."""
+        return max(-self.protection_v, min(self.protection_v, level_v))
+
+    def _drive(self, level_v: float | None = None) -> None:
+        """Put the terminal at what the output holds now (``level_v`` instead of the fixed level
+        while a list point is sourced)."""
+        if self.terminal is None:
+            return
+        if self.output_on and self.source_function == "VOLT":
+            level = self.level_v if level_v is None else level_v
+            self.circuit.set_level(self.terminal, self._applied_level(level))
+        elif self.output_off_mode == "ZERO":
+            self.circuit.set_level(self.terminal, 0.0)
+        else:
+            self.circuit.set_level(self.terminal, None)
+
+    def _run_trigger_model(self) -> list[float]:
+        """Arm count x trigger count source-measure cycles; the data elements of each, in order.
+        None at all if the output is off and auto output-off does not turn it on."""
+        if not self.output_on and not (self.auto_output_off and self.source_function == "VOLT"):
+            self.push_error(803, "Not permitted with OUTPUT off")
+            return []
+        points = self.arm_count * self.trigger_count
+        listed = self.voltage_mode == "LIST"
+        values: list[float] = []
+        for k in range(points):
+            level = self.voltage_list_v[k % len(self.voltage_list_v)] if listed else self.level_v
+            self.output_on = True
+            self._drive(level)
+            values.extend(self._cycle(level))
+            if self.auto_output_off:
+                self.output_on = False
+                self._drive()
+        self._drive()  # back to the fixed level (or off)
+        return values
+
+    def _cycle(self, level_v: float) -> list[float]:
+        """One source-measure cycle at ``level_v``: its data elements."""
+        integration_s = self.nplc / self.line_frequency_hz
+        if self.terminal is None:
+            current = 0.0
+        else:
+            current = self.circuit.measure_current_a(self.terminal, integration_s)
+        self.clock.advance(integration_s)
+        status = _STATUS_V_SOUR | _STATUS_I_MEAS | (_STATUS_FRONT if self.front_terminals else 0)
+        if abs(current) >= self.compliance_a:
+            current = math.copysign(self.compliance_a, current)
+            status |= _STATUS_COMPLIANCE
+        if abs(level_v) > self.protection_v:
+            status |= _STATUS_OVP
+        elements = {
+            "VOLTage": self._applied_level(level_v),
+            "CURRent": current,
+            "RESistance": NAN_READING,
+            "TIME": self.clock.now_s,
+            "STATus": float(status),
+        }
+        return [elements[e] for e in _ELEMENTS if e in self.elements]
