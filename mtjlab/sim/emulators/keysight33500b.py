@@ -28,6 +28,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
 from mtjlab.sim.emulators.circuit import BenchCircuit
@@ -211,6 +212,16 @@ def choice(params: Sequence[str], options: Sequence[str]) -> str:
 def no_parameters(params: Sequence[str]) -> None:
     if params:
         raise ScpiError(PARAMETER_NOT_ALLOWED)
+
+
+def nr3(value: float, decimals: int) -> str:
+    """``value`` as an NR3 reply with ``decimals`` mantissa decimals, from its shortest decimal
+    form, so that the reply shows the number set (8.4E-09, not the binary neighbour
+    8.400000000000001E-09)."""
+    if value == 0:
+        return f"{0.0:+.{decimals}E}"
+    mantissa, _, exponent = f"{Decimal(repr(float(value))):+.{decimals}E}".partition("E")
+    return f"{mantissa}E{int(exponent):+03d}"
 
 
 def scale_to_load(load_ohm: float) -> float:
@@ -700,7 +711,7 @@ class Keysight33500BEmulator(PulseGeneratorEmulator):
         return width_s <= period_s - self.min_width_s
 
     def _format_number(self, value: float) -> str:
-        return f"{value:+.15E}"
+        return nr3(value, 15)
 
     def _on_load_change(self, out: PulseOutput, load_ohm: float) -> None:
         # the output stays as it was; what is displayed (and set) is rescaled to the new load
@@ -734,7 +745,7 @@ class Keysight33500BEmulator(PulseGeneratorEmulator):
                 self._set_polarity,
                 read(lambda o: "INV" if o.inverted else "NORM"),
             ),
-            (src + "FUNCtion:[SHAPe]", self._set_function, read(lambda o: o.function)),
+            (src + "FUNCtion", self._set_function, read(lambda o: o.function)),
             (volt + ":[AMPLitude]", self._set_amplitude, read(lambda o: o.amplitude_vpp)),
             (volt + ":OFFSet", self._set_offset, read(lambda o: o.offset_v)),
             (src + "VOLTage:UNIT", self._set_unit, read(lambda o: o.unit)),

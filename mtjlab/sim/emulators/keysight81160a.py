@@ -29,6 +29,7 @@ from mtjlab.sim.emulators.keysight33500b import (
     boolean,
     choice,
     header,
+    nr3,
     number,
 )
 
@@ -73,7 +74,7 @@ class Keysight81160AEmulator(PulseGeneratorEmulator):
         return period_s >= width_s + self.edge_factor * edge
 
     def _format_number(self, value: float) -> str:
-        return f"{value:+.14E}"
+        return nr3(value, 14)
 
     def _set_load(self, n: int, params: list[str]) -> list[str]:
         self._on_load_change(self.outputs[n], number(params, *self.load_range_ohm, 50.0))
