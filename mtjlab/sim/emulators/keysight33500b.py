@@ -9,8 +9,7 @@ Where the facts come from (Agilent 33500 Series Operating and Service Guide):
   Termination;
 - ``VOLTage:UNIT {VPP|VRMS|DBM}``: Output Configuration;
 - levels: no more than 10 Vpp into 50 Ohm, 20 Vpp into an open circuit, and high and low levels
-  within half of that (FUNCtion:ARBitrary:PTPeak, Limits Due to Amplitude); the floor, 1 mVpp
-  into 50 Ohm, is the data sheet's;
+  within half of that (FUNCtion:ARBitrary:PTPeak, Limits Due to Amplitude);
 - pulse width 16 ns to 1,000,000 s, and below the period by at least the minimum width; 8.4 ns
   the shortest edge (Pulse Waveforms); edges up to 1 us, and the pulse commands' short forms, as
   in pymeasure's ``Agilent33500`` table; the shortest period follows as twice the minimum width;
@@ -18,8 +17,9 @@ Where the facts come from (Agilent 33500 Series Operating and Service Guide):
   and ``*OPC?`` answering 1 once the burst is complete: TRIGger subsystem; ``BURSt:MODE``,
   ``:NCYCles``, ``:STATe``: BURSt subsystem.
 
-Not from the guide, and so chosen here: the reset values of pulse width, period and edges
-(100 us, 1 ms, 10 ns), and the trigger latency (:attr:`Keysight33500BEmulator.trigger_latency_s`).
+Not confirmed from the guide, and so chosen here: the amplitude floor (1 mVpp into 50 Ohm), the
+reset values of pulse width, period and edges (100 us, 1 ms, 10 ns), and the trigger latency
+(:attr:`Keysight33500BEmulator.trigger_latency_s`).
 """
 
 from __future__ import annotations
@@ -75,6 +75,13 @@ class Node:
     numbered: bool
 
 
+def short_form(name: str) -> str:
+    """The short form of a keyword written as in the manuals: its leading upper-case letters,
+    and the digits it ends with (``INTernal2`` -> ``INT2``)."""
+    digits = re.search(r"\d*$", name)
+    return re.sub(r"[^A-Z].*", "", name) + (digits.group(0) if digits else "")
+
+
 def header(pattern: str) -> tuple[Node, ...]:
     """Compile a header written as in the manuals, nodes joined by ``:``: the upper-case letters
     are the short form, ``[...]`` marks an optional node and ``#`` an output-number suffix, e.g.
@@ -85,9 +92,7 @@ def header(pattern: str) -> tuple[Node, ...]:
         name = part.strip("[]")
         numbered = name.endswith("#")
         name = name.rstrip("#")
-        short = re.match(r"[A-Z0-9]*", name)
-        assert short is not None
-        nodes.append(Node(short.group(0), name.upper(), optional, numbered))
+        nodes.append(Node(short_form(name), name.upper(), optional, numbered))
     return tuple(nodes)
 
 
@@ -202,10 +207,8 @@ def choice(params: Sequence[str], options: Sequence[str]) -> str:
     returns the short form."""
     text = one_parameter(params).upper()
     for option in options:
-        short = re.match(r"[A-Z0-9]*", option)
-        assert short is not None
-        if text in (short.group(0), option.upper()):
-            return short.group(0)
+        if text in (short_form(option), option.upper()):
+            return short_form(option)
     raise ScpiError(ILLEGAL_PARAMETER)
 
 
