@@ -74,6 +74,11 @@ class BenchCircuit:
         }
         self.relay_changes: list[RelayChange] = []
         self.pulses = 0
+        #: Terminals an output drives with a free-running pulse train: live though at rest at 0 V.
+        self.trains: set[str] = set()
+        #: Called before every relay change, read and pulse, so that an instrument whose output
+        #: runs by itself (a pulse train) applies what it put out up to the present bench time.
+        self.before_change: list = []
 
     # -- the matrix -------------------------------------------------------------------------------
 
@@ -83,6 +88,7 @@ class BenchCircuit:
         key = (matrix_row, matrix_column)
         if (key in self.closed) == closed:
             return
+        self._catch_up()
         self.relay_changes.append(
             RelayChange(self.clock.now_s, matrix_row, matrix_column, closed, self.live())
         )
@@ -103,13 +109,25 @@ class BenchCircuit:
             raise KeyError(f"no source terminal {terminal!r} on this bench")
         self.levels[terminal] = None if level_v is None else float(level_v)
 
+    def set_train(self, terminal: str, running: bool) -> None:
+        """Record that ``terminal``'s output puts out a free-running pulse train (or stopped)."""
+        if terminal not in self.levels:
+            raise KeyError(f"no source terminal {terminal!r} on this bench")
+        (self.trains.add if running else self.trains.discard)(terminal)
+
     def live(self) -> tuple[str, ...]:
-        """The terminals driving a level other than 0 V right now."""
-        return tuple(sorted(t for t, v in self.levels.items() if v is not None and v != 0.0))
+        """The terminals driving a level other than 0 V, or a pulse train, right now."""
+        driven = {t for t, v in self.levels.items() if v is not None and v != 0.0}
+        return tuple(sorted(driven | self.trains))
+
+    def _catch_up(self) -> None:
+        for hook in self.before_change:
+            hook()
 
     def measure_current_a(self, terminal: str, duration_s: float) -> float:
         """The current out of ``terminal`` into the arrays (A), as a reading of it, with the
         present levels held for ``duration_s`` (the integration time)."""
+        self._catch_up()
         current = 0.0
         for index, backend in self.arrays.items():
             lines = self._line_voltages(index, {})

@@ -371,6 +371,8 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         self.triggered_pulses: dict[int, int] = {1: 0, 2: 0}
         self._next_pulse_s: dict[int, float] = {}
         self._coupled = False
+        # another instrument's relay change or reading first sees the train this one put out
+        circuit.before_change.append(self.catch_up)
         self._commands = self._command_table()
 
     # -- model-specific -----------------------------------------------------------------------
@@ -482,6 +484,8 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         if out.terminal is not None:
             self.circuit.set_level(out.terminal, out.base_level_v if out.on else None)
         runs = out.on and out.function != "DC" and not self._waits_for_trigger(out)
+        if out.terminal is not None:
+            self.circuit.set_train(out.terminal, runs)
         if runs and n not in self.free_running:
             self.free_running.add(n)
             self._next_pulse_s[n] = self.clock.now_s

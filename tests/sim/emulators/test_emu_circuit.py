@@ -88,3 +88,16 @@ def test_a_v_half_pulse_switches_the_selected_cell_only():
     changed = np.argwhere(a.state != before)
     assert changed.tolist() == [[7, 7]]
     assert c.pulses == 1
+
+
+def test_a_pulse_train_is_live_and_caught_up_before_a_relay_moves():
+    c = circuit()
+    runs = []
+    c.before_change.append(lambda: runs.append(c.clock.now_s))
+    c.set_train("pulse", True)
+    c.set_crosspoint("D", BENCH.arrays[1].rows[0], True)
+    assert runs == [0.0]
+    assert c.relay_changes[-1].live == ("pulse",)
+    c.set_train("pulse", False)
+    c.set_crosspoint("D", BENCH.arrays[1].rows[0], False)
+    assert c.relay_changes[-1].live == ()
