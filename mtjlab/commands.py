@@ -579,6 +579,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_output(rep, "reproduce")
     rep.set_defaults(handler=_cmd_reproduce)
 
+    bench = sub.add_parser("bench", help="check a bench file's instruments and wiring")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="ACTION")
+    bench_check = bench_sub.add_parser(
+        "check",
+        help="connect, identify each instrument, switch every crosspoint of the wiring",
+        description="Load the bench file (errors name the file, key and value), connect to "
+        "every instrument and ask it what it is, then with every source off close each "
+        "terminal onto every pad of each wired array, read the matrix back and open it. "
+        "Exit status 1 if anything failed.",
+    )
+    bench_check.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE",
+        help="the bench file (default: the built-in emulated bench)",
+    )
+    bench_check.set_defaults(handler=_cmd_bench_check)
+
     runs = sub.add_parser("runs", help="list, show, export and resume the runs of a store")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     for name, text in (
@@ -1012,6 +1030,31 @@ def format_table(header: list[str], rows: list[list], *, label_column: bool = Fa
 
 
 # -- runs ---------------------------------------------------------------------------------------
+
+
+def _cmd_bench_check(args: argparse.Namespace) -> int:
+    from mtjlab import bench as bench_use
+    from mtjlab.benchfile import builtin_bench_path, load_bench
+
+    bench = load_bench(args.bench or builtin_bench_path())
+    drivers, emulated = bench_use.connect(bench)
+    rows = bench_use.check(bench, drivers)
+    print(f"bench {bench.name!r} ({bench.kind}, {bench.source})")
+    print(
+        format_table(
+            ["", "what", "result", "ok"],
+            [[r.item, r.detail, r.result, "yes" if r.ok else "NO"] for r in rows],
+            label_column=True,
+        )
+    )
+    print(f"read biases: {', '.join(bench.read_schemes) or 'none'}; "
+          f"write schemes: {', '.join(bench.write_schemes) or 'none'}")  # fmt: skip
+    if emulated is not None:
+        print(
+            f"emulated: chip {emulated.chip.seed}, {emulated.round_trips()} commands, "
+            f"{emulated.clock.now_s:.2f} s of bench time"
+        )
+    return 0 if all(r.ok for r in rows) else 1
 
 
 def _existing_store(path: Path) -> RunStore:

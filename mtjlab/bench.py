@@ -1,0 +1,104 @@
+"""A bench in use: its drivers connected (to the instruments of a real bench, or to the emulators
+of an emulated one), and the check that each instrument answers and the wiring's every
+crosspoint switches, before anything is sourced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mtjlab.benchfile import Bench
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One line of ``mtjlab bench check``: what was checked, what it showed, whether it is ok."""
+
+    item: str
+    detail: str
+    result: str
+    ok: bool
+
+
+def connect(bench: Bench):
+    """The drivers of ``bench`` by instrument name, and the EmulatedBench behind them (None on a
+    real bench). Instruments at one VISA resource share one session."""
+    from mtjlab.instruments import driver_for
+
+    if bench.kind == "emulated":
+        from mtjlab.sim.emulators.bench import EmulatedBench
+
+        emulated = EmulatedBench(bench)
+        return emulated.drivers(), emulated
+    from pymeasure.adapters import VISAAdapter
+
+    adapters: dict[str, VISAAdapter] = {}
+    drivers: dict[str, object] = {}
+    for name, entry in bench.instruments.items():
+        options = dict(entry.options)
+        if entry.model == "serial_matrix":
+            drivers[name] = driver_for(entry.model)(entry.resource, **options)
+            continue
+        timeout = options.pop("timeout", 10_000)
+        if entry.resource not in adapters:
+            adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout)
+        drivers[name] = driver_for(entry.model)(adapters[entry.resource], **options)
+    return drivers, None
+
+
+def identify(driver: object) -> str:
+    """What the instrument says it is (``*IDN?``, or the serial matrix's ``IDN?``)."""
+    from mtjlab.instruments.serial_matrix import SerialRelayMatrix
+
+    if isinstance(driver, SerialRelayMatrix):
+        return driver.id
+    return str(driver.ask("*IDN?")).strip()  # type: ignore[attr-defined]
+
+
+def check(bench: Bench, drivers: dict[str, object]) -> list[CheckRow]:
+    """Identify every instrument, then, with every source off, close each terminal onto every
+    pad of each wired array in turn, read the matrix back and open it again.
+
+    Nothing is sourced: the sources are put in their safe state first and stay there.
+    """
+    from mtjlab.instruments import SwitchMatrix
+
+    rows: list[CheckRow] = []
+    seen_resources: set[str] = set()
+    for name, entry in bench.instruments.items():
+        if entry.resource in seen_resources:
+            rows.append(CheckRow(name, entry.model, "shares its resource, identified above", True))
+            continue
+        seen_resources.add(entry.resource)
+        try:
+            rows.append(CheckRow(name, entry.model, identify(drivers[name]), True))
+        except Exception as exc:  # noqa: BLE001 - the table reports it
+            rows.append(CheckRow(name, entry.model, f"no answer: {exc}", False))
+    for name, driver in drivers.items():
+        if name != bench.matrix:
+            try:
+                driver.safe_state()  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001
+                rows.append(CheckRow(name, "safe state", f"failed: {exc}", False))
+    matrix = drivers[bench.matrix]
+    assert isinstance(matrix, SwitchMatrix)
+    for index, wiring in bench.arrays.items():
+        pads = list(wiring.rows) + list(wiring.cols)
+        for terminal in bench.terminals:
+            wanted = sorted(bench.crosspoint(terminal, pad) for pad in pads)
+            label = f"array {index} <- {terminal}"
+            try:
+                matrix.exclusive_close(wanted)
+                held = sorted(matrix.closed())
+                matrix.open_all()
+            except Exception as exc:  # noqa: BLE001
+                rows.append(CheckRow(label, f"{len(wanted)} crosspoints", f"failed: {exc}", False))
+                continue
+            ok = held == wanted
+            result = "all closed and read back" if ok else f"read back {len(held)} of them"
+            rows.append(CheckRow(label, f"{len(wanted)} crosspoints", result, ok))
+    try:
+        matrix.safe_state()
+    except Exception as exc:  # noqa: BLE001
+        rows.append(CheckRow(bench.matrix, "safe state", f"failed: {exc}", False))
+    return rows

@@ -1,0 +1,284 @@
+"""InstrumentBackend: the ArrayBackend of a bench, made of its instruments' roles and its wiring.
+
+Every operation is a connection of the array's pads to the bench's terminals through the switch
+matrix, then sources set and read. Below the protocols, and whatever they ask, it keeps the bench
+safe: no relay moves while a source is away from 0 V or a pulse is on the line (sources go to
+0 V first, and ``fire`` returns only when the pulse has ended), and the safe state tries every
+instrument before it reports what failed. Which scheme needs which terminals: ``docs/bench.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap
+from mtjlab.benchfile import Bench
+from mtjlab.instruments.roles import (
+    LOAD_HIGH_Z,
+    InstrumentError,
+    PulseGenerator,
+    SourceMeter,
+    SwitchMatrix,
+)
+from mtjlab.limits import Limits
+
+
+class SchemeUnavailable(ValueError):
+    """The bench's terminals cannot make the scheme asked for."""
+
+
+class InstrumentBackend(ArrayBackend):
+    """One array of a bench, driven through its instruments.
+
+    Parameters
+    ----------
+    bench : Bench
+        The checked bench file: terminals, and the pads of ``array``.
+    array : int
+        Which of the bench's wired arrays.
+    drivers : mapping of str to driver
+        The connected drivers, by the instrument names of the bench file.
+    limits : Limits
+        The safety envelope; a real bench's own file states it, an emulated one's comes from
+        its chip.
+    nplc : float
+        Integration time of each reading, in power-line cycles.
+    load : str
+        What the device presents to the pulse generator (see
+        :class:`~mtjlab.instruments.roles.PulseGenerator`); a junction of kilo-ohms is high
+        impedance next to 50 Ohm.
+    """
+
+    def __init__(
+        self,
+        bench: Bench,
+        array: int,
+        drivers: Mapping[str, object],
+        *,
+        limits: Limits,
+        nplc: float = 1.0,
+        load: str = LOAD_HIGH_Z,
+    ) -> None:
+        if array not in bench.arrays:
+            raise ValueError(
+                f"array {array!r} is not wired on bench {bench.name!r}; "
+                f"wired: {sorted(bench.arrays)}"
+            )
+        if not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a mtjlab.limits.Limits, got {limits!r}")
+        self.bench = bench
+        self.array_index = array
+        self._wiring = bench.arrays[array]
+        self._limits = limits
+        self.nplc = float(nplc)
+        self.load = load
+        missing = sorted(set(bench.instruments) - set(drivers))
+        if missing:
+            raise ValueError(f"no driver for the bench's instrument(s) {missing}")
+        self._matrix = _role(drivers[bench.matrix], SwitchMatrix, bench.matrix)
+
+        def by_terminal(name: str, role: type):
+            t = bench.terminals.get(name)
+            return (
+                None
+                if t is None or t.instrument is None
+                else _role(drivers[t.instrument], role, t.instrument)
+            )
+
+        self._smu: SourceMeter | None = by_terminal("smu_hi", SourceMeter)
+        self._drive: SourceMeter | None = by_terminal("drive", SourceMeter)
+        self._pulse: PulseGenerator | None = by_terminal("pulse", PulseGenerator)
+        self._hold: PulseGenerator | None = by_terminal("hold", PulseGenerator)
+        self._write_schemes = bench.write_schemes
+        self._connected: frozenset[str] | None = None
+        self._levels: dict[int, float] = {}
+        self._sources_ready = False
+        self._pulse_setting: dict[int, tuple] = {}
+        self._armed: set[int] = set()
+        #: Operations done, for a dry run's account (reads, pulses, relay connections).
+        self.counts = {"reads": 0, "pulses": 0, "connections": 0, "safe_state": 0}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self._wiring.rows), len(self._wiring.cols))
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def _read_cell(self, row: int, col: int, v_read_v: float, bias: str) -> CellReading:
+        self._need(bias, self.bench.read_schemes, "read bias")
+        self.counts["reads"] += 1
+        if bias == "grounded":
+            assert self._drive is not None and self._smu is not None
+            self._connect({("row", row): "drive", ("col", col): "smu_hi"}, others="ground")
+            self._set(self._drive, v_read_v)
+            # the ammeter holds the column at 0 V; the current into it is negative out of HI
+            current = -self._smu.measure_current_a()
+            self._set(self._drive, 0.0)
+        else:  # floating: HI on the row, LO on the column, every other line open
+            assert self._smu is not None
+            self._connect({("row", row): "smu_hi", ("col", col): "smu_lo"}, others=None)
+            self._set(self._smu, v_read_v)
+            current = self._smu.measure_current_a()
+            self._set(self._smu, 0.0)
+        resistance = v_read_v / current if current != 0 else float("inf")
+        return CellReading(
+            resistance_ohm=float(resistance), current_a=float(current), v_read_v=v_read_v,
+            bias=bias,
+        )  # fmt: skip
+
+    def _read_map(self, v_read_v: float, bias: str) -> ResistanceMap:
+        self._need(bias, self.bench.read_schemes, "read bias")
+        return super()._read_map(v_read_v, bias)
+
+    def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray:
+        """Superposition, one driven row at a time: the bench has one drive source, so each
+        row's share of each column current is measured with the other rows grounded and the
+        shares summed. Exact for linear devices and ideal lines; the devices' bias dependence
+        and the lines' drops make it an approximation (``docs/bench.md``)."""
+        self._need("grounded", self.bench.read_schemes, "read bias")
+        assert self._drive is not None and self._smu is not None
+        k, rows = row_voltages_v.shape
+        cols = self.shape[1]
+        out = np.zeros((k, cols))
+        for i in range(rows):
+            vectors = np.flatnonzero(row_voltages_v[:, i])
+            if vectors.size == 0:
+                continue
+            for j in range(cols):
+                self._connect({("row", i): "drive", ("col", j): "smu_hi"}, others="ground")
+                for n in vectors:
+                    self._set(self._drive, float(row_voltages_v[n, i]))
+                    out[n, j] -= self._smu.measure_current_a()
+                self._set(self._drive, 0.0)
+        self.counts["reads"] += int(np.count_nonzero(row_voltages_v)) * cols
+        return out
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def _write_pulse(
+        self, row: int, col: int, amplitude_v: float, width_s: float, polarity: int, scheme: str
+    ) -> None:
+        self._need(scheme, self._write_schemes, "write scheme")
+        assert self._pulse is not None
+        polarity_name = "positive" if polarity > 0 else "negative"
+        lines = {("row", row): "pulse", ("col", col): "ground"}
+        if scheme == "v/2":
+            assert self._hold is not None
+            self._connect(lines, others="hold")
+            self._ready_pulse(self._hold, amplitude_v / 2, width_s, polarity_name)
+        else:
+            self._connect(lines, others=None)
+        self._ready_pulse(self._pulse, amplitude_v, width_s, polarity_name)
+        # One bus trigger fires every armed output of the generator, hold included; fire
+        # returns once the pulse has ended, so the next relay change finds the line quiet.
+        self._pulse.fire()
+        self.counts["pulses"] += 1
+
+    def _ready_pulse(
+        self, generator: PulseGenerator, amplitude_v: float, width_s: float, polarity: str
+    ) -> None:
+        setting = (round(amplitude_v, 9), width_s, polarity, self.load)
+        if self._pulse_setting.get(id(generator)) != setting:
+            self._armed.discard(id(generator))
+            self._pulse_setting.pop(id(generator), None)
+            generator.configure_pulse(amplitude_v, width_s, polarity, self.load)
+            self._pulse_setting[id(generator)] = setting
+        if id(generator) not in self._armed:
+            generator.arm()
+            self._armed.add(id(generator))
+
+    # -- the safe state --------------------------------------------------------------------------
+
+    def _safe_state(self) -> None:
+        """Every source off at 0 V, then every relay open; each step tried whatever failed
+        before it, and one error naming every failure."""
+        self.counts["safe_state"] += 1
+        failures: list[str] = []
+        steps = [
+            ("pulse generator", self._pulse),
+            ("hold output", self._hold),
+            ("drive source", self._drive),
+            ("read source-meter", self._smu),
+            ("switch matrix", self._matrix),
+        ]
+        seen: set[int] = set()
+        for label, driver in steps:
+            if driver is None or id(driver) in seen:
+                continue
+            seen.add(id(driver))
+            try:
+                driver.safe_state()
+            except Exception as exc:  # noqa: BLE001 - every instrument must be tried
+                failures.append(f"{label}: {exc}")
+        self._connected = None
+        self._levels.clear()
+        self._sources_ready = False
+        self._pulse_setting.clear()
+        self._armed.clear()
+        if failures:
+            raise InstrumentError(f"bench {self.bench.name}", [], [(0, f) for f in failures])
+
+    # -- connections and levels ------------------------------------------------------------------
+
+    def _need(self, scheme: str, available: list[str], what: str) -> None:
+        if scheme not in available:
+            raise SchemeUnavailable(
+                f"{what} {scheme!r} needs terminals bench {self.bench.name!r} does not have "
+                f"(it can do: {', '.join(available) or 'none'}; see docs/bench.md)"
+            )
+
+    def _connect(self, selected: dict[tuple[str, int], str], others: str | None) -> None:
+        """Join the selected lines to their terminals and every other line to ``others`` (or
+        leave them open), with every source at 0 V and no pulse on while the relays move."""
+        crosspoints = []
+        for side, pads in (("row", self._wiring.rows), ("col", self._wiring.cols)):
+            for i, pad in enumerate(pads):
+                terminal = selected.get((side, i), others)
+                if terminal is not None:
+                    crosspoints.append(self.bench.crosspoint(terminal, pad))
+        wanted = frozenset(crosspoints)
+        if wanted == self._connected:
+            return
+        self._ready_sources()
+        for source in (self._drive, self._smu):
+            if source is not None:
+                self._set(source, 0.0)
+        self._connected = None  # until the matrix confirms the new connection
+        self._matrix.exclusive_close(sorted(wanted))
+        self._connected = wanted
+        self.counts["connections"] += 1
+
+    def _ready_sources(self) -> None:
+        """Configure the source meters once, at 0 V with the output on: from then on a read is
+        a level change, and the output never goes on with a level nobody set."""
+        if self._sources_ready:
+            return
+        for source in (self._smu, self._drive):
+            if source is None:
+                continue
+            source.configure_voltage_source(
+                self._limits.compliance_a, self.nplc, voltage_limit_v=self._limits.max_read_v
+            )
+            source.set_voltage(0.0)
+            source.enable_output()
+            self._levels[id(source)] = 0.0
+        self._sources_ready = True
+
+    def _set(self, source: SourceMeter, level_v: float) -> None:
+        self._ready_sources()
+        if self._levels.get(id(source)) != level_v:
+            self._levels.pop(id(source), None)  # unknown until the driver confirms it
+            source.set_voltage(level_v)
+            self._levels[id(source)] = level_v
+
+
+def _role(driver: object, role: type, name: str):
+    if not isinstance(driver, role):
+        raise TypeError(f"instrument {name!r} is a {type(driver).__name__}, not a {role.__name__}")
+    return driver

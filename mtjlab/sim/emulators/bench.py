@@ -1,0 +1,145 @@
+"""An emulated bench: every instrument of a bench file as an emulator on its wire protocol, all
+acting on the bench's simulated chip through its matrix, on one virtual clock.
+
+``EmulatedBench(bench).adapter(name)`` is a pymeasure Adapter for a VISA instrument, so any driver
+(mtjlab's or pymeasure's own) works unchanged; the serial matrix is reached at its pyserial URL
+``emulated://<name>``. ``drivers()`` connects mtjlab's drivers, and ``backend(array)`` is the
+InstrumentBackend a protocol runs on, byte for byte the code path of a real bench.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+
+from mtjlab.benchfile import Bench, InstrumentEntry
+from mtjlab.sim.emulators.base import EmulatedInstrument, EmulatorAdapter, VirtualClock
+from mtjlab.sim.emulators.circuit import SMU_LO, BenchCircuit
+
+#: The emulator of each driver model: (module, class).
+EMULATORS = {
+    "keithley2400": ("mtjlab.sim.emulators.keithley2400", "Keithley2400Emulator"),
+    "keithley2450": ("mtjlab.sim.emulators.keithley2450", "Keithley2450Emulator"),
+    "keithley2600b": ("mtjlab.sim.emulators.keithley2600b", "Keithley2600BEmulator"),
+    "keysight33500b": ("mtjlab.sim.emulators.keysight33500b", "Keysight33500BEmulator"),
+    "keysight81160a": ("mtjlab.sim.emulators.keysight81160a", "Keysight81160AEmulator"),
+    "keysight81150a": ("mtjlab.sim.emulators.keysight81160a", "Keysight81150AEmulator"),
+    "keithley707b": ("mtjlab.sim.emulators.keithley707b", "Keithley707BEmulator"),
+    "keithley708b": ("mtjlab.sim.emulators.keithley707b", "Keithley708BEmulator"),
+    "serial_matrix": ("mtjlab.sim.emulators.serial_matrix", "SerialMatrixEmulator"),
+}
+SOURCE_METERS = ("keithley2400", "keithley2450", "keithley2600b")
+PULSE_GENERATORS = ("keysight33500b", "keysight81160a", "keysight81150a")
+
+
+class EmulatedBench:
+    """The emulators, circuit and clock of an emulated bench file."""
+
+    def __init__(self, bench: Bench) -> None:
+        from mtjlab.runs import bench_chip
+
+        if bench.kind != "emulated" or bench.chip is None:
+            raise ValueError(f"bench {bench.name!r} is a {bench.kind} bench, not an emulated one")
+        self.bench = bench
+        self.chip = bench_chip({"kind": "sim", **bench.chip})
+        self.clock = VirtualClock()
+        self.circuit = BenchCircuit(bench, self.chip, self.clock)
+        by_resource: dict[str, list[InstrumentEntry]] = defaultdict(list)
+        for entry in bench.instruments.values():
+            by_resource[entry.resource].append(entry)
+        #: One emulator per resource (the two channels of a 2636B are one instrument).
+        self.emulators: dict[str, EmulatedInstrument] = {}
+        for resource, entries in by_resource.items():
+            models = {e.model for e in entries}
+            if len(models) != 1:
+                raise ValueError(
+                    f"bench {bench.name!r}: resource {resource!r} is given as {sorted(models)}"
+                )
+            self.emulators[resource] = self._emulator(entries[0].model, resource, entries)
+        self._adapters: dict[str, EmulatorAdapter] = {}
+
+    def _emulator(self, model: str, resource: str, entries: list[InstrumentEntry]):
+        module, name = EMULATORS[model]
+        cls = getattr(importlib.import_module(module), name)
+        timing = self.bench.timing
+        if model in SOURCE_METERS or model in PULSE_GENERATORS:
+            terminals = {}
+            for e in entries:
+                channel = e.options.get("channel", "smu" if model != "keithley2600b" else "a")
+                if model in PULSE_GENERATORS:
+                    channel = int(e.options.get("channel", 1))
+                sources = [
+                    t.name
+                    for t in self.bench.terminals.values()
+                    if t.instrument == e.name and t.name != SMU_LO
+                ]
+                if sources:
+                    terminals[channel] = sources[0]
+            kwargs: dict = {"name": resource, "clock": self.clock}
+            if model in SOURCE_METERS:
+                kwargs["line_frequency_hz"] = timing["line_frequency_hz"]
+            emulator = cls(self.circuit, terminals, **kwargs)
+        else:
+            emulator = cls(
+                self.circuit,
+                name=resource,
+                clock=self.clock,
+                relay_settle_s=timing["relay_settle_s"],
+                **{k: v for k, v in entries[0].options.items() if k in ("rows", "columns")},
+            )
+        emulator.command_latency_s = timing["command_latency_s"]
+        return emulator
+
+    # -- reaching the instruments ---------------------------------------------------------------
+
+    def emulator(self, name: str) -> EmulatedInstrument:
+        """The emulator behind the bench file's instrument ``name``."""
+        return self.emulators[self.bench.instruments[name].resource]
+
+    def adapter(self, name: str) -> EmulatorAdapter:
+        """A pymeasure Adapter to instrument ``name``; instruments at one resource share it."""
+        resource = self.bench.instruments[name].resource
+        if resource not in self._adapters:
+            self._adapters[resource] = EmulatorAdapter(self.emulators[resource])
+        return self._adapters[resource]
+
+    def serial_url(self, name: str) -> str:
+        """The pyserial URL of a serial instrument, registered so ``serial_for_url`` finds it."""
+        from mtjlab.sim.emulators.protocol_emulated import enable_emulated_urls, register
+
+        resource = self.bench.instruments[name].resource
+        enable_emulated_urls()
+        register(resource.split("://", 1)[-1], self.emulators[resource])
+        return resource
+
+    def drivers(self) -> dict[str, object]:
+        """mtjlab's driver of every instrument, connected to its emulator."""
+        from mtjlab.instruments import driver_for
+
+        out: dict[str, object] = {}
+        for name, entry in self.bench.instruments.items():
+            driver = driver_for(entry.model)
+            options = dict(entry.options)
+            options.pop("timeout", None)
+            if entry.model == "serial_matrix":
+                out[name] = driver(self.serial_url(name), **options)
+            else:
+                out[name] = driver(self.adapter(name), **options)
+        return out
+
+    def backend(self, array: int, **kwargs):
+        """The InstrumentBackend of ``array`` on this bench's emulated instruments; limits are
+        the bench file's, or else the chip's own."""
+        from mtjlab.instrument_backend import InstrumentBackend
+        from mtjlab.sim.limits import chip_limits
+
+        limits = self.bench.limits or chip_limits(self.chip)
+        return InstrumentBackend(self.bench, array, self.drivers(), limits=limits, **kwargs)
+
+    def transcripts(self) -> dict[str, list]:
+        """What each emulator received and sent, by resource."""
+        return {resource: e.transcript for resource, e in self.emulators.items()}
+
+    def round_trips(self) -> int:
+        """Commands sent to all instruments so far."""
+        return sum(1 for e in self.emulators.values() for x in e.transcript if x.direction == "in")

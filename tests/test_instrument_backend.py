@@ -1,0 +1,86 @@
+"""InstrumentBackend on the emulated bench: the bench's code path, byte for byte, against the
+simulator built from the same chip seed, and the bench's safety read from the transcripts."""
+
+import numpy as np
+import pytest
+
+from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.limits import LimitError
+from mtjlab.sim.backend import SimulatedBackend
+from mtjlab.sim.chip import Chip
+from mtjlab.sim.emulators.bench import EmulatedBench
+
+BENCH = load_bench(builtin_bench_path())
+
+
+@pytest.fixture
+def emulated():
+    return EmulatedBench(BENCH)
+
+
+def test_a_grounded_map_is_the_simulators_within_read_noise(emulated):
+    with emulated.backend(1) as bench_array:
+        got = bench_array.read_map(v_read_v=0.1)
+    want = SimulatedBackend(Chip.from_seed(0), 1).read_map(v_read_v=0.1)
+    finite = np.isfinite(want.resistance_ohm) & (want.resistance_ohm < 1e6)
+    assert finite.sum() > 200
+    np.testing.assert_allclose(
+        got.resistance_ohm[finite], want.resistance_ohm[finite], rtol=0.02
+    )
+
+
+def test_the_same_pulses_switch_the_same_cells(emulated):
+    sim = SimulatedBackend(Chip.from_seed(0), 1)
+    pulses = [(3, 4, 0.65, +1), (3, 4, 0.50, -1), (7, 7, 0.65, +1), (10, 2, 0.50, -1)]
+    with emulated.backend(1) as bench_array:
+        for row, col, amplitude, polarity in pulses:
+            kw = dict(amplitude_v=amplitude, width_s=100e-9, polarity=polarity, scheme="v/2")
+            bench_array.write_pulse(row, col, **kw)
+            sim.write_pulse(row, col, **kw)
+    np.testing.assert_array_equal(emulated.circuit.arrays[1].array.state, sim.array.state)
+
+
+def test_no_relay_moves_while_a_source_is_live_over_a_write_verify(emulated):
+    from mtjlab.protocols.write import write_verify
+
+    target = np.full((15, 15), -1, dtype=np.int8)  # KEEP
+    target[2:5, 3:6] = [[0, 1, 0], [1, 0, 1], [0, 1, 0]]
+    with emulated.backend(1) as bench_array:
+        result = write_verify(bench_array, target, rng=np.random.default_rng(0))
+    assert result.fidelity == 1.0
+    changes = emulated.circuit.relay_changes
+    assert len(changes) > 50
+    assert [c for c in changes if c.live] == []
+    assert emulated.circuit.pulses == result.pulses
+
+
+def test_the_transcripts_end_with_outputs_off_and_relays_open(emulated):
+    with emulated.backend(1) as bench_array:
+        bench_array.read_cell(3, 4)
+        bench_array.write_pulse(3, 4, amplitude_v=0.65, width_s=1e-7, polarity=1)
+    assert emulated.circuit.closed == set() and emulated.circuit.live() == ()
+    received = {r: e.received() for r, e in emulated.emulators.items()}
+
+    def last(lines, command):
+        return max((i for i, line in enumerate(lines) if line == command), default=-1)
+
+    for resource, on, off in [
+        ("emulated://smu", "smua.source.output=1", "smua.source.output=0"),
+        ("emulated://smu", "smub.source.output=1", "smub.source.output=0"),
+        ("emulated://pulser", "OUTP1 1", "OUTP1 0"),
+        ("emulated://pulser", "OUTP2 1", "OUTP2 0"),
+    ]:
+        lines = received[resource]
+        assert 0 <= last(lines, on) < last(lines, off), (resource, on)
+    assert received["emulated://matrix"][-2] == 'channel.open("allslots")'
+
+
+def test_a_request_over_a_limit_sends_no_byte(emulated):
+    with emulated.backend(1) as bench_array:
+        bench_array.read_cell(0, 0)
+        before = emulated.round_trips()
+        with pytest.raises(LimitError):
+            bench_array.write_pulse(0, 0, amplitude_v=5.0, width_s=1e-7, polarity=1)
+        with pytest.raises(LimitError):
+            bench_array.read_cell(0, 0, v_read_v=0.5)
+        assert emulated.round_trips() == before
