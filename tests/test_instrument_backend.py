@@ -24,9 +24,7 @@ def test_a_grounded_map_is_the_simulators_within_read_noise(emulated):
     want = SimulatedBackend(Chip.from_seed(0), 1).read_map(v_read_v=0.1)
     finite = np.isfinite(want.resistance_ohm) & (want.resistance_ohm < 1e6)
     assert finite.sum() > 200
-    np.testing.assert_allclose(
-        got.resistance_ohm[finite], want.resistance_ohm[finite], rtol=0.02
-    )
+    np.testing.assert_allclose(got.resistance_ohm[finite], want.resistance_ohm[finite], rtol=0.02)
 
 
 def test_the_same_pulses_switch_the_same_cells(emulated):
@@ -84,3 +82,45 @@ def test_a_request_over_a_limit_sends_no_byte(emulated):
         with pytest.raises(LimitError):
             bench_array.read_cell(0, 0, v_read_v=0.5)
         assert emulated.round_trips() == before
+
+
+def test_pymeasures_own_2400_driver_reads_a_device_the_matrix_connects():
+    """A bench whose read channel is a 2400: pymeasure's driver, given the emulated bench's
+    adapter, sources 0 V on the selected column and measures the device's current while the
+    2636B's channel b drives the row."""
+    import copy
+
+    import yaml
+    from pymeasure.instruments.keithley import Keithley2400
+
+    from mtjlab.benchfile import parse_bench
+    from mtjlab.instruments.keithley707b import Keithley707B
+    from mtjlab.instruments.keithley2600b import Keithley2600B
+
+    data = copy.deepcopy(yaml.safe_load(builtin_bench_path().read_text()))
+    data["instruments"]["smu_a"] = {"model": "keithley2400", "resource": "emulated://smu2400"}
+    bench = parse_bench(data, "bench-2400.yaml")
+    emulated = EmulatedBench(bench)
+    row, col = 3, 4
+    wiring = bench.arrays[1]
+    closed = [
+        bench.crosspoint("drive", wiring.rows[row]),
+        bench.crosspoint("smu_hi", wiring.cols[col]),
+    ]
+    closed += [bench.crosspoint("ground", p) for i, p in enumerate(wiring.rows) if i != row]
+    closed += [bench.crosspoint("ground", p) for j, p in enumerate(wiring.cols) if j != col]
+    Keithley707B(emulated.adapter("matrix")).exclusive_close(closed)
+    drive = Keithley2600B(emulated.adapter("smu_b"), channel="b")
+    drive.configure_voltage_source(1e-3, 1.0, voltage_limit_v=0.2)
+    drive.set_voltage(0.1)
+    drive.enable_output()
+
+    smu = Keithley2400(emulated.adapter("smu_a"))
+    smu.source_mode = "voltage"
+    smu.compliance_current = 1e-3
+    smu.source_voltage = 0.0
+    smu.current_nplc = 1
+    smu.enable_source()
+    current = smu.current
+    want = SimulatedBackend(Chip.from_seed(0), 1).read_cell(row, col, v_read_v=0.1)
+    assert 0.1 / -current == pytest.approx(want.resistance_ohm, rel=0.03)
