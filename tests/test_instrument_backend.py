@@ -124,3 +124,14 @@ def test_pymeasures_own_2400_driver_reads_a_device_the_matrix_connects():
     current = smu.current
     want = SimulatedBackend(Chip.from_seed(0), 1).read_cell(row, col, v_read_v=0.1)
     assert 0.1 / -current == pytest.approx(want.resistance_ohm, rel=0.03)
+
+
+def test_a_dry_run_map_takes_at_least_the_physical_floor_of_bench_time(emulated):
+    with emulated.backend(1) as bench_array:
+        bench_array.read_cell(0, 0)
+        start = emulated.clock.now_s
+        bench_array.read_map()
+        took = emulated.clock.now_s - start
+    per_cell = 1 / BENCH.timing["line_frequency_hz"] + BENCH.timing["relay_settle_s"]
+    assert took >= 225 * per_cell
+    assert bench_array.counts["connections"] >= 225
