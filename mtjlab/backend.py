@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 
 import numpy as np
 
@@ -36,6 +37,15 @@ class ResistanceMap:
     current_a: np.ndarray
     v_read_v: float
     bias: str
+
+
+class Stateful(Protocol):
+    """Something whose state can be saved and put back (a simulated array, a run's unit of
+    arrays); ``snapshot_state`` gives None for a real array, which keeps its own."""
+
+    def snapshot_state(self) -> bytes | None: ...
+
+    def restore_state(self, blob: bytes) -> None: ...
 
 
 class ArrayBackend(ABC):

@@ -36,13 +36,19 @@ def connect(bench: Bench):
     drivers: dict[str, object] = {}
     for name, entry in bench.instruments.items():
         options = dict(entry.options)
-        if entry.model == "serial_matrix":
-            drivers[name] = driver_for(entry.model)(entry.resource, **options)
-            continue
-        timeout = options.pop("timeout", 10_000)
-        if entry.resource not in adapters:
-            adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout)
-        drivers[name] = driver_for(entry.model)(adapters[entry.resource], **options)
+        try:
+            if entry.model == "serial_matrix":
+                drivers[name] = driver_for(entry.model)(entry.resource, **options)
+                continue
+            timeout = options.pop("timeout", 10_000)
+            if entry.resource not in adapters:
+                adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout)
+            drivers[name] = driver_for(entry.model)(adapters[entry.resource], **options)
+        except Exception as exc:  # noqa: BLE001 - any failure to connect, named
+            raise ConnectionError(
+                f"{bench.source}: instrument {name} ({entry.model}) at {entry.resource}: "
+                f"cannot connect: {type(exc).__name__}: {exc}"
+            ) from exc
     return drivers, None
 
 

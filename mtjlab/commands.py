@@ -191,6 +191,14 @@ def array_index(text: str) -> int:
 
 def _add_bench(p: argparse.ArgumentParser, *, many_arrays: bool = False) -> None:
     p.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE",
+        help="a bench file (docs/bench.md; examples/ has the emulated and a real one): the run "
+        "drives its instruments, and on an emulated bench reports the bench time it would take "
+        "(default: the built-in simulated chip)",
+    )
+    p.add_argument(
         "--seed",
         type=non_negative_int,
         default=0,
@@ -200,8 +208,9 @@ def _add_bench(p: argparse.ArgumentParser, *, many_arrays: bool = False) -> None
         p.add_argument(
             "--arrays",
             type=array_list,
-            default=list(range(N_ARRAYS)),
-            help="arrays to characterize, such as 0,2,4, or 'all' (default all)",
+            default=None,
+            help="arrays to characterize, such as 0,2,4, or 'all' (default all; with --bench, "
+            "the wired ones)",
         )
     else:
         p.add_argument(
@@ -286,10 +295,24 @@ def _write_params(args: argparse.Namespace) -> dict:
     }
 
 
-def _sim_limits(seed: int) -> Limits:
+def _bench(args: argparse.Namespace) -> tuple[dict, Limits]:
+    """The bench a command runs on (a bench file, or the built-in simulated chip) and its
+    limits; the array(s) asked for are checked to be on it."""
     from mtjlab import runs
 
-    return runs.bench_limits(runs.sim_bench(seed))
+    bench = runs.file_bench(args.bench) if args.bench is not None else runs.sim_bench(args.seed)
+    reachable = runs.bench_arrays(bench)
+    if hasattr(args, "arrays"):
+        if args.arrays is None:
+            args.arrays = reachable
+        asked = args.arrays
+    else:
+        asked = [args.array]
+    missing = sorted(set(asked) - set(reachable))
+    if missing:
+        where = f"bench {args.bench}" if args.bench is not None else "the simulated chip"
+        raise UsageError(f"array(s) {missing} are not on {where}; it has {reachable}")
+    return bench, runs.bench_limits(bench)
 
 
 def _check_write_params(write: dict, limits: Limits) -> None:
@@ -682,12 +705,12 @@ def _run(kind: str, params: dict, store_path: Path, out: Path) -> int:
 
 
 def _cmd_read(args: argparse.Namespace) -> int:
-    from mtjlab import runs
 
-    _sim_limits(args.seed).check_read(args.v_read_v)
+    bench, limits = _bench(args)
+    limits.check_read(args.v_read_v)
     out, store = _out_and_store(args, "read")
     params = {
-        "bench": runs.sim_bench(args.seed),
+        "bench": bench,
         "array": args.array,
         "v_read_v": args.v_read_v,
         "bias": args.bias,
@@ -698,17 +721,17 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
 
 def _cmd_write(args: argparse.Namespace) -> int:
-    from mtjlab import runs
 
     if args.offset is None:
         target = load_pattern(args.pattern, SHAPE)
     else:
         target = place_pattern(load_pattern(args.pattern), SHAPE, args.offset)
     write = _write_params(args)
-    _check_write_params(write, _sim_limits(args.seed))
+    bench, limits = _bench(args)
+    _check_write_params(write, limits)
     out, store = _out_and_store(args, "write")
     params = {
-        "bench": runs.sim_bench(args.seed),
+        "bench": bench,
         "array": args.array,
         "pattern_file": str(args.pattern),
         "offset": list(args.offset) if args.offset else None,
@@ -720,7 +743,6 @@ def _cmd_write(args: argparse.Namespace) -> int:
 
 
 def _cmd_fidelity(args: argparse.Namespace) -> int:
-    from mtjlab import runs
 
     fixed = [] if args.fixed.strip() == "none" else [k.strip() for k in args.fixed.split(",")]
     for kind in fixed:
@@ -748,10 +770,11 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     if not patterns:
         raise UsageError("no patterns: give --patterns N, --fixed or --pattern-file")
     write = _write_params(args)
-    _check_write_params(write, _sim_limits(args.seed))
+    bench, limits = _bench(args)
+    _check_write_params(write, limits)
     out, store = _out_and_store(args, "fidelity")
     params = {
-        "bench": runs.sim_bench(args.seed),
+        "bench": bench,
         "arrays": args.arrays,
         "patterns": patterns,
         "write": write,
@@ -846,9 +869,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_switching(args: argparse.Namespace) -> int:
-    from mtjlab import runs
 
-    limits = _sim_limits(args.seed)
+    bench, limits = _bench(args)
     directions = ["P->AP", "AP->P"] if args.direction == "both" else [args.direction]
     amplitudes = {"P->AP": args.p_to_ap_amplitudes, "AP->P": args.ap_to_p_amplitudes}
     # Measuring P->AP resets to P with an AP->P pulse, and the other way round.
@@ -864,7 +886,7 @@ def _cmd_switching(args: argparse.Namespace) -> int:
         raise UsageError(f"--barrier-exponent {args.barrier_exponent:g}: expected 1 to 3")
     out, store = _out_and_store(args, "switching")
     params = {
-        "bench": runs.sim_bench(args.seed),
+        "bench": bench,
         "array": args.array,
         "cells": _check_cells(args.cells),
         "directions": directions,
@@ -880,15 +902,14 @@ def _cmd_switching(args: argparse.Namespace) -> int:
 
 
 def _cmd_rv(args: argparse.Namespace) -> int:
-    from mtjlab import runs
 
-    limits = _sim_limits(args.seed)
+    bench, limits = _bench(args)
     limits.check_pulse(args.max_amplitude_v, args.width_s)
     if not 0 < args.step_v <= args.max_amplitude_v:
         raise UsageError(f"--step {args.step_v:g}: expected 0 < step <= --max-amplitude")
     out, store = _out_and_store(args, "rv")
     params = {
-        "bench": runs.sim_bench(args.seed),
+        "bench": bench,
         "array": args.array,
         "cells": _check_cells(args.cells),
         "max_amplitude_v": args.max_amplitude_v,
@@ -907,6 +928,11 @@ def _cmd_rv(args: argparse.Namespace) -> int:
 def print_summary(summary: dict) -> None:
     """The end-of-run table of a summary, then where its files are."""
     kind = summary["kind"]
+    if "bench_time_s" in summary:
+        print(
+            f"emulated bench: {summary['bench_time_s']:.1f} s of bench time, "
+            f"{summary['round_trips']} commands"
+        )
     if kind == "read":
         print(summary["table"])
         counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items())

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap
+from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap, Stateful
 from mtjlab.benchfile import Bench
 from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
@@ -60,6 +60,7 @@ class InstrumentBackend(ArrayBackend):
         limits: Limits,
         nplc: float = 1.0,
         load: str = LOAD_HIGH_Z,
+        state: Stateful | None = None,
     ) -> None:
         if array not in bench.arrays:
             raise ValueError(
@@ -97,12 +98,24 @@ class InstrumentBackend(ArrayBackend):
         self._sources_ready = False
         self._pulse_setting: dict[int, tuple] = {}
         self._armed: set[int] = set()
+        self._state = state
+        #: The emulated bench behind this backend, if it is one (set by EmulatedBench).
+        self.emulated: object | None = None
         #: Operations done, for a dry run's account (reads, pulses, relay connections).
         self.counts = {"reads": 0, "pulses": 0, "connections": 0, "safe_state": 0}
 
     @property
     def shape(self) -> tuple[int, int]:
         return (len(self._wiring.rows), len(self._wiring.cols))
+
+    def snapshot_state(self) -> bytes | None:
+        """None on a real bench (the chip keeps its state); an emulated array's state."""
+        return None if self._state is None else self._state.snapshot_state()
+
+    def restore_state(self, blob: bytes) -> None:
+        if self._state is None:
+            raise NotImplementedError("a real bench's array keeps its own state")
+        self._state.restore_state(blob)
 
     @property
     def limits(self) -> Limits:

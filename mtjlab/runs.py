@@ -38,9 +38,13 @@ class Context:
     params: dict
     out: Path
     progress: ProgressCallback | None
+    #: The EmulatedBench behind a run on an emulated bench file (for its bench time).
+    emulated: Any = None
 
     def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
-        return sim_backends(self.params["bench"], arrays)
+        backends = sim_backends(self.params["bench"], arrays)
+        self.emulated = getattr(next(iter(backends.values()), None), "emulated", None)
+        return backends
 
     def runner(self, backends: dict[int, ArrayBackend]) -> UnitRunner:
         return UnitRunner({f"array={a}": b for a, b in backends.items()}, self.store, self.run_id)
@@ -61,6 +65,32 @@ def sim_bench(seed: int, preset: str = "default", changes: dict | None = None) -
     bench = {"kind": "sim", "seed": int(seed), "preset": preset, "changes": dict(changes or {})}
     bench_spec(bench)  # an unknown preset or field is refused here, before a run is recorded
     return bench
+
+
+def file_bench(path) -> dict:
+    """The bench description of a bench file: its text is kept with the run, so a resumed run
+    drives the bench it started on even if the file changed since."""
+    from mtjlab.benchfile import load_bench
+
+    loaded = load_bench(path)  # every error names the file, the key and the value, here
+    text = Path(path).read_text(encoding="utf-8")
+    seed = loaded.chip["seed"] if loaded.chip else None
+    return {"kind": "file", "path": str(path), "text": text, "seed": seed}
+
+
+def _bench_file(bench: dict):
+    import yaml
+
+    from mtjlab.benchfile import parse_bench
+
+    return parse_bench(yaml.safe_load(bench["text"]), bench["path"])
+
+
+def bench_arrays(bench: dict) -> list[int]:
+    """The arrays a bench reaches: every array of the simulated chip, or a file's wired ones."""
+    if bench.get("kind") == "file":
+        return sorted(_bench_file(bench).arrays)
+    return list(range(len(bench_spec(bench).diameters_nm)))
 
 
 def bench_spec(bench: dict):
@@ -84,33 +114,76 @@ def bench_chip(bench: dict):
     """The simulated chip a bench description names, drawn from its seed."""
     from mtjlab.sim.chip import Chip
 
+    if bench.get("kind") == "file":
+        loaded = _bench_file(bench)
+        if loaded.chip is None:
+            raise StoreError(f"bench file {bench['path']} is a real bench, with no simulated chip")
+        return bench_chip({"kind": "sim", **loaded.chip})
     if bench.get("kind") != "sim":
         raise StoreError(f"bench kind {bench.get('kind')!r} is not supported here (only 'sim')")
     return Chip.from_seed(int(bench["seed"]), bench_spec(bench))
 
 
 def bench_limits(bench: dict) -> Limits:
-    """The safety limits of a bench, for checking a command's values before a run starts."""
+    """The safety limits of a bench, for checking a command's values before a run starts: a
+    bench file's own, or else its simulated chip's."""
     from mtjlab.sim.limits import chip_limits
 
+    if bench.get("kind") == "file":
+        loaded = _bench_file(bench)
+        if loaded.limits is not None:
+            return loaded.limits
     return chip_limits(bench_chip(bench))
 
 
 def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
-    """One SimulatedBackend per array of the bench's chip, sharing the chip and its limits
-    (derived once: every array of a die has the die's limits)."""
+    """One backend per array: on the built-in simulated bench a SimulatedBackend per array of
+    its chip, sharing the chip and its limits (derived once: every array of a die has the
+    die's limits); on a bench file the InstrumentBackend of each array, on its emulated or
+    real instruments."""
     from mtjlab.sim.backend import SimulatedBackend
     from mtjlab.sim.limits import chip_limits
 
+    if bench.get("kind") == "file":
+        return _file_backends(bench, arrays)
     chip = bench_chip(bench)
     limits = chip_limits(chip)
     return {a: SimulatedBackend(chip, a, limits=limits) for a in arrays}
+
+
+def _file_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
+    from mtjlab.instrument_backend import InstrumentBackend
+
+    loaded = _bench_file(bench)
+    unwired = sorted(set(arrays) - set(loaded.arrays))
+    if unwired:
+        raise ValueError(
+            f"array(s) {unwired} are not wired on bench {bench['path']}; "
+            f"wired: {sorted(loaded.arrays)}"
+        )
+    if loaded.kind == "emulated":
+        from mtjlab.sim.emulators.bench import EmulatedBench
+
+        emulated = EmulatedBench(loaded)
+        return {a: emulated.backend(a) for a in arrays}
+    from mtjlab.bench import connect
+
+    drivers, _ = connect(loaded)
+    assert loaded.limits is not None  # a real bench file states them all
+    return {a: InstrumentBackend(loaded, a, drivers, limits=loaded.limits) for a in arrays}
 
 
 def bench_snapshot(bench: dict) -> dict:
     """What the run store keeps of the bench: the chip and its safety limits."""
     from mtjlab.sim.limits import chip_limits
 
+    if bench.get("kind") == "file":
+        loaded = _bench_file(bench)
+        snapshot: dict = {"bench": {"kind": "file", "path": bench["path"], "name": loaded.name}}
+        snapshot["limits"] = bench_limits(bench).as_dict()
+        if loaded.chip is not None:
+            snapshot["chip"] = bench_chip(bench).describe()
+        return snapshot
     chip = bench_chip(bench)
     return {"bench": bench, "chip": chip.describe(), "limits": chip_limits(chip).as_dict()}
 
@@ -899,10 +972,11 @@ def create(store: RunStore, kind: str, params: dict) -> int:
     """Record a new run of ``kind`` in ``store`` (measure it with :func:`execute`)."""
     if kind not in KINDS:
         raise ValueError(f"unknown run kind {kind!r}; expected one of {sorted(KINDS)}")
+    seed = params["bench"].get("seed")
     return store.create_run(
         kind,
         params,
-        seed=int(params["bench"]["seed"]),
+        seed=None if seed is None else int(seed),
         snapshot=bench_snapshot(params["bench"]),
     )
 
@@ -934,6 +1008,9 @@ def execute(store: RunStore, run_id: int, *, progress: ProgressCallback | None =
         raise
     store.set_status(run_id, "finished")
     summary = {"run": run_id, "kind": info.kind, "store": str(store.path), **summary}
+    if ctx.emulated is not None:  # a dry run: what the bench would have taken
+        summary["bench_time_s"] = ctx.emulated.clock.now_s
+        summary["round_trips"] = ctx.emulated.round_trips()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
     return summary
 

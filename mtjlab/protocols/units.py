@@ -7,18 +7,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from mtjlab.backend import ArrayBackend
+from mtjlab.backend import ArrayBackend, Stateful
 from mtjlab.store import RunStore
-
-
-class Stateful(Protocol):
-    """What a unit's state key names: something whose state can be saved and put back."""
-
-    def snapshot_state(self) -> bytes | None: ...
-
-    def restore_state(self, blob: bytes) -> None: ...
 
 
 class StateGroup:

@@ -57,6 +57,7 @@ class EmulatedBench:
                 )
             self.emulators[resource] = self._emulator(entries[0].model, resource, entries)
         self._adapters: dict[str, EmulatorAdapter] = {}
+        self._drivers: dict[str, object] | None = None
 
     def _emulator(self, model: str, resource: str, entries: list[InstrumentEntry]):
         module, name = EMULATORS[model]
@@ -128,13 +129,21 @@ class EmulatedBench:
         return out
 
     def backend(self, array: int, **kwargs):
-        """The InstrumentBackend of ``array`` on this bench's emulated instruments; limits are
-        the bench file's, or else the chip's own."""
+        """The InstrumentBackend of ``array`` on this bench's emulated instruments (the arrays
+        of one bench share its drivers); limits are the bench file's, or else the chip's own.
+        Its state (for a run that resumes) is the emulated array's."""
         from mtjlab.instrument_backend import InstrumentBackend
         from mtjlab.sim.limits import chip_limits
 
+        if self._drivers is None:
+            self._drivers = self.drivers()
         limits = self.bench.limits or chip_limits(self.chip)
-        return InstrumentBackend(self.bench, array, self.drivers(), limits=limits, **kwargs)
+        backend = InstrumentBackend(
+            self.bench, array, self._drivers, limits=limits, state=self.circuit.arrays[array],
+            **kwargs,
+        )  # fmt: skip
+        backend.emulated = self
+        return backend
 
     def transcripts(self) -> dict[str, list]:
         """What each emulator received and sent, by resource."""

@@ -1,0 +1,65 @@
+"""`--bench FILE` on the commands: the same protocols on the emulated bench's instruments, a dry
+run's bench time reported, the bench kept with the run, and arrays a bench lacks refused."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mtjlab.cli import main
+from mtjlab.store import RunStore
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EMULATED = str(EXAMPLES / "emulated-bench.yaml")
+
+
+def test_a_read_on_the_emulated_bench_is_the_simulators_and_reports_its_bench_time(
+    tmp_path, capsys
+):
+    assert main(["read", "--bench", EMULATED, "--out", str(tmp_path / "bench")]) == 0
+    text = capsys.readouterr().out
+    assert "emulated bench:" in text and "s of bench time" in text
+    on_bench = json.loads((tmp_path / "bench" / "summary.json").read_text())
+    assert on_bench["bench_time_s"] > 225 * 0.023 and on_bench["round_trips"] > 225
+    assert main(["read", "--out", str(tmp_path / "sim")]) == 0
+    on_sim = json.loads((tmp_path / "sim" / "summary.json").read_text())
+    assert on_bench["counts"] == on_sim["counts"]
+    assert "bench_time_s" not in on_sim
+    with RunStore(tmp_path / "bench" / "runs.db") as store:
+        info = store.run(1)
+    assert info.snapshot["bench"]["kind"] == "file" and info.snapshot["chip"]["seed"] == 0
+    assert info.parameters["bench"]["text"] == Path(EMULATED).read_text()
+
+
+def test_a_write_on_the_emulated_bench_keeps_the_arrays_state_for_a_resume(tmp_path, capsys):
+    pattern = tmp_path / "p.csv"
+    rows = np.zeros((15, 15), dtype=int)
+    rows[::2, ::3] = 1
+    pattern.write_text("\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    out = tmp_path / "w"
+    assert (
+        main(["write", str(pattern), "--bench", EMULATED, "--array", "2", "--out", str(out)]) == 0
+    )
+    assert "array 2: write fidelity 1.0000" in capsys.readouterr().out
+    with RunStore(out / "runs.db") as store:
+        assert list(store.latest_states(1)) == ["array=2"]
+
+
+def test_an_array_the_bench_does_not_reach_is_refused(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["read", "--bench", EMULATED, "--array", "0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"mtjlab: error: array(s) [0] are not on bench {EMULATED}; it has [1, 2]"
+    assert not out.exists()
+
+
+def test_a_real_bench_that_cannot_be_reached_names_the_instrument(tmp_path, capsys):
+    text = (EXAMPLES / "real-bench.yaml").read_text()
+    bench = tmp_path / "real.yaml"
+    bench.write_text(
+        text.replace("TCPIP0::192.168.10.21::inst0::INSTR", "ASRL/dev/mtjlab-no-port::INSTR")
+    )
+    assert main(["read", "--bench", str(bench), "--array", "0", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"mtjlab: error: {bench}: instrument smu_a (keithley2600b) at ")
+    assert "cannot connect" in err
