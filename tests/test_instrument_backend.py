@@ -135,3 +135,17 @@ def test_a_dry_run_map_takes_at_least_the_physical_floor_of_bench_time(emulated)
     per_cell = 1 / BENCH.timing["line_frequency_hz"] + BENCH.timing["relay_settle_s"]
     assert took >= 225 * per_cell
     assert bench_array.counts["connections"] >= 225
+
+
+def test_inference_by_superposition_matches_the_simulators_column_currents(emulated):
+    """One drive source: each row's share of the column currents is measured alone and summed.
+    At 0.1 V the devices are nearly linear and the lines' drops small, so the sum is the
+    simulator's all-rows-at-once currents within a percent of the largest."""
+    rng = np.random.default_rng(3)
+    v = np.zeros((2, 15))
+    v[:, :13] = 0.1 * rng.uniform(-1, 1, (2, 13))
+    with emulated.backend(1) as bench_array:
+        got = bench_array.column_currents_a(v)
+    want = SimulatedBackend(Chip.from_seed(0), 1).column_currents_a(v)
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(got, want, atol=0.01 * scale)
