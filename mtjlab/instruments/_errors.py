@@ -7,6 +7,7 @@ The mixins remember every command written since the last check, so that an
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -118,6 +119,34 @@ class _ErrorQueue(Instrument):
 
     def check_set_errors(self) -> list:
         return self.check_errors()
+
+    #: Relative difference between a value set and its read-back that counts as a refusal
+    #: (rather than the instrument's rounding to its resolution).
+    read_back_rel_tol = 0.01
+
+    def _read_number(self, what: str, query: str) -> float:
+        """Ask ``query`` and return its reply as a number; anything else is an error."""
+        reply = self.ask(query).strip()
+        try:
+            return float(reply)
+        except ValueError:
+            raise self._failure(f"{what}: {query!r} answered {reply!r}, not a number") from None
+
+    def _confirm_number(
+        self, what: str, query: str, wanted: float, unit: str, abs_tol: float = 0.0
+    ) -> None:
+        """Raise unless ``query`` reads back ``wanted`` within ``read_back_rel_tol``."""
+        held = self._read_number(what, query)
+        if not math.isclose(held, wanted, rel_tol=self.read_back_rel_tol, abs_tol=abs_tol):
+            raise self._failure(
+                f"{what} reads back as {held:g} {unit} after setting {wanted:g} {unit}"
+            )
+
+    def _confirm_text(self, what: str, query: str, wanted: str) -> None:
+        """Raise unless ``query`` reads back exactly ``wanted``."""
+        reply = self.ask(query).strip()
+        if reply != wanted:
+            raise self._failure(f"{what} reads back as {reply!r} after setting {wanted!r}")
 
     def _failure(self, explanation: str) -> InstrumentError:
         """Return an InstrumentError for a failure the driver saw itself (bad reply)."""

@@ -107,9 +107,6 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
     #: if the instrument holds another value: for a model whose limits mtjlab could not confirm
     #: from its manual, so that a value the instrument clamped is never taken as set.
     read_back_timing_and_level = False
-    #: Relative difference between a value set and the value read back that counts as a
-    #: clamp rather than the instrument's rounding to its resolution.
-    read_back_rel_tol = 0.01
     #: (output-channel property, value) pairs that make one bus trigger fire exactly one pulse,
     #: written in this order by :meth:`arm` and each read back before the output goes on.
     single_shot_settings: tuple[tuple[str, object], ...]

@@ -29,7 +29,6 @@ outputs switched often.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,8 +63,6 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
     nplc_range = (0.01, 10.0)
     #: The 2400's overvoltage-protection levels in V; 210 stands for NONE (161 to 210 V).
     protection_levels_v = (20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 160.0, 210.0)
-    #: Relative difference between a value set and its read-back that counts as a refusal.
-    read_back_rel_tol = 0.01
 
     voltage_protection_v = Instrument.control(
         ":SOUR:VOLT:PROT?",
@@ -229,27 +226,6 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
                 f"{what} refused: the output is off, and the 2400 takes no reading then "
                 "(':READ?' would wait until it times out); call enable_output() first"
             )
-
-    def _read_number(self, what: str, query: str) -> float:
-        reply = self.ask(query).strip()
-        try:
-            return float(reply)
-        except ValueError:
-            raise self._failure(f"{what}: {query!r} answered {reply!r}, not a number") from None
-
-    def _confirm_number(
-        self, what: str, query: str, wanted: float, unit: str, abs_tol: float = 0.0
-    ) -> None:
-        held = self._read_number(what, query)
-        if not math.isclose(held, wanted, rel_tol=self.read_back_rel_tol, abs_tol=abs_tol):
-            raise self._failure(
-                f"{what} reads back as {held:g} {unit} after setting {wanted:g} {unit}"
-            )
-
-    def _confirm_text(self, what: str, query: str, wanted: str) -> None:
-        reply = self.ask(query).strip()
-        if reply != wanted:
-            raise self._failure(f"{what} reads back as {reply!r} after setting {wanted!r}")
 
     def _read_points(self, query: str, points: int) -> np.ndarray:
         """Ask ``query`` and return its reply as a (points, 5) array of the elements in

@@ -63,8 +63,6 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
     max_list_points = 100
     max_voltage_v = 210.0
     max_current_a = 1.05
-    #: Relative difference between a value set and its read-back that counts as a refusal.
-    read_back_rel_tol = 0.01
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs):
         super().__init__(adapter, name, **kwargs)
@@ -317,27 +315,6 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
             return int(reply)
         except ValueError:
             raise self._failure(f"buffer count unreadable: {reply!r}") from None
-
-    def _read_number(self, what: str, query: str) -> float:
-        reply = self.ask(query).strip()
-        try:
-            return float(reply)
-        except ValueError:
-            raise self._failure(f"{what}: {query!r} answered {reply!r}, not a number") from None
-
-    def _confirm_number(
-        self, what: str, query: str, wanted: float, unit: str, abs_tol: float = 0.0
-    ) -> None:
-        held = self._read_number(what, query)
-        if not math.isclose(held, wanted, rel_tol=self.read_back_rel_tol, abs_tol=abs_tol):
-            raise self._failure(
-                f"{what} reads back as {held:g} {unit} after setting {wanted:g} {unit}"
-            )
-
-    def _confirm_text(self, what: str, query: str, wanted: str) -> None:
-        reply = self.ask(query).strip()
-        if reply != wanted:
-            raise self._failure(f"{what} reads back as {reply!r} after setting {wanted!r}")
 
     def _read_pairs(self, query: str, points: int) -> np.ndarray:
         """Ask ``query`` and return a (points, 2) array of (source value, reading)."""

@@ -192,8 +192,6 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
     """
 
     max_list_points = 100
-    #: Relative difference between a value set and its read-back that counts as a refusal.
-    read_back_rel_tol = 0.01
 
     ch_a = Instrument.ChannelCreator(Keithley2600BChannel, "a")
     ch_b = Instrument.ChannelCreator(Keithley2600BChannel, "b")
