@@ -40,7 +40,7 @@ def make_case(rows: int, cols: int, k: int, seed: int) -> tuple[np.ndarray, np.n
 def run_mtjlab(resistance_ohm: np.ndarray, voltages_v: np.ndarray) -> np.ndarray:
     # Default termination: rows driven at column 0, columns to ammeters at the last row.
     sol = solve_crossbar(1.0 / resistance_ohm, voltages_v, R_SEGMENT_OHM, R_SEGMENT_OHM)
-    return sol.column_currents
+    return sol.column_currents_a
 
 
 def run_badcrossbar(resistance_ohm: np.ndarray, voltages_v: np.ndarray) -> np.ndarray:

@@ -88,7 +88,7 @@ def solve_block(
     Returns
     -------
     row_node_v : ndarray, shape (k, rows, cols)
-    col_node_v : callable
+    column_node_v : callable
         Computes the column node voltages, shape (k, rows, cols), when called.
     currents : dict of ndarray, shape (k, lines)
         "row_start", "row_end" (into the array), "col_start", "col_end" (out of it).
@@ -110,8 +110,8 @@ def solve_block(
     rs_on, re_on = ends.row_start_on, ends.row_end_on
     cs_on, ce_on = ends.col_start_on, ends.col_end_on
     # Current the column ties inject at the first and last node of each column, (cols, k).
-    inject_first = g_col * np.where(cs_on[:, None], ends.col_start_v, 0.0)
-    inject_last = g_col * np.where(ce_on[:, None], ends.col_end_v, 0.0)
+    inject_first = g_col * np.where(cs_on[:, None], ends.column_start_v, 0.0)
+    inject_last = g_col * np.where(ce_on[:, None], ends.column_end_v, 0.0)
     col_sources = bool(inject_first.any() or inject_last.any())
 
     # Column chains: diagonal of T_j for all columns (cols, rows), off-diagonal -g_col.
@@ -231,13 +231,13 @@ def solve_block(
     currents["row_start"] = np.where(rs_on, (ends.row_start_v.T - row_v[:, :, 0]) * g_row, 0.0)
     currents["row_end"] = np.where(re_on, (ends.row_end_v.T - row_v[:, :, -1]) * g_row, 0.0)
     currents["col_start"], currents["col_end"] = resistive_split(
-        (col_out[:, :, 1].T - ends.col_start_v.T) * g_col,
-        (col_out[:, :, 2].T - ends.col_end_v.T) * g_col,
+        (col_out[:, :, 1].T - ends.column_start_v.T) * g_col,
+        (col_out[:, :, 2].T - ends.column_end_v.T) * g_col,
         (cs_on, ce_on),
         col_out[:, :, 0].T,
     )
 
-    def col_node_v() -> np.ndarray:
+    def column_node_v() -> np.ndarray:
         w_nodes = np.empty((cols, rows, k))
         for j in range(cols):
             b = g[:, j, None] * u_nodes[j].T
@@ -247,7 +247,7 @@ def solve_block(
             w_nodes[j] = lapack.dpttrs(d_f, e_f, b)[0]
         return w_nodes.transpose(2, 1, 0)
 
-    return row_v, col_node_v, currents
+    return row_v, column_node_v, currents
 
 
 def _cholesky(a: np.ndarray) -> np.ndarray | None:
@@ -367,10 +367,10 @@ def solve_block_batched(
     """
     if slope_s.shape[1] > slope_s.shape[2]:
         swapped = Ends(
-            row_start_v=ends.col_start_v,
-            row_end_v=ends.col_end_v,
-            col_start_v=ends.row_start_v,
-            col_end_v=ends.row_end_v,
+            row_start_v=ends.column_start_v,
+            row_end_v=ends.column_end_v,
+            column_start_v=ends.row_start_v,
+            column_end_v=ends.row_end_v,
         )
         # Transposed, the sources flow from the new row nodes (old column nodes) the other way.
         col_v, row_v = solve_block_batched(
@@ -399,8 +399,8 @@ def solve_block_batched(
 
     # Column-node right-hand side: ties at the chain ends plus the device sources.
     b_w = jt.copy()
-    b_w[:, :, 0] += (g_col * np.where(cs_on[:, None], ends.col_start_v, 0.0)).T
-    b_w[:, :, -1] += (g_col * np.where(ce_on[:, None], ends.col_end_v, 0.0)).T
+    b_w[:, :, 0] += (g_col * np.where(cs_on[:, None], ends.column_start_v, 0.0)).T
+    b_w[:, :, -1] += (g_col * np.where(ce_on[:, None], ends.column_end_v, 0.0)).T
 
     block_diag = np.full((cols, rows), 2.0 * g_row)
     block_diag[0] -= g_row
@@ -535,14 +535,14 @@ class BandedSystem:
         if self.transposed:  # chains along the shorter side keep the band narrow
             rows, cols, g_row, g_col = cols, rows, g_col, g_row
             ends = Ends(
-                row_start_v=ends.col_start_v,
-                row_end_v=ends.col_end_v,
-                col_start_v=ends.row_start_v,
-                col_end_v=ends.row_end_v,
+                row_start_v=ends.column_start_v,
+                row_end_v=ends.column_end_v,
+                column_start_v=ends.row_start_v,
+                column_end_v=ends.row_end_v,
             )
         self.rows, self.cols, self.k = rows, cols, ends.k
         self.g_row, self.g_col = g_row, g_col
-        volts = (ends.row_start_v, ends.row_end_v, ends.col_start_v, ends.col_end_v)
+        volts = (ends.row_start_v, ends.row_end_v, ends.column_start_v, ends.column_end_v)
         tied = np.concatenate([v[:, 0] for v in volts])
         self.topology = _topology(rows, cols, g_row, g_col, (~np.isnan(tied)).tobytes())
         if not self.topology.suits:

@@ -77,8 +77,8 @@ class _System:
         cs, ce = ends.col_start_on, ends.col_end_on
         b_u[:, rs, 0] += g_row * ends.row_start_v[rs].T
         b_u[:, re, -1] += g_row * ends.row_end_v[re].T
-        b_w[:, 0, cs] += g_col * ends.col_start_v[cs].T
-        b_w[:, -1, ce] += g_col * ends.col_end_v[ce].T
+        b_w[:, 0, cs] += g_col * ends.column_start_v[cs].T
+        b_w[:, -1, ce] += g_col * ends.column_end_v[ce].T
         if current_a is not None:
             b_u -= current_a
             b_w += current_a
@@ -139,14 +139,14 @@ def solve_pcg(
         Terminal voltages.
     current_a : ndarray, shape (k, rows, cols), optional
         Current sources in parallel with the devices, from row node to column node.
-    start : (row_node_v, col_node_v), optional
+    start : (row_node_v, column_node_v), optional
         Starting point (a Newton step starts from the last iterate).
     rtol : float
         Stop when every vector's residual norm is below ``rtol`` times its right-hand side's.
 
     Returns
     -------
-    row_node_v, col_node_v : ndarray, shape (k, rows, cols)
+    row_node_v, column_node_v : ndarray, shape (k, rows, cols)
     iterations : int
 
     Raises

@@ -23,8 +23,8 @@ class Ends:
 
     row_start_v: np.ndarray
     row_end_v: np.ndarray
-    col_start_v: np.ndarray
-    col_end_v: np.ndarray
+    column_start_v: np.ndarray
+    column_end_v: np.ndarray
 
     @property
     def k(self) -> int:
@@ -42,11 +42,11 @@ class Ends:
 
     @cached_property
     def col_start_on(self) -> np.ndarray:
-        return ~np.isnan(self.col_start_v[:, 0])
+        return ~np.isnan(self.column_start_v[:, 0])
 
     @cached_property
     def col_end_on(self) -> np.ndarray:
-        return ~np.isnan(self.col_end_v[:, 0])
+        return ~np.isnan(self.column_end_v[:, 0])
 
 
 def _line_fixed_voltage(start_v: np.ndarray, end_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +80,7 @@ def solve_nodes(
 
     Returns
     -------
-    row_node_v, col_node_v : ndarray, shape (k, rows, cols)
+    row_node_v, column_node_v : ndarray, shape (k, rows, cols)
 
     Notes
     -----
@@ -108,7 +108,7 @@ def solve_nodes(
         fixed[:rows] = on
         fixed_v[:rows] = volts
     if col_lumped:
-        on, volts = _line_fixed_voltage(ends.col_start_v, ends.col_end_v)
+        on, volts = _line_fixed_voltage(ends.column_start_v, ends.column_end_v)
         fixed[n_u:] = on
         fixed_v[n_u:] = volts
 
@@ -124,8 +124,8 @@ def solve_nodes(
             np.add.at(inject_a, cells[on, j], g_row * volts[on])
     if not col_lumped:
         for on, volts, i in (
-            (ends.col_start_on, ends.col_start_v, 0),
-            (ends.col_end_on, ends.col_end_v, rows - 1),
+            (ends.col_start_on, ends.column_start_v, 0),
+            (ends.col_end_on, ends.column_end_v, rows - 1),
         ):
             np.add.at(tie_s, n_u + cells[i, on], g_col)
             np.add.at(inject_a, n_u + cells[i, on], g_col * volts[on])

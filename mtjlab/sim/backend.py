@@ -127,8 +127,8 @@ class SimulatedBackend(ArrayBackend):
         ends = Ends(
             row_start_v=np.ascontiguousarray(row_v, dtype=float),
             row_end_v=np.full((rows, k), np.nan),
-            col_start_v=np.full((cols, k), np.nan),
-            col_end_v=np.ascontiguousarray(col_v, dtype=float),
+            column_start_v=np.full((cols, k), np.nan),
+            column_end_v=np.ascontiguousarray(col_v, dtype=float),
         )
         return solve_ends(
             self.array.linear_conductance_s(),
@@ -209,8 +209,8 @@ class SimulatedBackend(ArrayBackend):
             lines = np.nan_to_num(np.vstack([row_v[:, start:], col_v[:, start:]]), nan=np.inf)
             _, first, which = np.unique(lines, axis=1, return_index=True, return_inverse=True)
             sol = self._solve(row_v[:, start + first], col_v[:, start + first])
-            v_dev = np.reshape(sol.device_voltages, (-1, *self.shape))
-            i_col = np.reshape(sol.col_end_current_a, (-1, cols))
+            v_dev = np.reshape(sol.device_voltages_v, (-1, *self.shape))
+            i_col = np.reshape(sol.column_end_current_a, (-1, cols))
             order = which.ravel()
             changed = self._stress_in_turn(v_dev, order, duration_s)
             done = len(order) if changed is None else changed + 1
@@ -237,7 +237,7 @@ class SimulatedBackend(ArrayBackend):
         sol = self._solve(
             np.asarray(row_v, dtype=float)[:, None], np.asarray(col_v, dtype=float)[:, None]
         )
-        self._stress(np.reshape(sol.device_voltages, self.shape), duration_s)
+        self._stress(np.reshape(sol.device_voltages_v, self.shape), duration_s)
         return sol
 
     def read_noise_a(self, current_a: np.ndarray) -> np.ndarray:
@@ -296,7 +296,7 @@ class SimulatedBackend(ArrayBackend):
         # One circuit: Newton from the lines' source voltages saves the linear solve, which
         # costs a Newton step here (a batch of reads shares it, and starts from it).
         sol = self._solve(row_v[:, None], col_v[:, None], start="sources")
-        v_device = np.reshape(sol.device_voltages, self.shape)
+        v_device = np.reshape(sol.device_voltages_v, self.shape)
         # Below the public checks: whatever the scheme did, no device sees more than the limit.
         self._limits.check_device_voltages(v_device)
         self._stress(v_device, width_s)

@@ -115,16 +115,16 @@ class Terminals:
         Source at the column-0 end of each row line, volts.
     row_end_v : array_like, shape (rows,) or (rows, k)
         Source at the last-column end of each row line, volts.
-    col_start_v : array_like, shape (cols,) or (cols, k)
+    column_start_v : array_like, shape (cols,) or (cols, k)
         Source at the row-0 end of each column line, volts.
-    col_end_v : array_like, shape (cols,) or (cols, k)
+    column_end_v : array_like, shape (cols,) or (cols, k)
         Source at the last-row end of each column line, volts.
     """
 
     row_start_v: np.ndarray
     row_end_v: np.ndarray
-    col_start_v: np.ndarray
-    col_end_v: np.ndarray
+    column_start_v: np.ndarray
+    column_end_v: np.ndarray
 
     @classmethod
     def default(cls, row_voltages, rows: int, cols: int) -> Terminals:
@@ -151,8 +151,8 @@ class Terminals:
         return cls(
             row_start_v=volts,
             row_end_v=np.full((rows, *tail), np.nan),
-            col_start_v=np.full((cols, *tail), np.nan),
-            col_end_v=np.zeros((cols, *tail)),
+            column_start_v=np.full((cols, *tail), np.nan),
+            column_end_v=np.zeros((cols, *tail)),
         )
 
     @classmethod
@@ -161,8 +161,8 @@ class Terminals:
         return cls(
             row_start_v=np.full(rows, np.nan),
             row_end_v=np.full(rows, np.nan),
-            col_start_v=np.full(cols, np.nan),
-            col_end_v=np.full(cols, np.nan),
+            column_start_v=np.full(cols, np.nan),
+            column_end_v=np.full(cols, np.nan),
         )
 
 
@@ -176,18 +176,18 @@ class CrossbarSolution:
 
     Attributes
     ----------
-    column_currents : ndarray, shape ([k,] cols)
+    column_currents_a : ndarray, shape ([k,] cols)
         Current out of the array through each column's terminals (both ends summed), amps.
-    row_currents : ndarray, shape ([k,] rows)
+    row_currents_a : ndarray, shape ([k,] rows)
         Current into the array through each row's terminals (both ends summed), amps.
     row_start_current_a, row_end_current_a : ndarray, shape ([k,] rows)
         Per-end row terminal currents, into the array.
-    col_start_current_a, col_end_current_a : ndarray, shape ([k,] cols)
+    column_start_current_a, column_end_current_a : ndarray, shape ([k,] cols)
         Per-end column terminal currents, out of the array.
-    row_node_v, col_node_v : ndarray, shape ([k,] rows, cols)
+    row_node_v, column_node_v : ndarray, shape ([k,] rows, cols)
         Voltage of the row-line and column-line node at each crosspoint (the block path
         computes the column node voltages on first access).
-    device_voltages, device_currents : ndarray, shape ([k,] rows, cols)
+    device_voltages_v, device_currents_a : ndarray, shape ([k,] rows, cols)
         Row node minus column node voltage, and the current from row to column line, per
         device (computed on first access).
     iterations : int
@@ -196,18 +196,18 @@ class CrossbarSolution:
         Path that solved it: "ideal", "nodal", "block" or "pcg" (see the module docstring).
     """
 
-    column_currents: np.ndarray
-    row_currents: np.ndarray
+    column_currents_a: np.ndarray
+    row_currents_a: np.ndarray
     row_start_current_a: np.ndarray
     row_end_current_a: np.ndarray
-    col_start_current_a: np.ndarray
-    col_end_current_a: np.ndarray
+    column_start_current_a: np.ndarray
+    column_end_current_a: np.ndarray
     iterations: int
     method: str
     # Node voltages as arrays, or as functions computing them on first access (the block path
     # gets the currents without them).
     _row_node_v: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
-    _col_node_v: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
+    _column_node_v: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
     _conductance_s: np.ndarray | None = field(default=None, repr=False, compare=False)
     _device_currents: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -218,22 +218,22 @@ class CrossbarSolution:
         return v if isinstance(v, np.ndarray) else v()
 
     @cached_property
-    def col_node_v(self) -> np.ndarray:
+    def column_node_v(self) -> np.ndarray:
         """Voltage of the column-line node at each crosspoint, shape ([k,] rows, cols)."""
-        v = self._col_node_v
+        v = self._column_node_v
         return v if isinstance(v, np.ndarray) else v()
 
     @cached_property
-    def device_voltages(self) -> np.ndarray:
+    def device_voltages_v(self) -> np.ndarray:
         """Row node minus column node voltage across each device, shape ([k,] rows, cols)."""
-        return self.row_node_v - self.col_node_v
+        return self.row_node_v - self.column_node_v
 
     @cached_property
-    def device_currents(self) -> np.ndarray:
+    def device_currents_a(self) -> np.ndarray:
         """Current through each device from row line to column line, shape ([k,] rows, cols)."""
         if self._device_currents is not None:
             return self._device_currents
-        return self._conductance_s * self.device_voltages
+        return self._conductance_s * self.device_voltages_v
 
 
 def _as_conductance(conductance_s) -> np.ndarray:
@@ -274,8 +274,8 @@ def _as_ends(terminals: Terminals, rows: int, cols: int) -> tuple[Ends, bool]:
     for name, lines in (
         ("row_start_v", rows),
         ("row_end_v", rows),
-        ("col_start_v", cols),
-        ("col_end_v", cols),
+        ("column_start_v", cols),
+        ("column_end_v", cols),
     ):
         a = np.asarray(getattr(terminals, name), dtype=float)
         if a.ndim not in (1, 2) or a.shape[0] != lines or (a.ndim == 2 and a.shape[1] == 0):
@@ -357,8 +357,8 @@ def _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a):
         )
     if np.isfinite(g_col):
         currents["col_start"], currents["col_end"] = resistive_split(
-            (col_v[:, 0, :] - ends.col_start_v.T) * g_col,
-            (col_v[:, -1, :] - ends.col_end_v.T) * g_col,
+            (col_v[:, 0, :] - ends.column_start_v.T) * g_col,
+            (col_v[:, -1, :] - ends.column_end_v.T) * g_col,
             (ends.col_start_on, ends.col_end_on),
             device_a.sum(axis=1),
         )
@@ -382,16 +382,16 @@ def _package(g, batched, currents, row_v, col_v, iterations, method, device_a=No
 
     column = currents["col_start"] + currents["col_end"] if exact is None else exact
     return CrossbarSolution(
-        column_currents=out(column),
-        row_currents=out(currents["row_start"] + currents["row_end"]),
+        column_currents_a=out(column),
+        row_currents_a=out(currents["row_start"] + currents["row_end"]),
         row_start_current_a=out(currents["row_start"]),
         row_end_current_a=out(currents["row_end"]),
-        col_start_current_a=out(currents["col_start"]),
-        col_end_current_a=out(currents["col_end"]),
+        column_start_current_a=out(currents["col_start"]),
+        column_end_current_a=out(currents["col_end"]),
         iterations=iterations,
         method=method,
         _row_node_v=lazy(row_v),
-        _col_node_v=lazy(col_v),
+        _column_node_v=lazy(col_v),
         _conductance_s=g,
         _device_currents=None if device_a is None else out(device_a),
     )
@@ -460,10 +460,10 @@ def _solve_block_transposed(g, g_row, g_col, ends):
     transposed row is a current out of it by the original column with the sign reversed.
     """
     swapped = Ends(
-        row_start_v=ends.col_start_v,
-        row_end_v=ends.col_end_v,
-        col_start_v=ends.row_start_v,
-        col_end_v=ends.row_end_v,
+        row_start_v=ends.column_start_v,
+        row_end_v=ends.column_end_v,
+        column_start_v=ends.row_start_v,
+        column_end_v=ends.row_end_v,
     )
     col_v, row_v_fn, cur = solve_block(np.ascontiguousarray(g.T), g_col, g_row, swapped)
     currents = {
@@ -572,8 +572,8 @@ def solve_crossbar(
         ends = Ends(  # the default termination, valid by construction
             row_start_v=volts,
             row_end_v=np.full((rows, k), np.nan),
-            col_start_v=np.full((cols, k), np.nan),
-            col_end_v=np.zeros((cols, k)),
+            column_start_v=np.full((cols, k), np.nan),
+            column_end_v=np.zeros((cols, k)),
         )
     elif not isinstance(terminals, Terminals):
         raise TypeError(f"terminals must be a Terminals; got {type(terminals).__name__}")
@@ -585,7 +585,7 @@ def solve_crossbar(
     if math.isinf(g_row):
         _check_lumped_ends("row", ends.row_start_v, ends.row_end_v)
     if math.isinf(g_col):
-        _check_lumped_ends("column", ends.col_start_v, ends.col_end_v)
+        _check_lumped_ends("column", ends.column_start_v, ends.column_end_v)
     if device_iv is not None and not callable(device_iv):
         raise TypeError(f"device_iv must be callable; got {type(device_iv).__name__}")
     if not (np.isfinite(tol_v) and tol_v > 0):
@@ -633,7 +633,7 @@ def solve_ends(
     if math.isinf(g_row):
         _check_lumped_ends("row", ends.row_start_v, ends.row_end_v)
     if math.isinf(g_col):
-        _check_lumped_ends("column", ends.col_start_v, ends.col_end_v)
+        _check_lumped_ends("column", ends.column_start_v, ends.column_end_v)
     if start not in ("linear", "sources"):
         raise ValueError(f"start must be 'linear' or 'sources'; got {start!r}")
     tied = ends.row_start_on | ends.row_end_on, ends.col_start_on | ends.col_end_on
@@ -655,7 +655,7 @@ def _source_voltages(ends: Ends, shape: tuple[int, int]) -> tuple[np.ndarray, np
     ends are tied): the solution with ideal lines, for lines that are all tied."""
     rows, cols = shape
     row_src = np.where(ends.row_start_on[:, None], ends.row_start_v, ends.row_end_v)
-    col_src = np.where(ends.col_start_on[:, None], ends.col_start_v, ends.col_end_v)
+    col_src = np.where(ends.col_start_on[:, None], ends.column_start_v, ends.column_end_v)
     k = ends.k
     row_v = np.broadcast_to(row_src.T[:, :, None], (k, rows, cols)).copy()
     col_v = np.broadcast_to(col_src.T[:, None, :], (k, rows, cols)).copy()

@@ -222,8 +222,8 @@ def device_voltage_ratio(backend, row, col, amplitude_v, polarity, state):
         terminals = Terminals(
             row_start_v=row_v,
             row_end_v=np.full_like(row_v, np.nan),
-            col_start_v=np.full_like(col_v, np.nan),
-            col_end_v=col_v,
+            column_start_v=np.full_like(col_v, np.nan),
+            column_end_v=col_v,
         )
         solution = solve_crossbar(
             a.linear_conductance_s(),
@@ -232,7 +232,7 @@ def device_voltage_ratio(backend, row, col, amplitude_v, polarity, state):
             terminals=terminals,
             device_iv=a.current_and_slope,
         )
-        v_device = np.reshape(solution.device_voltages, a.shape)[row, col]
+        v_device = np.reshape(solution.device_voltages_v, a.shape)[row, col]
     finally:
         a.state[row, col] = saved
     return polarity * amplitude_v / v_device

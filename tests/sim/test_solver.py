@@ -40,7 +40,7 @@ def random_terminals(rng, rows, cols, k):
     if rows > 2:
         t.row_start_v[-1] = t.row_end_v[-1] = NAN
     if cols > 2:
-        t.col_start_v[-1] = t.col_end_v[-1] = NAN
+        t.column_start_v[-1] = t.column_end_v[-1] = NAN
     return t
 
 
@@ -80,15 +80,15 @@ def dense_reference(g, r_row, r_col, t):
         tie(u(i, 0), 1 / r_row, t.row_start_v[i])
         tie(u(i, cols - 1), 1 / r_row, t.row_end_v[i])
     for j in range(cols):
-        tie(w(0, j), 1 / r_col, t.col_start_v[j])
-        tie(w(rows - 1, j), 1 / r_col, t.col_end_v[j])
+        tie(w(0, j), 1 / r_col, t.column_start_v[j])
+        tie(w(rows - 1, j), 1 / r_col, t.column_end_v[j])
     v = np.linalg.solve(a, b)
     return v[:n].T.reshape(k, rows, cols), v[n:].T.reshape(k, rows, cols)
 
 
 def kcl_residuals(g, r_row, r_col, t, sol, device_a=None):
     """Net current leaving every row and column node (k, rows, cols), from voltages alone."""
-    u, w = sol.row_node_v, sol.col_node_v
+    u, w = sol.row_node_v, sol.column_node_v
     dev = g * (u - w) if device_a is None else device_a
     res_u = dev.copy()
     res_w = -dev.copy()
@@ -98,8 +98,8 @@ def kcl_residuals(g, r_row, r_col, t, sol, device_a=None):
     res_w[:, 1:, :] += (w[:, 1:, :] - w[:, :-1, :]) / r_col
     res_u[:, :, 0] += np.nan_to_num((u[:, :, 0] - t.row_start_v.T) / r_row)
     res_u[:, :, -1] += np.nan_to_num((u[:, :, -1] - t.row_end_v.T) / r_row)
-    res_w[:, 0, :] += np.nan_to_num((w[:, 0, :] - t.col_start_v.T) / r_col)
-    res_w[:, -1, :] += np.nan_to_num((w[:, -1, :] - t.col_end_v.T) / r_col)
+    res_w[:, 0, :] += np.nan_to_num((w[:, 0, :] - t.column_start_v.T) / r_col)
+    res_w[:, -1, :] += np.nan_to_num((w[:, -1, :] - t.column_end_v.T) / r_col)
     return res_u, res_w
 
 
@@ -111,11 +111,11 @@ def test_one_cell_is_three_resistors_in_series():
     r_dev, r_row, r_col, v = 5e3, 7.0, 3.0, 0.8
     sol = solve_crossbar([[1 / r_dev]], [v], r_row, r_col)
     current = v / (r_row + r_dev + r_col)
-    assert sol.column_currents == pytest.approx([current], rel=1e-12)
-    assert sol.row_currents == pytest.approx([current], rel=1e-12)
+    assert sol.column_currents_a == pytest.approx([current], rel=1e-12)
+    assert sol.row_currents_a == pytest.approx([current], rel=1e-12)
     assert sol.row_node_v[0, 0] == pytest.approx(v - current * r_row, rel=1e-12)
-    assert sol.col_node_v[0, 0] == pytest.approx(current * r_col, rel=1e-12)
-    assert sol.device_currents[0, 0] == pytest.approx(current, rel=1e-12)
+    assert sol.column_node_v[0, 0] == pytest.approx(current * r_col, rel=1e-12)
+    assert sol.device_currents_a[0, 0] == pytest.approx(current, rel=1e-12)
     assert sol.iterations == 0
 
 
@@ -127,9 +127,9 @@ def test_one_cell_driven_from_both_ends_of_both_lines():
     current = v / (r_row / 2 + r_dev + r_col / 2)
     assert sol.row_start_current_a == pytest.approx([current / 2], rel=1e-12)
     assert sol.row_end_current_a == pytest.approx([current / 2], rel=1e-12)
-    assert sol.col_start_current_a == pytest.approx([current / 2], rel=1e-12)
-    assert sol.col_end_current_a == pytest.approx([current / 2], rel=1e-12)
-    assert sol.column_currents == pytest.approx([current], rel=1e-12)
+    assert sol.column_start_current_a == pytest.approx([current / 2], rel=1e-12)
+    assert sol.column_end_current_a == pytest.approx([current / 2], rel=1e-12)
+    assert sol.column_currents_a == pytest.approx([current], rel=1e-12)
 
 
 def test_two_by_two_with_row_resistance_is_two_ladders():
@@ -147,11 +147,11 @@ def test_two_by_two_with_row_resistance_is_two_ladders():
         node0 = v[i] - i_row * r
         dev[i, 0] = node0 / res[i, 0]
         dev[i, 1] = node0 / far
-        assert sol.row_currents[i] == pytest.approx(i_row, rel=1e-12)
+        assert sol.row_currents_a[i] == pytest.approx(i_row, rel=1e-12)
         assert sol.row_node_v[i, 1] == pytest.approx(dev[i, 1] * res[i, 1], rel=1e-12)
-    assert sol.column_currents == pytest.approx(dev.sum(axis=0), rel=1e-12)
-    assert sol.device_currents == pytest.approx(dev, rel=1e-12)
-    assert np.all(sol.col_node_v == 0.0)
+    assert sol.column_currents_a == pytest.approx(dev.sum(axis=0), rel=1e-12)
+    assert sol.device_currents_a == pytest.approx(dev, rel=1e-12)
+    assert np.all(sol.column_node_v == 0.0)
 
 
 def test_two_by_two_with_column_resistance_by_cramers_rule():
@@ -170,10 +170,10 @@ def test_two_by_two_with_column_resistance_by_cramers_rule():
         det = a11 * a22 - a12 * a12
         w0 = (b1 * a22 - a12 * b2) / det
         w1 = (a11 * b2 - a12 * b1) / det
-        assert sol.col_node_v[:, j] == pytest.approx([w0, w1], rel=1e-12)
-        assert sol.column_currents[j] == pytest.approx(w1 / r, rel=1e-12)
-        assert sol.col_end_current_a[j] == pytest.approx(w1 / r, rel=1e-12)
-    assert np.all(sol.col_start_current_a == 0.0)
+        assert sol.column_node_v[:, j] == pytest.approx([w0, w1], rel=1e-12)
+        assert sol.column_currents_a[j] == pytest.approx(w1 / r, rel=1e-12)
+        assert sol.column_end_current_a[j] == pytest.approx(w1 / r, rel=1e-12)
+    assert np.all(sol.column_start_current_a == 0.0)
     assert np.all(sol.row_node_v == v[:, None])
 
 
@@ -188,7 +188,7 @@ def test_zero_line_resistance_is_exactly_the_matrix_product(shape, k):
     g = random_array(rng, *shape)
     v = rng.uniform(-1, 1, size=shape[:1] if k is None else (shape[0], k))
     sol = solve_crossbar(g, v, 0.0, 0.0)
-    assert np.array_equal(sol.column_currents, v.T @ g)
+    assert np.array_equal(sol.column_currents_a, v.T @ g)
     assert sol.method == "ideal"
 
 
@@ -198,12 +198,12 @@ def test_zero_resistance_line_tied_at_both_ends_splits_like_the_limit():
     t = Terminals(
         row_start_v=rng.uniform(0, 1, 4),
         row_end_v=np.full(4, NAN),
-        col_start_v=np.zeros(5),
-        col_end_v=np.zeros(5),
+        column_start_v=np.zeros(5),
+        column_end_v=np.zeros(5),
     )
     ideal = solve_crossbar(g, r_row=1e-3, r_col=0.0, terminals=t)
     tiny = solve_crossbar(g, r_row=1e-3, r_col=1e-9, terminals=t)
-    for name in ("col_start_current_a", "col_end_current_a", "column_currents"):
+    for name in ("column_start_current_a", "column_end_current_a", "column_currents_a"):
         np.testing.assert_allclose(getattr(ideal, name), getattr(tiny, name), rtol=1e-6)
 
 
@@ -227,21 +227,21 @@ def test_random_terminals_match_dense_solve_and_kirchhoff(seed):
     sol = solve_crossbar(g, r_row=r_row, r_col=r_col, terminals=t)
     u_ref, w_ref = dense_reference(g, r_row, r_col, t)
     np.testing.assert_allclose(sol.row_node_v, u_ref, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(sol.col_node_v, w_ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sol.column_node_v, w_ref, rtol=1e-9, atol=1e-12)
 
     res_u, res_w = kcl_residuals(g, r_row, r_col, t, sol)
-    scale = np.abs(sol.device_currents).max() + np.abs(sol.row_currents).max()
+    scale = np.abs(sol.device_currents_a).max() + np.abs(sol.row_currents_a).max()
     assert np.abs(res_u).max() < 1e-10 * scale
     assert np.abs(res_w).max() < 1e-10 * scale
 
     # Terminal currents follow from the end node voltages; open ends carry nothing.
     start = np.nan_to_num((t.row_start_v.T - sol.row_node_v[:, :, 0]) / r_row)
     np.testing.assert_allclose(sol.row_start_current_a, start, rtol=1e-9, atol=1e-15)
-    end = np.nan_to_num((sol.col_node_v[:, -1, :] - t.col_end_v.T) / r_col)
-    np.testing.assert_allclose(sol.col_end_current_a, end, rtol=1e-9, atol=1e-15)
+    end = np.nan_to_num((sol.column_node_v[:, -1, :] - t.column_end_v.T) / r_col)
+    np.testing.assert_allclose(sol.column_end_current_a, end, rtol=1e-9, atol=1e-15)
     # Global conservation: all that enters by the rows leaves by the columns.
     np.testing.assert_allclose(
-        sol.row_currents.sum(axis=1), sol.column_currents.sum(axis=1), rtol=1e-9, atol=1e-15
+        sol.row_currents_a.sum(axis=1), sol.column_currents_a.sum(axis=1), rtol=1e-9, atol=1e-15
     )
 
 
@@ -252,11 +252,11 @@ def test_default_termination_conserves_current_and_obeys_kcl():
     sol = solve_crossbar(g, v, 2.0, 2.0)
     t = Terminals.default(v, 15, 15)
     res_u, res_w = kcl_residuals(g, 2.0, 2.0, t, sol)
-    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(sol.row_currents).max()
-    np.testing.assert_allclose(sol.row_currents.sum(1), sol.column_currents.sum(1), rtol=1e-12)
-    assert np.all(sol.row_end_current_a == 0) and np.all(sol.col_start_current_a == 0)
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(sol.row_currents_a).max()
+    np.testing.assert_allclose(sol.row_currents_a.sum(1), sol.column_currents_a.sum(1), rtol=1e-12)
+    assert np.all(sol.row_end_current_a == 0) and np.all(sol.column_start_current_a == 0)
     # Line resistance only loses current relative to the ideal product.
-    assert np.all(sol.column_currents < v.T @ g)
+    assert np.all(sol.column_currents_a < v.T @ g)
 
 
 def test_batch_equals_separate_solves():
@@ -267,10 +267,10 @@ def test_batch_equals_separate_solves():
     for q in range(4):
         one = Terminals(*(a[:, q] for a in dataclasses.astuple(t)))
         single = solve_crossbar(g, r_row=3.0, r_col=4.0, terminals=one)
-        assert single.column_currents.shape == (6,)
-        assert single.device_voltages.shape == (5, 6)
-        np.testing.assert_allclose(batch.column_currents[q], single.column_currents, rtol=1e-12)
-        np.testing.assert_allclose(batch.device_voltages[q], single.device_voltages, rtol=1e-12)
+        assert single.column_currents_a.shape == (6,)
+        assert single.device_voltages_v.shape == (5, 6)
+        np.testing.assert_allclose(batch.column_currents_a[q], single.column_currents_a, rtol=1e-12)
+        np.testing.assert_allclose(batch.device_voltages_v[q], single.device_voltages_v, rtol=1e-12)
 
 
 def test_island_with_no_source_sits_at_zero_and_carries_nothing():
@@ -279,9 +279,9 @@ def test_island_with_no_source_sits_at_zero_and_carries_nothing():
     t = Terminals([1.0, NAN], [NAN, NAN], [NAN, NAN], [0.0, 0.0])
     sol = solve_crossbar(g, r_row=1.0, r_col=1.0, terminals=t)
     assert np.all(sol.row_node_v[1] == 0.0)
-    assert np.all(sol.device_currents[1] == 0.0)
-    assert np.all(np.isfinite(sol.column_currents))
-    assert sol.column_currents.sum() == pytest.approx(sol.row_currents.sum(), rel=1e-12)
+    assert np.all(sol.device_currents_a[1] == 0.0)
+    assert np.all(np.isfinite(sol.column_currents_a))
+    assert sol.column_currents_a.sum() == pytest.approx(sol.row_currents_a.sum(), rel=1e-12)
 
 
 def test_shorted_and_open_devices():
@@ -290,14 +290,14 @@ def test_shorted_and_open_devices():
     g[0, 2] = 0.0  # open
     v = np.array([0.2, 0.3, 0.1])
     sol = solve_crossbar(g, v, 2.0, 2.0)
-    assert sol.device_currents[0, 2] == 0.0
+    assert sol.device_currents_a[0, 2] == 0.0
     t = Terminals.default(v, 3, 3)
     res_u, res_w = kcl_residuals(g, 2.0, 2.0, t, _batched(sol))
-    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(sol.row_currents).max()
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(sol.row_currents_a).max()
 
 
 def _batched(sol):
-    return SimpleNamespace(row_node_v=sol.row_node_v[None], col_node_v=sol.col_node_v[None])
+    return SimpleNamespace(row_node_v=sol.row_node_v[None], column_node_v=sol.column_node_v[None])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,13 +318,13 @@ def test_newton_satisfies_kcl_with_the_nonlinear_law():
     law = cubic_device(g, 4e-4)
     sol = solve_crossbar(g, r_row=5.0, r_col=5.0, terminals=t, device_iv=law, tol_v=1e-12)
     assert sol.iterations >= 2
-    device_a = law(sol.device_voltages)[0]
-    np.testing.assert_allclose(sol.device_currents, device_a, rtol=1e-12)
+    device_a = law(sol.device_voltages_v)[0]
+    np.testing.assert_allclose(sol.device_currents_a, device_a, rtol=1e-12)
     res_u, res_w = kcl_residuals(g, 5.0, 5.0, t, sol, device_a=device_a)
     assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(device_a).max()
     # And the law matters: the linear answer differs.
     linear = solve_crossbar(g, r_row=5.0, r_col=5.0, terminals=t)
-    assert np.abs(linear.column_currents - sol.column_currents).max() > 1e-6
+    assert np.abs(linear.column_currents_a - sol.column_currents_a).max() > 1e-6
 
 
 def test_linear_device_law_reproduces_the_linear_solution():
@@ -336,14 +336,14 @@ def test_linear_device_law_reproduces_the_linear_solution():
         g, v, 2.0, 2.0, device_iv=lambda x: (g * x, np.broadcast_to(g, x.shape))
     )
     assert newton.iterations == 1
-    np.testing.assert_allclose(newton.column_currents, linear.column_currents, rtol=1e-12)
+    np.testing.assert_allclose(newton.column_currents_a, linear.column_currents_a, rtol=1e-12)
 
 
 def test_newton_with_ideal_lines():
     g = np.array([[1e-3, 2e-3]])
     law = cubic_device(g, 1e-3)
     sol = solve_crossbar(g, [0.5], 0.0, 0.0, device_iv=law)
-    np.testing.assert_allclose(sol.column_currents, law(np.array([[[0.5, 0.5]]]))[0][0, 0])
+    np.testing.assert_allclose(sol.column_currents_a, law(np.array([[[0.5, 0.5]]]))[0][0, 0])
 
 
 def test_newton_that_cannot_converge_raises():
@@ -394,8 +394,8 @@ def test_terminals_and_row_voltages_together_are_refused():
 
 def test_inconsistent_open_pattern_across_vectors_is_refused():
     t = Terminals.default(np.ones((2, 3)), 2, 2)
-    t.col_end_v[1, 2] = NAN
-    with pytest.raises(ValueError, match=r"col_end_v: line 1 is open \(NaN\) for some"):
+    t.column_end_v[1, 2] = NAN
+    with pytest.raises(ValueError, match=r"column_end_v: line 1 is open \(NaN\) for some"):
         solve_crossbar(np.full((2, 2), 1e-3), r_row=1.0, r_col=1.0, terminals=t)
 
 
@@ -418,7 +418,7 @@ def test_row_voltage_shape_must_match_rows(rows, cols, wrong, k):
     if wrong == rows:
         sol = solve_crossbar(g, np.ones(shape), 1.0, 1.0)
         expected = (cols,) if k is None else (k, cols)
-        assert sol.column_currents.shape == expected
+        assert sol.column_currents_a.shape == expected
     else:
         with pytest.raises(ValueError, match=rf"row_voltages must have shape \({rows},\)"):
             solve_crossbar(g, np.ones(shape), 1.0, 1.0)
@@ -437,7 +437,7 @@ def test_conservation_for_any_size_and_resistance(rows, cols, r, scale):
     v = rng.uniform(-scale, scale, size=(rows, 2))
     sol = solve_crossbar(g, v, r, r)
     np.testing.assert_allclose(
-        sol.row_currents.sum(1), sol.column_currents.sum(1), rtol=1e-9, atol=1e-18 * scale
+        sol.row_currents_a.sum(1), sol.column_currents_a.sum(1), rtol=1e-9, atol=1e-18 * scale
     )
 
 
@@ -475,16 +475,16 @@ def general_path(monkeypatch):
 
 
 FIELDS = (
-    "column_currents",
-    "row_currents",
+    "column_currents_a",
+    "row_currents_a",
     "row_start_current_a",
     "row_end_current_a",
-    "col_start_current_a",
-    "col_end_current_a",
+    "column_start_current_a",
+    "column_end_current_a",
     "row_node_v",
-    "col_node_v",
-    "device_voltages",
-    "device_currents",
+    "column_node_v",
+    "device_voltages_v",
+    "device_currents_a",
 )
 
 
@@ -516,8 +516,8 @@ def test_block_path_default_termination_matches_dense_solve(shape):
     assert sol.method == "block"
     u_ref, w_ref = dense_reference(g, 2.0, 2.0, Terminals.default(v, *shape))
     np.testing.assert_allclose(sol.row_node_v, u_ref, rtol=1e-10)
-    np.testing.assert_allclose(sol.col_node_v, w_ref, rtol=1e-9, atol=1e-15)
-    np.testing.assert_allclose(sol.column_currents, w_ref[:, -1, :] / 2.0, rtol=1e-9)
+    np.testing.assert_allclose(sol.column_node_v, w_ref, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(sol.column_currents_a, w_ref[:, -1, :] / 2.0, rtol=1e-9)
 
 
 def test_block_path_with_a_fully_shorted_column(general_path):
@@ -546,7 +546,7 @@ def test_floating_lines_and_tiny_segments_choose_the_path():
     assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
     # So is a floating column that only meets floating rows.
     g = random_array(rng, 4, 4)
-    t.col_start_v[2] = t.col_end_v[2] = NAN
+    t.column_start_v[2] = t.column_end_v[2] = NAN
     g[[0, 2, 3], 2] = 0.0
     assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
 
@@ -558,12 +558,12 @@ def test_block_path_with_floating_lines_matches_general_path(shape, general_path
     t = tied_terminals(rng, *shape, 2)
     for lines in (t.row_start_v, t.row_end_v):
         lines[1::3] = NAN  # every third row floats
-    for lines in (t.col_start_v, t.col_end_v):
+    for lines in (t.column_start_v, t.column_end_v):
         lines[2::4] = NAN  # every fourth column floats
     fast = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t)
     assert fast.method == "block"
-    assert np.all(fast.row_currents[:, 1::3] == 0.0)
-    assert np.all(fast.column_currents[:, 2::4] == 0.0)
+    assert np.all(fast.row_currents_a[:, 1::3] == 0.0)
+    assert np.all(fast.column_currents_a[:, 2::4] == 0.0)
     assert_same_solution(fast, general_path(g, r_row=2.0, r_col=3.0, terminals=t))
 
 
@@ -587,7 +587,7 @@ def test_batched_newton_matches_general_newton_and_kirchhoff(shape, monkeypatch)
     law = cubic_device(g, 4e-4)
     fast = solve_crossbar(g, r_row=5.0, r_col=3.0, terminals=t, device_iv=law, tol_v=1e-12)
     assert fast.method == "block"
-    device_a = law(fast.device_voltages)[0]
+    device_a = law(fast.device_voltages_v)[0]
     res_u, res_w = kcl_residuals(g, 5.0, 3.0, t, fast, device_a=device_a)
     assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(device_a).max()
 
@@ -609,7 +609,7 @@ def v_half_scheme(rows, cols, row, col, v_write):
     row_v[row] = v_write
     col_v = np.full(cols, v_write / 2)
     col_v[col] = 0.0
-    return dataclasses.replace(Terminals.open(rows, cols), row_start_v=row_v, col_start_v=col_v)
+    return dataclasses.replace(Terminals.open(rows, cols), row_start_v=row_v, column_start_v=col_v)
 
 
 def test_v_half_scheme_with_ideal_lines_is_exact():
@@ -619,17 +619,19 @@ def test_v_half_scheme_with_ideal_lines_is_exact():
     expected[1, :] = 0.6
     expected[:, 2] = 0.6
     expected[1, 2] = 1.2
-    assert np.array_equal(sol.device_voltages, expected)
+    assert np.array_equal(sol.device_voltages_v, expected)
     # Every line is a source here; what the rows deliver the columns take.
-    np.testing.assert_allclose(sol.col_start_current_a.sum(), sol.row_currents.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        sol.column_start_current_a.sum(), sol.row_currents_a.sum(), rtol=1e-12
+    )
 
 
 def test_v_half_scheme_with_line_resistance_loses_a_little_on_the_selected_device():
     g = random_array(np.random.default_rng(13), 15, 15)
     sol = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=v_half_scheme(15, 15, 7, 7, 1.0))
     assert sol.method == "block"
-    assert 0.95 < sol.device_voltages[7, 7] < 1.0
-    half = np.delete(sol.device_voltages[7, :], 7)
+    assert 0.95 < sol.device_voltages_v[7, 7] < 1.0
+    half = np.delete(sol.device_voltages_v[7, :], 7)
     assert np.all((half > 0.45) & (half < 0.5))
 
 
@@ -659,8 +661,8 @@ def test_lazy_fields_do_not_see_later_changes_to_the_inputs():
     expected = solve_crossbar(g.copy(), v.copy(), 2.0, 2.0)
     g *= 2.0
     v *= 2.0
-    np.testing.assert_array_equal(sol.col_node_v, expected.col_node_v)
-    np.testing.assert_array_equal(sol.device_currents, expected.device_currents)
+    np.testing.assert_array_equal(sol.column_node_v, expected.column_node_v)
+    np.testing.assert_array_equal(sol.device_currents_a, expected.device_currents_a)
 
 
 def test_arrays_too_large_for_the_block_inverses_take_the_general_path(monkeypatch):
@@ -696,7 +698,7 @@ def test_iterative_path_matches_general_path(shape, iterative_path, monkeypatch)
     assert reference.method == "nodal"
     assert_same_solution(fast, reference, rtol=1e-8)
     res_u, res_w = kcl_residuals(g, 2.0, 3.0, t, fast)
-    scale = np.abs(fast.device_currents).max()
+    scale = np.abs(fast.device_currents_a).max()
     assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-8 * scale
 
 
@@ -710,13 +712,13 @@ def test_iterative_path_with_floating_lines_and_the_default_termination(iterativ
     assert sol.method == "pcg"
     reference = dense_reference(g, 2.0, 2.0, t)
     np.testing.assert_allclose(sol.row_node_v, reference[0], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(sol.col_node_v, reference[1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sol.column_node_v, reference[1], rtol=0, atol=1e-9)
     # default termination: the sum of what enters by the rows leaves by the columns
     v = rng.uniform(0, 0.3, size=(20, 5))
     sol = solve_crossbar(g, v, 2.0, 2.0)
     assert sol.method == "pcg"
     np.testing.assert_allclose(
-        sol.column_currents.sum(axis=1), sol.row_currents.sum(axis=1), rtol=1e-9
+        sol.column_currents_a.sum(axis=1), sol.row_currents_a.sum(axis=1), rtol=1e-9
     )
 
 
@@ -733,7 +735,7 @@ def test_iterative_path_falls_back_to_the_direct_path(iterative_path, monkeypatc
     # a floating line whose devices are all open reaches no source: not for the iterative path
     g[:, 3] = 0.0
     t = Terminals.default(v[:, None], 12, 12)
-    t.col_end_v[3] = NAN
+    t.column_end_v[3] = NAN
     assert solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t).method == "nodal"
 
 
@@ -768,9 +770,11 @@ def test_a_512x512_array_takes_the_iterative_path_and_conserves_current():
     v = rng.uniform(0, 0.3, size=(512, 1))
     sol = solve_crossbar(g, v, 2.0, 2.0)
     assert sol.method == "pcg"
-    assert sol.column_currents.sum() == pytest.approx(sol.row_currents.sum(), rel=1e-10)
+    assert sol.column_currents_a.sum() == pytest.approx(sol.row_currents_a.sum(), rel=1e-10)
     res_u, res_w = kcl_residuals(g, 2.0, 2.0, Terminals.default(v, 512, 512), sol)
-    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(sol.device_currents).max()
+    assert (
+        max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-9 * np.abs(sol.device_currents_a).max()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -809,7 +813,7 @@ def banded_and_reference(g, t, nodal_path, r_row=2.0, r_col=3.0, **kwargs):
 
 
 def assert_voltages_agree(fast, reference, rtol=1e-12):
-    for name in ("row_node_v", "col_node_v"):
+    for name in ("row_node_v", "column_node_v"):
         a, b = getattr(fast, name), getattr(reference, name)
         np.testing.assert_allclose(a, b, rtol=0, atol=rtol * np.abs(b).max(), err_msg=name)
 
@@ -825,14 +829,14 @@ def test_banded_path_matches_nodal_path_with_shorts_opens_and_floating_lines(sha
     if min(shape) > 2:
         for lines in (t.row_start_v, t.row_end_v):
             lines[1::3] = NAN  # every third row floats
-        for lines in (t.col_start_v, t.col_end_v):
+        for lines in (t.column_start_v, t.column_end_v):
             lines[2::4] = NAN  # every fourth column floats
     fast, reference = banded_and_reference(g, t, nodal_path)
     assert fast.method == "banded"
     assert_voltages_agree(fast, reference)
     assert_same_solution(fast, reference, rtol=1e-10)
     res_u, res_w = kcl_residuals(g, 2.0, 3.0, t, fast)
-    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(fast.row_currents).max()
+    assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(fast.row_currents_a).max()
 
 
 @pytest.mark.parametrize("scheme", ["v/2", "v/3", "floating", "grounded"])
@@ -849,7 +853,7 @@ def test_banded_newton_matches_general_newton_under_each_scheme(scheme, shape, n
     assert fast.iterations == reference.iterations
     assert_voltages_agree(fast, reference)
     assert_same_solution(fast, reference, rtol=1e-10)
-    device_a = law(fast.device_voltages)[0]
+    device_a = law(fast.device_voltages_v)[0]
     res_u, res_w = kcl_residuals(g, 2.0, 3.0, t, fast, device_a=device_a)
     assert max(np.abs(res_u).max(), np.abs(res_w).max()) < 1e-12 * np.abs(device_a).max()
 
@@ -909,7 +913,7 @@ def test_banded_path_leaves_what_it_cannot_solve_to_the_automatic_choice():
     g[1] = 0.0
     sol = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t, method="banded")
     assert sol.method == "nodal"
-    assert np.all(sol.device_currents[:, 1] == 0.0)
+    assert np.all(sol.device_currents_a[:, 1] == 0.0)
     # Ideal lines, and arrays past 32 lines on both sides, take their own paths.
     v = rng.uniform(0, 0.3, size=5)
     assert solve_crossbar(g, v, 0.0, 0.0, method="banded").method == "ideal"

@@ -139,7 +139,7 @@ class BenchCircuit:
                 continue
             sol = backend.apply_lines(row_v, col_v, duration_s)
             into = np.sum(np.where(np.array(row_term) == terminal, sol.row_start_current_a, 0.0))
-            out_of = np.sum(np.where(np.array(col_term) == terminal, sol.col_end_current_a, 0.0))
+            out_of = np.sum(np.where(np.array(col_term) == terminal, sol.column_end_current_a, 0.0))
             current += float(backend.read_noise_a(np.array(into - out_of)))
         return current
 
