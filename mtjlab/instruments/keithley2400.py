@@ -29,7 +29,7 @@ outputs switched often.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument
@@ -37,20 +37,19 @@ from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley240
 from pymeasure.instruments.validators import strict_discrete_set
 
 from ._errors import ScpiErrorQueue
-from ._values import check_choice, check_number, check_voltage_list
-from .roles import SourceMeter
+from ._smu import ConfirmedSource
+from ._values import check_choice, check_number
 
 #: Elements per reading, fixed by pymeasure's ``:FORMAT:ELEMENTS`` at connection.
 _ELEMENTS = ("voltage", "current", "resistance", "time", "status")
 _BOOL = {True: 1, False: 0}
-#: What :meth:`Keithley2400.enable_output` needs confirmed, and how a refusal names it.
-_NEEDED = {
-    "configuration": "configure_voltage_source() completing and reading back its settings",
-    "level": "set_voltage() completing and reading back the level",
-}
+#: Why a reading with the output off is refused rather than asked for.
+_NO_READING_WHEN_OFF = (
+    ", and the 2400 takes no reading then (':READ?' would wait until it times out)"
+)
 
 
-class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
+class Keithley2400(ScpiErrorQueue, ConfirmedSource, _PymeasureKeithley2400):
     """Keithley 2400 / 2401 / 2410 / 2420 / 2440 SourceMeter, sourcing voltage.
 
     Limits are those of the 2400 (±210 V, ±1.05 A); a model with narrower ranges refuses the
@@ -60,7 +59,9 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
     max_list_points = 100
     max_voltage_v = 210.0
     max_current_a = 1.05
+    current_limit_range_a = (1e-9, max_current_a)
     nplc_range = (0.01, 10.0)
+    level_query = ":SOURCE:VOLTAGE?"
     #: The 2400's overvoltage-protection levels in V; 210 stands for NONE (161 to 210 V).
     protection_levels_v = (20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 160.0, 210.0)
 
@@ -92,20 +93,9 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
 
     def __init__(self, adapter, name: str = "Keithley 2400 SourceMeter", **kwargs):
         super().__init__(adapter, name, **kwargs)
-        self._confirmed: set[str] = set()
-        self._voltage_limit_v = self.max_voltage_v
 
-    def configure_voltage_source(
-        self, compliance_current_a: float, nplc: float, voltage_limit_v: float | None = None
-    ) -> None:
-        self._confirmed.clear()
-        compliance = check_number(
-            compliance_current_a, 1e-9, self.max_current_a, "compliance_current_a", "A"
-        )
-        nplc = check_number(nplc, *self.nplc_range, "nplc", "power-line cycles")
-        limit_v = self._check_limit(voltage_limit_v)
+    def _configure_voltage_source(self, compliance: float, nplc: float, limit_v: float) -> None:
         protection_v = next(v for v in self.protection_levels_v if v >= limit_v)
-        self._voltage_limit_v = limit_v
         self.source_enabled = False
         self.auto_output_off_enabled = False
         self.voltage_protection_v = protection_v
@@ -127,30 +117,16 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
                 f"overvoltage protection reads back as {held:g} V, below the voltage limit "
                 f"{limit_v:g} V (this model's levels differ from the 2400's)"
             )
-        self._confirmed.add("configuration")
-
-    def set_voltage(self, voltage_v: float) -> None:
-        self._confirmed.discard("level")
-        try:
-            voltage = self._check_voltage(voltage_v, "voltage_v")
-            self.source_voltage = voltage
-            self.check_errors()
-            self._confirm_number("source level", ":SOURCE:VOLTAGE?", voltage, "V", abs_tol=1e-6)
-        except BaseException:
-            self._confirmed.clear()
-            raise
-        self._confirmed.add("level")
 
     def measure(self) -> tuple[float, float]:
-        self._require_output_on("measure()")
+        self._require_output_on("measure()", "OUTPUT?", _NO_READING_WHEN_OFF)
         reading = self._read_points(":READ?", 1)
         return float(reading[0, 0]), float(reading[0, 1])
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        voltages = check_voltage_list(voltages_v, self._voltage_limit_v, self.max_list_points)
-        self._require_output_on("sweep_voltage_list()")
-        self._confirmed.discard("level")  # the sweep leaves the level at 0 V, not as confirmed
-        try:
+        voltages = self._check_voltages(voltages_v)
+        self._require_output_on("sweep_voltage_list()", "OUTPUT?", _NO_READING_WHEN_OFF)
+        with self._withdrawing("level"):  # the sweep leaves the level at 0 V, not as confirmed
             self.source_voltage = 0.0  # the fixed level the source returns to after the list
             self.write(":SOURCE:VOLTAGE:MODE LIST")
             self.write(":SOURCE:LIST:VOLTAGE " + ",".join(f"{v:g}" for v in voltages))
@@ -163,44 +139,24 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
                 self.write(":SOURCE:VOLTAGE:MODE FIXED")
                 self.write(":TRIGGER:COUNT 1")
                 self.check_errors()
-        except BaseException:
-            self._confirmed.clear()
-            raise
         return readings[:, 1]
 
-    def enable_output(self) -> None:
-        missing = [why for what, why in _NEEDED.items() if what not in self._confirmed]
-        if missing:
-            raise self._failure("output not turned on; it needs " + " and ".join(missing))
-        try:
-            self.source_enabled = True
-            self.check_errors()
-        except BaseException:
-            self._confirmed.clear()
-            raise
+    def _set_output(self, on: bool) -> None:
+        self.source_enabled = on
 
-    def disable_output(self) -> None:
-        self.source_enabled = False
-        self.check_errors()
+    def _set_level(self, voltage_v: float) -> None:
+        self.source_voltage = voltage_v
 
-    def safe_state(self) -> None:
+    def _safe_steps(self) -> list[tuple[str, Callable[[], object]]]:
         """Abort, turn the output off (first, so the junction is unpowered as early as
         possible), then leave a fixed 0 V voltage source for whatever comes next."""
-        self._confirmed.clear()
-        self.run_every_step(
-            [
-                ("abort", lambda: self.write(":ABORT")),
-                ("output off", lambda: setattr(self, "source_enabled", False)),
-                ("source voltage", lambda: setattr(self, "source_mode", "voltage")),
-                ("fixed mode", lambda: self.write(":SOURCE:VOLTAGE:MODE FIXED")),
-                ("level 0 V", lambda: setattr(self, "source_voltage", 0.0)),
-            ]
-        )
-
-    def shutdown(self) -> None:
-        """Go to the safe state (also on leaving a ``with`` block)."""
-        self.safe_state()
-        Instrument.shutdown(self)
+        return [
+            ("abort", lambda: self.write(":ABORT")),
+            ("output off", lambda: setattr(self, "source_enabled", False)),
+            ("source voltage", lambda: setattr(self, "source_mode", "voltage")),
+            ("fixed mode", lambda: self.write(":SOURCE:VOLTAGE:MODE FIXED")),
+            ("level 0 V", lambda: setattr(self, "source_voltage", 0.0)),
+        ]
 
     def output_trigger_on_external(self, line: int = 1, after: str = "DEL") -> None:
         """pymeasure's deprecated method, with ``after`` and ``line`` checked before they are
@@ -208,24 +164,6 @@ class Keithley2400(ScpiErrorQueue, _PymeasureKeithley2400, SourceMeter):
         check_choice(after, ("SOUR", "DEL", "SENS", "NONE"), "after")
         check_number(line, 1, 4, "line", "(trigger link line)")
         super().output_trigger_on_external(int(line), after)
-
-    def _check_limit(self, voltage_limit_v: float | None) -> float:
-        if voltage_limit_v is None:
-            return self.max_voltage_v
-        return check_number(voltage_limit_v, 0.0, self.max_voltage_v, "voltage_limit_v", "V")
-
-    def _check_voltage(self, value: float, name: str) -> float:
-        return check_number(value, -self._voltage_limit_v, self._voltage_limit_v, name, "V")
-
-    def _require_output_on(self, what: str) -> None:
-        reply = self.ask("OUTPUT?").strip()
-        if reply not in ("0", "1"):
-            raise self._failure(f"output state unreadable: 'OUTPUT?' answered {reply!r}")
-        if reply == "0":
-            raise self._failure(
-                f"{what} refused: the output is off, and the 2400 takes no reading then "
-                "(':READ?' would wait until it times out); call enable_output() first"
-            )
 
     def _read_points(self, query: str, points: int) -> np.ndarray:
         """Ask ``query`` and return its reply as a (points, 5) array of the elements in
