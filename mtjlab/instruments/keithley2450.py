@@ -30,15 +30,14 @@ command reference) and appendix B (common commands):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from ._errors import ScpiErrorQueue
-from ._values import check_number, check_voltage_list
-from .roles import SourceMeter
+from ._smu import ConfirmedSource
 
 _BOOL = {True: 1, False: 0}
 #: Overvoltage-protection settings and the voltage (V) each lets through; NONE lets all through.
@@ -46,28 +45,24 @@ PROTECTION_LEVELS_V = {
     **{f"PROT{v}": float(v) for v in (2, 5, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180)},
     "NONE": math.inf,
 }
-#: What :meth:`Keithley2450.enable_output` needs confirmed, and how a refusal names it.
-_NEEDED = {
-    "configuration": "configure_voltage_source() completing and reading back its settings",
-    "level": "set_voltage() completing and reading back the level",
-}
 
 
 def _unquote(reply):
     return reply.strip('"') if isinstance(reply, str) else reply
 
 
-class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
+class Keithley2450(ScpiErrorQueue, ConfirmedSource, SCPIMixin, Instrument):
     """Keithley 2450 SourceMeter (±210 V, ±1.05 A), sourcing voltage, measuring current."""
 
     max_list_points = 100
     max_voltage_v = 210.0
     max_current_a = 1.05
+    current_limit_range_a = (1e-9, max_current_a)
+    nplc_range = (0.01, 10.0)
+    level_query = ":SOUR:VOLT?"
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs):
         super().__init__(adapter, name, **kwargs)
-        self._confirmed: set[str] = set()
-        self._voltage_limit_v = self.max_voltage_v
         self._compliance_a: float | None = None
 
     command_set = Instrument.measurement(
@@ -128,7 +123,7 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         """Control the current limit (compliance) while sourcing voltage, in A
         (strictly 1e-9 to 1.05).""",
         validator=strict_range,
-        values=(1e-9, 1.05),
+        values=current_limit_range_a,
     )
 
     sense_function = Instrument.control(
@@ -165,7 +160,7 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         ":SENS:CURR:NPLC %g",
         """Control the current integration time in power-line cycles (strictly 0.01 to 10).""",
         validator=strict_range,
-        values=(0.01, 10.0),
+        values=nplc_range,
     )
 
     output_enabled = Instrument.control(
@@ -177,20 +172,8 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         map_values=True,
     )
 
-    def configure_voltage_source(
-        self, compliance_current_a: float, nplc: float, voltage_limit_v: float | None = None
-    ) -> None:
-        self._confirmed.clear()
-        compliance = check_number(
-            compliance_current_a, 1e-9, self.max_current_a, "compliance_current_a", "A"
-        )
-        nplc = check_number(nplc, 0.01, 10.0, "nplc", "power-line cycles")
-        if voltage_limit_v is None:
-            limit_v = self.max_voltage_v
-        else:
-            limit_v = check_number(voltage_limit_v, 0.0, self.max_voltage_v, "voltage_limit_v", "V")
+    def _configure_voltage_source(self, compliance: float, nplc: float, limit_v: float) -> None:
         protection = next(name for name, v in PROTECTION_LEVELS_V.items() if v >= limit_v)
-        self._voltage_limit_v = limit_v
         language = str(self.command_set).strip()
         if language != "SCPI":
             raise self._failure(
@@ -213,101 +196,63 @@ class Keithley2450(ScpiErrorQueue, SCPIMixin, Instrument, SourceMeter):
         self._confirm_number("current limit", ":SOUR:VOLT:ILIM?", compliance, "A")
         self._confirm_text("overvoltage protection", ":SOUR:VOLT:PROT?", protection)
         self._compliance_a = compliance
-        self._confirmed.add("configuration")
-
-    def set_voltage(self, voltage_v: float) -> None:
-        self._confirmed.discard("level")
-        try:
-            voltage = check_number(
-                voltage_v, -self._voltage_limit_v, self._voltage_limit_v, "voltage_v", "V"
-            )
-            self.source_voltage = voltage
-            self.check_errors()
-            self._confirm_number("source level", ":SOUR:VOLT?", voltage, "V", abs_tol=1e-6)
-        except BaseException:
-            self._confirmed.clear()
-            raise
-        self._confirmed.add("level")
 
     def measure(self) -> tuple[float, float]:
         voltage, current = self._read_pairs(':READ? "defbuffer1",SOUR,READ', 1)[0]
         return float(voltage), float(current)
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        voltages = check_voltage_list(voltages_v, self._voltage_limit_v, self.max_list_points)
+        voltages = self._check_voltages(voltages_v)
         n = len(voltages)
         # the sweep's trigger model drives the output itself: only where it is already on
-        self._require_output_on()
-        self._confirmed.discard("level")  # the sweep leaves the level at 0 V, not as confirmed
-        try:
-            self.write(':TRAC:CLE "defbuffer1"')
-            self.write(":SOUR:LIST:VOLT " + ",".join(f"{v:g}" for v in voltages))
-            # from index 1, no delay between points, one pass, stop at the current limit
-            self.write(":SOUR:SWE:VOLT:LIST 1,0,1,ON")
-            self.check_errors()
-            self.write(":INIT")
-            self.write("*WAI")
-            stored = self._buffer_count()
-            if stored < n:
-                limit = self._compliance_a
-                limit_text = f" of {limit:g} A" if limit is not None else ""
-                raise self._failure(
-                    f"compliance: the current limit{limit_text} was reached by point "
-                    f"{stored + 1} of {n} ({voltages[stored]:g} V), where the sweep stopped; "
-                    f"{stored} reading(s) stored"
-                )
-            if stored > n:
-                raise self._failure(f"the buffer holds {stored} readings after a {n}-point sweep")
-            pairs = self._read_pairs(f':TRAC:DATA? 1,{n},"defbuffer1",SOUR,READ', n)
-        except BaseException:
-            self._confirmed.clear()
-            self.source_voltage = 0.0
-            self.drain_errors()  # logged; the error raised says what went wrong
-            raise
+        self._require_output_on("sweep_voltage_list()", ":OUTP?")
+        # the sweep leaves the level at 0 V, not as confirmed
+        with self._withdrawing("level"):
+            try:
+                self.write(':TRAC:CLE "defbuffer1"')
+                self.write(":SOUR:LIST:VOLT " + ",".join(f"{v:g}" for v in voltages))
+                # from index 1, no delay between points, one pass, stop at the current limit
+                self.write(":SOUR:SWE:VOLT:LIST 1,0,1,ON")
+                self.check_errors()
+                self.write(":INIT")
+                self.write("*WAI")
+                stored = self._buffer_count()
+                if stored < n:
+                    limit = self._compliance_a
+                    limit_text = f" of {limit:g} A" if limit is not None else ""
+                    raise self._failure(
+                        f"compliance: the current limit{limit_text} was reached by point "
+                        f"{stored + 1} of {n} ({voltages[stored]:g} V), where the sweep stopped; "
+                        f"{stored} reading(s) stored"
+                    )
+                if stored > n:
+                    raise self._failure(
+                        f"the buffer holds {stored} readings after a {n}-point sweep"
+                    )
+                pairs = self._read_pairs(f':TRAC:DATA? 1,{n},"defbuffer1",SOUR,READ', n)
+            except BaseException:
+                self.source_voltage = 0.0
+                self.drain_errors()  # logged; the error raised says what went wrong
+                raise
         self.source_voltage = 0.0
         self.check_errors()
         return pairs[:, 1]
 
-    def enable_output(self) -> None:
-        missing = [why for what, why in _NEEDED.items() if what not in self._confirmed]
-        if missing:
-            raise self._failure("output not turned on; it needs " + " and ".join(missing))
-        try:
-            self.output_enabled = True
-            self.check_errors()
-        except BaseException:
-            self._confirmed.clear()
-            raise
+    def _set_output(self, on: bool) -> None:
+        self.output_enabled = on
 
-    def disable_output(self) -> None:
-        self.output_enabled = False
-        self.check_errors()
+    def _set_level(self, voltage_v: float) -> None:
+        self.source_voltage = voltage_v
 
-    def safe_state(self) -> None:
+    def _safe_steps(self) -> list[tuple[str, Callable[[], object]]]:
         """Abort, turn the output off (first, so the junction is unpowered as early as
         possible), then leave a 0 V voltage source for whatever comes next."""
-        self._confirmed.clear()
-        self.run_every_step(
-            [
-                ("abort", lambda: self.write(":ABOR")),
-                ("output off", lambda: setattr(self, "output_enabled", False)),
-                ("source voltage", lambda: setattr(self, "source_function", "voltage")),
-                ("level 0 V", lambda: setattr(self, "source_voltage", 0.0)),
-            ]
-        )
-
-    def shutdown(self) -> None:
-        """Go to the safe state (also on leaving a ``with`` block)."""
-        self.safe_state()
-        Instrument.shutdown(self)
-
-    def _require_output_on(self) -> None:
-        reply = self.ask(":OUTP?").strip()
-        if reply != "1":
-            state = "off" if reply == "0" else f"unreadable ({reply!r})"
-            raise self._failure(
-                f"sweep_voltage_list() refused: the output is {state}; call enable_output() first"
-            )
+        return [
+            ("abort", lambda: self.write(":ABOR")),
+            ("output off", lambda: setattr(self, "output_enabled", False)),
+            ("source voltage", lambda: setattr(self, "source_function", "voltage")),
+            ("level 0 V", lambda: setattr(self, "source_voltage", 0.0)),
+        ]
 
     def _buffer_count(self) -> int:
         reply = self.ask(':TRAC:ACT? "defbuffer1"').strip()
