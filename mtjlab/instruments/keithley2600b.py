@@ -31,8 +31,7 @@ own refusal of levels beyond ``voltage_limit_v`` is the only voltage guard.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -41,16 +40,11 @@ from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from ._errors import TspErrorQueue
 from ._grammar import ascii_pattern, check_name
-from ._values import check_number, check_voltage_list
-from .roles import ChannelSpecError, InstrumentError, SourceMeter
+from ._smu import ConfirmedSource
+from .roles import ChannelSpecError, InstrumentError
 
 _BOOL = {True: 1, False: 0}
 _CHANNEL = ascii_pattern(r"[ab]")
-#: What :meth:`Keithley2600B.enable_output` needs confirmed, and how a refusal names it.
-_NEEDED = {
-    "configuration": "configure_voltage_source() completing and reading back its settings",
-    "level": "set_voltage() completing and reading back the level",
-}
 
 
 class ModelLimits(NamedTuple):
@@ -186,12 +180,13 @@ class Keithley2600BChannel(Channel):
     )
 
 
-class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
+class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
     """Keithley 2600B System SourceMeter (any model in :data:`MODELS`); the role acts on
     ``channel``. The model is read at connection (``localnode.model``) and sets the limits.
     """
 
     max_list_points = 100
+    nplc_range = (0.001, 25.0)
 
     ch_a = Instrument.ChannelCreator(Keithley2600BChannel, "a")
     ch_b = Instrument.ChannelCreator(Keithley2600BChannel, "b")
@@ -209,8 +204,13 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
             raise ChannelSpecError(
                 f"SMU channel {channel!r} does not exist on the {self.model}; it has channel a only"
             )
-        self._confirmed: set[str] = set()
-        self._voltage_limit_v = self.limits.max_voltage_v
+        self.max_voltage_v = self.limits.max_voltage_v
+        self.current_limit_range_a = (
+            self.limits.min_current_limit_a,
+            self.limits.max_current_limit_a,
+        )
+        self.bounds_origin = f" on the {self.model}"
+        self.level_query = f"print(smu{self._channel}.source.levelv)"
 
     def _read_model(self) -> str:
         reply = self.ask("print(localnode.model)").strip()
@@ -224,30 +224,7 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
         self._take_sent()  # a query, nothing to check
         return reply
 
-    def configure_voltage_source(
-        self, compliance_current_a: float, nplc: float, voltage_limit_v: float | None = None
-    ) -> None:
-        self._confirmed.clear()
-        model = self.limits
-        compliance = check_number(
-            compliance_current_a,
-            model.min_current_limit_a,
-            model.max_current_limit_a,
-            "compliance_current_a",
-            f"A on the {self.model}",
-        )
-        nplc = check_number(nplc, 0.001, 25.0, "nplc", "power-line cycles")
-        if voltage_limit_v is None:
-            limit_v = model.max_voltage_v
-        else:
-            limit_v = check_number(
-                voltage_limit_v,
-                0.0,
-                model.max_voltage_v,
-                "voltage_limit_v",
-                f"V on the {self.model}",
-            )
-        self._voltage_limit_v = limit_v
+    def _configure_voltage_source(self, compliance: float, nplc: float, limit_v: float) -> None:
         smu = self.smu
         smu.output_enabled = False
         smu.sense_mode = "local"
@@ -260,21 +237,14 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
         smu.measure_autorange_i_enabled = True
         smu.measure_nplc = nplc
         self.check_errors()
-        self._confirm("source function", "source.func", 1.0, "")
-        self._confirm("current limit", "source.limiti", compliance, "A")
-        self._confirmed.add("configuration")
-
-    def set_voltage(self, voltage_v: float) -> None:
-        self._confirmed.discard("level")
-        try:
-            voltage = self._check_voltage(voltage_v)
-            self.smu.source_voltage = voltage
-            self.check_errors()
-            self._confirm("source level", "source.levelv", voltage, "V", abs_tol=1e-6)
-        except BaseException:
-            self._confirmed.clear()
-            raise
-        self._confirmed.add("level")
+        function = self._read_number("source function", f"print(smu{self._channel}.source.func)")
+        if function != 1.0:
+            raise self._failure(
+                f"source function reads back as {function:g}, not 1 (smuX.OUTPUT_DCVOLTS)"
+            )
+        self._confirm_number(
+            "current limit", f"print(smu{self._channel}.source.limiti)", compliance, "A"
+        )
 
     def measure(self) -> tuple[float, float]:
         # measure.iv() returns current then voltage, printed tab-separated
@@ -286,110 +256,59 @@ class Keithley2600B(TspErrorQueue, Instrument, SourceMeter):
         return voltage, current
 
     def sweep_voltage_list(self, voltages_v: Sequence[float]) -> np.ndarray:
-        voltages = check_voltage_list(voltages_v, self._voltage_limit_v, self.max_list_points)
+        voltages = self._check_voltages(voltages_v)
         smu = f"smu{self._channel}"
         n = len(voltages)
-        self._require_output_on()
-        self._confirmed.discard("level")  # the sweep leaves the level at 0 V, not as confirmed
-        try:
+        self._require_output_on("sweep_voltage_list()", f"print({smu}.source.output)")
+        # the sweep leaves the level at 0 V, not as confirmed
+        with self._withdrawing("level"):
             try:
-                # levelv is the idle level the source returns to when the sweep ends
-                self.write(f"{smu}.source.levelv=0")
-                self.write(f"{smu}.nvbuffer1.clear()")
-                self.write(
-                    f"{smu}.trigger.source.listv({{{','.join(f'{v:g}' for v in voltages)}}})"
-                )
-                self.write(f"{smu}.trigger.source.action={smu}.ENABLE")
-                self.write(f"{smu}.trigger.measure.i({smu}.nvbuffer1)")
-                self.write(f"{smu}.trigger.measure.action={smu}.ENABLE")
-                self.write(f"{smu}.trigger.endsweep.action={smu}.SOURCE_IDLE")
-                self.write(f"{smu}.trigger.arm.count=1")
-                self.write(f"{smu}.trigger.count={n}")
-                self.check_errors()
-                self.write(f"{smu}.trigger.initiate()")
-                self.write("waitcomplete()")
-                reply = self.ask(f"printbuffer(1,{n},{smu}.nvbuffer1.readings)")
                 try:
-                    currents = np.array([float(x) for x in reply.split(",")], dtype=float)
-                except ValueError:
-                    currents = np.array([])
-                if currents.size != n:
-                    raise self._failure(f"expected {n} readings, got {reply!r}")
-            finally:
-                # whatever happened, the next trigger must not source the list again
-                self.write(f"{smu}.trigger.source.action={smu}.DISABLE")
-                self.write(f"{smu}.trigger.measure.action={smu}.DISABLE")
-                self.write(f"{smu}.source.levelv=0")
-        except BaseException:
-            self._confirmed.clear()
-            self.drain_errors()  # logged; the error raised says what went wrong
-            raise
+                    # levelv is the idle level the source returns to when the sweep ends
+                    self.write(f"{smu}.source.levelv=0")
+                    self.write(f"{smu}.nvbuffer1.clear()")
+                    self.write(
+                        f"{smu}.trigger.source.listv({{{','.join(f'{v:g}' for v in voltages)}}})"
+                    )
+                    self.write(f"{smu}.trigger.source.action={smu}.ENABLE")
+                    self.write(f"{smu}.trigger.measure.i({smu}.nvbuffer1)")
+                    self.write(f"{smu}.trigger.measure.action={smu}.ENABLE")
+                    self.write(f"{smu}.trigger.endsweep.action={smu}.SOURCE_IDLE")
+                    self.write(f"{smu}.trigger.arm.count=1")
+                    self.write(f"{smu}.trigger.count={n}")
+                    self.check_errors()
+                    self.write(f"{smu}.trigger.initiate()")
+                    self.write("waitcomplete()")
+                    reply = self.ask(f"printbuffer(1,{n},{smu}.nvbuffer1.readings)")
+                    try:
+                        currents = np.array([float(x) for x in reply.split(",")], dtype=float)
+                    except ValueError:
+                        currents = np.array([])
+                    if currents.size != n:
+                        raise self._failure(f"expected {n} readings, got {reply!r}")
+                finally:
+                    # whatever happened, the next trigger must not source the list again
+                    self.write(f"{smu}.trigger.source.action={smu}.DISABLE")
+                    self.write(f"{smu}.trigger.measure.action={smu}.DISABLE")
+                    self.write(f"{smu}.source.levelv=0")
+            except BaseException:
+                self.drain_errors()  # logged; the error raised says what went wrong
+                raise
         self.check_errors()
         return currents
 
-    def enable_output(self) -> None:
-        missing = [why for what, why in _NEEDED.items() if what not in self._confirmed]
-        if missing:
-            raise self._failure("output not turned on; it needs " + " and ".join(missing))
-        try:
-            self.smu.output_enabled = True
-            self.check_errors()
-        except BaseException:
-            self._confirmed.clear()
-            raise
+    def _set_output(self, on: bool) -> None:
+        self.smu.output_enabled = on
 
-    def disable_output(self) -> None:
-        self.smu.output_enabled = False
-        self.check_errors()
+    def _set_level(self, voltage_v: float) -> None:
+        self.smu.source_voltage = voltage_v
 
-    def safe_state(self) -> None:
+    def _safe_steps(self) -> list[tuple[str, Callable[[], object]]]:
         """Abort, turn the output off (first, so the junction is unpowered as early as
         possible), then leave a 0 V voltage source for whatever comes next."""
-        self._confirmed.clear()
-        self.run_every_step(
-            [
-                ("abort", lambda: self.write(f"smu{self._channel}.abort()")),
-                ("output off", lambda: setattr(self.smu, "output_enabled", False)),
-                ("source voltage", lambda: setattr(self.smu, "source_function", "voltage")),
-                ("level 0 V", lambda: setattr(self.smu, "source_voltage", 0.0)),
-            ]
-        )
-
-    def shutdown(self) -> None:
-        """Go to the safe state (also on leaving a ``with`` block)."""
-        self.safe_state()
-        Instrument.shutdown(self)
-
-    def _check_voltage(self, value: float) -> float:
-        limit = self._voltage_limit_v
-        # say where the bound comes from: the model, or the limit configure_voltage_source set
-        origin = (
-            f"on the {self.model}" if limit == self.limits.max_voltage_v else "(voltage_limit_v)"
-        )
-        return check_number(value, -limit, limit, "voltage_v", f"V {origin}")
-
-    def _require_output_on(self) -> None:
-        reply = self.ask(f"print(smu{self._channel}.source.output)").strip()
-        try:
-            on = float(reply) == 1.0
-        except ValueError:
-            raise self._failure(f"output state unreadable: {reply!r}") from None
-        if not on:
-            raise self._failure(
-                "sweep_voltage_list() refused: the output is off; call enable_output() first"
-            )
-
-    def _confirm(
-        self, what: str, attribute: str, wanted: float, unit: str, abs_tol: float = 0.0
-    ) -> None:
-        """Read ``smuX.<attribute>`` back; raise unless it is ``wanted``."""
-        query = f"print(smu{self._channel}.{attribute})"
-        reply = self.ask(query).strip()
-        try:
-            held = float(reply)
-        except ValueError:
-            raise self._failure(f"{what}: {query!r} answered {reply!r}, not a number") from None
-        if not math.isclose(held, wanted, rel_tol=self.read_back_rel_tol, abs_tol=abs_tol):
-            raise self._failure(
-                f"{what} reads back as {held:g} {unit} after setting {wanted:g} {unit}".rstrip()
-            )
+        return [
+            ("abort", lambda: self.write(f"smu{self._channel}.abort()")),
+            ("output off", lambda: setattr(self.smu, "output_enabled", False)),
+            ("source voltage", lambda: setattr(self.smu, "source_function", "voltage")),
+            ("level 0 V", lambda: setattr(self.smu, "source_voltage", 0.0)),
+        ]
