@@ -49,7 +49,7 @@ class ConfirmedSource(_ErrorQueue, SourceMeter):
     #: The query that reads the source level back, in V.
     level_query: str
 
-    #: The steps of :data:`NEEDED` confirmed so far (a frozenset, so no instance shares it).
+    #: The steps of :data:`NEEDED` confirmed so far (immutable and replaced, never shared).
     _confirmed: frozenset[str] = frozenset()
     #: The ``voltage_limit_v`` of the last configuration; None means the model's maximum.
     _voltage_limit_v: float | None = None
