@@ -1,6 +1,5 @@
 """An emulated Keithley 2400-family SourceMeter: its SCPI command set, sourcing voltage into the
-bench circuit and reading the current out of its HI terminal; and the SCPI header matching the
-2450 emulator shares.
+bench circuit and reading the current out of its HI terminal.
 
 Command facts are from the 2400 Series SourceMeter User's Manual (2400S-900-01): section 17
 (:CONFigure, :READ?, :MEASure?), section 18 (SCPI command reference), appendix B (error list):
@@ -38,122 +37,31 @@ measuring voltage or resistance (those elements read NAN), the trace buffer, lim
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
+from mtjlab.sim.emulators._scpi import (
+    DATA_OUT_OF_RANGE,
+    DATA_STALE,
+    DATA_TYPE_ERROR,
+    SETTINGS_CONFLICT,
+    UNDEFINED_HEADER,
+    ScpiError,
+    number,
+    short_form,
+)
+from mtjlab.sim.emulators._source_meter import (
+    Handler,
+    ScpiSourceMeter,
+    choice,
+    on_off,
+    quoted,
+    setting_reply,
+)
+from mtjlab.sim.emulators.base import VirtualClock
 from mtjlab.sim.emulators.circuit import BenchCircuit
 
 #: What a reading shows for an element neither sourced nor measured (manual: NAN).
 NAN_READING = 9.91e37
-
-_NODE = re.compile(r"(\[?):([A-Za-z]+)(#?)\]?")
-
-
-class ScpiRefused(Exception):
-    """A command the instrument refuses: the (code, message) it queues."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(code, message)
-        self.code = code
-        self.message = message
-
-
-def scpi_header(spec: str) -> re.Pattern[str]:
-    """A regular expression matching every spelling SCPI allows of a header written as in the
-    manuals: ``[:SOURce#]:VOLTage[:LEVel]`` matches ``:SOUR:VOLT``, ``sour1:voltage:lev``, ...
-
-    Upper-case letters are the short form, the whole word the long form (either, in any case);
-    ``[...]`` is an optional node; ``#`` an optional numeric suffix 1.
-    """
-    pieces = []
-    for optional, word, suffix in _NODE.findall(spec):
-        keyword = f":(?:{word.upper()}|{scpi_short(word)})" + ("1?" if suffix else "")
-        pieces.append(f"(?:{keyword})?" if optional else keyword)
-    return re.compile("".join(pieces), re.IGNORECASE)
-
-
-def scpi_short(word: str) -> str:
-    """The short form of a keyword written as in the manuals: ``NORMal`` -> ``NORM``."""
-    return "".join(c for c in word if c.isupper() or c.isdigit())
-
-
-def scpi_choice(args: str, words: Sequence[str]) -> str:
-    """The word of ``words`` (written as in the manual, e.g. ``NORMal``) that ``args`` spells,
-    in long or short form and any case, as its short form; -141 if none does."""
-    text = args.strip().upper()
-    if not text:
-        raise ScpiRefused(-109, "Missing parameter")
-    for word in words:
-        if text in (word.upper(), scpi_short(word)):
-            return scpi_short(word)
-    raise ScpiRefused(-141, "Invalid character data")
-
-
-def scpi_number(args: str, low: float, high: float, *, default: float | None = None) -> float:
-    """A numeric parameter: a number (or MINimum, MAXimum, DEFault) within [low, high]."""
-    text = args.strip()
-    if not text:
-        raise ScpiRefused(-109, "Missing parameter")
-    named = {"MIN": low, "MINIMUM": low, "MAX": high, "MAXIMUM": high}
-    if default is not None:
-        named.update(DEF=default, DEFAULT=default)
-    if text.upper() in named:
-        return named[text.upper()]
-    try:
-        value = float(text)
-    except ValueError:
-        raise ScpiRefused(-104, "Data type error") from None
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ScpiRefused(-222, "Data out of range")
-    return value
-
-
-def scpi_bool(args: str) -> bool:
-    """A boolean parameter: ON, OFF, 1 or 0."""
-    text = args.strip().upper()
-    if not text:
-        raise ScpiRefused(-109, "Missing parameter")
-    if text in ("1", "ON"):
-        return True
-    if text in ("0", "OFF"):
-        return False
-    raise ScpiRefused(-104, "Data type error")
-
-
-def split_program_message(line: str) -> list[tuple[str, str, bool]]:
-    """A program message as its units: (header with a leading colon and no ``?``, parameters,
-    is a query). Every unit is taken from the root, as the drivers write them."""
-    units = []
-    for unit in line.split(";"):
-        unit = unit.strip()
-        if not unit:
-            continue
-        header, _, args = unit.partition(" ")
-        query = header.endswith("?")
-        header = header.rstrip("?")
-        if not header.startswith(("*", ":")):
-            header = ":" + header
-        units.append((header, args.strip(), query))
-    return units
-
-
-#: A handler takes the parameters and whether it was a query; it returns the reply, if any.
-Handler = Callable[[str, bool], "str | None"]
-
-
-class ScpiTable:
-    """The headers an instrument knows, each with its handler, matched in order."""
-
-    def __init__(self, entries: Sequence[tuple[str, Handler]]) -> None:
-        self._entries = [(scpi_header(spec), handler) for spec, handler in entries]
-
-    def find(self, header: str) -> Handler | None:
-        for pattern, handler in self._entries:
-            if pattern.fullmatch(header):
-                return handler
-        return None
 
 
 @dataclass(frozen=True)
@@ -183,11 +91,7 @@ def _reading(value: float) -> str:
     return f"{value:+.6E}"
 
 
-def _setting(value: float) -> str:
-    return f"{value:.6E}"
-
-
-class Keithley2400Emulator(EmulatedInstrument):
+class Keithley2400Emulator(ScpiSourceMeter):
     """A 2400-family SourceMeter (``model``: one of :data:`MODELS`) on the bench circuit.
 
     Parameters
@@ -217,21 +121,21 @@ class Keithley2400Emulator(EmulatedInstrument):
         clock: VirtualClock | None = None,
         model: str = "2400",
     ) -> None:
-        unknown = set(terminals) - {"smu"}
-        if unknown:
-            raise ValueError(f"{name}: channels {sorted(unknown)} do not exist; it has 'smu'")
-        if model not in MODELS:
-            raise ValueError(f"{name}: model {model!r} is not one of {', '.join(MODELS)}")
-        if line_frequency_hz not in (50.0, 60.0):
-            raise ValueError(f"{name}: line_frequency_hz={line_frequency_hz!r}; allowed: 50, 60")
-        super().__init__(name, clock or circuit.clock)
-        self.circuit = circuit
-        self.terminal = terminals.get("smu")
         self.model_name = model
-        self.model = MODELS[model]
-        self.line_frequency_hz = float(line_frequency_hz)
-        self._table = ScpiTable(self._entries())
-        self.reset()
+        super().__init__(
+            circuit, terminals, name=name, line_frequency_hz=line_frequency_hz, clock=clock
+        )
+
+    def _take_arguments(self, name: str) -> None:
+        if self.model_name not in MODELS:
+            raise ValueError(f"{name}: model {self.model_name!r} is not one of {', '.join(MODELS)}")
+        self.model = MODELS[self.model_name]
+        self.max_voltage_v = self.model.max_voltage_v
+        self.max_current_a = self.model.max_current_a
+        self.idn = (
+            f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model_name},"
+            "4000001,C33 Mar 31 2015 09:32:39/A02  /S/K"
+        )
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -269,46 +173,6 @@ class Keithley2400Emulator(EmulatedInstrument):
         self._drive()
 
     # -- the wire --------------------------------------------------------------------------------
-
-    def handle(self, line: str) -> list[str]:
-        replies = []
-        for header, args, query in split_program_message(line):
-            try:
-                reply = self._dispatch(header, args, query)
-            except ScpiRefused as refused:
-                self.push_error(refused.code, refused.message)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return replies
-
-    def _dispatch(self, header: str, args: str, query: bool) -> str | None:
-        if header.startswith("*"):
-            action = self._common().get((header.upper(), query))
-            if action is None:
-                raise ScpiRefused(-113, "Undefined header")
-            return action()
-        handler = self._table.find(header)
-        if handler is None:
-            raise ScpiRefused(-113, "Undefined header")
-        return handler(args, query)
-
-    def _common(self) -> dict[tuple[str, bool], Callable[[], str | None]]:
-        """The IEEE-488.2 common commands the 2400 obeys (manual, section 16)."""
-        return {
-            ("*IDN", True): lambda: (
-                f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model_name},"
-                "4000001,C33 Mar 31 2015 09:32:39/A02  /S/K"
-            ),
-            ("*RST", False): self.reset,
-            ("*CLS", False): self.error_queue.clear,
-            ("*OPC", True): lambda: "1",
-            ("*OPC", False): lambda: None,
-            ("*WAI", False): lambda: None,
-            ("*TRG", False): lambda: None,
-            ("*ESR", True): lambda: "0",
-            ("*STB", True): lambda: "0",
-        }
 
     def _entries(self) -> list[tuple[str, Handler]]:
         return [
@@ -357,25 +221,16 @@ class Keithley2400Emulator(EmulatedInstrument):
 
     # -- handlers --------------------------------------------------------------------------------
 
-    def _flag(self, attribute: str) -> Handler:
-        def handler(args: str, query: bool) -> str | None:
-            if query:
-                return "1" if getattr(self, attribute) else "0"
-            setattr(self, attribute, scpi_bool(args))
-            return None
-
-        return handler
-
     def _count(self, attribute: str) -> Handler:
         def handler(args: str, query: bool) -> str | None:
             if query:
                 return f"{getattr(self, attribute)}"
-            count = scpi_number(args, 1, 2500, default=1)
+            count = number(args, 1, 2500, default=1)
             other = self.trigger_count if attribute == "arm_count" else self.arm_count
             if count != int(count):
-                raise ScpiRefused(-104, "Data type error")
+                raise ScpiError(*DATA_TYPE_ERROR)
             if count * other > 2500:  # manual: arm count x trigger count at most 2500
-                raise ScpiRefused(-221, "Settings conflict")
+                raise ScpiError(*SETTINGS_CONFLICT)
             setattr(self, attribute, int(count))
             return None
 
@@ -383,24 +238,24 @@ class Keithley2400Emulator(EmulatedInstrument):
 
     def _elements(self, args: str, query: bool) -> str | None:
         if query:
-            return ",".join(scpi_short(e) for e in _ELEMENTS if e in self.elements)
-        chosen = {scpi_choice(word, _ELEMENTS) for word in args.split(",")}
-        self.elements = [e for e in _ELEMENTS if scpi_short(e) in chosen]
+            return ",".join(short_form(e) for e in _ELEMENTS if e in self.elements)
+        chosen = {choice(word, _ELEMENTS) for word in args.split(",")}
+        self.elements = [e for e in _ELEMENTS if short_form(e) in chosen]
         return None
 
     def _format_data(self, args: str, query: bool) -> str | None:
         if query:
             return "ASC"
-        if scpi_choice(args.split(",")[0], ("ASCii", "REAL", "SREal")) != "ASC":
-            raise ScpiRefused(-221, "Settings conflict")  # only ASCII is emulated
+        if choice(args.split(",")[0], ("ASCii", "REAL", "SREal")) != "ASC":
+            raise ScpiError(*SETTINGS_CONFLICT)  # only ASCII is emulated
         return None
 
     def _source_function(self, args: str, query: bool) -> str | None:
         if query:
             return self.source_function
-        function = scpi_choice(args, ("VOLTage", "CURRent", "MEMory"))
+        function = choice(args, ("VOLTage", "CURRent", "MEMory"))
         if function == "MEM":
-            raise ScpiRefused(-221, "Settings conflict")  # source memory sweeps: not emulated
+            raise ScpiError(*SETTINGS_CONFLICT)  # source memory sweeps: not emulated
         self.source_function = function
         self._drive()
         return None
@@ -408,33 +263,25 @@ class Keithley2400Emulator(EmulatedInstrument):
     def _voltage_mode(self, args: str, query: bool) -> str | None:
         if query:
             return self.voltage_mode
-        mode = scpi_choice(args, ("FIXed", "LIST", "SWEep"))
+        mode = choice(args, ("FIXed", "LIST", "SWEep"))
         if mode == "SWE":
-            raise ScpiRefused(-221, "Settings conflict")  # staircase sweeps: not emulated
+            raise ScpiError(*SETTINGS_CONFLICT)  # staircase sweeps: not emulated
         self.voltage_mode = mode
-        return None
-
-    def _voltage_level(self, args: str, query: bool) -> str | None:
-        if query:
-            return _setting(self.level_v)
-        v = self.model.max_voltage_v
-        self.level_v = scpi_number(args, -v, v, default=0.0)
-        self._drive()
         return None
 
     def _source_voltage_range(self, args: str, query: bool) -> str | None:
         if query:
-            return _setting(self.source_voltage_range_v)
+            return setting_reply(self.source_voltage_range_v)
         v = self.model.max_voltage_v
-        self.source_voltage_range_v = abs(scpi_number(args, -v, v))
+        self.source_voltage_range_v = abs(number(args, -v, v))
         self.source_voltage_range_auto = False
         return None
 
     def _protection(self, args: str, query: bool) -> str | None:
         if query:
-            return _setting(self.protection_v)
+            return setting_reply(self.protection_v)
         v = self.model.max_voltage_v
-        wanted = abs(scpi_number(args, -v, v, default=v))
+        wanted = abs(number(args, -v, v, default=v))
         levels = self.model.protection_levels_v
         if wanted > levels[-1]:
             self.protection_v = v  # NONE
@@ -445,24 +292,24 @@ class Keithley2400Emulator(EmulatedInstrument):
 
     def _voltage_list(self, args: str, query: bool) -> str | None:
         if query:
-            return ",".join(_setting(v) for v in self.voltage_list_v)
+            return ",".join(setting_reply(v) for v in self.voltage_list_v)
         v = self.model.max_voltage_v
-        values = [scpi_number(a, -v, v) for a in args.split(",")]
+        values = [number(a, -v, v) for a in args.split(",")]
         if len(values) > 100:
-            raise ScpiRefused(-222, "Data out of range")
+            raise ScpiError(*DATA_OUT_OF_RANGE)
         self.voltage_list_v = values
         return None
 
     def _list_points(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         return f"{len(self.voltage_list_v)}"
 
     def _current_level(self, args: str, query: bool) -> str | None:
         if query:
-            return _setting(self.source_current_a)
+            return setting_reply(self.source_current_a)
         i = self.model.max_current_a
-        self.source_current_a = scpi_number(args, -i, i, default=0.0)
+        self.source_current_a = number(args, -i, i, default=0.0)
         return None
 
     def _clear(self, args: str, query: bool) -> str | None:
@@ -472,8 +319,8 @@ class Keithley2400Emulator(EmulatedInstrument):
 
     def _source_delay(self, args: str, query: bool) -> str | None:
         if query:
-            return _setting(self.source_delay_s)
-        self.source_delay_s = scpi_number(args, 0.0, 9999.998, default=0.0)
+            return setting_reply(self.source_delay_s)
+        self.source_delay_s = number(args, 0.0, 9999.998, default=0.0)
         self.source_delay_auto = False
         return None
 
@@ -483,45 +330,34 @@ class Keithley2400Emulator(EmulatedInstrument):
             return ",".join(f'"{names[f]}"' for f in sorted(self.sense_functions))
         chosen = set()
         for word in args.split(","):
-            word = word.strip()
-            if len(word) < 2 or word[0] not in "'\"" or word[-1] != word[0]:
-                raise ScpiRefused(-104, "Data type error")  # a string parameter, quoted
-            name = word[1:-1].split(":")[0]
-            chosen.add(scpi_choice(name, ("CURRent", "VOLTage", "RESistance")))
+            name = quoted(word).split(":")[0]
+            chosen.add(choice(name, ("CURRent", "VOLTage", "RESistance")))
         self.sense_functions |= chosen  # manual: FUNCtion[:ON] adds to the functions measured
         return None
 
     def _compliance(self, args: str, query: bool) -> str | None:
         if query:
-            return _setting(self.compliance_a)
+            return setting_reply(self.compliance_a)
         i = self.model.max_current_a
-        self.compliance_a = abs(scpi_number(args, -i, i, default=105e-6))
+        self.compliance_a = abs(number(args, -i, i, default=105e-6))
         return None
 
     def _voltage_compliance(self, args: str, query: bool) -> str | None:
         if query:
-            return _setting(self.compliance_v)
+            return setting_reply(self.compliance_v)
         v = self.model.max_voltage_v
-        self.compliance_v = abs(scpi_number(args, -v, v, default=21.0))
-        return None
-
-    def _current_range(self, args: str, query: bool) -> str | None:
-        if query:
-            return _setting(self.current_range_a)
-        i = self.model.max_current_a
-        self.current_range_a = abs(scpi_number(args, -i, i))
-        self.current_range_auto = False
+        self.compliance_v = abs(number(args, -v, v, default=21.0))
         return None
 
     def _nplc(self, args: str, query: bool) -> str | None:
         if query:
-            return _setting(self.nplc)
-        self.nplc = scpi_number(args, 0.01, 10.0, default=1.0)
+            return setting_reply(self.nplc)
+        self.nplc = number(args, 0.01, 10.0, default=1.0)
         return None
 
     def _next_error(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         if not self.error_queue:
             return '0,"No error"'
         code, message = self.error_queue.popleft()
@@ -530,9 +366,9 @@ class Keithley2400Emulator(EmulatedInstrument):
     def _line_frequency(self, args: str, query: bool) -> str | None:
         if query:
             return f"{self.line_frequency_hz:g}"
-        hz = scpi_number(args, 50, 60)
+        hz = number(args, 50, 60)
         if hz not in (50, 60):
-            raise ScpiRefused(-222, "Data out of range")
+            raise ScpiError(*DATA_OUT_OF_RANGE)
         self.line_frequency_hz = hz
         return None
 
@@ -540,34 +376,21 @@ class Keithley2400Emulator(EmulatedInstrument):
         if query:
             return "1" if self.auto_zero else "0"
         if args.strip().upper() != "ONCE":
-            self.auto_zero = scpi_bool(args)
-        return None
-
-    def _output(self, args: str, query: bool) -> str | None:
-        if query:
-            return "1" if self.output_on else "0"
-        on = scpi_bool(args)
-        if on and self.source_function != "VOLT":
-            raise ScpiRefused(-221, "Settings conflict")  # sourcing current: not emulated
-        self.output_on = on
-        self._drive()
+            self.auto_zero = on_off(args)
         return None
 
     def _output_off_mode(self, args: str, query: bool) -> str | None:
         if query:
             return self.output_off_mode
-        self.output_off_mode = scpi_choice(args, ("HIMPedance", "NORMal", "ZERO", "GUARd"))
+        self.output_off_mode = choice(args, ("HIMPedance", "NORMal", "ZERO", "GUARd"))
         self._drive()
         return None
 
     def _terminals(self, args: str, query: bool) -> str | None:
         if query:
             return "FRON" if self.front_terminals else "REAR"
-        self.front_terminals = scpi_choice(args, ("FRONt", "REAR")) == "FRON"
+        self.front_terminals = choice(args, ("FRONt", "REAR")) == "FRON"
         return None
-
-    def _abort(self, args: str, query: bool) -> str | None:
-        return None  # the emulator completes each trigger sequence as it is asked for
 
     def _initiate(self, args: str, query: bool) -> str | None:
         self.last_readings = self._run_trigger_model()
@@ -575,12 +398,12 @@ class Keithley2400Emulator(EmulatedInstrument):
 
     def _fetch(self, args: str, query: bool) -> str | None:
         if not self.last_readings:
-            raise ScpiRefused(-230, "Data corrupt or stale")
+            raise ScpiError(*DATA_STALE)
         return ",".join(_reading(v) for v in self.last_readings)
 
     def _read(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         readings = self._run_trigger_model()
         if not readings:
             return None  # no reading: the reader times out, as on the instrument
@@ -598,28 +421,17 @@ class Keithley2400Emulator(EmulatedInstrument):
 
     def _measure(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         self._configure("", False)
         return self._read("", True)
 
     # -- the circuit -----------------------------------------------------------------------------
 
-    def _applied_level(self, level_v: float) -> float:
-        """The level the output holds: the programmed one, never beyond the protection level."""
-        return max(-self.protection_v, min(self.protection_v, level_v))
+    def _protection_v(self) -> float:
+        return self.protection_v
 
-    def _drive(self, level_v: float | None = None) -> None:
-        """Put the terminal at what the output holds now (``level_v`` instead of the fixed level
-        while a list point is sourced)."""
-        if self.terminal is None:
-            return
-        if self.output_on and self.source_function == "VOLT":
-            level = self.level_v if level_v is None else level_v
-            self.circuit.set_level(self.terminal, self._applied_level(level))
-        elif self.output_off_mode == "ZERO":
-            self.circuit.set_level(self.terminal, 0.0)
-        else:
-            self.circuit.set_level(self.terminal, None)
+    def _output_off_state(self) -> str:
+        return self.output_off_mode
 
     def _run_trigger_model(self) -> list[float]:
         """Arm count x trigger count source-measure cycles; the data elements of each, in order.
@@ -643,12 +455,7 @@ class Keithley2400Emulator(EmulatedInstrument):
 
     def _cycle(self, level_v: float) -> list[float]:
         """One source-measure cycle at ``level_v``: its data elements."""
-        integration_s = self.nplc / self.line_frequency_hz
-        if self.terminal is None:
-            current = 0.0
-        else:
-            current = self.circuit.measure_current_a(self.terminal, integration_s)
-        self.clock.advance(integration_s)
+        current = self._measure_current_a(self.nplc)
         status = _STATUS_V_SOUR | _STATUS_I_MEAS | (_STATUS_FRONT if self.front_terminals else 0)
         if abs(current) >= self.compliance_a:
             current = math.copysign(self.compliance_a, current)

@@ -38,17 +38,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
-from mtjlab.sim.emulators.circuit import BenchCircuit
-from mtjlab.sim.emulators.keithley2400 import (
-    Handler,
-    ScpiRefused,
-    ScpiTable,
-    scpi_bool,
-    scpi_choice,
-    scpi_number,
-    split_program_message,
+from mtjlab.sim.emulators._scpi import (
+    DATA_OUT_OF_RANGE,
+    DATA_TYPE_ERROR,
+    MISSING_PARAMETER,
+    PARAMETER_NOT_ALLOWED,
+    SETTINGS_CONFLICT,
+    UNDEFINED_HEADER,
+    ScpiError,
+    number,
 )
+from mtjlab.sim.emulators._source_meter import (
+    Handler,
+    ScpiSourceMeter,
+    choice,
+    on_off,
+    quoted,
+    setting_reply,
+)
+from mtjlab.sim.emulators.base import VirtualClock
+from mtjlab.sim.emulators.circuit import BenchCircuit
 
 MAX_VOLTAGE_V = 210.0
 MAX_CURRENT_A = 1.05
@@ -58,27 +67,15 @@ PROTECTION_LEVELS_V = {
     **{f"PROT{v}": float(v) for v in (2, 5, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180)},
     "NONE": MAX_VOLTAGE_V,
 }
-_MESSAGES = {-222: "Parameter data out of range"}
 _BUFFERS = ("defbuffer1", "defbuffer2")
 _BUFFER_ELEMENTS = ("READing", "SOURce", "RELative")
-
-
-def _number(value: float) -> str:
-    return f"{value:.6E}"
-
-
-def _unquote(text: str) -> str:
-    text = text.strip()
-    if len(text) < 2 or text[0] not in "'\"" or text[-1] != text[0]:
-        raise ScpiRefused(-104, "Data type error")  # a string parameter, quoted
-    return text[1:-1]
 
 
 def _split(args: str) -> list[str]:
     return [a.strip() for a in args.split(",")] if args.strip() else []
 
 
-class Keithley2450Emulator(EmulatedInstrument):
+class Keithley2450Emulator(ScpiSourceMeter):
     """A Keithley 2450 on the bench circuit.
 
     Parameters
@@ -97,6 +94,11 @@ class Keithley2450Emulator(EmulatedInstrument):
         What ``*LANG?`` answers: the command set a last user left selected.
     """
 
+    idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04000001,1.7.3b"
+    max_voltage_v = MAX_VOLTAGE_V
+    max_current_a = MAX_CURRENT_A
+    messages = {-222: "Parameter data out of range"}
+
     def __init__(
         self,
         circuit: BenchCircuit,
@@ -107,20 +109,14 @@ class Keithley2450Emulator(EmulatedInstrument):
         clock: VirtualClock | None = None,
         language: str = "SCPI",
     ) -> None:
-        unknown = set(terminals) - {"smu"}
-        if unknown:
-            raise ValueError(f"{name}: channels {sorted(unknown)} do not exist; it has 'smu'")
-        if language not in ("SCPI", "TSP", "SCPI2400"):
-            raise ValueError(f"{name}: language={language!r}; allowed: SCPI, TSP, SCPI2400")
-        if line_frequency_hz not in (50.0, 60.0):
-            raise ValueError(f"{name}: line_frequency_hz={line_frequency_hz!r}; allowed: 50, 60")
-        super().__init__(name, clock or circuit.clock)
-        self.circuit = circuit
-        self.terminal = terminals.get("smu")
         self.language = language
-        self.line_frequency_hz = float(line_frequency_hz)
-        self._table = ScpiTable(self._entries())
-        self.reset()
+        super().__init__(
+            circuit, terminals, name=name, line_frequency_hz=line_frequency_hz, clock=clock
+        )
+
+    def _take_arguments(self, name: str) -> None:
+        if self.language not in ("SCPI", "TSP", "SCPI2400"):
+            raise ValueError(f"{name}: language={self.language!r}; allowed: SCPI, TSP, SCPI2400")
 
     def reset(self) -> None:
         """The *RST state (manual, section 6 defaults)."""
@@ -147,43 +143,12 @@ class Keithley2450Emulator(EmulatedInstrument):
 
     # -- the wire --------------------------------------------------------------------------------
 
-    def handle(self, line: str) -> list[str]:
-        replies = []
-        for header, args, query in split_program_message(line):
-            try:
-                reply = self._dispatch(header, args, query)
-            except ScpiRefused as refused:
-                self.push_error(refused.code, _MESSAGES.get(refused.code, refused.message))
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return replies
+    def _find(self, head: str) -> Handler | None:
+        return super()._find(head) if self.language == "SCPI" else None
 
-    def _dispatch(self, header: str, args: str, query: bool) -> str | None:
-        if header.startswith("*"):
-            action = self._common().get((header.upper(), query))
-            if action is None:
-                raise ScpiRefused(-113, "Undefined header")
-            return action(args)
-        handler = self._table.find(header) if self.language == "SCPI" else None
-        if handler is None:
-            raise ScpiRefused(-113, "Undefined header")
-        return handler(args, query)
-
-    def _common(self) -> dict[tuple[str, bool], Callable[[str], str | None]]:
+    def _common(self) -> dict[tuple[str, bool], Callable[[], str | None]]:
         """The common commands (manual, appendix B)."""
-        return {
-            ("*IDN", True): lambda _: "KEITHLEY INSTRUMENTS,MODEL 2450,04000001,1.7.3b",
-            ("*LANG", True): lambda _: self.language,
-            ("*RST", False): lambda _: self.reset(),
-            ("*CLS", False): lambda _: self.error_queue.clear(),
-            ("*OPC", True): lambda _: "1",
-            ("*OPC", False): lambda _: None,
-            ("*WAI", False): lambda _: None,
-            ("*TRG", False): lambda _: None,
-            ("*ESR", True): lambda _: "0",
-            ("*STB", True): lambda _: "0",
-        }
+        return {**super()._common(), ("*LANG", True): lambda: self.language}
 
     def _entries(self) -> list[tuple[str, Handler]]:
         return [
@@ -195,8 +160,8 @@ class Keithley2450Emulator(EmulatedInstrument):
             ("[:SOURce#]:VOLTage:PROTection[:LEVel]:TRIPped", self._protection_tripped),
             ("[:SOURce#]:VOLTage:PROTection[:LEVel]", self._protection("VOLT")),
             ("[:SOURce#]:CURRent:PROTection[:LEVel]", self._protection("CURR")),
-            ("[:SOURce#]:VOLTage:RANGe:AUTO", self._source_range_auto("VOLT")),
-            ("[:SOURce#]:CURRent:RANGe:AUTO", self._source_range_auto("CURR")),
+            ("[:SOURce#]:VOLTage:RANGe:AUTO", self._flag("source_range_auto", "VOLT")),
+            ("[:SOURce#]:CURRent:RANGe:AUTO", self._flag("source_range_auto", "CURR")),
             ("[:SOURce#]:LIST:VOLTage", self._voltage_list),
             ("[:SOURce#]:LIST:VOLTage:APPend", self._voltage_list_append),
             ("[:SOURce#]:SWEep:VOLTage:LIST", self._sweep_list),
@@ -205,9 +170,9 @@ class Keithley2450Emulator(EmulatedInstrument):
             (":OUTPut#:CURRent:SMODe", self._off_mode(("CURR",))),
             (":OUTPut#:SMODe", self._off_mode(("VOLT", "CURR"))),
             ("[:SENSe#]:FUNCtion[:ON]", self._sense_function),
-            ("[:SENSe#]:CURRent[:DC]:RSENse", self._remote_sense("CURR")),
-            ("[:SENSe#]:VOLTage[:DC]:RSENse", self._remote_sense("VOLT")),
-            ("[:SENSe#]:CURRent[:DC]:RANGe:AUTO", self._current_range_auto),
+            ("[:SENSe#]:CURRent[:DC]:RSENse", self._flag("remote_sense", "CURR")),
+            ("[:SENSe#]:VOLTage[:DC]:RSENse", self._flag("remote_sense", "VOLT")),
+            ("[:SENSe#]:CURRent[:DC]:RANGe:AUTO", self._flag("current_range_auto")),
             ("[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]", self._current_range),
             ("[:SENSe#]:CURRent[:DC]:NPLCycles", self._nplc("CURR")),
             ("[:SENSe#]:VOLTage[:DC]:NPLCycles", self._nplc("VOLT")),
@@ -227,43 +192,36 @@ class Keithley2450Emulator(EmulatedInstrument):
     def _source_function(self, args: str, query: bool) -> str | None:
         if query:
             return self.source_function
-        self.source_function = scpi_choice(args, ("VOLTage", "CURRent"))
+        self.source_function = choice(args, ("VOLTage", "CURRent"))
         if self.output_on and self.source_function != "VOLT":
             self.output_on = False  # sourcing current: not emulated
-            raise ScpiRefused(-221, "Settings conflict")
-        self._drive()
-        return None
-
-    def _voltage_level(self, args: str, query: bool) -> str | None:
-        if query:
-            return _number(self.level_v)
-        self.level_v = scpi_number(args, -MAX_VOLTAGE_V, MAX_VOLTAGE_V, default=0.0)
+            raise ScpiError(*SETTINGS_CONFLICT)
         self._drive()
         return None
 
     def _current_level(self, args: str, query: bool) -> str | None:
         if query:
-            return _number(self.level_a)
-        self.level_a = scpi_number(args, -MAX_CURRENT_A, MAX_CURRENT_A, default=0.0)
+            return setting_reply(self.level_a)
+        self.level_a = number(args, -MAX_CURRENT_A, MAX_CURRENT_A, default=0.0)
         return None
 
     def _current_limit(self, args: str, query: bool) -> str | None:
         if query:
-            return _number(self.current_limit_a)
-        self.current_limit_a = scpi_number(args, 1e-9, MAX_CURRENT_A, default=105e-6)
+            return setting_reply(self.current_limit_a)
+        self.current_limit_a = number(args, 1e-9, MAX_CURRENT_A, default=105e-6)
         return None
 
     def _voltage_limit(self, args: str, query: bool) -> str | None:
         if query:
-            return _number(self.voltage_limit_v)
-        self.voltage_limit_v = scpi_number(args, 0.02, MAX_VOLTAGE_V, default=21.0)
+            return setting_reply(self.voltage_limit_v)
+        self.voltage_limit_v = number(args, 0.02, MAX_VOLTAGE_V, default=21.0)
         return None
 
     def _protection(self, function: str) -> Handler:
         def handler(args: str, query: bool) -> str | None:
             if query:
                 return self.protection[function]
-            self.protection[function] = scpi_choice(args, tuple(PROTECTION_LEVELS_V))
+            self.protection[function] = choice(args, tuple(PROTECTION_LEVELS_V))
             self._drive()
             return None
 
@@ -271,75 +229,56 @@ class Keithley2450Emulator(EmulatedInstrument):
 
     def _protection_tripped(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         return "1" if abs(self.level_v) > self._protection_v() else "0"
-
-    def _source_range_auto(self, function: str) -> Handler:
-        def handler(args: str, query: bool) -> str | None:
-            if query:
-                return "1" if self.source_range_auto[function] else "0"
-            self.source_range_auto[function] = scpi_bool(args)
-            return None
-
-        return handler
 
     def _voltage_list(self, args: str, query: bool) -> str | None:
         if query:
-            return ",".join(_number(v) for v in self.voltage_list_v)
-        values = [scpi_number(a, -MAX_VOLTAGE_V, MAX_VOLTAGE_V) for a in _split(args)]
+            return ",".join(setting_reply(v) for v in self.voltage_list_v)
+        values = [number(a, -MAX_VOLTAGE_V, MAX_VOLTAGE_V) for a in _split(args)]
         if not values:
-            raise ScpiRefused(-109, "Missing parameter")
+            raise ScpiError(*MISSING_PARAMETER)
         if len(values) > MAX_LIST_POINTS:
-            raise ScpiRefused(-222, "Data out of range")
+            raise ScpiError(*DATA_OUT_OF_RANGE)
         self.voltage_list_v = values
         return None
 
     def _voltage_list_append(self, args: str, query: bool) -> str | None:
         if query:
-            raise ScpiRefused(-113, "Undefined header")
-        values = [scpi_number(a, -MAX_VOLTAGE_V, MAX_VOLTAGE_V) for a in _split(args)]
+            raise ScpiError(*UNDEFINED_HEADER)
+        values = [number(a, -MAX_VOLTAGE_V, MAX_VOLTAGE_V) for a in _split(args)]
         if len(self.voltage_list_v) + len(values) > MAX_LIST_POINTS:
-            raise ScpiRefused(-222, "Data out of range")
+            raise ScpiError(*DATA_OUT_OF_RANGE)
         self.voltage_list_v += values
         return None
 
     def _sweep_list(self, args: str, query: bool) -> str | None:
         """<start>[, <delay>[, <count>[, <failAbort>[, "<buffer>"]]]]"""
         if query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         parts = _split(args)
         if not parts:
-            raise ScpiRefused(-109, "Missing parameter")
+            raise ScpiError(*MISSING_PARAMETER)
         if len(parts) > 5:
-            raise ScpiRefused(-108, "Parameter not allowed")
+            raise ScpiError(*PARAMETER_NOT_ALLOWED)
         if not self.voltage_list_v:
-            raise ScpiRefused(-221, "Settings conflict")  # no list to sweep
-        start = scpi_number(parts[0], 1, len(self.voltage_list_v))
-        delay = scpi_number(parts[1], 0.0, 10_000.0) if len(parts) > 1 else 0.0
-        count = scpi_number(parts[2], 1, 268_435_455) if len(parts) > 2 else 1
-        fail_abort = scpi_bool(parts[3]) if len(parts) > 3 else False
+            raise ScpiError(*SETTINGS_CONFLICT)  # no list to sweep
+        start = number(parts[0], 1, len(self.voltage_list_v))
+        delay = number(parts[1], 0.0, 10_000.0) if len(parts) > 1 else 0.0
+        count = number(parts[2], 1, 268_435_455) if len(parts) > 2 else 1
+        fail_abort = on_off(parts[3]) if len(parts) > 3 else False
         buffer = self._buffer_name(parts[4]) if len(parts) > 4 else "defbuffer1"
         if start != int(start) or count != int(count):
-            raise ScpiRefused(-104, "Data type error")
+            raise ScpiError(*DATA_TYPE_ERROR)
         self.sweep = (int(start), int(count), fail_abort, buffer)
         self.sweep_delay_s = delay
-        return None
-
-    def _output(self, args: str, query: bool) -> str | None:
-        if query:
-            return "1" if self.output_on else "0"
-        on = scpi_bool(args)
-        if on and self.source_function != "VOLT":
-            raise ScpiRefused(-221, "Settings conflict")  # sourcing current: not emulated
-        self.output_on = on
-        self._drive()
         return None
 
     def _off_mode(self, functions: tuple[str, ...]) -> Handler:
         def handler(args: str, query: bool) -> str | None:
             if query:
                 return self.off_mode[functions[0]]
-            mode = scpi_choice(args, ("NORMal", "HIMPedance", "ZERO", "GUARd"))
+            mode = choice(args, ("NORMal", "HIMPedance", "ZERO", "GUARd"))
             for function in functions:
                 self.off_mode[function] = mode
             self._drive()
@@ -350,45 +289,23 @@ class Keithley2450Emulator(EmulatedInstrument):
     def _sense_function(self, args: str, query: bool) -> str | None:
         if query:
             return f'"{self.sense_function}"'
-        name = _unquote(args).split(":")[0]
-        function = scpi_choice(name, ("CURRent", "VOLTage", "RESistance"))
+        name = quoted(args).split(":")[0]
+        function = choice(name, ("CURRent", "VOLTage", "RESistance"))
         self.sense_function = {"CURR": "CURR:DC", "VOLT": "VOLT:DC", "RES": "RES"}[function]
-        return None
-
-    def _remote_sense(self, function: str) -> Handler:
-        def handler(args: str, query: bool) -> str | None:
-            if query:
-                return "1" if self.remote_sense[function] else "0"
-            self.remote_sense[function] = scpi_bool(args)
-            return None
-
-        return handler
-
-    def _current_range_auto(self, args: str, query: bool) -> str | None:
-        if query:
-            return "1" if self.current_range_auto else "0"
-        self.current_range_auto = scpi_bool(args)
-        return None
-
-    def _current_range(self, args: str, query: bool) -> str | None:
-        if query:
-            return _number(self.current_range_a)
-        self.current_range_a = abs(scpi_number(args, -MAX_CURRENT_A, MAX_CURRENT_A))
-        self.current_range_auto = False
         return None
 
     def _nplc(self, function: str) -> Handler:
         def handler(args: str, query: bool) -> str | None:
             if query:
-                return _number(self.nplc[function])
-            self.nplc[function] = scpi_number(args, 0.01, 10.0, default=1.0)
+                return setting_reply(self.nplc[function])
+            self.nplc[function] = number(args, 0.01, 10.0, default=1.0)
             return None
 
         return handler
 
     def _next_error(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         if not self.error_queue:
             return '0,"No error;0;0 0"'
         code, message = self.error_queue.popleft()
@@ -400,9 +317,6 @@ class Keithley2450Emulator(EmulatedInstrument):
     def _system_clear(self, args: str, query: bool) -> str | None:
         self.error_queue.clear()
         return None
-
-    def _abort(self, args: str, query: bool) -> str | None:
-        return None  # the emulator completes each trigger model as it is started
 
     def _initiate(self, args: str, query: bool) -> str | None:
         if self.sweep is None:
@@ -426,10 +340,10 @@ class Keithley2450Emulator(EmulatedInstrument):
 
     def _read(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         parts = _split(args)
         buffer = self._buffer_name(parts[0]) if parts else "defbuffer1"
-        elements = [scpi_choice(e, _BUFFER_ELEMENTS) for e in parts[1:]] or ["READ"]
+        elements = [choice(e, _BUFFER_ELEMENTS) for e in parts[1:]] or ["READ"]
         reading, _ = self._reading(self.level_v)
         self._store(buffer, reading, self.level_v)
         return self._format(self.buffers[buffer][-1:], elements)
@@ -441,35 +355,35 @@ class Keithley2450Emulator(EmulatedInstrument):
 
     def _trace_actual(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         buffer = self._buffer_name(args) if args.strip() else "defbuffer1"
         return f"{len(self.buffers[buffer])}"
 
     def _trace_data(self, args: str, query: bool) -> str | None:
         if not query:
-            raise ScpiRefused(-113, "Undefined header")
+            raise ScpiError(*UNDEFINED_HEADER)
         parts = _split(args)
         if len(parts) < 2:
-            raise ScpiRefused(-109, "Missing parameter")
+            raise ScpiError(*MISSING_PARAMETER)
         buffer = self._buffer_name(parts[2]) if len(parts) > 2 else "defbuffer1"
         stored = self.buffers[buffer]
-        start = scpi_number(parts[0], 1, max(len(stored), 1))
-        end = scpi_number(parts[1], start, max(len(stored), 1))
+        start = number(parts[0], 1, max(len(stored), 1))
+        end = number(parts[1], start, max(len(stored), 1))
         if not stored:
-            raise ScpiRefused(-222, "Data out of range")  # an empty buffer has no index 1
-        elements = [scpi_choice(e, _BUFFER_ELEMENTS) for e in parts[3:]] or ["READ"]
+            raise ScpiError(*DATA_OUT_OF_RANGE)  # an empty buffer has no index 1
+        elements = [choice(e, _BUFFER_ELEMENTS) for e in parts[3:]] or ["READ"]
         return self._format(stored[int(start) - 1 : int(end)], elements)
 
     # -- buffers and the circuit -----------------------------------------------------------------
 
     def _buffer_name(self, text: str) -> str:
-        name = _unquote(text)
+        name = quoted(text)
         if name not in self.buffers:
-            raise ScpiRefused(-222, "Data out of range")  # user buffers: not emulated
+            raise ScpiError(*DATA_OUT_OF_RANGE)  # user buffers: not emulated
         return name
 
     def _store(self, buffer: str, reading: float, source: float) -> None:
-        self.buffers[buffer].append((reading, self._applied(source), self.clock.now_s))
+        self.buffers[buffer].append((reading, self._applied_level(source), self.clock.now_s))
 
     def _format(self, rows: list[tuple[float, float, float]], elements: list[str]) -> str:
         column = {"READ": 0, "SOUR": 1, "REL": 2}
@@ -479,35 +393,18 @@ class Keithley2450Emulator(EmulatedInstrument):
             for element in elements:
                 value = row[column[element]]
                 values.append(value - first if element == "REL" else value)
-        return ",".join(_number(v) for v in values)
+        return ",".join(setting_reply(v) for v in values)
 
     def _protection_v(self) -> float:
         return PROTECTION_LEVELS_V[self.protection["VOLT"]]
 
-    def _applied(self, level_v: float) -> float:
-        limit = self._protection_v()
-        return max(-limit, min(limit, level_v))
-
-    def _drive(self, level_v: float | None = None) -> None:
-        if self.terminal is None:
-            return
-        if self.output_on and self.source_function == "VOLT":
-            level = self.level_v if level_v is None else level_v
-            self.circuit.set_level(self.terminal, self._applied(level))
-        elif self.off_mode[self.source_function] == "ZERO":
-            self.circuit.set_level(self.terminal, 0.0)
-        else:
-            self.circuit.set_level(self.terminal, None)
+    def _output_off_state(self) -> str:
+        return self.off_mode[self.source_function]
 
     def _reading(self, level_v: float) -> tuple[float, bool]:
         """One current reading: (A, whether the source was in limit). The clock advances by the
         integration time."""
-        integration_s = self.nplc["CURR"] / self.line_frequency_hz
-        if self.terminal is None:
-            current = 0.0
-        else:
-            current = self.circuit.measure_current_a(self.terminal, integration_s)
-        self.clock.advance(integration_s)
+        current = self._measure_current_a(self.nplc["CURR"])
         if self.output_on and abs(current) >= self.current_limit_a:
             return math.copysign(self.current_limit_a, current), True
         return current, False
