@@ -1,5 +1,5 @@
 """A Keysight 33500B (two-output 33522B) emulated on its SCPI, and what its emulator shares with
-the 81160A's: SCPI header matching, the state of a pulse output and what it drives on the circuit.
+the 81160A's: their parameter rules, the state of a pulse output and what it drives on the circuit.
 
 Where the facts come from (Agilent 33500 Series Operating and Service Guide):
 
@@ -25,11 +25,33 @@ reset values of pulse width, period and edges (100 us, 1 ms, 10 ns), and the tri
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mtjlab.sim.emulators._scpi import (
+    DATA_OUT_OF_RANGE,
+    DATA_TYPE_ERROR,
+    DECIMAL,
+    ILLEGAL_PARAMETER,
+    MISSING_PARAMETER,
+    PARAMETER_NOT_ALLOWED,
+    SETTINGS_CONFLICT,
+    SUFFIX_OUT_OF_RANGE,
+    SYNTAX_ERROR,
+    TRIGGER_IGNORED,
+    UNDEFINED_HEADER,
+    Node,
+    ScpiError,
+    Token,
+    character,
+    header,
+    match,
+    split_parameters,
+    split_units,
+    tokens,
+)
+from mtjlab.sim.emulators._scpi import number as scpi_number
 from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
 from mtjlab.sim.emulators.circuit import BenchCircuit
 
@@ -40,124 +62,10 @@ INFINITE_OHM_REPLY = 9.9e37
 #: Series output impedance of both families, Ohm.
 SOURCE_OHM = 50.0
 
-# SCPI error codes the emulators push (IEEE 488.2 / SCPI standard error list).
-SYNTAX_ERROR = (-102, "Syntax error")
-DATA_TYPE_ERROR = (-104, "Data type error")
-PARAMETER_NOT_ALLOWED = (-108, "Parameter not allowed")
-MISSING_PARAMETER = (-109, "Missing parameter")
-UNDEFINED_HEADER = (-113, "Undefined header")
-SUFFIX_OUT_OF_RANGE = (-114, "Header suffix out of range")
-TRIGGER_IGNORED = (-211, "Trigger ignored")
-SETTINGS_CONFLICT = (-221, "Settings conflict")
-DATA_OUT_OF_RANGE = (-222, "Data out of range")
-ILLEGAL_PARAMETER = (-224, "Illegal parameter value")
-
-
-class ScpiError(Exception):
-    """A command the instrument refuses: the error-queue entry it pushes."""
-
-    def __init__(self, error: tuple[int, str]) -> None:
-        super().__init__(f"{error[0]}, {error[1]}")
-        self.code, self.message = error
-
-
-# -- SCPI headers -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Node:
-    """One node of a command header: its short and long form, whether it may be left out, and
-    whether it takes the output number as a suffix (``OUTPut2``)."""
-
-    short: str
-    long: str
-    optional: bool
-    numbered: bool
-
-
-def short_form(name: str) -> str:
-    """The short form of a keyword written as in the manuals: its leading upper-case letters,
-    and the digits it ends with (``INTernal2`` -> ``INT2``)."""
-    digits = re.search(r"\d*$", name)
-    return re.sub(r"[^A-Z].*", "", name) + (digits.group(0) if digits else "")
-
-
-def header(pattern: str) -> tuple[Node, ...]:
-    """Compile a header written as in the manuals, nodes joined by ``:``: the upper-case letters
-    are the short form, ``[...]`` marks an optional node and ``#`` an output-number suffix, e.g.
-    ``[SOURce#]:FUNCtion:PULSe:WIDTh``."""
-    nodes = []
-    for part in pattern.split(":"):
-        optional = part.startswith("[")
-        name = part.strip("[]")
-        numbered = name.endswith("#")
-        name = name.rstrip("#")
-        nodes.append(Node(short_form(name), name.upper(), optional, numbered))
-    return tuple(nodes)
-
-
-_TOKEN = re.compile(r"([A-Za-z][A-Za-z_]*?)(\d*)")
-
-
-def _tokens(text: str) -> list[tuple[str, int | None]] | None:
-    """A received header's nodes as (name in upper case, suffix or None); None if malformed."""
-    tokens = []
-    for part in text.split(":"):
-        m = _TOKEN.fullmatch(part)
-        if m is None:
-            return None
-        tokens.append((m.group(1).upper(), int(m.group(2)) if m.group(2) else None))
-    return tokens
-
-
-def _match(nodes: Sequence[Node], tokens: Sequence[tuple[str, int | None]]) -> list[int] | None:
-    """The output-number suffixes given, if ``tokens`` spell ``nodes``; None if they do not."""
-    if not nodes:
-        return [] if not tokens else None
-    node, rest = nodes[0], nodes[1:]
-    if tokens:
-        name, suffix = tokens[0]
-        if name in (node.short, node.long) and (suffix is None or node.numbered):
-            found = _match(rest, tokens[1:])
-            if found is not None:
-                return found if suffix is None else [suffix, *found]
-    return _match(rest, tokens) if node.optional else None
-
-
-def _split(text: str, separator: str) -> list[str]:
-    """``text`` split at ``separator`` outside quotes, each part stripped."""
-    parts: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for c in text:
-        if quote:
-            quote = "" if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c == separator:
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        current.append(c)
-    parts.append("".join(current).strip())
-    return parts
-
-
-def split_units(line: str) -> list[str]:
-    """A program message's units (split at ``;`` outside quotes), blanks dropped."""
-    return [unit for unit in _split(line, ";") if unit]
-
-
-def split_parameters(text: str) -> list[str]:
-    """Parameters separated by commas, outside quotes; an empty text has none."""
-    return _split(text, ",") if text.strip() else []
-
-
 # -- parameters -------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)")
 #: Unit suffixes SCPI allows after a number, as multipliers (seconds, volts, ohms, hertz).
-_SUFFIX = {
+_UNITS = {
     "": 1.0, "S": 1.0, "MS": 1e-3, "US": 1e-6, "NS": 1e-9, "PS": 1e-12,
     "V": 1.0, "MV": 1e-3, "VPP": 1.0, "OHM": 1.0, "KOHM": 1e3, "MOHM": 1e6, "HZ": 1.0,
     "KHZ": 1e3, "MHZ": 1e6,
@@ -166,9 +74,9 @@ _SUFFIX = {
 
 def one_parameter(params: Sequence[str]) -> str:
     if not params:
-        raise ScpiError(MISSING_PARAMETER)
+        raise ScpiError(*MISSING_PARAMETER)
     if len(params) > 1:
-        raise ScpiError(PARAMETER_NOT_ALLOWED)
+        raise ScpiError(*PARAMETER_NOT_ALLOWED)
     return params[0]
 
 
@@ -177,44 +85,30 @@ def number(
 ) -> float:
     """A numeric parameter (MINimum, MAXimum, DEFault, or a number with an optional unit
     suffix); one outside ``low`` to ``high`` is refused with "Data out of range"."""
-    text = one_parameter(params).upper()
-    named = {"MIN": low, "MINIMUM": low, "MAX": high, "MAXIMUM": high, "DEF": default}
-    named["DEFAULT"] = default
-    named.update(specials or {})
-    if text in named:
-        return named[text]
-    m = _NUMBER.fullmatch(text)
-    if m is None or m.group(2) not in _SUFFIX:
-        raise ScpiError(DATA_TYPE_ERROR)
-    value = float(m.group(1)) * _SUFFIX[m.group(2)]
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ScpiError(DATA_OUT_OF_RANGE)
-    return value
+    text = one_parameter(params)
+    return scpi_number(text, low, high, default=default, specials=specials, units=_UNITS)
 
 
 def boolean(params: Sequence[str]) -> bool:
+    """ON, OFF, or a number without a unit: rounded, any but 0 is ON."""
     text = one_parameter(params).upper()
     if text in ("ON", "OFF"):
         return text == "ON"
-    m = _NUMBER.fullmatch(text)
+    m = DECIMAL.fullmatch(text)
     if m is None or m.group(2):
-        raise ScpiError(DATA_TYPE_ERROR)
+        raise ScpiError(*DATA_TYPE_ERROR)
     return round(float(m.group(1))) != 0
 
 
 def choice(params: Sequence[str], options: Sequence[str]) -> str:
     """A character parameter among ``options`` (written with the short form in upper case);
     returns the short form."""
-    text = one_parameter(params).upper()
-    for option in options:
-        if text in (short_form(option), option.upper()):
-            return short_form(option)
-    raise ScpiError(ILLEGAL_PARAMETER)
+    return character(one_parameter(params), options, unknown=ILLEGAL_PARAMETER)
 
 
 def no_parameters(params: Sequence[str]) -> None:
     if params:
-        raise ScpiError(PARAMETER_NOT_ALLOWED)
+        raise ScpiError(*PARAMETER_NOT_ALLOWED)
 
 
 def nr3(value: float, decimals: int) -> str:
@@ -405,7 +299,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
     def handle(self, line: str) -> list[str]:
         self.catch_up()
         replies: list[str] = []
-        path: list[tuple[str, int | None]] = []
+        path: list[Token] = []
         for unit in split_units(line):
             try:
                 replies.extend(self._execute(unit, path))
@@ -413,7 +307,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
                 self.push_error(exc.code, exc.message)
         return replies
 
-    def _execute(self, unit: str, path: list[tuple[str, int | None]]) -> list[str]:
+    def _execute(self, unit: str, path: list[Token]) -> list[str]:
         head, _, rest = unit.partition(" ")
         params = split_parameters(rest)
         if head.startswith("*"):
@@ -421,29 +315,29 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         query = head.endswith("?")
         text = head[:-1] if query else head
         absolute = text.startswith(":")
-        tokens = _tokens(text.lstrip(":")) if text.strip(":") else None
-        if tokens is None:
-            raise ScpiError(SYNTAX_ERROR if text.strip(":") else UNDEFINED_HEADER)
+        received = tokens(text.lstrip(":")) if text.strip(":") else None
+        if received is None:
+            raise ScpiError(*(SYNTAX_ERROR if text.strip(":") else UNDEFINED_HEADER))
         if not absolute:
-            tokens = path + tokens  # a compound message continues the previous header's path
-        path[:] = tokens[:-1]
+            received = path + received  # a compound message continues the previous header's path
+        path[:] = received[:-1]
         for command in self._commands:
-            suffixes = _match(command.nodes, tokens)
+            suffixes = match(command.nodes, received)
             if suffixes is None:
                 continue
             handler = command.read if query else command.write
             if handler is None:
-                raise ScpiError(UNDEFINED_HEADER)
-            channel = suffixes[-1] if suffixes else DEFAULT_OUTPUT
+                raise ScpiError(*UNDEFINED_HEADER)
+            channel = int(suffixes[-1]) if suffixes else DEFAULT_OUTPUT
             if channel not in self.outputs:
-                raise ScpiError(SUFFIX_OUT_OF_RANGE)
+                raise ScpiError(*SUFFIX_OUT_OF_RANGE)
             if query and params:
-                raise ScpiError(PARAMETER_NOT_ALLOWED)
+                raise ScpiError(*PARAMETER_NOT_ALLOWED)
             replies = handler(channel, params)
             if not query and command.follows and self._coupled and channel == 1:
                 handler(2, params)  # with coupling on, output 2 follows output 1
             return replies
-        raise ScpiError(UNDEFINED_HEADER)
+        raise ScpiError(*UNDEFINED_HEADER)
 
     def _common(self, head: str, params: list[str]) -> list[str]:
         """IEEE 488.2 common commands. ``*TRG`` runs the triggered pulses to their end in bench
@@ -457,7 +351,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
             "*OPC": lambda: None,
         }
         if head not in replies and head not in actions:
-            raise ScpiError(UNDEFINED_HEADER)
+            raise ScpiError(*UNDEFINED_HEADER)
         no_parameters(params)
         if head in replies:
             return [replies[head]]
@@ -519,7 +413,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         clock runs to the end of the longest burst."""
         cycles = {n: self._cycles_per_trigger(out) for n, out in self.outputs.items()}
         if not any(cycles.values()):
-            raise ScpiError(TRIGGER_IGNORED)
+            raise ScpiError(*TRIGGER_IGNORED)
         self.clock.advance(self.trigger_latency_s)
         armed = {n: c for n, c in cycles.items() if c and self.outputs[n].on}
         singly = min(max(armed.values(), default=0), self.train_pulses_applied_singly)
@@ -572,11 +466,11 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         out = self.outputs[n]
         if out.unit != "VPP":
             # the emulator holds levels in Vpp only; VRMS and DBM are kept for the read-back
-            raise ScpiError(SETTINGS_CONFLICT)
+            raise ScpiError(*SETTINGS_CONFLICT)
         low, high = self._amplitude_range(out)
         value = number(params, low, high * (1 + self.limit_rel_tol), out.amplitude_vpp)
         if not self._levels_fit(out, value, out.offset_v):
-            raise ScpiError(SETTINGS_CONFLICT)
+            raise ScpiError(*SETTINGS_CONFLICT)
         out.amplitude_vpp = value
         self._refresh(n)
         return []
@@ -586,7 +480,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         window = self.open_circuit_window_v * scale_to_load(out.load_ohm)
         value = number(params, -window, window, 0.0)
         if not self._levels_fit(out, out.amplitude_vpp, value):
-            raise ScpiError(DATA_OUT_OF_RANGE)
+            raise ScpiError(*DATA_OUT_OF_RANGE)
         out.offset_v = value
         self._refresh(n)
         return []
@@ -595,7 +489,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         out = self.outputs[n]
         value = number(params, *self.width_range_s, out.width_s)
         if not self._timing_fits(value, out.period_s, out):
-            raise ScpiError(SETTINGS_CONFLICT)
+            raise ScpiError(*SETTINGS_CONFLICT)
         out.width_s = value
         return []
 
@@ -603,7 +497,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         out = self.outputs[n]
         value = number(params, *self.period_range_s, out.period_s)
         if not self._timing_fits(out.width_s, value, out):
-            raise ScpiError(SETTINGS_CONFLICT)
+            raise ScpiError(*SETTINGS_CONFLICT)
         out.period_s = value
         return []
 
@@ -615,7 +509,7 @@ class PulseGeneratorEmulator(EmulatedInstrument):
             trailing = value if which in ("both", "trailing") else out.trailing_s
             probe = PulseOutput(None, leading_s=leading, trailing_s=trailing)
             if not self._timing_fits(out.width_s, out.period_s, probe):
-                raise ScpiError(SETTINGS_CONFLICT)
+                raise ScpiError(*SETTINGS_CONFLICT)
             out.leading_s, out.trailing_s = leading, trailing
             return []
 

@@ -22,13 +22,13 @@ than 50 Ohm (scaled behind the 50 Ohm source impedance); the trigger latency; th
 
 from __future__ import annotations
 
+from mtjlab.sim.emulators._scpi import header
 from mtjlab.sim.emulators.keysight33500b import (
     Command,
     PulseGeneratorEmulator,
     PulseOutput,
     boolean,
     choice,
-    header,
     nr3,
     number,
 )
