@@ -1,12 +1,14 @@
-"""What the emulated SCPI SourceMeters (the 2400 family and the 2450) share: the constructor's
-checks, the wire (header table, common commands, the error queue), and sourcing voltage onto the
-bench circuit and measuring the current there; each model's commands stay in its own module."""
+"""What the emulated SourceMeters share: the SCPI ones (the 2400 family and the 2450) the
+constructor's checks, the wire (header table, common commands, the error queue) and sourcing
+voltage onto the bench circuit; all of them (the 2600B too) measuring the current there. Each
+model's commands stay in its own module."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from mtjlab.sim.emulators._scpi import (
+    DATA_OUT_OF_RANGE,
     DATA_TYPE_ERROR,
     INVALID_CHARACTER_DATA,
     MISSING_PARAMETER,
@@ -25,6 +27,27 @@ from mtjlab.sim.emulators.circuit import BenchCircuit
 
 #: A handler takes the parameters and whether it was a query; it returns the reply, if any.
 Handler = Callable[[str, bool], "str | None"]
+
+
+def check_line_frequency(name: str, line_frequency_hz: float) -> None:
+    """Refuse a power-line frequency other than 50 or 60 Hz (ValueError)."""
+    if line_frequency_hz not in (50.0, 60.0):
+        raise ValueError(f"{name}: line_frequency_hz={line_frequency_hz!r}; allowed: 50, 60")
+
+
+def measure_current_a(
+    circuit: BenchCircuit,
+    terminal: str | None,
+    nplc: float,
+    line_frequency_hz: float,
+    clock: VirtualClock,
+) -> float:
+    """The current out of ``terminal`` over ``nplc`` power-line cycles (0 A from a channel wired
+    to nothing); ``clock`` advances by the integration time."""
+    integration_s = nplc / line_frequency_hz
+    current = 0.0 if terminal is None else circuit.measure_current_a(terminal, integration_s)
+    clock.advance(integration_s)
+    return current
 
 
 class ScpiTable:
@@ -90,6 +113,8 @@ class ScpiSourceMeter(EmulatedInstrument):
     #: The largest voltage (V) and current (A) it sources or measures.
     max_voltage_v: float
     max_current_a: float
+    #: The most points a source list holds (both manuals: 100).
+    max_list_points = 100
     #: Messages the model words otherwise than the SCPI standard: code -> message.
     messages: dict[int, str] = {}
 
@@ -99,6 +124,7 @@ class ScpiSourceMeter(EmulatedInstrument):
     level_v: float
     current_range_a: float
     current_range_auto: bool
+    voltage_list_v: list[float]
 
     def __init__(
         self,
@@ -113,8 +139,7 @@ class ScpiSourceMeter(EmulatedInstrument):
         if unknown:
             raise ValueError(f"{name}: channels {sorted(unknown)} do not exist; it has 'smu'")
         self._take_arguments(name)
-        if line_frequency_hz not in (50.0, 60.0):
-            raise ValueError(f"{name}: line_frequency_hz={line_frequency_hz!r}; allowed: 50, 60")
+        check_line_frequency(name, line_frequency_hz)
         super().__init__(name, clock or circuit.clock)
         self.circuit = circuit
         self.terminal = terminals.get("smu")
@@ -217,6 +242,16 @@ class ScpiSourceMeter(EmulatedInstrument):
         self.current_range_auto = False
         return None
 
+    def _voltage_list(self, args: str, query: bool) -> str | None:
+        if query:
+            return ",".join(setting_reply(v) for v in self.voltage_list_v)
+        v = self.max_voltage_v
+        values = [number(a, -v, v) for a in args.split(",")]
+        if len(values) > self.max_list_points:
+            raise ScpiError(*DATA_OUT_OF_RANGE)
+        self.voltage_list_v = values
+        return None
+
     def _output(self, args: str, query: bool) -> str | None:
         if query:
             return "1" if self.output_on else "0"
@@ -251,12 +286,7 @@ class ScpiSourceMeter(EmulatedInstrument):
             self.circuit.set_level(self.terminal, None)
 
     def _measure_current_a(self, nplc: float) -> float:
-        """The current out of the HI terminal over ``nplc`` power-line cycles (0 A wired to
-        nothing); the clock advances by the integration time."""
-        integration_s = nplc / self.line_frequency_hz
-        if self.terminal is None:
-            current = 0.0
-        else:
-            current = self.circuit.measure_current_a(self.terminal, integration_s)
-        self.clock.advance(integration_s)
-        return current
+        """The current out of the HI terminal over ``nplc`` power-line cycles."""
+        return measure_current_a(
+            self.circuit, self.terminal, nplc, self.line_frequency_hz, self.clock
+        )

@@ -290,16 +290,6 @@ class Keithley2400Emulator(ScpiSourceMeter):
         self._drive()
         return None
 
-    def _voltage_list(self, args: str, query: bool) -> str | None:
-        if query:
-            return ",".join(setting_reply(v) for v in self.voltage_list_v)
-        v = self.model.max_voltage_v
-        values = [number(a, -v, v) for a in args.split(",")]
-        if len(values) > 100:
-            raise ScpiError(*DATA_OUT_OF_RANGE)
-        self.voltage_list_v = values
-        return None
-
     def _list_points(self, args: str, query: bool) -> str | None:
         if not query:
             raise ScpiError(*UNDEFINED_HEADER)

@@ -61,7 +61,6 @@ from mtjlab.sim.emulators.circuit import BenchCircuit
 
 MAX_VOLTAGE_V = 210.0
 MAX_CURRENT_A = 1.05
-MAX_LIST_POINTS = 100
 #: Overvoltage-protection settings and the voltage (V) each lets through.
 PROTECTION_LEVELS_V = {
     **{f"PROT{v}": float(v) for v in (2, 5, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180)},
@@ -232,22 +231,11 @@ class Keithley2450Emulator(ScpiSourceMeter):
             raise ScpiError(*UNDEFINED_HEADER)
         return "1" if abs(self.level_v) > self._protection_v() else "0"
 
-    def _voltage_list(self, args: str, query: bool) -> str | None:
-        if query:
-            return ",".join(setting_reply(v) for v in self.voltage_list_v)
-        values = [number(a, -MAX_VOLTAGE_V, MAX_VOLTAGE_V) for a in _split(args)]
-        if not values:
-            raise ScpiError(*MISSING_PARAMETER)
-        if len(values) > MAX_LIST_POINTS:
-            raise ScpiError(*DATA_OUT_OF_RANGE)
-        self.voltage_list_v = values
-        return None
-
     def _voltage_list_append(self, args: str, query: bool) -> str | None:
         if query:
             raise ScpiError(*UNDEFINED_HEADER)
         values = [number(a, -MAX_VOLTAGE_V, MAX_VOLTAGE_V) for a in _split(args)]
-        if len(self.voltage_list_v) + len(values) > MAX_LIST_POINTS:
+        if len(self.voltage_list_v) + len(values) > self.max_list_points:
             raise ScpiError(*DATA_OUT_OF_RANGE)
         self.voltage_list_v += values
         return None

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mtjlab.sim.emulators._source_meter import check_line_frequency, measure_current_a
 from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
 from mtjlab.sim.emulators.circuit import BenchCircuit
 
@@ -240,8 +241,7 @@ class Keithley2600BEmulator(EmulatedInstrument):
                 f"{name}: channels {sorted(unknown)} do not exist on the {model}; "
                 f"it has {', '.join(limits.channels)}"
             )
-        if line_frequency_hz not in (50.0, 60.0):
-            raise ValueError(f"{name}: line_frequency_hz={line_frequency_hz!r}; allowed: 50, 60")
+        check_line_frequency(name, line_frequency_hz)
         super().__init__(name, clock or circuit.clock)
         self.circuit = circuit
         self.model_name = model
@@ -495,12 +495,10 @@ class Keithley2600BEmulator(EmulatedInstrument):
         return [current, voltage]
 
     def _current(self, channel: _Channel) -> float:
-        integration_s = channel.attributes["measure.nplc"] / self.line_frequency_hz
-        if channel.terminal is None:
-            current = 0.0
-        else:
-            current = self.circuit.measure_current_a(channel.terminal, integration_s)
-        self.clock.advance(integration_s)
+        nplc = channel.attributes["measure.nplc"]
+        current = measure_current_a(
+            self.circuit, channel.terminal, nplc, self.line_frequency_hz, self.clock
+        )
         limit = self._limit_a(channel)
         return math.copysign(limit, current) if abs(current) >= limit else current
 
