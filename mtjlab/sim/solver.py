@@ -9,8 +9,12 @@ w[0, j] - ... - w[rows-1, j] with `r_col` per segment. Each line end is open or 
 voltage source through one more segment. The "start" end is the index-0 side (column 0 for a row,
 row 0 for a column), the "end" end the last-index side.
 
-Method, chosen by the circuit and its shape (all exact nodal analysis; they differ in the order of
-the work, and `CrossbarSolution.method` says which ran):
+Method: one ordered table, `METHOD_TABLE`, each entry saying when it applies with its linear
+solve and its Newton step. The automatic choice takes the first that applies and solves;
+`solve_crossbar(method=name)` tries that one first, then the automatic order. All are exact nodal
+analysis and differ in the order of the work; `CrossbarSolution.method` says which ran, and
+`CrossbarSolution.fallbacks` which were asked for but did not apply, or applied and failed (also
+logged). A new method is one entry in the table. The entries:
 
 - ``"ideal"``: both line resistances zero (below 1e-12 ohm): every node is at a source voltage
   or is one unknown per floating line; with the default termination the column currents are
@@ -59,6 +63,8 @@ the work, and `CrossbarSolution.method` says which ran):
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,7 +84,14 @@ from mtjlab.sim._solver_block import eligible as block_eligible
 from mtjlab.sim._solver_iterative import IterationLimitError, solve_pcg
 from mtjlab.sim._solver_nodal import Ends, resistive_split, solve_nodes
 
-__all__ = ["ConvergenceError", "CrossbarSolution", "Terminals", "solve_crossbar"]
+__all__ = [
+    "METHOD_TABLE",
+    "ConvergenceError",
+    "CrossbarSolution",
+    "SolverMethod",
+    "Terminals",
+    "solve_crossbar",
+]
 
 # Line segments below this resistance are solved as ideal (zero-resistance) lines: their exact
 # limit, where 1 / r would overflow the nodal equations.
@@ -90,10 +103,9 @@ IDEAL_SEGMENT_OHM = 1e-12
 # sparse factorization there, 2x to 18x from 48x48 to 256x256.
 PCG_MIN_DEVICES = 32 * 32
 
-DeviceIV = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+log = logging.getLogger(__name__)
 
-#: What `solve_crossbar(method=...)` accepts: the automatic choice, or the banded path first.
-METHODS = ("auto", "banded")
+DeviceIV = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class ConvergenceError(RuntimeError):
@@ -193,7 +205,10 @@ class CrossbarSolution:
     iterations : int
         Newton iterations (0 for linear devices).
     method : str
-        Path that solved it: "ideal", "nodal", "block" or "pcg" (see the module docstring).
+        Path that solved it: "ideal", "nodal", "block", "pcg" or "banded" (see `METHOD_TABLE`).
+    fallbacks : tuple of str
+        The methods that were asked for but did not apply, or applied and failed, each as
+        ``"name: why"``, in the order tried (also logged). Empty when the first choice ran.
     """
 
     column_currents_a: np.ndarray
@@ -210,6 +225,8 @@ class CrossbarSolution:
     _column_node_v: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
     _conductance_s: np.ndarray | None = field(default=None, repr=False, compare=False)
     _device_currents: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Methods that were asked for or tried and did not solve, each with why, in order.
+    fallbacks: tuple[str, ...] = ()
 
     @cached_property
     def row_node_v(self) -> np.ndarray:
@@ -371,7 +388,9 @@ def _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a):
     return currents
 
 
-def _package(g, batched, currents, row_v, col_v, iterations, method, device_a=None, exact=None):
+def _package(
+    g, batched, currents, row_v, col_v, iterations, method, device_a=None, exact=None, fallbacks=()
+):
     """Assemble the solution; `row_v` and `col_v` are (k, rows, cols) arrays or functions."""
 
     def out(a):
@@ -394,63 +413,187 @@ def _package(g, batched, currents, row_v, col_v, iterations, method, device_a=No
         _column_node_v=lazy(col_v),
         _conductance_s=g,
         _device_currents=None if device_a is None else out(device_a),
+        fallbacks=tuple(fallbacks),
     )
 
 
-def _solve_linear(g, g_row, g_col, ends, banded=None, currents_needed=True):
-    """Linear solve by the path the shape calls for: (row_v, col_v, currents, method).
+@dataclass
+class _Circuit:
+    """One solve's circuit, and what its methods found out on the way (fallbacks)."""
+
+    g: np.ndarray
+    g_row: float
+    g_col: float
+    ends: Ends
+    method: str
+    fallbacks: list[str] = field(default_factory=list)
+
+    @cached_property
+    def banded(self) -> BandedSystem:
+        return BandedSystem(self.g.shape, self.g_row, self.g_col, self.ends)
+
+    def fall_back(self, name: str, why: str) -> None:
+        log.info("solver: %s did not solve: %s", name, why)
+        self.fallbacks.append(f"{name}: {why}")
+
+
+# Each method's linear solve and Newton step return the node voltages (and, for the block
+# path, the terminal currents), or a string saying why they did not solve. ``asked`` is True
+# when the caller named the method: a size threshold that only says where the method is
+# usually the fastest does not hold it back then.
+
+
+def _banded_linear(c: _Circuit, asked: bool):
+    if not c.banded.accepts(c.g[None]):
+        return "not applicable (the block path's circuit, at most 32 lines on the shorter side)"
+    try:
+        row_v, col_v = c.banded.solve(c.g[None], None)
+    except NotPositiveDefiniteError:
+        return "failed: a part of the circuit no source reaches"
+    return row_v, col_v, None
+
+
+def _banded_step(c: _Circuit, slope, source, start, asked: bool):
+    if not c.banded.accepts(slope):
+        return "not applicable to this Newton step"
+    try:
+        return c.banded.solve(slope, source)
+    except NotPositiveDefiniteError:
+        return "failed: a part of the circuit no source reaches"
+
+
+def _block_linear(c: _Circuit, asked: bool):
+    if not block_eligible(c.g, c.g_row, c.g_col, c.ends):
+        return "not applicable (resistive lines, every node reaching a source, inverses in memory)"
+    try:
+        if c.g.shape[0] <= c.g.shape[1]:
+            return solve_block(c.g, c.g_row, c.g_col, c.ends)
+        return _solve_block_transposed(c.g, c.g_row, c.g_col, c.ends)
+    except NotPositiveDefiniteError:
+        return "failed: a part of the circuit no source reaches"
+
+
+def _block_step(c: _Circuit, slope, source, start, asked: bool):
+    if not batched_block_eligible(slope, c.g_row, c.g_col, c.ends):
+        return "not applicable to this Newton step (at most 32 lines on the shorter side)"
+    return solve_block_batched(slope, c.g_row, c.g_col, c.ends, source)
+
+
+def _pcg(c: _Circuit, g, asked: bool, current_a=None, start=None):
+    if not asked and g[0].size < PCG_MIN_DEVICES:
+        return f"not applicable below {PCG_MIN_DEVICES} devices"
+    if (g < 0).any() or not structure_eligible(g, c.g_row, c.g_col, c.ends):
+        return "not applicable (resistive lines, every node reaching a source, no negative slope)"
+    try:
+        row_v, col_v, _ = solve_pcg(g, c.g_row, c.g_col, c.ends, current_a=current_a, start=start)
+    except NotPositiveDefiniteError:
+        return "failed: a part of the circuit no source reaches"
+    except IterationLimitError as exc:
+        return f"failed: {exc}"
+    return row_v, col_v
+
+
+def _pcg_linear(c: _Circuit, asked: bool):
+    solved = _pcg(c, c.g[None], asked)
+    return solved if isinstance(solved, str) else (*solved, None)
+
+
+def _pcg_step(c: _Circuit, slope, source, start, asked: bool):
+    return _pcg(c, slope, asked, current_a=source, start=start)
+
+
+def _nodal_linear(c: _Circuit, asked: bool):
+    return (*solve_nodes(c.g[None], c.g_row, c.g_col, c.ends), None)
+
+
+def _nodal_step(c: _Circuit, slope, source, start, asked: bool):
+    return solve_nodes(slope, c.g_row, c.g_col, c.ends, current_a=source)
+
+
+@dataclass(frozen=True)
+class SolverMethod:
+    """One way to solve the circuit: when it applies, its linear solve and its Newton step."""
+
+    name: str
+    applies: str
+    automatic: bool
+    linear: Callable
+    step: Callable
+
+
+#: The methods in the order the automatic choice tries them; the first that applies and solves
+#: runs. `solve_crossbar(method=name)` tries that one first, then the automatic order.
+METHOD_TABLE: tuple[SolverMethod, ...] = (
+    SolverMethod(
+        "banded",
+        "asked for only; the block path's circuits with at most 32 lines on the shorter side",
+        False,
+        _banded_linear,
+        _banded_step,
+    ),
+    SolverMethod(
+        "block",
+        "resistive lines, every node reaching a source, block inverses within memory "
+        "(up to 256x256); Newton steps up to 32 lines on the shorter side",
+        True,
+        _block_linear,
+        _block_step,
+    ),
+    SolverMethod(
+        "pcg",
+        f"the block path's circuits from {PCG_MIN_DEVICES} devices on (any size when asked), "
+        "no negative slope",
+        True,
+        _pcg_linear,
+        _pcg_step,
+    ),
+    SolverMethod(
+        "nodal",
+        "any circuit (sparse LU); 'ideal' with ideal lines",
+        True,
+        _nodal_linear,
+        _nodal_step,
+    ),  # fmt: skip
+)
+_BY_NAME = {m.name: m for m in METHOD_TABLE}
+#: What `solve_crossbar(method=...)` accepts.
+METHODS = ("auto", *_BY_NAME)
+
+
+def _order(method: str) -> list[SolverMethod]:
+    automatic = [m for m in METHOD_TABLE if m.automatic]
+    if method == "auto":
+        return automatic
+    first = _BY_NAME[method]
+    return [first, *(m for m in automatic if m is not first)]
+
+
+def _try(c: _Circuit, solve: Callable[[SolverMethod, bool], object]):
+    """The first method in `c.method`'s order that solves, and what it gave; a method asked
+    for that does not solve, and one that applies but fails, are recorded as fallbacks."""
+    for m in _order(c.method):
+        asked = m.name == c.method
+        result = solve(m, asked)
+        if not isinstance(result, str):
+            return m.name, result
+        if asked or result.startswith("failed"):
+            c.fall_back(m.name, result)
+    raise AssertionError("the nodal method solves every circuit")  # pragma: no cover
+
+
+def _solve_linear(c: _Circuit, currents_needed=True):
+    """Linear solve by the first method that solves: (row_v, col_v, currents, method).
 
     Node voltages come back as (k, rows, cols) arrays, or as functions from the block path.
-    Given a `BandedSystem` (``method="banded"``), the banded path is tried first. Without
-    `currents_needed` (a Newton start) the currents may come back None.
+    Without `currents_needed` (a Newton start) the currents may come back None.
     """
-    solved, method = _solve_banded_or_none(banded, g[None]), "banded"
-    if solved is None and block_eligible(g, g_row, g_col, ends):
-        try:
-            if g.shape[0] <= g.shape[1]:
-                row_v, col_v, currents = solve_block(g, g_row, g_col, ends)
-            else:
-                row_v, col_v, currents = _solve_block_transposed(g, g_row, g_col, ends)
-            return row_v, col_v, currents, "block"
-        except NotPositiveDefiniteError:
-            pass  # a part of the circuit no source reaches: the general path pins it
-    elif solved is None:
-        solved, method = _solve_pcg_or_none(g[None], g_row, g_col, ends), "pcg"
-    if solved is None:
-        solved = solve_nodes(g[None], g_row, g_col, ends)
-        method = "ideal" if np.isinf(g_row) and np.isinf(g_col) else "nodal"
-    row_v, col_v = solved
-    if not currents_needed:
-        return row_v, col_v, None, method
-    device_a = g * (row_v - col_v)
-    currents = _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a)
-    return row_v, col_v, currents, method
-
-
-def _solve_banded_or_none(banded, g, current_a=None):
-    """Node voltages by the banded path, or None where it is not asked for or does not apply
-    (the caller then takes the automatic choice). `g` is (K, rows, cols)."""
-    if banded is None or not banded.accepts(g):
-        return None
-    try:
-        return banded.solve(g, current_a)
-    except NotPositiveDefiniteError:
-        return None  # a part of the circuit no source reaches: the general path pins it
-
-
-def _solve_pcg_or_none(g, g_row, g_col, ends, current_a=None, start=None):
-    """Node voltages by the iterative path, or None where it does not apply (small arrays, a
-    negative slope, a part no source reaches) or does not converge: the caller then takes the
-    sparse path, which is exact whatever the circuit. `g` is (K, rows, cols)."""
-    if g[0].size < PCG_MIN_DEVICES or (g < 0).any():
-        return None
-    if not structure_eligible(g, g_row, g_col, ends):
-        return None
-    try:
-        row_v, col_v, _ = solve_pcg(g, g_row, g_col, ends, current_a=current_a, start=start)
-    except (NotPositiveDefiniteError, IterationLimitError):
-        return None
-    return row_v, col_v
+    name, (row_v, col_v, currents) = _try(c, lambda m, asked: m.linear(c, asked))
+    if name == "nodal" and np.isinf(c.g_row) and np.isinf(c.g_col):
+        name = "ideal"
+    if currents is None and currents_needed:
+        device_a = c.g * (row_v - col_v)
+        currents = _terminal_currents(c.g, c.g_row, c.g_col, c.ends, row_v, col_v, device_a)
+    return row_v, col_v, currents, name
 
 
 def _solve_block_transposed(g, g_row, g_col, ends):
@@ -514,11 +657,11 @@ def solve_crossbar(
         Newton stops when the largest node-voltage update is below this, volts.
     max_iter : int
         Newton iterations allowed before `ConvergenceError`.
-    method : {"auto", "banded"}
-        "auto" picks the path by the circuit and its shape (module docstring). "banded" takes
-        the banded path for the linear solve and every Newton step it applies to (arrays up to
-        32 lines on the shorter side whose circuit suits the block path) and the automatic
-        choice for the rest: the fastest on the small arrays of the simulated bench.
+    method : {"auto", "banded", "block", "pcg", "nodal"}
+        "auto" picks the path by the circuit and its shape (`METHOD_TABLE`). A name tries that
+        method first for the linear solve and every Newton step, and the automatic order where
+        it does not apply or fails; the solution lists those fallbacks. "banded" is the fastest
+        on the small arrays of the simulated bench; "nodal" solves any circuit (the reference).
 
     Returns
     -------
@@ -637,17 +780,25 @@ def solve_ends(
     if start not in ("linear", "sources"):
         raise ValueError(f"start must be 'linear' or 'sources'; got {start!r}")
     tied = ends.row_start_on | ends.row_end_on, ends.col_start_on | ends.col_end_on
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     if device_iv is not None and start == "sources" and tied[0].all() and tied[1].all():
-        g = conductance_s
-        banded = BandedSystem(g.shape, g_row, g_col, ends) if method == "banded" else None
-        row_v, col_v = _source_voltages(ends, g.shape)
+        c = _Circuit(conductance_s, g_row, g_col, ends, method)
+        row_v, col_v = _source_voltages(ends, conductance_s.shape)
         try:
-            return _newton(
-                g, g_row, g_col, ends, True, row_v, col_v, device_iv, tol_v, max_iter, banded
-            )
+            return _newton(c, True, row_v, col_v, device_iv, tol_v, max_iter)
         except ConvergenceError:
             pass  # not from there: from the linear solution, as solve_crossbar starts
     return _solve(conductance_s, g_row, g_col, ends, True, device_iv, tol_v, max_iter, method)
+
+
+def _step(c, slope, source, start, m: SolverMethod, asked: bool):
+    return m.step(c, slope, source, start, asked)
+
+
+def _distinct(items: list[str]) -> list[str]:
+    """``items`` without repeats, in order (a Newton step's fallback recurs every step)."""
+    return list(dict.fromkeys(items))
 
 
 def _source_voltages(ends: Ends, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -664,18 +815,20 @@ def _source_voltages(ends: Ends, shape: tuple[int, int]) -> tuple[np.ndarray, np
 
 def _solve(g, g_row, g_col, ends, batched, device_iv, tol_v, max_iter, method, row_voltages=None):
     """The solve behind `solve_crossbar` and `solve_ends`, on checked arguments."""
-    banded = BandedSystem(g.shape, g_row, g_col, ends) if method == "banded" else None
-    row_v, col_v, currents, ran = _solve_linear(g, g_row, g_col, ends, banded, device_iv is None)
+    c = _Circuit(g, g_row, g_col, ends, method)
+    row_v, col_v, currents, ran = _solve_linear(c, device_iv is None)
     if device_iv is None:
         exact = None
         if ran == "ideal" and row_voltages is not None:
             # Ideal lines: the column currents are the matrix product, bit for bit.
             exact = np.asarray(row_voltages, dtype=float).T @ g
             exact = exact if batched else exact[None]
-        return _package(g, batched, currents, row_v, col_v, 0, ran, exact=exact)
+        return _package(
+            g, batched, currents, row_v, col_v, 0, ran, exact=exact, fallbacks=c.fallbacks
+        )
     row_v = row_v if isinstance(row_v, np.ndarray) else row_v()
     col_v = col_v if isinstance(col_v, np.ndarray) else col_v()
-    return _newton(g, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, max_iter, banded)
+    return _newton(c, batched, row_v, col_v, device_iv, tol_v, max_iter)
 
 
 def _call_device_iv(device_iv: DeviceIV, volts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -696,35 +849,29 @@ def _call_device_iv(device_iv: DeviceIV, volts: np.ndarray) -> tuple[np.ndarray,
     return current, slope
 
 
-def _newton(g, g_row, g_col, ends, batched, row_v, col_v, device_iv, tol_v, max_iter, banded):
-    """Newton's method: each device as its slope conductance plus a parallel current source."""
+def _newton(c: _Circuit, batched, row_v, col_v, device_iv, tol_v, max_iter):
+    """Newton's method: each device as its slope conductance plus a parallel current source;
+    each step by the first method in the table that solves it."""
+    g, g_row, g_col, ends = c.g, c.g_row, c.g_col, c.ends
     update = np.inf
     methods = set()
     for iteration in range(1, max_iter + 1):
         volts = row_v - col_v
         current, slope = _call_device_iv(device_iv, volts)
         source = current - slope * volts
-        if (step := _solve_banded_or_none(banded, slope, source)) is not None:
-            new_row_v, new_col_v = step
-            methods.add("banded")
-        elif batched_block_eligible(slope, g_row, g_col, ends):
-            new_row_v, new_col_v = solve_block_batched(slope, g_row, g_col, ends, source)
-            methods.add("block")
-        elif pcg_step := _solve_pcg_or_none(
-            slope, g_row, g_col, ends, current_a=source, start=(row_v, col_v)
-        ):
-            new_row_v, new_col_v = pcg_step
-            methods.add("pcg")
-        else:
-            new_row_v, new_col_v = solve_nodes(slope, g_row, g_col, ends, current_a=source)
-            methods.add("nodal")
+        step = functools.partial(_step, c, slope, source, (row_v, col_v))
+        name, (new_row_v, new_col_v) = _try(c, step)
+        methods.add(name)
         update = max(np.abs(new_row_v - row_v).max(), np.abs(new_col_v - col_v).max())
         row_v, col_v = new_row_v, new_col_v
         if update < tol_v:
             device_a, _ = _call_device_iv(device_iv, row_v - col_v)
             currents = _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a)
             method = methods.pop() if len(methods) == 1 else "nodal"
-            return _package(g, batched, currents, row_v, col_v, iteration, method, device_a)
+            return _package(
+                g, batched, currents, row_v, col_v, iteration, method, device_a,
+                fallbacks=_distinct(c.fallbacks),
+            )  # fmt: skip
     raise ConvergenceError(
         f"Newton's method did not converge in {max_iter} iterations: last node-voltage update "
         f"{update:.3g} V, tolerance tol_v={tol_v:.3g} V"
