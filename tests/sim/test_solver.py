@@ -573,7 +573,7 @@ def test_single_vector_block_solution_is_unbatched():
 
 
 @pytest.mark.parametrize("shape", [(6, 9), (9, 6)])
-def test_batched_newton_matches_general_newton_and_kirchhoff(shape, monkeypatch):
+def test_batched_newton_matches_general_newton_and_kirchhoff(shape):
     rng = np.random.default_rng(11)
     g = random_array(rng, *shape)
     t = tied_terminals(rng, *shape, 4)
