@@ -156,7 +156,8 @@ def _keyed(store_path: Path, run_id: int) -> list[tuple]:
 
 
 def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_records(tmp_path):
-    start = ["characterize", "fidelity", "--seed", "3", "--arrays", "1", "--patterns", "4"]
+    # Nine writes, several seconds: enough for kills early on however fast the machine is.
+    start = ["characterize", "fidelity", "--seed", "3", "--arrays", "1", "--patterns", "8"]
     start += ["--fixed", "all-AP"]
     reference = tmp_path / "ref.db"
     assert main([*start, "--store", str(reference), "--out", str(tmp_path / "ref")]) == 0
@@ -175,7 +176,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_records(t
         proc = _run_cli(args, tmp_path)
         try:
             # Random moments, later and later, so that a slow machine still gets to the end.
-            proc.wait(timeout=float(rng.uniform(0.3, 2.5)) + 0.2 * attempt)
+            proc.wait(timeout=float(rng.uniform(0.3, 1.5)) + 0.2 * attempt)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
