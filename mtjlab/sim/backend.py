@@ -216,13 +216,8 @@ class SimulatedBackend(ArrayBackend):
             done = len(order) if changed is None else changed + 1
             current[start : start + done] = i_col[order[:done]]
             start += done
-        noise = self.rng.normal(size=(2, k, cols))
-        measured = (
-            current * (1.0 + self.array.read_noise_rel * noise[0])
-            + self.array.read_noise_floor_a * noise[1]
-        )
         limit = self._limits.compliance_a
-        return np.clip(measured, -limit, limit)
+        return np.clip(self.read_noise_a(current), -limit, limit)
 
     def apply_lines(
         self, row_v: np.ndarray, col_v: np.ndarray, duration_s: float

@@ -134,10 +134,9 @@ class BenchCircuit:
             if lines is None:
                 continue
             row_v, col_v, row_term, col_term = lines
+            sol = backend.apply_lines(row_v, col_v, duration_s)  # every array feels its levels
             if terminal not in row_term and terminal not in col_term:
-                backend.apply_lines(row_v, col_v, duration_s)
                 continue
-            sol = backend.apply_lines(row_v, col_v, duration_s)
             into = np.sum(np.where(np.array(row_term) == terminal, sol.row_start_current_a, 0.0))
             out_of = np.sum(np.where(np.array(col_term) == terminal, sol.column_end_current_a, 0.0))
             current += float(backend.read_noise_a(np.array(into - out_of)))
