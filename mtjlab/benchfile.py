@@ -280,7 +280,7 @@ def _terminals(
                 )
         row = c.text(t["matrix_row"], f"{key}.matrix_row")
         try:
-            matrix_driver.crosspoint(row, _probe_column(matrix_driver))
+            matrix_driver.crosspoint(row, matrix_driver.first_column)
         except ChannelSpecError:
             c.fail(f"{key}.matrix_row", row, matrix_driver.row_form)
         if row in rows_used:
@@ -303,11 +303,6 @@ def _terminals(
                 f"another instrument (channel) than {b}'s",
             )
     return out
-
-
-def _probe_column(matrix_driver: type[SwitchMatrix]) -> str:
-    """A column name the model certainly has, to check a row name on its own."""
-    return "101" if "slot" in matrix_driver.column_form else "1"
 
 
 def _arrays(

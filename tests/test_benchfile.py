@@ -66,6 +66,17 @@ def test_schemes_follow_from_the_terminals(drop, reads, writes):
     assert (bench.read_schemes, bench.write_schemes) == (reads, writes)
 
 
+def test_a_708b_bench_takes_row_letters_and_its_one_slots_columns():
+    data = real()
+    data["instruments"]["matrix"]["model"] = "keithley708b"
+    data["arrays"] = {0: {"rows": ["101", "102", "103"], "cols": ["110", "111", "112"]}}
+    bench = parse_bench(data, "b.yaml")
+    assert bench.crosspoint("smu_hi", "112") == "1A12"
+    data["arrays"][0]["cols"][0] = "201"  # the 708B has slot 1 only
+    with pytest.raises(BenchFileError, match=r"arrays.0.cols\[0\] = '201': expected 1<column"):
+        parse_bench(data, "b.yaml")
+
+
 def test_v_half_needs_the_hold_on_the_pulse_generator_itself():
     data = builtin()
     data["instruments"]["pulser_2"]["resource"] = "emulated://another-pulser"

@@ -32,6 +32,7 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
     channel_form = "<slot 1-6><row A-H><column 01-12>, e.g. 1A01"
     row_form = "a row letter A-H (rows are bused across the slots)"
     column_form = "<slot 1-6><column 01-12>, e.g. 105 for slot 1, column 05"
+    first_column = "101"
 
     @classmethod
     def crosspoint(cls, row: str, column: str) -> str:

@@ -130,6 +130,8 @@ class SwitchMatrix(ABC):
     #: Human-readable forms of a matrix row and a matrix column, as :meth:`crosspoint` takes them.
     row_form: str = ""
     column_form: str = ""
+    #: A column every matrix of the model has, to check a row name on its own.
+    first_column: str = ""
 
     @classmethod
     @abstractmethod

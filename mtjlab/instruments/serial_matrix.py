@@ -74,6 +74,7 @@ class SerialRelayMatrix(Instrument, SwitchMatrix):
     channel_form = "<row>,<column> in decimal without leading zeros, e.g. 3,12"
     row_form = "a row number 1-99 without leading zeros"
     column_form = "a column number 1-99 without leading zeros"
+    first_column = "1"
 
     @classmethod
     def crosspoint(cls, row: str, column: str) -> str:
