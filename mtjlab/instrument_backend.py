@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap, Stateful
+from mtjlab.backend import ArrayBackend, CellReading, Stateful
 from mtjlab.benchfile import Bench
 from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
@@ -144,10 +144,6 @@ class InstrumentBackend(ArrayBackend):
             resistance_ohm=float(resistance), current_a=float(current), v_read_v=v_read_v,
             bias=bias,
         )  # fmt: skip
-
-    def _read_map(self, v_read_v: float, bias: str) -> ResistanceMap:
-        self._need(bias, self.bench.read_schemes, "read bias")
-        return super()._read_map(v_read_v, bias)
 
     def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray:
         """Superposition, one driven row at a time: the bench has one drive source, so each

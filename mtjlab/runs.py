@@ -180,9 +180,14 @@ def bench_snapshot(bench: dict) -> dict:
     if bench.get("kind") == "file":
         loaded = _bench_file(bench)
         snapshot: dict = {"bench": {"kind": "file", "path": bench["path"], "name": loaded.name}}
-        snapshot["limits"] = bench_limits(bench).as_dict()
-        if loaded.chip is not None:
-            snapshot["chip"] = bench_chip(bench).describe()
+        chip = None if loaded.chip is None else bench_chip(bench)
+        if chip is not None:
+            snapshot["chip"] = chip.describe()
+        if loaded.limits is not None:
+            snapshot["limits"] = loaded.limits.as_dict()
+        else:  # an emulated bench without its own limits: its chip's (a real one states them)
+            assert chip is not None
+            snapshot["limits"] = chip_limits(chip).as_dict()
         return snapshot
     chip = bench_chip(bench)
     return {"bench": bench, "chip": chip.describe(), "limits": chip_limits(chip).as_dict()}

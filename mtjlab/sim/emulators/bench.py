@@ -151,4 +151,4 @@ class EmulatedBench:
 
     def round_trips(self) -> int:
         """Commands sent to all instruments so far."""
-        return sum(1 for e in self.emulators.values() for x in e.transcript if x.direction == "in")
+        return sum(len(e.received()) for e in self.emulators.values())
