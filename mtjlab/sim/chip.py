@@ -209,7 +209,9 @@ class Chip:
         # existed, and one that varies them differs from it in them alone.
         if spec.sigma_barrier_exponent_rel > 0:
             for a in arrays:
-                n = _normal(rng, spec.barrier_exponent, spec.sigma_barrier_exponent_rel, a.shape)
+                n = positive_normal(
+                    rng, spec.barrier_exponent, spec.sigma_barrier_exponent_rel, a.shape
+                )
                 a.params = a.params.with_values(barrier_exponent=n)
         return cls(spec=spec, seed=int(seed), arrays=arrays)
 
@@ -240,11 +242,19 @@ class Chip:
         return {"seed": self.seed, "spec": asdict(self.spec), "arrays": summary}
 
 
-def _normal(
+def defect_classes(spec: ChipSpec, u: np.ndarray) -> np.ndarray:
+    """Each device's defect class (OK, SHORTED, OPEN, STUCK_P, STUCK_AP) from a uniform draw
+    ``u`` in [0, 1), at the spec's rates."""
+    rates = np.array([spec.p_shorted, spec.p_open, spec.p_stuck_p, spec.p_stuck_ap])
+    edges = np.cumsum(rates)
+    return np.where(u < edges[-1], np.searchsorted(edges, u, side="right") + 1, OK)
+
+
+def positive_normal(
     rng: np.random.Generator, mean: float, rel_sigma: float, shape: tuple[int, ...]
 ) -> np.ndarray:
-    # A normal draw truncated well away from zero: a negative Delta, Vc0 or exponent has no
-    # meaning.
+    """A device parameter's spread: normal about ``mean``, floored at 5 % of it (a negative
+    Delta, Vc0, TMR or exponent has no meaning)."""
     x = rng.normal(mean, rel_sigma * mean, size=shape)
     return np.maximum(x, 0.05 * mean)
 
@@ -253,7 +263,7 @@ def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) ->
     shape = (spec.rows, spec.cols)
 
     def normal(mean: float, rel_sigma: float) -> np.ndarray:
-        return _normal(rng, mean, rel_sigma, shape)
+        return positive_normal(rng, mean, rel_sigma, shape)
 
     r_p = spec.nominal_r_p_ohm(diameter_nm) * rng.lognormal(0.0, spec.sigma_r_p_log, size=shape)
     params = MTJParams(
@@ -268,10 +278,7 @@ def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) ->
         barrier_exponent=np.full(shape, spec.barrier_exponent),
         tau0_prec_s=np.full(shape, spec.tau0_prec_s),
     )
-    rates = np.array([spec.p_shorted, spec.p_open, spec.p_stuck_p, spec.p_stuck_ap])
-    u = rng.random(shape)
-    edges = np.cumsum(rates)
-    defect = np.where(u < edges[-1], np.searchsorted(edges, u, side="right") + 1, OK)
+    defect = defect_classes(spec, rng.random(shape))
     if spec.initial_state == "random":
         state = (rng.random(shape) < 0.5).astype(np.int8)
     else:

@@ -25,23 +25,20 @@ def pair_weight_sampler(spec: ChipSpec, v_read_v: float) -> WeightSampler:
     short pulls its row and column to itself and ruins its unit whatever the weights are, so
     there is nothing for training to learn from it.
     """
-    from mtjlab.sim.chip import OPEN, STUCK_AP, STUCK_P
+    from mtjlab.sim.chip import OPEN, STUCK_AP, STUCK_P, defect_classes, positive_normal
 
     t0 = float(tmr(v_read_v, spec.tmr0, spec.v_half_v))
     nominal = t0 / (1.0 + t0)  # G_P - G_AP for R_P = 1
-    # short, open, stuck P, stuck AP, then none: the order of the chip's own draw
-    rates = np.array([spec.p_shorted, spec.p_open, spec.p_stuck_p, spec.p_stuck_ap])
-    edges = np.cumsum(rates)
 
     def device(rng: np.random.Generator, shape: tuple[int, ...]):
-        """Conductances of devices in P and in AP, and their defect class (0 = none)."""
+        """Conductances of devices in P and in AP, and their defect class, drawn as the chip
+        draws them."""
         g_p = 1.0 / rng.lognormal(0.0, spec.sigma_r_p_log, size=shape)
-        t = tmr(v_read_v, spec.tmr0 * (1.0 + spec.sigma_tmr0_rel * rng.standard_normal(shape)),
-                spec.v_half_v)  # fmt: skip
-        g_ap = g_p / (1.0 + np.maximum(t, 0.0))
-        u = rng.random(shape)
-        defect = np.where(u < edges[-1], np.searchsorted(edges, u, side="right") + 1, 0)
-        return g_p, g_ap, defect
+        t = tmr(
+            v_read_v, positive_normal(rng, spec.tmr0, spec.sigma_tmr0_rel, shape), spec.v_half_v
+        )
+        g_ap = g_p / (1.0 + t)
+        return g_p, g_ap, defect_classes(spec, rng.random(shape))
 
     def sample(rng: np.random.Generator, w: np.ndarray) -> np.ndarray:
         shape = np.shape(w)
