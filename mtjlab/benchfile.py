@@ -124,22 +124,33 @@ class Bench:
 
 def load_bench(path: str | os.PathLike) -> Bench:
     """Read and check the bench file at ``path``."""
-    import yaml
+    return parse_bench_text(read_bench_text(path), str(path))
 
+
+def read_bench_text(path: str | os.PathLike) -> str:
+    """The text of the bench file at ``path`` (as a run keeps it)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except OSError as exc:
         raise BenchFileError(f"{p}: cannot read the bench file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise BenchFileError(f"{p}: not a text file (UTF-8)") from None
+
+
+def parse_bench_text(text: str, source: str) -> Bench:
+    """Check a bench file's text, read from ``source``."""
+    import yaml
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise BenchFileError(f"{p}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
-    return parse_bench(data, str(p))
+        raise BenchFileError(
+            f"{source}: not valid YAML{at}: {getattr(exc, 'problem', exc)}"
+        ) from None
+    return parse_bench(data, source)
 
 
 def builtin_bench_path() -> Path:

@@ -70,20 +70,18 @@ def sim_bench(seed: int, preset: str = "default", changes: dict | None = None) -
 def file_bench(path) -> dict:
     """The bench description of a bench file: its text is kept with the run, so a resumed run
     drives the bench it started on even if the file changed since."""
-    from mtjlab.benchfile import load_bench
+    from mtjlab.benchfile import parse_bench_text, read_bench_text
 
-    loaded = load_bench(path)  # every error names the file, the key and the value, here
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_bench_text(path)  # the text checked is the text kept
+    loaded = parse_bench_text(text, str(path))  # every error names file, key and value, here
     seed = loaded.chip["seed"] if loaded.chip else None
     return {"kind": "file", "path": str(path), "text": text, "seed": seed}
 
 
 def _bench_file(bench: dict):
-    import yaml
+    from mtjlab.benchfile import parse_bench_text
 
-    from mtjlab.benchfile import parse_bench
-
-    return parse_bench(yaml.safe_load(bench["text"]), bench["path"])
+    return parse_bench_text(bench["text"], bench["path"])
 
 
 def bench_arrays(bench: dict) -> list[int]:
