@@ -6,15 +6,14 @@ methods that each backend implements.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 
+from mtjlab._checks import check_array, check_choice, check_scalar
 from mtjlab.limits import Limits
 from mtjlab.schemes import READ_BIASES, WRITE_SCHEMES
 
@@ -81,15 +80,15 @@ class ArrayBackend(ABC):
             ``resistance_ohm`` is ``v_read_v`` over the measured column current, so sneak
             currents under the chosen bias are part of it, as on a real array.
         """
-        self._check_cell(row, col)
-        v_read_v = check_read_v(v_read_v)
+        row, col = self._check_cell(row, col)
+        v_read_v = _check_read_v(v_read_v)
         check_choice("bias", bias, READ_BIASES)
         self.limits.check_read(v_read_v)
-        return self._read_cell(int(row), int(col), v_read_v, bias)
+        return self._read_cell(row, col, v_read_v, bias)
 
     def read_map(self, *, v_read_v: float = 0.1, bias: str = "grounded") -> ResistanceMap:
         """Read every cell, row by row, under ``bias`` (see :meth:`read_cell`)."""
-        v_read_v = check_read_v(v_read_v)
+        v_read_v = _check_read_v(v_read_v)
         check_choice("bias", bias, READ_BIASES)
         self.limits.check_read(v_read_v)
         return self._read_map(v_read_v, bias)
@@ -117,16 +116,14 @@ class ArrayBackend(ABC):
         scheme : {"v/2", "v/3", "floating"}
             How the unselected lines are biased during the pulse.
         """
-        self._check_cell(row, col)
-        _check_positive("amplitude_v", amplitude_v)
-        _check_positive("width_s", width_s)
+        row, col = self._check_cell(row, col)
+        amplitude_v = check_scalar(amplitude_v, "amplitude_v", low=0, low_open=True, unit="V")
+        width_s = check_scalar(width_s, "width_s", low=0, low_open=True, unit="s")
         if polarity not in (1, -1) or isinstance(polarity, bool):
-            raise ValueError(f"polarity must be +1 or -1, got {polarity!r}")
+            raise ValueError(f"polarity={polarity!r} is not allowed; allowed: +1, -1")
         check_choice("scheme", scheme, WRITE_SCHEMES)
-        self.limits.check_pulse(float(amplitude_v), float(width_s))
-        self._write_pulse(
-            int(row), int(col), float(amplitude_v), float(width_s), int(polarity), scheme
-        )
+        self.limits.check_pulse(amplitude_v, width_s)
+        self._write_pulse(row, col, amplitude_v, width_s, int(polarity), scheme)
 
     def column_currents_a(self, row_voltages_v) -> np.ndarray:
         """Drive the rows at ``row_voltages_v`` and measure every column's current.
@@ -147,8 +144,7 @@ class ArrayBackend(ABC):
             raise ValueError(
                 f"row_voltages_v must have shape ({rows},) or (k, {rows}), got {v.shape}"
             )
-        if not np.all(np.isfinite(v)):
-            raise ValueError("row_voltages_v must be finite (no NaN or inf)")
+        check_array(v, "row_voltages_v", unit="V")
         if v.size:
             self.limits.check_read(float(v.flat[np.argmax(np.abs(v))]), "input voltage")
         batch = v if v.ndim == 2 else v[None, :]
@@ -208,38 +204,15 @@ class ArrayBackend(ABC):
 
     # -- checks ---------------------------------------------------------------------------------
 
-    def _check_cell(self, row: int, col: int) -> None:
+    def _check_cell(self, row: object, col: object) -> tuple[int, int]:
+        """(row, col) as ints, or a TypeError for a non-integer and an IndexError off the array."""
         rows, cols = self.shape
-        for name, value, size in (("row", row, rows), ("col", col, cols)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
-            if not 0 <= value < size:
-                raise IndexError(f"{name} {value} is out of range 0 to {size - 1}")
+        return (
+            check_scalar(row, "row", kind=int, low=0, high=rows - 1, range_error=IndexError),
+            check_scalar(col, "col", kind=int, low=0, high=cols - 1, range_error=IndexError),
+        )
 
 
-def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
-    """Refuse ``value`` unless it is one of ``allowed``, naming the parameter and the choices."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
-
-
-def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def check_read_v(v_read_v: float) -> float:
-    """Return ``v_read_v`` as a float, or raise if it is not a usable read voltage.
-
-    This checks the form (a finite, non-zero number); how large a read may be is each backend's
-    :attr:`ArrayBackend.limits`.
-    """
-    if isinstance(v_read_v, bool) or not isinstance(
-        v_read_v, (int, float, np.floating, np.integer)
-    ):
-        raise TypeError(f"v_read_v must be a number, got {v_read_v!r}")
-    if not (math.isfinite(v_read_v) and v_read_v != 0):
-        raise ValueError(f"v_read_v must be a finite, non-zero voltage, got {v_read_v!r}")
-    return float(v_read_v)
+def _check_read_v(v_read_v: object) -> float:
+    # The form only (a finite, non-zero number); how large a read may be is each backend's limits.
+    return check_scalar(v_read_v, "v_read_v", nonzero=True, unit="V")

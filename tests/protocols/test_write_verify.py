@@ -172,8 +172,8 @@ def test_the_all_p_array_is_calibrated_before_it_is_written():
         ({"width_s": 1e-12}, LimitError, "min_width_s"),
         ({"v_read_v": 0.5}, LimitError, "max_read_v"),
         ({"max_attempts": 0}, ValueError, "max_attempts"),
-        ({"scheme": "v/4"}, ValueError, "scheme must be one of"),
-        ({"order": "spiral"}, ValueError, "order must be one of"),
+        ({"scheme": "v/4"}, ValueError, "scheme='v/4' is not allowed; allowed: "),
+        ({"order": "spiral"}, ValueError, "order='spiral' is not allowed; allowed: "),
     ],
 )
 def test_bad_parameters_are_refused_before_any_pulse(kwargs, error, message):

@@ -180,17 +180,21 @@ def test_context_manager_reaches_safe_state_on_error():
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda b: b.read_cell(15, 0), IndexError, "row 15 is out of range 0 to 14"),
-        (lambda b: b.read_cell(0, -1), IndexError, "col -1"),
-        (lambda b: b.read_cell(0, 1.0), TypeError, "col must be an integer"),
+        (lambda b: b.read_cell(15, 0), IndexError, "row=15 is out of range; allowed: 0 to 14"),
+        (lambda b: b.read_cell(0, -1), IndexError, "col=-1"),
+        (lambda b: b.read_cell(0, 1.0), TypeError, "col=1.0 is not an integer"),
         (lambda b: b.read_map(v_read_v=2.0), LimitError, "read voltage 2 V .* max_read_v"),
         (lambda b: b.read_cell(0, 0, v_read_v=-0.2), LimitError, "max_read_v = 0.135 V"),
-        (lambda b: b.read_map(v_read_v=0.0), ValueError, "v_read_v must be a finite, non-zero"),
-        (lambda b: b.read_map(bias="v/4"), ValueError, "bias must be one of"),
+        (
+            lambda b: b.read_map(v_read_v=0.0),
+            ValueError,
+            r"v_read_v=0.0 is out of range; allowed: any finite number except 0 \(V\)",
+        ),
+        (lambda b: b.read_map(bias="v/4"), ValueError, "bias='v/4' is not allowed; allowed: "),
         (
             lambda b: b.write_pulse(0, 0, amplitude_v=-0.5, width_s=1e-7, polarity=1),
             ValueError,
-            "amplitude_v must be a finite number > 0",
+            "amplitude_v=-0.5 is out of range; allowed: > 0 V",
         ),
         (
             lambda b: b.write_pulse(0, 0, amplitude_v=0.5, width_s=0.0, polarity=1),
@@ -200,14 +204,14 @@ def test_context_manager_reaches_safe_state_on_error():
         (
             lambda b: b.write_pulse(0, 0, amplitude_v=0.5, width_s=1e-7, polarity=0),
             ValueError,
-            "polarity must be",
+            "polarity=0 is not allowed; allowed: \\+1, -1",
         ),
         (
             lambda b: b.write_pulse(
                 0, 0, amplitude_v=0.5, width_s=1e-7, polarity=1, scheme="grounded"
             ),
             ValueError,
-            "scheme must be one of",
+            "scheme='grounded' is not allowed; allowed: ",
         ),
         (lambda b: b.column_currents_a(np.zeros(14)), ValueError, r"shape \(15,\) or \(k, 15\)"),
         (lambda b: b.column_currents_a(np.full(15, 3.0)), LimitError, "input voltage 3 V"),
