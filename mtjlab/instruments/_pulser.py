@@ -9,13 +9,13 @@ import math
 import time
 from typing import Any
 
-import numpy as np
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set
 
+from mtjlab._checks import check_choice, check_scalar
+
 from ._errors import ScpiErrorQueue
 from ._grammar import ascii_pattern, check_name, grammar_validator
-from ._values import check_choice, check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z, ChannelSpecError, PulseGenerator
 
 log = logging.getLogger(__name__)
@@ -43,15 +43,14 @@ def check_arb(arb_name: object, data_points, data_format: object) -> list:
     """Check what pymeasure's ``data_arb`` splices into its command: the name against the
     waveform grammar, each point as a DAC integer (-32767 to 32767) or a float (-1 to 1)."""
     check_name(arb_name, WAVEFORM_NAME, WAVEFORM_FORM, "waveform name")
-    data_format = check_choice(data_format, ("DAC", "float"), "data_format")
+    data_format = check_choice("data_format", data_format, ("DAC", "float"))
     points = list(data_points)
     for i, point in enumerate(points):
         if data_format == "DAC":
-            if isinstance(point, bool) or not isinstance(point, (int, np.integer)):
-                raise TypeError(f"data_points[{i}]={point!r} is not an integer DAC value")
-            check_number(point, -32767, 32767, f"data_points[{i}]", "DAC counts")
+            name, unit = f"data_points[{i}]", "DAC counts"
+            check_scalar(point, name, kind=int, low=-32767, high=32767, unit=unit)
         else:
-            check_number(point, -1.0, 1.0, f"data_points[{i}]", "of full scale")
+            check_scalar(point, f"data_points[{i}]", low=-1.0, high=1.0, unit="of full scale")
     return points
 
 
@@ -124,11 +123,14 @@ class BusTriggeredPulser(ScpiErrorQueue, PulseGenerator):
         polarity: str = "positive",
         load: str = LOAD_50_OHM,
     ) -> None:
-        load = check_choice(load, LOADS, "load")
-        polarity = check_choice(polarity, POLARITIES, "polarity")
+        load = check_choice("load", load, LOADS)
+        polarity = check_choice("polarity", polarity, POLARITIES)
         low, high = self.amplitude_limits_v[load]
-        amplitude = check_number(amplitude_v, low, high, f"amplitude_v (load {load})", "V")
-        width = check_number(width_s, *self.width_limits_s, "width_s", "s")
+        amplitude = check_scalar(
+            amplitude_v, f"amplitude_v (load {load})", low=low, high=high, unit="V"
+        )
+        low, high = self.width_limits_s
+        width = check_scalar(width_s, "width_s", low=low, high=high, unit="s")
         period = max(2.0 * width, self.min_period_s)
         # until the setup completes the instrument may hold the old width or the new one
         self._pulse_width_s = max(width, self._pulse_width_s or 0.0)

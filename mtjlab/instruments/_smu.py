@@ -14,8 +14,9 @@ from contextlib import contextmanager
 
 from pymeasure.instruments import Instrument
 
+from mtjlab._checks import check_scalar
+
 from ._errors import _ErrorQueue
-from ._values import check_number, check_voltage_list
 from .roles import SourceMeter
 
 #: What :meth:`ConfirmedSource.enable_output` needs confirmed, in the order they are set up
@@ -140,22 +141,25 @@ class ConfirmedSource(_ErrorQueue, SourceMeter):
         """Return the compliance (A), the integration time and the voltage limit (V, the
         model's maximum if None) if the model takes them, and from now on refuse levels beyond
         that limit; raise before anything is sent otherwise."""
-        compliance = check_number(
+        low, high = self.current_limit_range_a
+        compliance = check_scalar(
             compliance_current_a,
-            *self.current_limit_range_a,
             "compliance_current_a",
-            "A" + self.bounds_origin,
+            low=low,
+            high=high,
+            unit="A" + self.bounds_origin,
         )
-        nplc = check_number(nplc, *self.nplc_range, "nplc", "power-line cycles")
+        low, high = self.nplc_range
+        nplc = check_scalar(nplc, "nplc", low=low, high=high, unit="power-line cycles")
         if voltage_limit_v is None:
             limit_v = self.max_voltage_v
         else:
-            limit_v = check_number(
+            limit_v = check_scalar(
                 voltage_limit_v,
-                0.0,
-                self.max_voltage_v,
                 "voltage_limit_v",
-                "V" + self.bounds_origin,
+                low=0.0,
+                high=self.max_voltage_v,
+                unit="V" + self.bounds_origin,
             )
         self._voltage_limit_v = limit_v
         return compliance, nplc, limit_v
@@ -167,10 +171,20 @@ class ConfirmedSource(_ErrorQueue, SourceMeter):
         limit = self._voltage_limit()
         # say where the bound comes from: the model, or the limit configure_voltage_source set
         origin = self.bounds_origin if limit == self.max_voltage_v else " (voltage_limit_v)"
-        return check_number(voltage_v, -limit, limit, "voltage_v", "V" + origin)
+        return check_scalar(voltage_v, "voltage_v", low=-limit, high=limit, unit="V" + origin)
 
     def _check_voltages(self, voltages_v: Sequence[float]) -> list[float]:
-        return check_voltage_list(voltages_v, self._voltage_limit(), self.max_list_points)
+        """The list as floats if it has 1 to ``max_list_points`` voltages, each within the
+        voltage limit; raise naming the count or the offending element otherwise."""
+        values, limit = list(voltages_v), self._voltage_limit()
+        if not 1 <= len(values) <= self.max_list_points:
+            raise ValueError(
+                f"voltages_v has {len(values)} points; allowed: 1 to {self.max_list_points}"
+            )
+        return [
+            check_scalar(v, f"voltages_v[{i}]", low=-limit, high=limit, unit="V")
+            for i, v in enumerate(values)
+        ]
 
     def _require_output_on(self, what: str, query: str, why: str = "") -> None:
         """Refuse ``what`` unless ``query`` reads the output state back as on (1)."""

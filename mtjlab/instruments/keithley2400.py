@@ -36,9 +36,10 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley2400
 from pymeasure.instruments.validators import strict_discrete_set
 
+from mtjlab._checks import check_choice, check_scalar
+
 from ._errors import ScpiErrorQueue
 from ._smu import ConfirmedSource
-from ._values import check_choice, check_number
 
 #: Elements per reading, fixed by pymeasure's ``:FORMAT:ELEMENTS`` at connection.
 _ELEMENTS = ("voltage", "current", "resistance", "time", "status")
@@ -161,8 +162,8 @@ class Keithley2400(ScpiErrorQueue, ConfirmedSource, _PymeasureKeithley2400):
     def output_trigger_on_external(self, line: int = 1, after: str = "DEL") -> None:
         """pymeasure's deprecated method, with ``after`` and ``line`` checked before they are
         spliced into the command."""
-        check_choice(after, ("SOUR", "DEL", "SENS", "NONE"), "after")
-        check_number(line, 1, 4, "line", "(trigger link line)")
+        check_choice("after", after, ("SOUR", "DEL", "SENS", "NONE"))
+        check_scalar(line, "line", low=1, high=4, unit="(trigger link line)")
         super().output_trigger_on_external(int(line), after)
 
     def _read_points(self, query: str, points: int) -> np.ndarray:

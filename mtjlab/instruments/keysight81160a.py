@@ -33,6 +33,8 @@ from pymeasure.instruments.keysight.keysight81160A import Keysight81160A as _Pym
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160AChannel
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from mtjlab._checks import check_scalar
+
 from ._grammar import check_name
 from ._pulser import (
     WAVEFORM_FORM,
@@ -41,7 +43,6 @@ from ._pulser import (
     GuardedWaveformNames,
     check_output_channel,
 )
-from ._values import check_number
 from .roles import LOAD_50_OHM, LOAD_HIGH_Z
 
 HIGH_Z_OHM = 1e6
@@ -51,8 +52,8 @@ EDGE_RANGE_S = (1e-9, 1e3)
 
 def _levels(amplitude: object, offset: object) -> tuple[float, float]:
     return (
-        check_number(amplitude, 0.05, 10.0, "amplitude", "Vpp"),
-        check_number(offset, -10.0, 10.0, "offset", "V"),
+        check_scalar(amplitude, "amplitude", low=0.05, high=10.0, unit="Vpp"),
+        check_scalar(offset, "offset", low=-10.0, high=10.0, unit="V"),
     )
 
 
@@ -72,10 +73,10 @@ class Keysight81160AOutput(GuardedWaveformNames, Keysight81160AChannel):
     # pymeasure's apply_* methods splice their arguments as given: numbers only, in the
     # outer envelope (high impedance), before any byte
     def apply_dc(self, voltage):
-        super().apply_dc(check_number(voltage, -10.0, 10.0, "voltage", "V"))
+        super().apply_dc(check_scalar(voltage, "voltage", low=-10.0, high=10.0, unit="V"))
 
     def _frequency(self, value: object) -> float:
-        return check_number(value, 1e-6, self.max_frequency_hz, "frequency", "Hz")
+        return check_scalar(value, "frequency", low=1e-6, high=self.max_frequency_hz, unit="Hz")
 
     def apply_noise(self, amplitude, offset):
         super().apply_noise(*_levels(amplitude, offset))

@@ -16,8 +16,9 @@ import serial
 from pymeasure.adapters import SerialAdapter
 from pymeasure.instruments import Instrument
 
+from mtjlab._checks import check_scalar
+
 from ._grammar import ascii_pattern, check_names
-from ._values import check_number
 from .roles import ChannelSpecError, InstrumentError, SwitchMatrix
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,8 @@ class SerialRelayMatrix(Instrument, SwitchMatrix):
         timeout_s: float = 1.0,
         **kwargs,
     ):
-        self.rows = int(check_number(rows, 1, 99, "rows", "rows"))
-        self.columns = int(check_number(columns, 1, 99, "columns", "columns"))
+        self.rows = int(check_scalar(rows, "rows", low=1, high=99, unit="rows"))
+        self.columns = int(check_scalar(columns, "columns", low=1, high=99, unit="columns"))
         if rows != self.rows or columns != self.columns:
             raise ValueError(f"rows={rows!r} and columns={columns!r} must be whole numbers")
         if isinstance(adapter, str):

@@ -71,7 +71,11 @@ def test_hostile_display_text_is_refused(driver, payload):
         (lambda g: setattr(g.ch_1, "output_load", 75), ValueError, "discrete set"),
         (lambda g: setattr(g, "output_load", "9.9E37"), ValueError, "discrete set"),
         (lambda g: g.ch_1.data_arb("W", [0, 40000]), ValueError, r"data_points\[1\]=40000"),
-        (lambda g: g.ch_1.data_arb("W", [0, "1;*RST"]), TypeError, "not an integer DAC"),
+        (
+            lambda g: g.ch_1.data_arb("W", [0, "1;*RST"]),
+            TypeError,
+            r"data_points\[1\]='1;\*RST' is not an integer",
+        ),
         (lambda g: g.ch_1.data_arb("W", [0.5], data_format="float;"), ValueError, "data_format"),
         (lambda g: g.ch_1.data_arb("W", [1.5], data_format="float"), ValueError, "=1.5 is out"),
     ],
