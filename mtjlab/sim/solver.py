@@ -72,6 +72,7 @@ from functools import cached_property
 
 import numpy as np
 
+from mtjlab._checks import check_array, check_choice, check_scalar
 from mtjlab.sim._solver_block import (
     BandedSystem,
     NotPositiveDefiniteError,
@@ -260,29 +261,14 @@ def _as_conductance(conductance_s) -> np.ndarray:
         raise ValueError(
             f"conductance_s must be a non-empty 2-D (rows, cols) array; got shape {g.shape}"
         )
-    bad = ~np.isfinite(g)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise ValueError(
-            f"conductance_s must be finite; got {g[i, j]} at (row {i}, col {j}) "
-            f"({bad.sum()} non-finite entries)"
-        )
-    if (g < 0).any():
-        i, j = np.argwhere(g < 0)[0]
-        raise ValueError(
-            f"conductance_s must be >= 0 S (0 is an open device); got {g[i, j]} "
-            f"at (row {i}, col {j})"
-        )
-    return g
+    return check_array(g, "conductance_s", low=0.0, unit="S (0 is an open device)")
 
 
 def _as_resistance(name: str, value) -> float:
     r = np.asarray(value, dtype=float)
     if r.ndim != 0:
         raise ValueError(f"{name} must be a scalar (ohm per segment); got shape {r.shape}")
-    if not np.isfinite(r) or r < 0:
-        raise ValueError(f"{name} must be a finite resistance >= 0 ohm per segment; got {value}")
-    return float(r)
+    return float(check_array(r, name, low=0.0, unit="ohm per segment"))
 
 
 def _as_ends(terminals: Terminals, rows: int, cols: int) -> tuple[Ends, bool]:
@@ -707,8 +693,7 @@ def solve_crossbar(
                 f"row_voltages must have shape ({rows},) or ({rows}, k) with k >= 1 to match "
                 f"conductance_s of shape {g.shape}; got {volts.shape}"
             )
-        if not np.isfinite(volts).all():
-            raise ValueError("row_voltages must be finite volts; got NaN or inf")
+        check_array(volts, "row_voltages", unit="V")
         batched = volts.ndim == 2
         volts = volts if batched else volts[:, None]
         k = volts.shape[1]
@@ -731,15 +716,10 @@ def solve_crossbar(
         _check_lumped_ends("column", ends.column_start_v, ends.column_end_v)
     if device_iv is not None and not callable(device_iv):
         raise TypeError(f"device_iv must be callable; got {type(device_iv).__name__}")
-    if not (np.isfinite(tol_v) and tol_v > 0):
-        raise ValueError(f"tol_v must be a positive number of volts; got {tol_v}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    return _solve(
-        g, g_row, g_col, ends, batched, device_iv, tol_v, int(max_iter), method, row_voltages
-    )
+    tol_v = check_scalar(tol_v, "tol_v", low=0.0, low_open=True, unit="V")
+    max_iter = check_scalar(max_iter, "max_iter", kind=int, low=1, type_error=ValueError)
+    check_choice("method", method, METHODS)
+    return _solve(g, g_row, g_col, ends, batched, device_iv, tol_v, max_iter, method, row_voltages)
 
 
 def solve_ends(
@@ -777,11 +757,9 @@ def solve_ends(
         _check_lumped_ends("row", ends.row_start_v, ends.row_end_v)
     if math.isinf(g_col):
         _check_lumped_ends("column", ends.column_start_v, ends.column_end_v)
-    if start not in ("linear", "sources"):
-        raise ValueError(f"start must be 'linear' or 'sources'; got {start!r}")
+    check_choice("start", start, ("linear", "sources"))
     tied = ends.row_start_on | ends.row_end_on, ends.col_start_on | ends.col_end_on
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    check_choice("method", method, METHODS)
     if device_iv is not None and start == "sources" and tied[0].all() and tied[1].all():
         c = _Circuit(conductance_s, g_row, g_col, ends, method)
         row_v, col_v = _source_voltages(ends, conductance_s.shape)
