@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from mtjlab._checks import check_choice, check_scalar
 from mtjlab.sim import device
 from mtjlab.sim.device import AP, DEFAULT_DEVICE, MTJParams, P
 
@@ -95,9 +96,7 @@ class ChipSpec:
             "r_short_ohm",
         )
         for name in positive:
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"ChipSpec.{name} must be a finite number > 0, got {value!r}")
+            check_scalar(getattr(self, name), f"ChipSpec.{name}", low=0, low_open=True)
         non_negative = (
             "sigma_r_p_log",
             "sigma_tmr0_rel",
@@ -112,14 +111,12 @@ class ChipSpec:
             "read_noise_floor_a",
         )
         for name in non_negative:
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"ChipSpec.{name} must be a finite number >= 0, got {value!r}")
+            check_scalar(getattr(self, name), f"ChipSpec.{name}", low=0)
         rates = ("p_shorted", "p_open", "p_stuck_p", "p_stuck_ap")
         for name in rates:
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"ChipSpec.{name} must be a probability in [0, 1], got {value!r}")
+            check_scalar(
+                getattr(self, name), f"ChipSpec.{name}", low=0, high=1, unit="(a probability)"
+            )
         total = sum(getattr(self, name) for name in rates)
         if total > 1.0:
             raise ValueError(f"ChipSpec defect rates {rates} add up to {total}, more than 1")
@@ -128,11 +125,7 @@ class ChipSpec:
                 f"ChipSpec.diameters_nm must list one diameter > 0 per array, "
                 f"got {self.diameters_nm!r}"
             )
-        if self.initial_state not in INITIAL_STATES:
-            raise ValueError(
-                f"ChipSpec.initial_state must be one of {INITIAL_STATES}, "
-                f"got {self.initial_state!r}"
-            )
+        check_choice("ChipSpec.initial_state", self.initial_state, INITIAL_STATES)
 
     @classmethod
     def preset(cls, name: str) -> ChipSpec:
@@ -199,10 +192,9 @@ class Chip:
     @classmethod
     def from_seed(cls, seed: int, spec: ChipSpec | None = None) -> Chip:
         """Draw a chip; the same ``seed`` and ``spec`` give the same chip, every time."""
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        seed = check_scalar(seed, "seed", kind=int, low=0, type_error=ValueError)
         spec = spec or ChipSpec()
-        rng = np.random.default_rng(int(seed))
+        rng = np.random.default_rng(seed)
         arrays = [_draw_array(spec, d, rng) for d in spec.diameters_nm]
         # Parameters added after seeds were first handed out are drawn after every array, and only
         # when they vary: a spec that leaves them constant draws the chip it drew before they
@@ -213,17 +205,21 @@ class Chip:
                     rng, spec.barrier_exponent, spec.sigma_barrier_exponent_rel, a.shape
                 )
                 a.params = a.params.with_values(barrier_exponent=n)
-        return cls(spec=spec, seed=int(seed), arrays=arrays)
+        return cls(spec=spec, seed=seed, arrays=arrays)
 
     def array(self, index: int) -> MTJArray:
         """Array ``index`` of the die, with a clear error when there is no such array."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"array index must be an integer, got {index!r}")
-        if not 0 <= index < len(self.arrays):
-            raise IndexError(
-                f"array index {index} is out of range: this chip has {len(self.arrays)} arrays "
-                f"(0 to {len(self.arrays) - 1}, diameters {list(self.spec.diameters_nm)} nm)"
-            )
+        n = len(self.arrays)
+        diameters = list(self.spec.diameters_nm)
+        index = check_scalar(
+            index,
+            "index",
+            kind=int,
+            low=0,
+            high=n - 1,
+            unit=f"(this chip has {n} arrays, diameters {diameters} nm)",
+            range_error=IndexError,
+        )
         return self.arrays[index]
 
     def describe(self) -> dict:
