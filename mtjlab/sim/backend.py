@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 
+from mtjlab._checks import check_scalar
 from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap
 from mtjlab.limits import Limits
 from mtjlab.schemes import line_voltages
@@ -64,9 +65,7 @@ class SimulatedBackend(ArrayBackend):
         elif not isinstance(rng, np.random.Generator):
             rng = np.random.default_rng(rng)
         self.rng = rng
-        if not (np.isfinite(read_time_s) and read_time_s > 0):
-            raise ValueError(f"read_time_s must be a finite number > 0, got {read_time_s!r}")
-        self.read_time_s = float(read_time_s)
+        self.read_time_s = check_scalar(read_time_s, "read_time_s", low=0, low_open=True, unit="s")
         self.nonlinear = nonlinear
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits must be a mtjlab.limits.Limits, got {limits!r}")
