@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend, check_choice
+from mtjlab._checks import check_choice, check_scalar
+from mtjlab.backend import ArrayBackend
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
 from mtjlab.protocols.switching import (
     MAX_STATE_RATIO,
@@ -18,7 +19,6 @@ from mtjlab.protocols.switching import (
     RecordSink,
     _check_amplitudes,
     _check_cell,
-    _check_int,
     _check_read_v,
     _check_widths,
     _frozen,
@@ -156,17 +156,18 @@ def rv_loop(
     limits = backend.limits
     row, col = _check_cell(backend, row, col)
     max_amplitude_v = float(_check_amplitudes("max_amplitude_v", max_amplitude_v, limits)[0])
-    if isinstance(step_v, bool) or not isinstance(step_v, (int, float, np.number)):
-        raise ValueError(f"step_v must be a number, got {step_v!r}")
-    if not (max_amplitude_v / MAX_LEVELS <= step_v <= max_amplitude_v):
-        raise ValueError(
-            f"step_v must lie in [{max_amplitude_v / MAX_LEVELS:g}, {max_amplitude_v:g}] V "
-            f"(max_amplitude_v / {MAX_LEVELS} to max_amplitude_v), got {step_v!r}"
-        )
+    step_v = check_scalar(
+        step_v,
+        "step_v",
+        low=max_amplitude_v / MAX_LEVELS,
+        high=max_amplitude_v,
+        unit=f"V (max_amplitude_v / {MAX_LEVELS} to max_amplitude_v)",
+        type_error=ValueError,
+    )
     width_s = float(_check_widths("width_s", width_s, limits)[0])
     check_choice("scheme", scheme, WRITE_SCHEMES)
     v_read_v = _check_read_v(v_read_v, limits)
-    cycles = _check_int("cycles", cycles, 1, 1000)
+    cycles = check_scalar(cycles, "cycles", kind=int, low=1, high=1000, type_error=ValueError)
 
     n_levels = math.ceil(max_amplitude_v / step_v - 1e-9)
     levels = np.minimum(step_v * np.arange(1, n_levels + 1), max_amplitude_v)

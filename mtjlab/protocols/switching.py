@@ -13,7 +13,8 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import ArrayLike
 
-from mtjlab.backend import ArrayBackend, check_choice
+from mtjlab._checks import check_array, check_choice, check_scalar, describe_range
+from mtjlab.backend import ArrayBackend
 from mtjlab.limits import Limits
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
 from mtjlab.protocols.readout import MIN_STATE_RATIO
@@ -277,19 +278,20 @@ def switching_probability(
         A parameter outside its range, before anything is applied to the array.
     """
     limits = backend.limits
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {tuple(DIRECTIONS)}, got {direction!r}")
+    check_choice("direction", direction, DIRECTIONS)
     cell_list = _check_cells(backend, cells)
     amps = _check_amplitudes("amplitudes_v", amplitudes_v, limits)
     widths = _check_widths("widths_s", widths_s, limits)
-    trials = _check_int("trials", trials, 1)
+    trials = check_scalar(trials, "trials", kind=int, low=1, type_error=ValueError)
     check_choice("scheme", scheme, WRITE_SCHEMES)
     v_read_v = _check_read_v(v_read_v, limits)
     if reset_amplitude_v is None:
         reset_amplitude_v = limits.max_write_v
     reset_amplitude_v = float(_check_amplitudes("reset_amplitude_v", reset_amplitude_v, limits)[0])
     reset_width_s = float(_check_widths("reset_width_s", reset_width_s, limits)[0])
-    max_reset_attempts = _check_int("max_reset_attempts", max_reset_attempts, 1)
+    max_reset_attempts = check_scalar(
+        max_reset_attempts, "max_reset_attempts", kind=int, low=1, type_error=ValueError
+    )
     generator = _check_rng(rng)
 
     run = _SwitchingRun(
@@ -557,15 +559,12 @@ def fit_thermal_activation(
     """
     v = np.abs(np.asarray(amplitudes_v, dtype=float))
     t = np.asarray(widths_s, dtype=float)
-    if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v) & (v > 0)):
-        raise ValueError(f"amplitudes_v must be a 1-D array of finite non-zero values, got {v}")
-    if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t) & (t > 0)):
-        raise ValueError(f"widths_s must be a 1-D array of finite values > 0, got {t}")
-    if not (math.isfinite(tau0_s) and tau0_s > 0):
-        raise ValueError(f"tau0_s must be a finite number > 0, got {tau0_s!r}")
-    if not (isinstance(barrier_exponent, (int, float)) and 1.0 <= barrier_exponent <= 3.0):
-        raise ValueError(f"barrier_exponent must be a number from 1 to 3, got {barrier_exponent!r}")
-    m = float(barrier_exponent)
+    for name, x, unit in (("amplitudes_v", v, "V (in magnitude)"), ("widths_s", t, "s")):
+        if x.ndim != 1 or x.size == 0:
+            raise ValueError(f"{name} must be a non-empty 1-D array, got shape {x.shape}")
+        check_array(x, name, low=0.0, low_open=True, unit=unit)
+    check_scalar(tau0_s, "tau0_s", low=0.0, low_open=True, unit="s")
+    m = check_scalar(barrier_exponent, "barrier_exponent", low=1, high=3, type_error=ValueError)
     k = np.asarray(n_switched)
     n = np.asarray(n_trials)
     shape = (t.size, v.size)
@@ -757,72 +756,60 @@ def _check_cells(backend: ArrayBackend, cells: Iterable[tuple[int, int]]) -> lis
 
 def _check_cell(backend: ArrayBackend, row: object, col: object) -> tuple[int, int]:
     rows, cols = backend.shape
-    for name, value, size in (("row", row, rows), ("col", col, cols)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-        if not 0 <= value < size:
-            raise ValueError(f"{name} must be within 0 to {size - 1}, got {value}")
-    return int(row), int(col)  # type: ignore[call-overload]
+    return (
+        check_scalar(row, "row", kind=int, low=0, high=rows - 1, type_error=ValueError),
+        check_scalar(col, "col", kind=int, low=0, high=cols - 1, type_error=ValueError),
+    )
 
 
-def _as_array(name: str, values: ArrayLike) -> np.ndarray:
+def _check_levels(
+    name: str,
+    values: ArrayLike,
+    *,
+    low: float,
+    high: float,
+    low_open: bool = False,
+    unit: str,
+) -> np.ndarray:
+    """One number or a non-empty 1-D list of them, each finite and in range, as a 1-D float
+    array; a ValueError otherwise, whatever is wrong (the protocols' promise)."""
     try:
-        x = np.atleast_1d(np.asarray(values, dtype=float))
+        x = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers, got {values!r}") from None
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be one number or a 1-D list of them, got {values!r}")
-    return x
+        x = None
+    if x is None or x.ndim > 1 or x.size == 0:
+        allowed = describe_range(low, high, low_open, unit=unit)
+        raise ValueError(
+            f"{name}={values!r} is not one number or a 1-D list of them; allowed: {allowed}"
+        )
+    return np.atleast_1d(check_array(x, name, low=low, high=high, low_open=low_open, unit=unit))
 
 
 def _check_amplitudes(name: str, values: ArrayLike, limits: Limits) -> np.ndarray:
-    x = _as_array(name, values)
-    bad = ~(np.isfinite(x) & (x > 0) & (x <= limits.max_write_v))
-    if np.any(bad):
-        raise ValueError(
-            f"{name} must lie in (0, {limits.max_write_v:g}] V (limits.max_write_v), "
-            f"got {x[bad][0]:g}"
-        )
-    return x
+    high, unit = limits.max_write_v, "V (limits.max_write_v)"
+    return _check_levels(name, values, low=0.0, low_open=True, high=high, unit=unit)
 
 
 def _check_widths(name: str, values: ArrayLike, limits: Limits) -> np.ndarray:
-    x = _as_array(name, values)
-    bad = ~(np.isfinite(x) & (x >= limits.min_width_s) & (x <= limits.max_width_s))
-    if np.any(bad):
-        raise ValueError(
-            f"{name} must lie in [{limits.min_width_s:g}, {limits.max_width_s:g}] s "
-            f"(limits.min_width_s to max_width_s), got {x[bad][0]:g}"
-        )
-    return x
+    low, high = limits.min_width_s, limits.max_width_s
+    unit = "s (limits.min_width_s to max_width_s)"
+    return _check_levels(name, values, low=low, high=high, unit=unit)
 
 
-def _check_read_v(v_read_v: float, limits: Limits) -> float:
-    if isinstance(v_read_v, bool) or not isinstance(v_read_v, (int, float, np.number)):
-        raise ValueError(f"v_read_v must be a number, got {v_read_v!r}")
-    if not (math.isfinite(v_read_v) and 0 < abs(v_read_v) <= limits.max_read_v):
-        raise ValueError(
-            f"v_read_v must be non-zero and within +-{limits.max_read_v:g} V "
-            f"(limits.max_read_v), got {v_read_v!r}"
-        )
-    return float(v_read_v)
-
-
-def _check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f">= {minimum}" if maximum is None else f"within {minimum} to {maximum}"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return int(value)
+def _check_read_v(v_read_v: object, limits: Limits) -> float:
+    high, unit = limits.max_read_v, "V (limits.max_read_v)"
+    return check_scalar(
+        v_read_v, "v_read_v", low=-high, high=high, nonzero=True, unit=unit, type_error=ValueError
+    )
 
 
 def _check_rng(rng: np.random.Generator | int) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
-        raise ValueError(f"rng must be a numpy Generator or a seed >= 0, got {rng!r}")
-    return np.random.default_rng(int(rng))
+    seed = check_scalar(
+        rng, "rng", kind=int, low=0, unit="(a seed), or a numpy Generator", type_error=ValueError
+    )
+    return np.random.default_rng(seed)
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend, check_choice
+from mtjlab._checks import check_choice, check_scalar
+from mtjlab.backend import ArrayBackend
 from mtjlab.protocols.events import Progress, ProgressCallback, emit
 from mtjlab.protocols.readout import MIN_STATE_RATIO, Readout, ThresholdError, read_states
 from mtjlab.schemes import WRITE_SCHEMES
@@ -145,9 +146,10 @@ def write_verify(
     target = _check_target(backend, target)
     check_choice("scheme", scheme, WRITE_SCHEMES)
     check_choice("order", order, WRITE_ORDERS)
-    for name, value in (("max_attempts", max_attempts), ("max_passes", max_passes)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    max_attempts = check_scalar(
+        max_attempts, "max_attempts", kind=int, low=1, type_error=ValueError
+    )
+    max_passes = check_scalar(max_passes, "max_passes", kind=int, low=1, type_error=ValueError)
     limits = backend.limits
     for name, ramp in (("ramp_p_to_ap", ramp_p_to_ap), ("ramp_ap_to_p", ramp_ap_to_p)):
         if not (0 < ramp.start_v <= ramp.stop_v and ramp.step_v >= 0):
