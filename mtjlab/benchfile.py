@@ -42,7 +42,14 @@ KINDS = ("emulated", "real")
 #: The names are ArrayBackend's read biases and write schemes (mtjlab.schemes).
 READ_SCHEMES = {"grounded": ("drive", "smu_hi", "ground"), "floating": ("smu_hi", "smu_lo")}
 WRITE_SCHEMES = {"v/2": ("pulse", "hold", "ground"), "floating": ("pulse", "ground")}
-TIMING_DEFAULTS = {"relay_settle_s": 3e-3, "line_frequency_hz": 50.0, "command_latency_s": 1e-3}
+TIMING_DEFAULTS = {
+    "relay_settle_s": 3e-3,
+    "line_frequency_hz": 50.0,
+    "command_latency_s": 1e-3,
+    "tsp_link_latency_s": 1e-3,
+}
+#: Matrix models a 2600B script can switch over TSP-Link (``node[N].channel``).
+TSP_LINK_MATRICES = ("keithley707b", "keithley708b")
 
 
 class BenchFileError(ValueError):
@@ -91,6 +98,9 @@ class Bench:
     limits: Limits | None
     timing: dict[str, float]
     chip: dict[str, Any] | None = None
+    #: The switch matrix's node on the TSP-Link of the read source-meter (a 2600B), or None:
+    #: with it, a whole map is one script on the source-meter (``docs/bench.md``).
+    tsp_link_node: int | None = None
 
     @property
     def read_schemes(self) -> list[str]:
@@ -163,7 +173,7 @@ def parse_bench(data: object, source: str = "<bench>") -> Bench:
     c = _Checker(source)
     top = c.mapping(data, "")
     c.keys(top, "", required=("kind", "instruments", "terminals", "arrays"),
-           optional=("version", "name", "chip", "limits", "timing"))  # fmt: skip
+           optional=("version", "name", "chip", "limits", "timing", "tsp_link"))  # fmt: skip
     version = top.get("version", 1)
     if version != 1:
         c.fail("version", version, "1 (the only version so far)")
@@ -194,6 +204,9 @@ def parse_bench(data: object, source: str = "<bench>") -> Bench:
         c.fail("chip", top["chip"], "no chip section on a real bench (its chip is real)")
     limits = _limits(c, top.get("limits"), required=kind == "real")
     timing = _timing(c, top.get("timing", {}))
+    tsp_link_node = None
+    if "tsp_link" in top:
+        tsp_link_node = _tsp_link(c, top["tsp_link"], instruments, matrix, terminals)
     return Bench(
         source=source,
         name=name,
@@ -205,6 +218,7 @@ def parse_bench(data: object, source: str = "<bench>") -> Bench:
         limits=limits,
         timing=timing,
         chip=None if chip is None else {k: v for k, v in chip.items() if k != "spec"},
+        tsp_link_node=tsp_link_node,
     )
 
 
@@ -388,6 +402,42 @@ def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
         return Limits(**values, reasons={name: f"bench file {c.source}" for name in values})
     except ValueError as exc:  # the limits' own consistency (reads and writes within a device's)
         raise BenchFileError(f"{c.source}: limits: {exc}") from None
+
+
+def _tsp_link(
+    c: _Checker,
+    value: object,
+    instruments: dict[str, InstrumentEntry],
+    matrix: str,
+    terminals: dict[str, Terminal],
+) -> int:
+    """The matrix's TSP-Link node; the read source-meter must be a 2600B that can reach it,
+    with the drive on its other channel (one instrument runs the whole map)."""
+    section = c.mapping(value, "tsp_link", nonempty=True)
+    c.keys(section, "tsp_link", required=("matrix_node",), optional=())
+    node = section["matrix_node"]
+    if isinstance(node, bool) or not isinstance(node, int) or not 1 <= node <= 64:
+        c.fail("tsp_link.matrix_node", node, "a TSP-Link node number, 1 to 64")
+    if instruments[matrix].model not in TSP_LINK_MATRICES:
+        c.fail(
+            f"instruments.{matrix}.model",
+            instruments[matrix].model,
+            "with tsp_link, a matrix on TSP-Link: " + ", ".join(TSP_LINK_MATRICES),
+        )
+    if "smu_hi" not in terminals:
+        c.missing("terminals.smu_hi", "tsp_link needs the read source-meter that runs the map")
+    hi = instruments[str(terminals["smu_hi"].instrument)]
+    if hi.model != "keithley2600b":
+        c.fail(f"instruments.{hi.name}.model", hi.model, "with tsp_link, keithley2600b (smu_hi)")
+    if "drive" in terminals:
+        drive = instruments[str(terminals["drive"].instrument)]
+        if drive.resource != hi.resource:
+            c.fail(
+                "terminals.drive.instrument",
+                drive.name,
+                f"with tsp_link, the other channel of smu_hi's instrument ({hi.resource})",
+            )
+    return node
 
 
 def _timing(c: _Checker, value: object) -> dict[str, float]:

@@ -5,6 +5,11 @@ matrix, then sources set and read. Below the protocols, and whatever they ask, i
 safe: no relay moves while a source is away from 0 V or a pulse is on the line (sources go to
 0 V first, and ``fire`` returns only when the pulse has ended), and the safe state tries every
 instrument before it reports what failed. Which scheme needs which terminals: ``docs/bench.md``.
+
+A map is read cell by cell, a few commands each, unless the bench file puts the matrix on the
+read source-meter's TSP-Link: then the whole map is one script on the source-meter, which
+switches the matrix itself, and the computer sends a few dozen commands in all
+(:meth:`~mtjlab.instruments.keithley2600b.Keithley2600B.scan_linked_matrix`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend, CellReading, Stateful
+from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap, Stateful
 from mtjlab.benchfile import Bench
 from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
@@ -144,6 +149,44 @@ class InstrumentBackend(ArrayBackend):
             resistance_ohm=float(resistance), current_a=float(current), v_read_v=v_read_v,
             bias=bias,
         )  # fmt: skip
+
+    def _read_map(self, v_read_v: float, bias: str) -> ResistanceMap:
+        node = self.bench.tsp_link_node
+        if node is None:
+            return super()._read_map(v_read_v, bias)
+        from mtjlab.instruments.keithley2600b import Keithley2600B
+
+        self._need(bias, self.bench.read_schemes, "read bias")
+        reader = _role(self._smu, Keithley2600B, str(self.bench.terminals["smu_hi"].instrument))
+        xp = self.bench.crosspoint
+        rows, cols = self._wiring.rows, self._wiring.cols
+        if bias == "grounded":
+            assert self._drive is not None
+            drive, sign = self._drive, -1.0  # the ammeter's HI takes the current in
+            select = ([xp("drive", p) for p in rows], [xp("smu_hi", p) for p in cols])
+            rest = ([xp("ground", p) for p in rows], [xp("ground", p) for p in cols])
+        else:  # floating: HI on the row, LO on the column, every other line open
+            drive, sign = reader, 1.0
+            select = ([xp("smu_hi", p) for p in rows], [xp("smu_lo", p) for p in cols])
+            rest = ([], [])
+        self._ready_sources()
+        for source in (self._drive, self._smu):
+            if source is not None:
+                self._set(source, 0.0)
+        self._matrix.require_break_before_make()  # type: ignore[attr-defined]
+        # the script leaves the last cell connected and the drive at 0 V, unconfirmed
+        self._connected = None
+        self._levels.pop(id(drive), None)
+        current = sign * reader.scan_linked_matrix(
+            drive, v_read_v, node, type(self._matrix), *select, *rest
+        )
+        self.counts["reads"] += current.size
+        self.counts["connections"] += current.size
+        with np.errstate(divide="ignore"):
+            resistance = np.where(current != 0, v_read_v / current, np.inf)
+        return ResistanceMap(
+            resistance_ohm=resistance, current_a=current, v_read_v=v_read_v, bias=bias
+        )
 
     def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray:
         """Superposition, one driven row at a time: the bench has one drive source, so each

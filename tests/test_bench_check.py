@@ -19,6 +19,7 @@ def serial_matrix_bench():
         "resource": "emulated://check-matrix",
         "options": {"rows": 8, "columns": 90},
     }
+    del data["tsp_link"]  # a serial matrix is on no TSP-Link
     for n, terminal in enumerate(data["terminals"].values(), start=1):
         terminal["matrix_row"] = str(n)
     pads = iter(range(1, 61))

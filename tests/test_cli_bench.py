@@ -20,7 +20,9 @@ def test_a_read_on_the_emulated_bench_is_the_simulators_and_reports_its_bench_ti
     text = capsys.readouterr().out
     assert "emulated bench:" in text and "s of bench time" in text
     on_bench = json.loads((tmp_path / "bench" / "summary.json").read_text())
-    assert on_bench["bench_time_s"] > 225 * 0.023 and on_bench["round_trips"] > 225
+    # at least the physical floor (225 x (1 PLC at 50 Hz + 3 ms settling)), and, with the map
+    # one script on the 2636B, fewer commands in all than there are cells
+    assert on_bench["bench_time_s"] > 225 * 0.023 and on_bench["round_trips"] < 225
     assert main(["read", "--out", str(tmp_path / "sim")]) == 0
     on_sim = json.loads((tmp_path / "sim" / "summary.json").read_text())
     assert on_bench["counts"] == on_sim["counts"]

@@ -99,6 +99,7 @@ def test_pymeasures_own_2400_driver_reads_a_device_the_matrix_connects():
 
     data = copy.deepcopy(yaml.safe_load(builtin_bench_path().read_text()))
     data["instruments"]["smu_a"] = {"model": "keithley2400", "resource": "emulated://smu2400"}
+    del data["tsp_link"]  # a 2400 runs no scripts
     bench = parse_bench(data, "bench-2400.yaml")
     emulated = EmulatedBench(bench)
     row, col = 3, 4
@@ -149,3 +150,50 @@ def test_inference_by_superposition_matches_the_simulators_column_currents(emula
     want = SimulatedBackend(Chip.from_seed(0), 1).column_currents_a(v)
     scale = np.abs(want).max()
     np.testing.assert_allclose(got, want, atol=0.01 * scale)
+
+
+def cell_by_cell_bench():
+    """The built-in bench with its matrix off the TSP-Link: every cell switched from here."""
+    import copy
+
+    import yaml
+
+    from mtjlab.benchfile import parse_bench
+
+    data = copy.deepcopy(yaml.safe_load(builtin_bench_path().read_text()))
+    del data["tsp_link"]
+    return EmulatedBench(parse_bench(data, "cell-by-cell.yaml"))
+
+
+@pytest.mark.parametrize("bias", ["grounded", "floating"])
+def test_a_map_in_one_script_reads_what_cell_by_cell_reads_in_a_few_dozen_commands(bias):
+    maps, trips = [], []
+    for emulated in (EmulatedBench(BENCH), cell_by_cell_bench()):
+        with emulated.backend(1) as bench_array:
+            bench_array.read_cell(0, 0)  # sources configured and on
+            before = emulated.round_trips()
+            maps.append(bench_array.read_map(v_read_v=0.1, bias=bias))
+            trips.append(emulated.round_trips() - before)
+        assert [c for c in emulated.circuit.relay_changes if c.live] == []
+        assert bench_array.counts["reads"] == 226
+    scripted, cell_by_cell = maps
+    finite = np.isfinite(cell_by_cell.resistance_ohm) & (cell_by_cell.resistance_ohm < 1e6)
+    assert finite.sum() > 200
+    np.testing.assert_allclose(
+        scripted.resistance_ohm[finite], cell_by_cell.resistance_ohm[finite], rtol=0.02
+    )
+    assert trips[0] < 50 < 225 * 5 < trips[1]
+
+
+def test_a_matrix_refusal_inside_the_script_ends_in_an_error_with_outputs_off_and_relays_open():
+    from mtjlab.instruments.roles import InstrumentError
+
+    emulated = EmulatedBench(BENCH)
+    matrix = emulated.emulator("matrix")
+    matrix.slots = frozenset(matrix.slots - {3})  # a card gone: array 1's columns 301-306
+    with pytest.raises(InstrumentError, match=r"node\[2\]"), emulated.backend(1) as bench_array:
+        bench_array.read_map(v_read_v=0.1)
+    assert emulated.circuit.closed == set() and emulated.circuit.live() == ()
+    smu = emulated.emulator("smu_a")
+    assert [c.attributes["source.output"] for c in smu.channels.values()] == [0, 0]
+    assert [c for c in emulated.circuit.relay_changes if c.live] == []

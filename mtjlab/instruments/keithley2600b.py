@@ -27,6 +27,13 @@ through a source that cannot pass more than it could with the output on (ZERO mo
 full limit; HI-Z leaves the junction floating and wears the relay). The 2600B has no
 overvoltage-protection setting (none is listed among the ``smuX.source`` attributes); the driver's
 own refusal of levels beyond ``voltage_limit_v`` is the only voltage guard.
+
+:meth:`Keithley2600B.scan_linked_matrix` reads a whole array in one script that runs on the
+instrument and switches a matrix on its TSP-Link (``node[N]``, which takes the matrix's own
+commands; the 2604B, 2614B and 2634B have no TSP-Link). Scripts are loaded with ``loadscript``
+... ``endscript`` and run by their name; the instrument's Lua is 5.0, so the script uses only
+``ipairs``, ``table.insert`` and ``table.concat`` (same manual, "Fundamentals of scripting for
+TSP", "TSP-Link system expansion interface").
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from ._errors import TspErrorQueue
-from ._grammar import ascii_pattern, check_name
+from ._grammar import ascii_pattern, check_name, check_names
 from ._smu import ConfirmedSource
+from .keithley707b import Keithley707B
 from .roles import ChannelSpecError, InstrumentError
 
 _BOOL = {True: 1, False: 0}
@@ -71,6 +79,41 @@ MODELS: dict[str, ModelLimits] = {
     "2635B": ModelLimits(*_HIGH_V_LOW_I, "a"),
     "2636B": ModelLimits(*_HIGH_V_LOW_I, "ab"),
 }
+
+
+#: Models without TSP-Link (Series 2600B Reference Manual, the ``node`` and ``tsplink`` entries).
+NO_TSP_LINK = ("2604B", "2614B", "2634B")
+
+#: The script :meth:`Keithley2600B.scan_linked_matrix` loads: for each selected row and column,
+#: the drive channel at 0 V, exactly that connection closed on the linked matrix, the drive at
+#: the level, one reading into the meter channel's buffer, the drive back at 0 V. A line that
+#: is not selected is joined to its entry of the "rest" list (an empty list leaves it open).
+SCAN_SCRIPT_NAME = "mtjlab_scan"
+SCAN_SCRIPT = (
+    f"loadscript {SCAN_SCRIPT_NAME}",
+    "function mtjlab_scan_run(n, drive, meter, level, rsel, rrest, csel, crest)",
+    "  local matrix = node[n].channel",
+    "  drive.source.levelv = 0",
+    "  meter.nvbuffer1.clear()",
+    "  for i, rxp in ipairs(rsel) do",
+    "    for j, cxp in ipairs(csel) do",
+    "      local close = {rxp, cxp}",
+    "      for k, xp in ipairs(rrest) do",
+    "        if k ~= i then table.insert(close, xp) end",
+    "      end",
+    "      for k, xp in ipairs(crest) do",
+    "        if k ~= j then table.insert(close, xp) end",
+    "      end",
+    "      drive.source.levelv = 0",
+    '      matrix.exclusiveclose(table.concat(close, ","))',
+    "      drive.source.levelv = level",
+    "      meter.measure.i(meter.nvbuffer1)",
+    "      drive.source.levelv = 0",
+    "    end",
+    "  end",
+    "end",
+    "endscript",
+)
 
 
 class Keithley2600BChannel(Channel):
@@ -211,6 +254,7 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
         )
         self.bounds_origin = f" on the {self.model}"
         self.level_query = f"print(smu{self._channel}.source.levelv)"
+        self._scan_script_loaded = False
 
     def _read_model(self) -> str:
         reply = self.ask("print(localnode.model)").strip()
@@ -296,6 +340,100 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
                 raise
         self.check_errors()
         return currents
+
+    def scan_linked_matrix(
+        self,
+        drive: Keithley2600B,
+        level_v: float,
+        node: int,
+        matrix: type[Keithley707B],
+        row_select: Sequence[str],
+        col_select: Sequence[str],
+        row_rest: Sequence[str] = (),
+        col_rest: Sequence[str] = (),
+    ) -> np.ndarray:
+        """Read every (row, column) of an array in one script on the instrument, switching
+        the matrix at TSP-Link node ``node``: for each cell, ``drive`` (this channel or the
+        other one of this instrument) at 0 V, the matrix closes exactly ``row_select[i]``,
+        ``col_select[j]`` and the ``row_rest`` / ``col_rest`` entries of every other line
+        (break-before-make, which the matrix's own driver confirms), then ``drive`` sources
+        ``level_v``, this channel measures once, and ``drive`` goes back to 0 V.
+
+        Both outputs must be on, from a confirmed configuration and level; ``level_v`` is
+        checked against ``drive``'s voltage limit, and every crosspoint against ``matrix``'s
+        channel grammar, before a byte is sent. Returns this channel's currents (A, out of
+        HI), shape ``(len(row_select), len(col_select))``. The drive is left at 0 V and the
+        last cell connected; the level is no longer confirmed.
+        """
+        if self.model in NO_TSP_LINK:
+            raise self._failure(f"the {self.model} has no TSP-Link; nothing was sent")
+        if not isinstance(drive, Keithley2600B) or drive.adapter is not self.adapter:
+            raise ValueError(
+                f"drive must be a channel of this instrument ({self.name}), not {drive!r}"
+            )
+        if not (isinstance(matrix, type) and issubclass(matrix, Keithley707B)):
+            raise ValueError(
+                f"matrix must be a TSP-Link matrix driver (707B, 708B), not {matrix!r}"
+            )
+        level = drive._check_voltage(level_v)
+        if isinstance(node, bool) or not isinstance(node, (int, np.integer)) or not 1 <= node <= 64:
+            raise ValueError(f"node={node!r} is not a TSP-Link node number; allowed: 1 to 64")
+        lists: list[list[str]] = []
+        for name, names, allow_empty in (
+            ("row_select", row_select, False),
+            ("col_select", col_select, False),
+            ("row_rest", row_rest, True),
+            ("col_rest", col_rest, True),
+        ):
+            if allow_empty and not list(names):
+                lists.append([])
+                continue
+            lists.append(check_names(names, matrix.channel_pattern, matrix.channel_form, name))
+        rsel, csel, rrest, crest = lists
+        for name, rest, select in (("row_rest", rrest, rsel), ("col_rest", crest, csel)):
+            if rest and len(rest) != len(select):
+                raise ValueError(
+                    f"{name} has {len(rest)} entries; it needs one per selectable line "
+                    f"({len(select)}) or none"
+                )
+        me, other = f"smu{self._channel}", f"smu{drive._channel}"
+        for driver, smu in ((self, me), (drive, other)):
+            driver._require_output_on("scan_linked_matrix()", f"print({smu}.source.output)")
+        n = len(rsel) * len(csel)
+
+        def table(names: list[str]) -> str:
+            return "{" + ",".join(f'"{x}"' for x in names) + "}"
+
+        with drive._withdrawing("level"):
+            try:
+                try:
+                    if not self._scan_script_loaded:
+                        for line in SCAN_SCRIPT:
+                            self.write(line)
+                        self.write(f"{SCAN_SCRIPT_NAME}()")
+                        self.check_errors()
+                        self._scan_script_loaded = True
+                    self.write(
+                        f"mtjlab_scan_run({node}, {other}, {me}, {level:.9g}, {table(rsel)}, "
+                        f"{table(rrest)}, {table(csel)}, {table(crest)})"
+                    )
+                    self.check_errors()
+                    reply = self.ask(f"printbuffer(1,{n},{me}.nvbuffer1.readings)")
+                    try:
+                        currents = np.array([float(x) for x in reply.split(",")], dtype=float)
+                    except ValueError:
+                        currents = np.array([])
+                    if currents.size != n:
+                        raise self._failure(f"expected {n} readings, got {reply!r}")
+                finally:
+                    # whatever happened in the script, the drive does not stay at the level
+                    self.write(f"{other}.source.levelv=0")
+            except BaseException:
+                self._scan_script_loaded = False  # load it again next time, to be sure
+                self.drain_errors()
+                raise
+        self.check_errors()
+        return currents.reshape(len(rsel), len(csel))
 
     def _set_output(self, on: bool) -> None:
         self.smu.output_enabled = on

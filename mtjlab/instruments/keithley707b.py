@@ -55,9 +55,10 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
     def _channel_list(self, channels: str | Iterable[str]) -> str:
         return ",".join(check_names(channels, self.channel_pattern, self.channel_form, "channel"))
 
-    def _require_break_before_make(self) -> None:
+    def require_break_before_make(self) -> None:
         """Set the connect rule to break-before-make and read it back, once per connection;
-        raise, with nothing closed, if the instrument refuses it or holds another rule."""
+        raise, with nothing closed, if the instrument refuses it or holds another rule. (A
+        script that switches the matrix over TSP-Link relies on this having been done.)"""
         if self._break_before_make_confirmed:
             return
         self.write("channel.connectrule = channel.BREAK_BEFORE_MAKE")
@@ -73,7 +74,7 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
 
     def close(self, channels: str | Iterable[str]) -> None:
         names = self._channel_list(channels)
-        self._require_break_before_make()
+        self.require_break_before_make()
         self.write(f'channel.close("{names}")')
         self.check_errors()
 
@@ -83,7 +84,7 @@ class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
 
     def exclusive_close(self, channels: str | Iterable[str]) -> None:
         names = self._channel_list(channels)
-        self._require_break_before_make()
+        self.require_break_before_make()
         self.write(f'channel.exclusiveclose("{names}")')
         self.check_errors()
 

@@ -56,6 +56,14 @@ class EmulatedBench:
                     f"bench {bench.name!r}: resource {resource!r} is given as {sorted(models)}"
                 )
             self.emulators[resource] = self._emulator(entries[0].model, resource, entries)
+        if bench.tsp_link_node is not None:
+            # the matrix as a node of the read source-meter's TSP-Link (a 2600B)
+            reader = self.emulator(str(bench.terminals["smu_hi"].instrument))
+            reader.link(  # type: ignore[attr-defined]
+                bench.tsp_link_node,
+                self.emulator(bench.matrix),
+                bench.timing["tsp_link_latency_s"],
+            )
         self._adapters: dict[str, EmulatorAdapter] = {}
         self._drivers: dict[str, object] | None = None
 

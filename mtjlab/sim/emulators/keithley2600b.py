@@ -26,9 +26,11 @@ error summary:
 
 A value beyond the model's range is refused with -222 "Parameter data out of range" (the code
 the SCPI standard gives; the manual excerpts at hand do not name the 2600B's own) and the
-setting keeps its value. Not emulated: sourcing current (output on with the current source
-selected: a runtime error), measuring voltage (``measure.v()`` gives the sourced level),
-resistance, user scripts, TSP-Link, digital I/O.
+setting keeps its value. User scripts (``loadscript`` ... ``endscript``) run in Lua with the
+channels and the TSP-Link nodes given to :meth:`Keithley2600BEmulator.link` (``node[N]``), see
+:mod:`mtjlab.sim.emulators._tsp_script`. Not emulated: sourcing current (output on with the
+current source selected: a runtime error), measuring voltage (``measure.v()`` gives the sourced
+level), resistance, digital I/O.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtjlab.sim.emulators._source_meter import check_line_frequency, measure_current_a
+from mtjlab.sim.emulators._tsp_script import ScriptError, ScriptRuntime
 from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
 from mtjlab.sim.emulators.circuit import BenchCircuit
 
@@ -250,18 +253,50 @@ class Keithley2600BEmulator(EmulatedInstrument):
         self.channels = {c: _Channel(c, terminals.get(c)) for c in limits.channels}
         for channel in self.channels.values():
             self._drive(channel)
+        self.scripts = ScriptRuntime(
+            self, tuple(f"smu{c}" for c in limits.channels), self.clock.advance
+        )
+
+    def link(self, node: int, emulator: EmulatedInstrument, latency_s: float) -> None:
+        """Put ``emulator`` on this instrument's TSP-Link as ``node[node]``; each statement a
+        script sends it takes ``latency_s`` of bench time. The 2604B, 2614B and 2634B have no
+        TSP-Link."""
+        if self.model_name in ("2604B", "2614B", "2634B"):
+            raise ValueError(f"{self.name}: the {self.model_name} has no TSP-Link")
+        self.scripts.link(node, emulator, latency_s)
 
     # -- the wire --------------------------------------------------------------------------------
 
     def handle(self, line: str) -> list[str]:
         statement = line.strip()
         try:
+            if self.scripts.take_line(line):
+                return []
             if statement.upper() in ("*IDN?", "*RST", "*CLS"):
                 return self._common(statement.upper())
+            if self.scripts.runs(statement):
+                return self.scripts.run(statement)
             return self._execute(statement)
-        except TspError as error:
+        except (TspError, ScriptError) as error:
             self.push_error(error.code, error.message)
             return []
+
+    # -- what a script sees (ScriptRuntime's LocalObjects) ---------------------------------------
+
+    def script_lookup(self, name: str) -> Any:
+        try:
+            value = self._lookup(name)
+        except TspError:
+            raise LookupError(name) from None
+        if isinstance(value, _Buffer):
+            raise LookupError(name)  # a buffer is passed on by its name
+        return value
+
+    def script_assign(self, name: str, value: Any) -> None:
+        self._assign(name, value)
+
+    def script_call(self, name: str, arguments: list[str]) -> list[Any]:
+        return self._call(name, arguments)
 
     def _common(self, command: str) -> list[str]:
         if command == "*IDN?":

@@ -1,0 +1,271 @@
+"""User scripts on an emulated TSP instrument: ``loadscript NAME`` ... ``endscript`` loads a
+script, ``NAME()`` runs it, and the functions it defines can then be called like the
+instrument's own. The script runs in a real Lua interpreter (lupa); the instrument's objects
+(``smua``, ``node[N]`` of its TSP-Link) reach the emulator's own attribute, call and lookup
+code, so a script changes the emulated instrument exactly as the same statements sent one by
+one would.
+
+The 2600B runs Lua 5.0 and the interpreter here a later Lua; the scripts mtjlab sends use only
+what both have (``ipairs``, ``table.insert``, ``table.concat``, ``error``). The standard
+libraries a TSP instrument does not give a script (``os``, ``io``, ``require``, file loading,
+``debug``) are not given here either. Facts on TSP-Link (Series 2600B Reference Manual,
+2600BS-901-01): a remote node is ``node[N]`` and takes the commands of its own model; the
+2604B, 2614B and 2634B have no TSP-Link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import lupa
+
+from mtjlab.sim.emulators.base import EmulatedInstrument
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_LOADSCRIPT = re.compile(r"loadscript\s+([A-Za-z_]\w*)")
+#: Globals a script is not given (no file, process or interpreter access on an instrument).
+_WITHHELD = ("os", "io", "package", "require", "dofile", "loadfile", "load", "debug", "python")
+
+
+class ScriptError(Exception):
+    """A script statement the instrument refuses: the (code, message) it queues."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+
+class LocalObjects(Protocol):
+    """What the instrument running a script gives it: its names, as its emulator reads them."""
+
+    def script_lookup(self, name: str) -> Any:
+        """The value of dotted ``name``, or raise ``LookupError`` if it is a table of names."""
+
+    def script_assign(self, name: str, value: Any) -> None: ...
+
+    def script_call(self, name: str, arguments: list[str]) -> list[Any]: ...
+
+
+class _Local:
+    """One dotted name of the instrument running the script (``smua``, ``smua.source``)."""
+
+    __slots__ = ("runtime", "objects", "path")
+
+    def __init__(self, runtime: ScriptRuntime, objects: LocalObjects, path: str) -> None:
+        self.runtime = runtime
+        self.objects = objects
+        self.path = path
+
+    def __call__(self, *arguments: Any) -> Any:
+        return self.runtime.call(self, *arguments)
+
+
+class _Remote:
+    """One dotted name on a TSP-Link node: statements about it are sent to that node's
+    emulator as the text they would be on its own interface."""
+
+    __slots__ = ("runtime", "node", "emulator", "path", "latency_s")
+
+    def __init__(
+        self,
+        runtime: ScriptRuntime,
+        node: int,
+        emulator: EmulatedInstrument,
+        path: str,
+        latency_s: float,
+    ) -> None:
+        self.runtime = runtime
+        self.node = node
+        self.emulator = emulator
+        self.path = path
+        self.latency_s = latency_s
+
+    def __call__(self, *arguments: Any) -> Any:
+        return self.runtime.call(self, *arguments)
+
+
+def render(value: Any) -> str:
+    """A Lua value as the source text of a statement argument."""
+    if isinstance(value, (_Local, _Remote)):
+        return value.path
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        if '"' in value or "\n" in value or "\\" in value:
+            raise ScriptError(-286, f"TSP Runtime error: string {value!r} cannot be passed on")
+        return f'"{value}"'
+    if value is None:
+        return "nil"
+    if lupa.lua_type(value) == "table":
+        return "{" + ",".join(render(v) for v in value.values()) + "}"
+    raise ScriptError(-286, f"TSP Runtime error: a {lupa.lua_type(value)} cannot be passed on")
+
+
+class ScriptRuntime:
+    """The scripts of one emulated TSP instrument and the Lua state they run in.
+
+    Parameters
+    ----------
+    objects : LocalObjects
+        The instrument's own names (``smua`` and so on) reach it through this.
+    local_names : tuple of str
+        The instrument's top-level names a script sees (``("smua", "smub")``).
+    clock_advance : callable
+        ``delay(s)`` advances bench time by this.
+    """
+
+    def __init__(
+        self,
+        objects: LocalObjects,
+        local_names: tuple[str, ...],
+        clock_advance: Callable[[float], None],
+    ) -> None:
+        self.lua = lupa.LuaRuntime(
+            unpack_returned_tuples=True,
+            register_eval=False,
+            register_builtins=False,
+            attribute_handlers=(self._get, self._set),
+        )
+        g = self.lua.globals()
+        for name in _WITHHELD:
+            g[name] = None
+        self._output: list[str] = []
+        for name in local_names:
+            g[name] = _Local(self, objects, name)
+        g.delay = self._delay
+        g.print = self._print
+        g.node = self.lua.table()
+        self._clock_advance = clock_advance
+        self._builtin = set(g.keys())
+        self._loading: tuple[str, list[str]] | None = None
+
+    # -- the instrument's side ---------------------------------------------------------------
+
+    def link(self, node: int, emulator: EmulatedInstrument, latency_s: float) -> None:
+        """Make ``emulator`` node ``node`` of this instrument's TSP-Link; each statement sent
+        to it there takes ``latency_s`` of bench time."""
+        self.lua.globals().node[node] = _Remote(self, node, emulator, "", latency_s)
+
+    @property
+    def loading(self) -> bool:
+        """True between ``loadscript`` and ``endscript``."""
+        return self._loading is not None
+
+    def take_line(self, line: str) -> bool:
+        """Take ``line`` if it starts, continues or ends a script; False if it is not one."""
+        statement = line.strip()
+        if self._loading is not None:
+            if statement == "endscript":
+                name, body = self._loading
+                self._loading = None
+                self._define(name, body)
+            else:
+                self._loading[1].append(line)
+            return True
+        match = _LOADSCRIPT.fullmatch(statement)
+        if match is None:
+            return False
+        self._loading = (match.group(1), [])
+        return True
+
+    def runs(self, statement: str) -> bool:
+        """True if ``statement`` starts with a name a script defined (it runs in Lua)."""
+        match = _IDENTIFIER.match(statement.strip())
+        if match is None or match.group() in self._builtin:
+            return False
+        return self.lua.globals()[match.group()] is not None
+
+    def run(self, statement: str) -> list[str]:
+        """Run ``statement`` in Lua; the lines it printed."""
+        self._output = []
+        try:
+            self.lua.execute(statement)
+        except lupa.LuaSyntaxError as error:
+            raise ScriptError(-285, f"TSP Syntax error: {_first_line(error)}") from None
+        except lupa.LuaError as error:
+            raise ScriptError(-286, f"TSP Runtime error: {_first_line(error)}") from None
+        return self._output
+
+    def _define(self, name: str, body: list[str]) -> None:
+        source = "\n".join(body)
+        try:
+            chunk = self.lua.execute(f"return function()\n{source}\nend")
+        except lupa.LuaSyntaxError as error:
+            raise ScriptError(-285, f"TSP Syntax error: {_first_line(error)}") from None
+        self.lua.globals()[name] = chunk
+
+    # -- what a script's statements do -------------------------------------------------------
+
+    def _get(self, obj: Any, name: str) -> Any:
+        if isinstance(obj, _Local):
+            path = f"{obj.path}.{name}"
+            try:
+                value = obj.objects.script_lookup(path)
+            except LookupError:
+                return _Local(self, obj.objects, path)
+            if isinstance(value, list):
+                return self.lua.table_from(value)
+            return value
+        if isinstance(obj, _Remote):
+            path = f"{obj.path}.{name}" if obj.path else name
+            return _Remote(self, obj.node, obj.emulator, path, obj.latency_s)
+        raise ScriptError(-286, f"TSP Runtime error: attempt to index a {type(obj).__name__}")
+
+    def _set(self, obj: Any, name: str, value: Any) -> None:
+        if isinstance(obj, _Local):
+            obj.objects.script_assign(f"{obj.path}.{name}", value)
+        elif isinstance(obj, _Remote):
+            path = f"{obj.path}.{name}" if obj.path else name
+            self._send(obj, f"{path} = {render(value)}")
+        else:
+            raise ScriptError(-286, f"TSP Runtime error: attempt to set a {type(obj).__name__}")
+
+    def _send(self, remote: _Remote, statement: str) -> list[str]:
+        """Send one statement to a TSP-Link node; its error, if it queues one, stops the
+        script here (and leaves the node's queue as it was)."""
+        emulator = remote.emulator
+        emulator.clock.advance(remote.latency_s)
+        before = len(emulator.error_queue)
+        replies = emulator.handle(statement)
+        if len(emulator.error_queue) > before:
+            code, message = emulator.error_queue.pop()
+            raise ScriptError(code, f"node[{remote.node}]: {message}")
+        return replies
+
+    def call(self, obj: Any, *arguments: Any) -> Any:
+        """A call of a name of the instrument or of a node (``smua.measure.i(...)``)."""
+        texts = [render(a) for a in arguments]
+        if isinstance(obj, _Local):
+            values = obj.objects.script_call(obj.path, texts)
+            return tuple(values) if len(values) != 1 else values[0]
+        if isinstance(obj, _Remote):
+            self._send(obj, f"{obj.path}({', '.join(texts)})")
+            return None
+        raise ScriptError(-286, f"TSP Runtime error: attempt to call a {type(obj).__name__}")
+
+    def _delay(self, seconds: Any) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ScriptError(-286, f"TSP Runtime error: bad argument to 'delay' ({seconds!r})")
+        self._clock_advance(float(seconds))
+
+    def _print(self, *values: Any) -> None:
+        self._output.append("\t".join(_print_text(v) for v in values))
+
+
+def _print_text(value: Any) -> str:
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{float(value):.5e}"
+    return str(value)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
