@@ -132,20 +132,19 @@ def ramp(text: str) -> tuple[float, float, float]:
     return start, step, stop
 
 
-def array_list(text: str) -> list[int]:
+def array_list(text: str) -> list[int] | None:
+    """Array indices such as 0,2,4; None for 'all' (every array the bench reaches). Which
+    indices exist is the bench's to say (a bench file wires its own), checked once it is read."""
     if text == "all":
-        return list(range(N_ARRAYS))
+        return None
     try:
         arrays = sorted({int(p) for p in text.split(",")})
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected array indices such as 0,2,4 or 'all', got {text!r}"
         ) from None
-    bad = [a for a in arrays if not 0 <= a < N_ARRAYS]
-    if bad:
-        raise argparse.ArgumentTypeError(
-            f"array {bad[0]} is out of range: the simulated chip has arrays 0 to {N_ARRAYS - 1}"
-        )
+    if arrays[0] < 0:
+        raise argparse.ArgumentTypeError(f"array {arrays[0]} is out of range: indices are >= 0")
     return arrays
 
 
@@ -183,7 +182,11 @@ def chip_change(text: str) -> tuple[str, float]:
 
 
 def array_index(text: str) -> int:
-    return array_list(text)[0] if text != "all" else 0
+    """One array index (>= 0); whether the bench has it is checked once it is read."""
+    arrays = array_list(text)
+    if arrays is None or len(arrays) != 1:
+        raise argparse.ArgumentTypeError(f"expected one array index such as 1, got {text!r}")
+    return arrays[0]
 
 
 # -- shared options -----------------------------------------------------------------------------
@@ -217,7 +220,8 @@ def _add_bench(p: argparse.ArgumentParser, *, many_arrays: bool = False) -> None
             "--array",
             type=array_index,
             default=1,
-            help=f"which array of the die, 0 to {N_ARRAYS - 1} (default 1, the 50 nm devices)",
+            help=f"which array: of the simulated die, 0 to {N_ARRAYS - 1} (default 1, the 50 nm "
+            "devices); with --bench, one the file wires",
         )
 
 
@@ -543,7 +547,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rep.add_argument(
         "--arrays",
         type=array_list,
-        default=list(range(N_ARRAYS)),
+        default=None,
         help="arrays the solutions are written into in turn (default all)",
     )
     rep.add_argument(
@@ -802,6 +806,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from mtjlab.network import BinaryNet, train_binary_networks, wine_split
 
     bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
+    reachable = runs.bench_arrays(bench)
+    if args.arrays is None:
+        args.arrays = reachable
+    missing = sorted(set(args.arrays) - set(reachable))
+    if missing:
+        raise UsageError(f"array(s) {missing} are not on the simulated chip; it has {reachable}")
     limits = runs.bench_limits(bench)
     limits.check_read(args.v_in_v, "input voltage --v-in")
     write = {

@@ -55,6 +55,20 @@ def test_an_array_the_bench_does_not_reach_is_refused(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_bench_file_may_wire_array_indices_the_simulated_chip_does_not_have(tmp_path, capsys):
+    """The indices are the file's: a probe station's array 7 is asked for as 7, and an index
+    is refused only when the bench, once read, does not wire it."""
+    text = (EXAMPLES / "real-bench.yaml").read_text().replace("\n  0:\n", "\n  7:\n")
+    bench = tmp_path / "real.yaml"
+    bench.write_text(text)
+    assert main(["read", "--bench", str(bench), "--array", "5", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"mtjlab: error: array(s) [5] are not on bench {bench}; it has [7]"
+    assert main(["characterize", "fidelity", "--bench", str(bench), "--arrays", "6,7",
+                 "--out", str(tmp_path / "p")]) == 2  # fmt: skip
+    assert "array(s) [6] are not on bench" in capsys.readouterr().err
+
+
 def test_a_real_bench_that_cannot_be_reached_names_the_instrument(tmp_path, capsys):
     text = (EXAMPLES / "real-bench.yaml").read_text()
     bench = tmp_path / "real.yaml"
