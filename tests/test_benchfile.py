@@ -144,7 +144,7 @@ _DELETE = object()
         (builtin, ("chip",), _DELETE,
          "b.yaml: chip is missing: an emulated bench needs the simulated chip"),
         (builtin, ("chip", "changes"), {"r_row_ohm": -2},
-         "b.yaml: chip: ChipSpec.r_row_ohm must be a finite number >= 0, got -2"),
+         "b.yaml: chip: ChipSpec.r_row_ohm=-2 is out of range; allowed: >= 0"),
         (builtin, ("timing", "line_frequency_hz"), 55,
          "timing.line_frequency_hz = 55: expected 50 or 60"),
         (builtin, ("timing", "relay_settle_s"), float("nan"),
