@@ -68,6 +68,7 @@ def check(bench: Bench, drivers: dict[str, object]) -> list[CheckRow]:
     Nothing is sourced: the sources are put in their safe state first and stay there.
     """
     from mtjlab.instruments import SwitchMatrix
+    from mtjlab.instruments._errors import try_every
 
     rows: list[CheckRow] = []
     seen_resources: set[str] = set()
@@ -80,12 +81,9 @@ def check(bench: Bench, drivers: dict[str, object]) -> list[CheckRow]:
             rows.append(CheckRow(name, entry.model, identify(drivers[name]), True))
         except Exception as exc:  # noqa: BLE001 - the table reports it
             rows.append(CheckRow(name, entry.model, f"no answer: {exc}", False))
-    for name, driver in drivers.items():
-        if name != bench.matrix:
-            try:
-                driver.safe_state()  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001
-                rows.append(CheckRow(name, "safe state", f"failed: {exc}", False))
+    sources = [(n, d.safe_state) for n, d in drivers.items() if n != bench.matrix]  # type: ignore[attr-defined]
+    for name, failure in try_every(sources):
+        rows.append(CheckRow(name, "safe state", f"failed: {failure}", False))
     matrix = drivers[bench.matrix]
     assert isinstance(matrix, SwitchMatrix)
     for index, wiring in bench.arrays.items():

@@ -20,6 +20,7 @@ import numpy as np
 
 from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap, Stateful
 from mtjlab.benchfile import Bench
+from mtjlab.instruments._errors import try_every
 from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
     InstrumentError,
@@ -34,6 +35,31 @@ class SchemeUnavailable(ValueError):
     """The bench's terminals cannot make the scheme asked for."""
 
 
+class BenchInstruments:
+    """The connected drivers of one bench, by instrument name, and what is known of the
+    instruments' state: which crosspoints are closed, each source's confirmed level, whether
+    the sources are configured and on, each pulse output's setting and arming.
+
+    The backends of a bench's arrays share one: what one array's backend does to the matrix
+    or a source is then known to the others, instead of each trusting a stale copy (the other
+    array's connection, a source a safe state turned off).
+    """
+
+    def __init__(self, drivers: Mapping[str, object]) -> None:
+        self.drivers = dict(drivers)
+        self.forget()
+        #: True from a safe state that succeeded until the next operation: nothing to undo.
+        self.settled = False
+
+    def forget(self) -> None:
+        """Know nothing of the instruments' state (after a safe state, or a failure)."""
+        self.connected: frozenset[str] | None = None
+        self.levels: dict[int, float] = {}
+        self.sources_ready = False
+        self.pulse_setting: dict[int, tuple] = {}
+        self.armed: set[int] = set()
+
+
 class InstrumentBackend(ArrayBackend):
     """One array of a bench, driven through its instruments.
 
@@ -43,8 +69,9 @@ class InstrumentBackend(ArrayBackend):
         The checked bench file: terminals, and the pads of ``array``.
     array : int
         Which of the bench's wired arrays.
-    drivers : mapping of str to driver
-        The connected drivers, by the instrument names of the bench file.
+    drivers : BenchInstruments or mapping of str to driver
+        The connected drivers, by the instrument names of the bench file; the arrays of one
+        bench share one :class:`BenchInstruments` (a mapping gets one of its own).
     limits : Limits
         The safety envelope; a real bench's own file states it, an emulated one's comes from
         its chip.
@@ -60,7 +87,7 @@ class InstrumentBackend(ArrayBackend):
         self,
         bench: Bench,
         array: int,
-        drivers: Mapping[str, object],
+        drivers: BenchInstruments | Mapping[str, object],
         *,
         limits: Limits,
         nplc: float = 1.0,
@@ -80,6 +107,10 @@ class InstrumentBackend(ArrayBackend):
         self._limits = limits
         self.nplc = float(nplc)
         self.load = load
+        self._shared = (
+            drivers if isinstance(drivers, BenchInstruments) else BenchInstruments(drivers)
+        )
+        drivers = self._shared.drivers
         missing = sorted(set(bench.instruments) - set(drivers))
         if missing:
             raise ValueError(f"no driver for the bench's instrument(s) {missing}")
@@ -98,11 +129,6 @@ class InstrumentBackend(ArrayBackend):
         self._pulse: PulseGenerator | None = by_terminal("pulse", PulseGenerator)
         self._hold: PulseGenerator | None = by_terminal("hold", PulseGenerator)
         self._write_schemes = bench.write_schemes
-        self._connected: frozenset[str] | None = None
-        self._levels: dict[int, float] = {}
-        self._sources_ready = False
-        self._pulse_setting: dict[int, tuple] = {}
-        self._armed: set[int] = set()
         self._state = state
         #: The emulated bench behind this backend, if it is one (set by EmulatedBench).
         self.emulated: object | None = None
@@ -130,6 +156,7 @@ class InstrumentBackend(ArrayBackend):
 
     def _read_cell(self, row: int, col: int, v_read_v: float, bias: str) -> CellReading:
         self._need(bias, self.bench.read_schemes, "read bias")
+        self._shared.settled = False
         self.counts["reads"] += 1
         if bias == "grounded":
             assert self._drive is not None and self._smu is not None
@@ -157,6 +184,7 @@ class InstrumentBackend(ArrayBackend):
         from mtjlab.instruments.keithley2600b import Keithley2600B
 
         self._need(bias, self.bench.read_schemes, "read bias")
+        self._shared.settled = False
         reader = _role(self._smu, Keithley2600B, str(self.bench.terminals["smu_hi"].instrument))
         xp = self.bench.crosspoint
         rows, cols = self._wiring.rows, self._wiring.cols
@@ -175,8 +203,8 @@ class InstrumentBackend(ArrayBackend):
                 self._set(source, 0.0)
         self._matrix.require_break_before_make()  # type: ignore[attr-defined]
         # the script leaves the last cell connected and the drive at 0 V, unconfirmed
-        self._connected = None
-        self._levels.pop(id(drive), None)
+        self._shared.connected = None
+        self._shared.levels.pop(id(drive), None)
         current = sign * reader.scan_linked_matrix(
             drive, v_read_v, node, type(self._matrix), *select, *rest
         )
@@ -194,6 +222,7 @@ class InstrumentBackend(ArrayBackend):
         shares summed. Exact for linear devices and ideal lines; the devices' bias dependence
         and the lines' drops make it an approximation (``docs/bench.md``)."""
         self._need("grounded", self.bench.read_schemes, "read bias")
+        self._shared.settled = False
         assert self._drive is not None and self._smu is not None
         k, rows = row_voltages_v.shape
         cols = self.shape[1]
@@ -217,6 +246,7 @@ class InstrumentBackend(ArrayBackend):
         self, row: int, col: int, amplitude_v: float, width_s: float, polarity: int, scheme: str
     ) -> None:
         self._need(scheme, self._write_schemes, "write scheme")
+        self._shared.settled = False
         assert self._pulse is not None
         polarity_name = "positive" if polarity > 0 else "negative"
         lines = {("row", row): "pulse", ("col", col): "ground"}
@@ -236,22 +266,24 @@ class InstrumentBackend(ArrayBackend):
         self, generator: PulseGenerator, amplitude_v: float, width_s: float, polarity: str
     ) -> None:
         setting = (round(amplitude_v, 9), width_s, polarity, self.load)
-        if self._pulse_setting.get(id(generator)) != setting:
-            self._armed.discard(id(generator))
-            self._pulse_setting.pop(id(generator), None)
+        if self._shared.pulse_setting.get(id(generator)) != setting:
+            self._shared.armed.discard(id(generator))
+            self._shared.pulse_setting.pop(id(generator), None)
             generator.configure_pulse(amplitude_v, width_s, polarity, self.load)
-            self._pulse_setting[id(generator)] = setting
-        if id(generator) not in self._armed:
+            self._shared.pulse_setting[id(generator)] = setting
+        if id(generator) not in self._shared.armed:
             generator.arm()
-            self._armed.add(id(generator))
+            self._shared.armed.add(id(generator))
 
     # -- the safe state --------------------------------------------------------------------------
 
     def _safe_state(self) -> None:
         """Every source off at 0 V, then every relay open; each step tried whatever failed
-        before it, and one error naming every failure."""
+        before it, and one error naming every failure. Nothing is sent if the bench is still
+        in the safe state another array's backend left it in."""
         self.counts["safe_state"] += 1
-        failures: list[str] = []
+        if self._shared.settled:
+            return
         steps = [
             ("pulse generator", self._pulse),
             ("hold output", self._hold),
@@ -259,22 +291,14 @@ class InstrumentBackend(ArrayBackend):
             ("read source-meter", self._smu),
             ("switch matrix", self._matrix),
         ]
-        seen: set[int] = set()
-        for label, driver in steps:
-            if driver is None or id(driver) in seen:
-                continue
-            seen.add(id(driver))
-            try:
-                driver.safe_state()
-            except Exception as exc:  # noqa: BLE001 - every instrument must be tried
-                failures.append(f"{label}: {exc}")
-        self._connected = None
-        self._levels.clear()
-        self._sources_ready = False
-        self._pulse_setting.clear()
-        self._armed.clear()
+        unique = {id(d): (label, d.safe_state) for label, d in steps if d is not None}
+        failures = try_every(unique.values())
+        self._shared.forget()
         if failures:
-            raise InstrumentError(f"bench {self.bench.name}", [], [(0, f) for f in failures])
+            raise InstrumentError(
+                f"bench {self.bench.name}", [], [(0, f"{label}: {exc}") for label, exc in failures]
+            )
+        self._shared.settled = True
 
     # -- connections and levels ------------------------------------------------------------------
 
@@ -295,21 +319,21 @@ class InstrumentBackend(ArrayBackend):
                 if terminal is not None:
                     crosspoints.append(self.bench.crosspoint(terminal, pad))
         wanted = frozenset(crosspoints)
-        if wanted == self._connected:
+        if wanted == self._shared.connected:
             return
         self._ready_sources()
         for source in (self._drive, self._smu):
             if source is not None:
                 self._set(source, 0.0)
-        self._connected = None  # until the matrix confirms the new connection
+        self._shared.connected = None  # until the matrix confirms the new connection
         self._matrix.exclusive_close(sorted(wanted))
-        self._connected = wanted
+        self._shared.connected = wanted
         self.counts["connections"] += 1
 
     def _ready_sources(self) -> None:
         """Configure the source meters once, at 0 V with the output on: from then on a read is
         a level change, and the output never goes on with a level nobody set."""
-        if self._sources_ready:
+        if self._shared.sources_ready:
             return
         for source in (self._smu, self._drive):
             if source is None:
@@ -319,15 +343,15 @@ class InstrumentBackend(ArrayBackend):
             )
             source.set_voltage(0.0)
             source.enable_output()
-            self._levels[id(source)] = 0.0
-        self._sources_ready = True
+            self._shared.levels[id(source)] = 0.0
+        self._shared.sources_ready = True
 
     def _set(self, source: SourceMeter, level_v: float) -> None:
         self._ready_sources()
-        if self._levels.get(id(source)) != level_v:
-            self._levels.pop(id(source), None)  # unknown until the driver confirms it
+        if self._shared.levels.get(id(source)) != level_v:
+            self._shared.levels.pop(id(source), None)  # unknown until the driver confirms it
             source.set_voltage(level_v)
-            self._levels[id(source)] = level_v
+            self._shared.levels[id(source)] = level_v
 
 
 def _role(driver: object, role: type, name: str):

@@ -150,7 +150,7 @@ def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
 
 
 def _file_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
-    from mtjlab.instrument_backend import InstrumentBackend
+    from mtjlab.instrument_backend import BenchInstruments, InstrumentBackend
 
     loaded = _bench_file(bench)
     unwired = sorted(set(arrays) - set(loaded.arrays))
@@ -167,8 +167,9 @@ def _file_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
     from mtjlab.bench import connect
 
     drivers, _ = connect(loaded)
+    shared = BenchInstruments(drivers)  # one matrix and one set of sources for every array
     assert loaded.limits is not None  # a real bench file states them all
-    return {a: InstrumentBackend(loaded, a, drivers, limits=loaded.limits) for a in arrays}
+    return {a: InstrumentBackend(loaded, a, shared, limits=loaded.limits) for a in arrays}
 
 
 def bench_snapshot(bench: dict) -> dict:

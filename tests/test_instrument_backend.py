@@ -197,3 +197,27 @@ def test_a_matrix_refusal_inside_the_script_ends_in_an_error_with_outputs_off_an
     smu = emulated.emulator("smu_a")
     assert [c.attributes["source.output"] for c in smu.channels.values()] == [0, 0]
     assert [c for c in emulated.circuit.relay_changes if c.live] == []
+
+
+def test_two_arrays_of_one_bench_see_each_others_relays_and_safe_state():
+    """The arrays share the matrix and the sources: after array 1 was read, array 2 is
+    connected again; after array 1's safe state turned the sources off, array 2 sets them
+    up again; and a safe state with nothing done since the last sends nothing."""
+    emulated = EmulatedBench(BENCH)
+    one, two = emulated.backend(1), emulated.backend(2)
+    want = {
+        a: SimulatedBackend(Chip.from_seed(0), a).read_cell(3, 3).resistance_ohm for a in (1, 2)
+    }
+    assert abs(want[1] / want[2] - 1) > 0.1  # the two arrays' cells differ
+    got = []
+    with emulated.backend(1), emulated.backend(2):  # the shared safe state at the end, once
+        got.append(two.read_cell(3, 3).resistance_ohm)
+        got.append(one.read_cell(3, 3).resistance_ohm)
+        got.append(two.read_cell(3, 3).resistance_ohm)
+        one.safe_state()
+        before = emulated.round_trips()
+        two.safe_state()
+        assert emulated.round_trips() == before
+        got.append(two.read_cell(3, 3).resistance_ohm)
+    np.testing.assert_allclose(got, [want[2], want[1], want[2], want[2]], rtol=0.02)
+    assert emulated.circuit.closed == set() and emulated.circuit.live() == ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pymeasure.instruments import Instrument
 
@@ -21,6 +21,19 @@ log = logging.getLogger(__name__)
 _MAX_ERRORS = 64
 #: How many of the commands sent since the last check an error names (the most recent ones).
 _MAX_NAMED_COMMANDS = 32
+
+
+def try_every(steps: Iterable[tuple[str, Callable[[], object]]]) -> list[tuple[str, Exception]]:
+    """Run every ``(label, step)``, whatever an earlier one raised; return the ``(label,
+    exception)`` of each that failed. For safe states: one refused or timed-out step must not
+    leave the rest undone."""
+    failed: list[tuple[str, Exception]] = []
+    for label, step in steps:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - every step is tried, each failure returned
+            failed.append((label, exc))
+    return failed
 
 
 class _ErrorQueue(Instrument):
@@ -95,21 +108,16 @@ class _ErrorQueue(Instrument):
         self.drain_errors()
         failures: list[tuple[int, str]] = []
         sent: list[str] = []
-        for label, step in steps:
-            try:
-                step()
-            except InstrumentError as exc:
+        # the queue is read last, and its entries are its own (no label)
+        for label, exc in try_every([*steps, ("", self.check_errors)]):
+            if isinstance(exc, InstrumentError):
                 sent.extend(exc.commands)
-                failures.extend((code, f"{label}: {message}") for code, message in exc.errors)
-            except Exception as exc:  # noqa: BLE001 - every step must be tried
-                failures.append((0, f"{label}: {type(exc).__name__}: {exc}"))
-        try:
-            self.check_errors()
-        except InstrumentError as exc:
-            sent.extend(exc.commands)
-            failures.extend(exc.errors)
-        except Exception as exc:  # noqa: BLE001
-            failures.append((0, f"error queue: {type(exc).__name__}: {exc}"))
+                failures.extend(
+                    (code, f"{label}: {message}" if label else message)
+                    for code, message in exc.errors
+                )
+            else:
+                failures.append((0, f"{label or 'error queue'}: {type(exc).__name__}: {exc}"))
         sent.extend(self._take_sent())
         if failures:
             raise InstrumentError(self.name, sent, failures)

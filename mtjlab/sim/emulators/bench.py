@@ -65,7 +65,7 @@ class EmulatedBench:
                 bench.timing["tsp_link_latency_s"],
             )
         self._adapters: dict[str, EmulatorAdapter] = {}
-        self._drivers: dict[str, object] | None = None
+        self._instruments: object | None = None  # the backends' shared BenchInstruments
 
     def _emulator(self, model: str, resource: str, entries: list[InstrumentEntry]):
         module, name = EMULATORS[model]
@@ -138,17 +138,19 @@ class EmulatedBench:
 
     def backend(self, array: int, **kwargs):
         """The InstrumentBackend of ``array`` on this bench's emulated instruments (the arrays
-        of one bench share its drivers); limits are the bench file's, or else the chip's own.
-        Its state (for a run that resumes) is the emulated array's."""
-        from mtjlab.instrument_backend import InstrumentBackend
+        of one bench share its drivers and what is known of their state); limits are the bench
+        file's, or else the chip's own. Its state (for a run that resumes) is the emulated
+        array's."""
+        from mtjlab.instrument_backend import BenchInstruments, InstrumentBackend
         from mtjlab.sim.limits import chip_limits
 
-        if self._drivers is None:
-            self._drivers = self.drivers()
+        if self._instruments is None:
+            self._instruments = BenchInstruments(self.drivers())
+        assert isinstance(self._instruments, BenchInstruments)
         limits = self.bench.limits or chip_limits(self.chip)
         backend = InstrumentBackend(
-            self.bench, array, self._drivers, limits=limits, state=self.circuit.arrays[array],
-            **kwargs,
+            self.bench, array, self._instruments, limits=limits,
+            state=self.circuit.arrays[array], **kwargs,
         )  # fmt: skip
         backend.emulated = self
         return backend
