@@ -5,9 +5,10 @@ crosspoint switches, before anything is sourced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from mtjlab.benchfile import Bench
+from mtjlab.benchfile import Bench, InstrumentEntry
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,6 @@ class CheckRow:
 def connect(bench: Bench):
     """The drivers of ``bench`` by instrument name, and the EmulatedBench behind them (None on a
     real bench). Instruments at one VISA resource share one session."""
-    from mtjlab.instruments import driver_for
-
     if bench.kind == "emulated":
         from mtjlab.sim.emulators.bench import EmulatedBench
 
@@ -33,23 +32,45 @@ def connect(bench: Bench):
     from pymeasure.adapters import VISAAdapter
 
     adapters: dict[str, VISAAdapter] = {}
+
+    def session(entry: InstrumentEntry, timeout_ms: int | None) -> VISAAdapter:
+        if entry.resource not in adapters:
+            adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout_ms or 10_000)
+        return adapters[entry.resource]
+
+    return build_drivers(bench, session, lambda entry: entry.resource, named_errors=True), None
+
+
+def build_drivers(
+    bench: Bench,
+    adapter: Callable[[InstrumentEntry, int | None], object],
+    serial_url: Callable[[InstrumentEntry], str],
+    *,
+    named_errors: bool = False,
+) -> dict[str, object]:
+    """mtjlab's driver of every instrument of ``bench``, with the file's options: a VISA
+    instrument on ``adapter(entry, timeout_ms)`` (instruments at one resource get the same
+    one), the serial matrix at ``serial_url(entry)``. With ``named_errors`` a failure to
+    connect is a ConnectionError naming the file, the instrument and its resource."""
+    from mtjlab.instruments import driver_for
+
     drivers: dict[str, object] = {}
     for name, entry in bench.instruments.items():
         options = dict(entry.options)
+        timeout_ms = options.pop("timeout", None)
         try:
             if entry.model == "serial_matrix":
-                drivers[name] = driver_for(entry.model)(entry.resource, **options)
-                continue
-            timeout = options.pop("timeout", 10_000)
-            if entry.resource not in adapters:
-                adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout)
-            drivers[name] = driver_for(entry.model)(adapters[entry.resource], **options)
-        except Exception as exc:  # noqa: BLE001 - any failure to connect, named
+                drivers[name] = driver_for(entry.model)(serial_url(entry), **options)
+            else:
+                drivers[name] = driver_for(entry.model)(adapter(entry, timeout_ms), **options)
+        except Exception as exc:
+            if not named_errors:
+                raise
             raise ConnectionError(
                 f"{bench.source}: instrument {name} ({entry.model}) at {entry.resource}: "
                 f"cannot connect: {type(exc).__name__}: {exc}"
             ) from exc
-    return drivers, None
+    return drivers
 
 
 def identify(driver: object) -> str:

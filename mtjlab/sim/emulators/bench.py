@@ -122,19 +122,15 @@ class EmulatedBench:
         return resource
 
     def drivers(self) -> dict[str, object]:
-        """mtjlab's driver of every instrument, connected to its emulator."""
-        from mtjlab.instruments import driver_for
+        """mtjlab's driver of every instrument, connected to its emulator (built as a real
+        bench's are, on the emulators' adapters and serial URLs)."""
+        from mtjlab.bench import build_drivers
 
-        out: dict[str, object] = {}
-        for name, entry in self.bench.instruments.items():
-            driver = driver_for(entry.model)
-            options = dict(entry.options)
-            options.pop("timeout", None)
-            if entry.model == "serial_matrix":
-                out[name] = driver(self.serial_url(name), **options)
-            else:
-                out[name] = driver(self.adapter(name), **options)
-        return out
+        return build_drivers(
+            self.bench,
+            lambda entry, timeout_ms: self.adapter(entry.name),
+            lambda entry: self.serial_url(entry.name),
+        )
 
     def backend(self, array: int, **kwargs):
         """The InstrumentBackend of ``array`` on this bench's emulated instruments (the arrays
