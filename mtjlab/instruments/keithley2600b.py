@@ -323,13 +323,7 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
                     self.check_errors()
                     self.write(f"{smu}.trigger.initiate()")
                     self.write("waitcomplete()")
-                    reply = self.ask(f"printbuffer(1,{n},{smu}.nvbuffer1.readings)")
-                    try:
-                        currents = np.array([float(x) for x in reply.split(",")], dtype=float)
-                    except ValueError:
-                        currents = np.array([])
-                    if currents.size != n:
-                        raise self._failure(f"expected {n} readings, got {reply!r}")
+                    currents = self._read_buffer(smu, n)
                 finally:
                     # whatever happened, the next trigger must not source the list again
                     self.write(f"{smu}.trigger.source.action={smu}.DISABLE")
@@ -418,13 +412,7 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
                         f"{table(rrest)}, {table(csel)}, {table(crest)})"
                     )
                     self.check_errors()
-                    reply = self.ask(f"printbuffer(1,{n},{me}.nvbuffer1.readings)")
-                    try:
-                        currents = np.array([float(x) for x in reply.split(",")], dtype=float)
-                    except ValueError:
-                        currents = np.array([])
-                    if currents.size != n:
-                        raise self._failure(f"expected {n} readings, got {reply!r}")
+                    currents = self._read_buffer(me, n)
                 finally:
                     # whatever happened in the script, the drive does not stay at the level
                     self.write(f"{other}.source.levelv=0")
@@ -434,6 +422,18 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
                 raise
         self.check_errors()
         return currents.reshape(len(rsel), len(csel))
+
+    def _read_buffer(self, smu: str, n: int) -> np.ndarray:
+        """The first ``n`` readings of ``smu``'s nvbuffer1, in one print; anything else than
+        ``n`` numbers is an error."""
+        reply = self.ask(f"printbuffer(1,{n},{smu}.nvbuffer1.readings)")
+        try:
+            currents = np.array([float(x) for x in reply.split(",")], dtype=float)
+        except ValueError:
+            currents = np.array([])
+        if currents.size != n:
+            raise self._failure(f"expected {n} readings, got {reply!r}")
+        return currents
 
     def _set_output(self, on: bool) -> None:
         self.smu.output_enabled = on
