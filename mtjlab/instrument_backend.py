@@ -178,13 +178,57 @@ class InstrumentBackend(ArrayBackend):
         )  # fmt: skip
 
     def _read_map(self, v_read_v: float, bias: str) -> ResistanceMap:
-        node = self.bench.tsp_link_node
-        if node is None:
+        if self.bench.tsp_link_node is None:
             return super()._read_map(v_read_v, bias)
+        self._need(bias, self.bench.read_schemes, "read bias")
+        rows = self.shape[0]
+        current = np.stack([c[:, 0] for c in self._scan([[v_read_v]] * rows, bias)])
+        self.counts["reads"] += current.size
+        with np.errstate(divide="ignore"):
+            resistance = np.where(current != 0, v_read_v / current, np.inf)
+        return ResistanceMap(
+            resistance_ohm=resistance, current_a=current, v_read_v=v_read_v, bias=bias
+        )
+
+    def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray:
+        """Superposition, one driven row at a time: the bench has one drive source, so each
+        row's share of each column current is measured with the other rows grounded and the
+        shares summed. Exact for linear devices and ideal lines; the devices' bias dependence
+        and the lines' drops make it an approximation (``docs/bench.md``). On a TSP-Link bench
+        the instrument's script takes every share; otherwise each is a few commands."""
+        self._need("grounded", self.bench.read_schemes, "read bias")
+        k, rows = row_voltages_v.shape
+        cols = self.shape[1]
+        out = np.zeros((k, cols))
+        used = [np.flatnonzero(row_voltages_v[:, i]) for i in range(rows)]
+        self.counts["reads"] += int(np.count_nonzero(row_voltages_v)) * cols
+        if self.bench.tsp_link_node is not None:
+            levels = [row_voltages_v[used[i], i].tolist() for i in range(rows)]
+            for i, shares in enumerate(self._scan(levels, "grounded")):
+                out[used[i], :] += shares.T
+            return out
+        self._shared.settled = False
+        assert self._drive is not None and self._smu is not None
+        for i in range(rows):
+            if used[i].size == 0:
+                continue
+            for j in range(cols):
+                self._connect({("row", i): "drive", ("col", j): "smu_hi"}, others="ground")
+                for n in used[i]:
+                    self._set(self._drive, float(row_voltages_v[n, i]))
+                    out[n, j] -= self._smu.measure_current_a()
+                self._set(self._drive, 0.0)
+        return out
+
+    def _scan(self, levels: list[list[float]], bias: str) -> list[np.ndarray]:
+        """For each row, its currents into the selected column (A, positive into the column),
+        shape (cols, len(levels[row])): one script on the read source-meter, which switches
+        the matrix over TSP-Link (see the module docstring)."""
         from mtjlab.instruments.keithley2600b import Keithley2600B
 
-        self._need(bias, self.bench.read_schemes, "read bias")
         self._shared.settled = False
+        node = self.bench.tsp_link_node
+        assert node is not None
         reader = _role(self._smu, Keithley2600B, str(self.bench.terminals["smu_hi"].instrument))
         xp = self.bench.crosspoint
         rows, cols = self._wiring.rows, self._wiring.cols
@@ -205,40 +249,11 @@ class InstrumentBackend(ArrayBackend):
         # the script leaves the last cell connected and the drive at 0 V, unconfirmed
         self._shared.connected = None
         self._shared.levels.pop(id(drive), None)
-        current = sign * reader.scan_linked_matrix(
-            drive, v_read_v, node, type(self._matrix), *select, *rest
+        currents = reader.scan_linked_matrix(
+            drive, levels, node, type(self._matrix), *select, *rest
         )
-        self.counts["reads"] += current.size
-        self.counts["connections"] += current.size
-        with np.errstate(divide="ignore"):
-            resistance = np.where(current != 0, v_read_v / current, np.inf)
-        return ResistanceMap(
-            resistance_ohm=resistance, current_a=current, v_read_v=v_read_v, bias=bias
-        )
-
-    def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray:
-        """Superposition, one driven row at a time: the bench has one drive source, so each
-        row's share of each column current is measured with the other rows grounded and the
-        shares summed. Exact for linear devices and ideal lines; the devices' bias dependence
-        and the lines' drops make it an approximation (``docs/bench.md``)."""
-        self._need("grounded", self.bench.read_schemes, "read bias")
-        self._shared.settled = False
-        assert self._drive is not None and self._smu is not None
-        k, rows = row_voltages_v.shape
-        cols = self.shape[1]
-        out = np.zeros((k, cols))
-        for i in range(rows):
-            vectors = np.flatnonzero(row_voltages_v[:, i])
-            if vectors.size == 0:
-                continue
-            for j in range(cols):
-                self._connect({("row", i): "drive", ("col", j): "smu_hi"}, others="ground")
-                for n in vectors:
-                    self._set(self._drive, float(row_voltages_v[n, i]))
-                    out[n, j] -= self._smu.measure_current_a()
-                self._set(self._drive, 0.0)
-        self.counts["reads"] += int(np.count_nonzero(row_voltages_v)) * cols
-        return out
+        self.counts["connections"] += len(cols) * sum(1 for row in levels if row)
+        return [sign * c for c in currents]
 
     # -- writes ----------------------------------------------------------------------------------
 

@@ -221,3 +221,24 @@ def test_two_arrays_of_one_bench_see_each_others_relays_and_safe_state():
         got.append(two.read_cell(3, 3).resistance_ohm)
     np.testing.assert_allclose(got, [want[2], want[1], want[2], want[2]], rtol=0.02)
     assert emulated.circuit.closed == set() and emulated.circuit.live() == ()
+
+
+def test_inference_in_one_script_takes_the_same_shares_as_cell_by_cell():
+    """Each row's levels are one list the script sources in turn on each connection; rows
+    with no input are not connected at all."""
+    rng = np.random.default_rng(4)
+    v = np.zeros((5, 15))
+    v[:, :13] = 0.1 * rng.uniform(-1, 1, (5, 13))
+    v[2, 4] = 0.0  # a zero input is not sourced
+    got, trips = [], []
+    for emulated in (EmulatedBench(BENCH), cell_by_cell_bench()):
+        with emulated.backend(1) as bench_array:
+            bench_array.read_cell(0, 0)
+            before = emulated.round_trips()
+            got.append(bench_array.column_currents_a(v))
+            trips.append(emulated.round_trips() - before)
+            assert bench_array.counts["reads"] == 1 + np.count_nonzero(v) * 15
+        assert [c for c in emulated.circuit.relay_changes if c.live] == []
+    scale = np.abs(got[1]).max()
+    np.testing.assert_allclose(got[0], got[1], atol=0.005 * scale)
+    assert trips[0] < 50 < 13 * 15 * 5 < trips[1]  # the script, loaded once, and one call

@@ -84,36 +84,61 @@ MODELS: dict[str, ModelLimits] = {
 #: Models without TSP-Link (Series 2600B Reference Manual, the ``node`` and ``tsplink`` entries).
 NO_TSP_LINK = ("2604B", "2614B", "2634B")
 
-#: The script :meth:`Keithley2600B.scan_linked_matrix` loads: for each selected row and column,
-#: the drive channel at 0 V, exactly that connection closed on the linked matrix, the drive at
-#: the level, one reading into the meter channel's buffer, the drive back at 0 V. A line that
-#: is not selected is joined to its entry of the "rest" list (an empty list leaves it open).
+#: The script :meth:`Keithley2600B.scan_linked_matrix` loads: for each selected row that has
+#: levels, and each selected column, the drive channel at 0 V, exactly that connection closed
+#: on the linked matrix, then for each of the row's levels the drive at the level and one
+#: reading into the meter channel's buffer, then the drive back at 0 V. A line that is not
+#: selected is joined to its entry of the "rest" list (an empty list leaves it open).
 SCAN_SCRIPT_NAME = "mtjlab_scan"
 SCAN_SCRIPT = (
     f"loadscript {SCAN_SCRIPT_NAME}",
-    "function mtjlab_scan_run(n, drive, meter, level, rsel, rrest, csel, crest)",
+    "function mtjlab_scan_run(n, drive, meter, rsel, rrest, csel, crest, levels)",
     "  local matrix = node[n].channel",
     "  drive.source.levelv = 0",
     "  meter.nvbuffer1.clear()",
     "  for i, rxp in ipairs(rsel) do",
-    "    for j, cxp in ipairs(csel) do",
-    "      local close = {rxp, cxp}",
-    "      for k, xp in ipairs(rrest) do",
-    "        if k ~= i then table.insert(close, xp) end",
+    "    if levels[i][1] ~= nil then",
+    "      for j, cxp in ipairs(csel) do",
+    "        local close = {rxp, cxp}",
+    "        for k, xp in ipairs(rrest) do",
+    "          if k ~= i then table.insert(close, xp) end",
+    "        end",
+    "        for k, xp in ipairs(crest) do",
+    "          if k ~= j then table.insert(close, xp) end",
+    "        end",
+    "        drive.source.levelv = 0",
+    '        matrix.exclusiveclose(table.concat(close, ","))',
+    "        for m, level in ipairs(levels[i]) do",
+    "          drive.source.levelv = level",
+    "          meter.measure.i(meter.nvbuffer1)",
+    "        end",
+    "        drive.source.levelv = 0",
     "      end",
-    "      for k, xp in ipairs(crest) do",
-    "        if k ~= j then table.insert(close, xp) end",
-    "      end",
-    "      drive.source.levelv = 0",
-    '      matrix.exclusiveclose(table.concat(close, ","))',
-    "      drive.source.levelv = level",
-    "      meter.measure.i(meter.nvbuffer1)",
-    "      drive.source.levelv = 0",
     "    end",
     "  end",
     "end",
     "endscript",
 )
+#: Most readings one run of the script stores. A dedicated reading buffer holds over 140,000
+#: basic readings, fewer with timestamps and source values (Series 2600B Reference Manual,
+#: ``bufferVar.capacity``); a scan needing more is run in several calls of whole rows.
+MAX_SCAN_READINGS = 20_000
+
+
+def _scan_chunks(levels: list[list[float]], cols: int) -> list[list[int]]:
+    """The rows with levels, in runs of whole rows of at most MAX_SCAN_READINGS readings."""
+    chunks: list[list[int]] = []
+    count = 0
+    for i, row in enumerate(levels):
+        if not row:
+            continue
+        size = cols * len(row)
+        if not chunks or count + size > MAX_SCAN_READINGS:
+            chunks.append([])
+            count = 0
+        chunks[-1].append(i)
+        count += size
+    return chunks
 
 
 class Keithley2600BChannel(Channel):
@@ -338,26 +363,30 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
     def scan_linked_matrix(
         self,
         drive: Keithley2600B,
-        level_v: float,
+        levels_v: Sequence[Sequence[float]],
         node: int,
         matrix: type[Keithley707B],
         row_select: Sequence[str],
         col_select: Sequence[str],
         row_rest: Sequence[str] = (),
         col_rest: Sequence[str] = (),
-    ) -> np.ndarray:
-        """Read every (row, column) of an array in one script on the instrument, switching
-        the matrix at TSP-Link node ``node``: for each cell, ``drive`` (this channel or the
-        other one of this instrument) at 0 V, the matrix closes exactly ``row_select[i]``,
-        ``col_select[j]`` and the ``row_rest`` / ``col_rest`` entries of every other line
-        (break-before-make, which the matrix's own driver confirms), then ``drive`` sources
-        ``level_v``, this channel measures once, and ``drive`` goes back to 0 V.
+    ) -> list[np.ndarray]:
+        """Read an array's (row, column) connections in a script on the instrument, switching
+        the matrix at TSP-Link node ``node``. For each row ``i`` with levels and each column
+        ``j``: ``drive`` (this channel or the other one of this instrument) at 0 V, the matrix
+        closes exactly ``row_select[i]``, ``col_select[j]`` and the ``row_rest`` /
+        ``col_rest`` entries of every other line (break-before-make, which the matrix's own
+        driver confirms), then for each level of ``levels_v[i]`` in turn ``drive`` sources it
+        and this channel measures once; then ``drive`` goes back to 0 V. A map is one level per
+        row; inference by superposition is each row's input levels.
 
-        Both outputs must be on, from a confirmed configuration and level; ``level_v`` is
+        Both outputs must be on, from a confirmed configuration and level; every level is
         checked against ``drive``'s voltage limit, and every crosspoint against ``matrix``'s
-        channel grammar, before a byte is sent. Returns this channel's currents (A, out of
-        HI), shape ``(len(row_select), len(col_select))``. The drive is left at 0 V and the
-        last cell connected; the level is no longer confirmed.
+        channel grammar, before a byte is sent. The script is loaded once; each call runs
+        whole rows, at most :data:`MAX_SCAN_READINGS` readings, and its buffer is read in one
+        print. Returns, for each row, this channel's currents (A, out of HI), shape
+        ``(len(col_select), len(levels_v[i]))``. The drive is left at 0 V and the last cell
+        connected; its level is no longer confirmed.
         """
         if self.model in NO_TSP_LINK:
             raise self._failure(f"the {self.model} has no TSP-Link; nothing was sent")
@@ -369,7 +398,6 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
             raise ValueError(
                 f"matrix must be a TSP-Link matrix driver (707B, 708B), not {matrix!r}"
             )
-        level = drive._check_voltage(level_v)
         if isinstance(node, bool) or not isinstance(node, (int, np.integer)) or not 1 <= node <= 64:
             raise ValueError(f"node={node!r} is not a TSP-Link node number; allowed: 1 to 64")
         lists: list[list[str]] = []
@@ -390,14 +418,16 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
                     f"{name} has {len(rest)} entries; it needs one per selectable line "
                     f"({len(select)}) or none"
                 )
+        levels = self._check_scan_levels(drive, levels_v, len(rsel), len(csel))
         me, other = f"smu{self._channel}", f"smu{drive._channel}"
         for driver, smu in ((self, me), (drive, other)):
             driver._require_output_on("scan_linked_matrix()", f"print({smu}.source.output)")
-        n = len(rsel) * len(csel)
 
-        def table(names: list[str]) -> str:
-            return "{" + ",".join(f'"{x}"' for x in names) + "}"
+        def table(items: Sequence[object]) -> str:
+            return "{" + ",".join(items) + "}"  # type: ignore[arg-type]
 
+        fixed = ", ".join(table([f'"{x}"' for x in names]) for names in (rsel, rrest, csel, crest))
+        out: list[np.ndarray] = [np.empty((len(csel), 0)) for _ in rsel]
         with drive._withdrawing("level"):
             try:
                 try:
@@ -407,21 +437,49 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
                         self.write(f"{SCAN_SCRIPT_NAME}()")
                         self.check_errors()
                         self._scan_script_loaded = True
-                    self.write(
-                        f"mtjlab_scan_run({node}, {other}, {me}, {level:.9g}, {table(rsel)}, "
-                        f"{table(rrest)}, {table(csel)}, {table(crest)})"
-                    )
-                    self.check_errors()
-                    currents = self._read_buffer(me, n)
+                    for rows in _scan_chunks(levels, len(csel)):
+                        chunk = [
+                            table([f"{v:.9g}" for v in levels[i]]) if i in rows else "{}"
+                            for i in range(len(rsel))
+                        ]
+                        self.write(
+                            f"mtjlab_scan_run({node}, {other}, {me}, {fixed}, {table(chunk)})"
+                        )
+                        self.check_errors()
+                        n = len(csel) * sum(len(levels[i]) for i in rows)
+                        readings = self._read_buffer(me, n)
+                        start = 0
+                        for i in rows:
+                            size = len(csel) * len(levels[i])
+                            out[i] = readings[start : start + size].reshape(len(csel), -1)
+                            start += size
                 finally:
-                    # whatever happened in the script, the drive does not stay at the level
+                    # whatever happened in the script, the drive does not stay at a level
                     self.write(f"{other}.source.levelv=0")
             except BaseException:
                 self._scan_script_loaded = False  # load it again next time, to be sure
                 self.drain_errors()
                 raise
         self.check_errors()
-        return currents.reshape(len(rsel), len(csel))
+        return out
+
+    @staticmethod
+    def _check_scan_levels(
+        drive: Keithley2600B, levels_v: Sequence[Sequence[float]], rows: int, cols: int
+    ) -> list[list[float]]:
+        levels = [list(row) for row in levels_v]
+        if len(levels) != rows:
+            raise ValueError(f"levels_v has {len(levels)} rows; it needs one per row ({rows})")
+        checked = [[drive._check_voltage(v) for v in row] for row in levels]
+        if not any(checked):
+            raise ValueError("levels_v has no level at all; nothing to read")
+        for i, row in enumerate(checked):
+            if cols * len(row) > MAX_SCAN_READINGS:
+                raise ValueError(
+                    f"levels_v[{i}] has {len(row)} levels: {cols * len(row)} readings, more "
+                    f"than one script run stores ({MAX_SCAN_READINGS}); split the vectors"
+                )
+        return checked
 
     def _read_buffer(self, smu: str, n: int) -> np.ndarray:
         """The first ``n`` readings of ``smu``'s nvbuffer1, in one print; anything else than

@@ -16,7 +16,7 @@ IS_ON = ("print(smua.source.output)", "1.00000e+00")
 LOAD = [*((line, None) for line in SCAN_SCRIPT), ("mtjlab_scan()", None), NO_ERROR]
 ROWS, COLS = ["1A01", "1A02"], ["1B03", "1B04"]
 CALL = (
-    'mtjlab_scan_run(2, smua, smua, 0.1, {"1A01","1A02"}, {}, {"1B03","1B04"}, {})',
+    'mtjlab_scan_run(2, smua, smua, {"1A01","1A02"}, {}, {"1B03","1B04"}, {}, {{0.1},{0.1}})',
     None,
 )
 READINGS = (
@@ -31,7 +31,12 @@ def model(name="2636B"):
 
 def scan(smu, level=0.1, **changes):
     arguments = dict(
-        drive=smu, level_v=level, node=2, matrix=Keithley707B, row_select=ROWS, col_select=COLS
+        drive=smu,
+        levels_v=[[level], [level]],
+        node=2,
+        matrix=Keithley707B,
+        row_select=ROWS,
+        col_select=COLS,
     )
     arguments.update(changes)
     return smu.scan_linked_matrix(**arguments)
@@ -46,14 +51,14 @@ def test_the_script_is_loaded_once_and_each_map_is_one_call_and_one_buffer_print
     ) as smu:
         first = scan(smu)
         second = scan(smu)
-    np.testing.assert_array_equal(first, [[1e-5, 2e-5], [3e-5, 4e-5]])
-    np.testing.assert_array_equal(second, first)
+    np.testing.assert_array_equal(np.stack(first)[..., 0], [[1e-5, 2e-5], [3e-5, 4e-5]])
+    np.testing.assert_array_equal(np.stack(second), np.stack(first))
 
 
 def test_the_drive_may_be_the_other_channel_and_the_rest_lists_ground_the_other_lines():
     call = (
-        'mtjlab_scan_run(3, smub, smua, -0.25, {"1A01","1A02"}, {"1F01","1F02"}, '
-        '{"1B03","1B04"}, {"1F03","1F04"})',
+        'mtjlab_scan_run(3, smub, smua, {"1A01","1A02"}, {"1F01","1F02"}, '
+        '{"1B03","1B04"}, {"1F03","1F04"}, {{-0.25},{-0.25}})',
         None,
     )
     with expected_protocol(
@@ -145,3 +150,83 @@ def test_no_string_that_is_not_a_channel_reaches_the_script(text):
             return
         with pytest.raises(ChannelSpecError):
             scan(smu, col_rest=[text, "1F04"])
+
+
+def test_each_row_reads_its_own_levels_and_a_row_without_levels_is_not_connected():
+    call = (
+        'mtjlab_scan_run(2, smua, smua, {"1A01","1A02"}, {}, {"1B03","1B04"}, {}, '
+        "{{},{0.1,-0.2,0.05}})",
+        None,
+    )
+    six = ", ".join(f"{k}e-06" for k in range(1, 7))
+    with expected_protocol(
+        Keithley2600B,
+        [
+            model(),
+            IS_ON,
+            IS_ON,
+            *LOAD,
+            call,
+            NO_ERROR,
+            ("printbuffer(1,6,smua.nvbuffer1.readings)", six),
+            ("smua.source.levelv=0", None),
+            NO_ERROR,
+        ],
+    ) as smu:
+        skipped, row = scan(smu, levels_v=[[], [0.1, -0.2, 0.05]])
+    assert skipped.shape == (2, 0)
+    # column by column, each column's levels in turn
+    np.testing.assert_array_equal(row, [[1e-6, 2e-6, 3e-6], [4e-6, 5e-6, 6e-6]])
+
+
+def test_a_scan_over_the_buffer_cap_runs_in_calls_of_whole_rows(monkeypatch):
+    import mtjlab.instruments.keithley2600b as module
+
+    monkeypatch.setattr(module, "MAX_SCAN_READINGS", 4)  # two columns x two levels per call
+    calls = [
+        'mtjlab_scan_run(2, smua, smua, {"1A01","1A02"}, {}, {"1B03","1B04"}, {}, ' + levels
+        for levels in ("{{0.1,0.2},{}})", "{{},{0.3,0.4}})")
+    ]
+    four = "1e-06, 2e-06, 3e-06, 4e-06"
+    with expected_protocol(
+        Keithley2600B,
+        [
+            model(),
+            IS_ON,
+            IS_ON,
+            *LOAD,
+            (calls[0], None),
+            NO_ERROR,
+            ("printbuffer(1,4,smua.nvbuffer1.readings)", four),
+            (calls[1], None),
+            NO_ERROR,
+            ("printbuffer(1,4,smua.nvbuffer1.readings)", four),
+            ("smua.source.levelv=0", None),
+            NO_ERROR,
+        ],
+    ) as smu:
+        first, second = scan(smu, levels_v=[[0.1, 0.2], [0.3, 0.4]])
+    np.testing.assert_array_equal(first, [[1e-6, 2e-6], [3e-6, 4e-6]])
+    np.testing.assert_array_equal(second, first)
+    with (
+        expected_protocol(Keithley2600B, [model()]) as smu,
+        pytest.raises(ValueError, match=r"levels_v\[0\] has 3 levels: 6 readings"),
+    ):
+        scan(smu, levels_v=[[0.1, 0.2, 0.3], []])
+
+
+@pytest.mark.parametrize(
+    "levels, message",
+    [
+        ([[0.1]], r"levels_v has 1 rows; it needs one per row \(2\)"),
+        ([[], []], "no level at all"),
+        ([[0.1], [0.1, 250.0]], "voltage_v=250.0 is out of range"),
+        ([[0.1], [float("inf")]], "voltage_v=inf is out of range"),
+    ],
+)
+def test_bad_levels_are_refused_before_any_byte(levels, message):
+    with (
+        expected_protocol(Keithley2600B, [model()]) as smu,
+        pytest.raises(ValueError, match=message),
+    ):
+        scan(smu, levels_v=levels)
