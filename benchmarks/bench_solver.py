@@ -1,7 +1,8 @@
 """Time mtjlab's crossbar solver against badcrossbar 1.1.0 on the same arrays, side by side.
 
 Run ``python benchmarks/bench_solver.py`` (``--quick`` for fewer repeats and no 256x256 case;
-``--large`` adds 512x512 and 1024x1024, where mtjlab takes its iterative path).
+``--large`` adds 512x512 and 1024x1024, where mtjlab takes its iterative path, and a table of
+that path's iterations with shorted devices).
 Prints a markdown table: case, badcrossbar time, mtjlab time, speedup and the largest relative
 difference between the two solvers' column currents.
 """
@@ -14,7 +15,8 @@ import time
 
 import numpy as np
 
-from mtjlab.sim.solver import solve_crossbar
+from mtjlab.sim import _solver_iterative
+from mtjlab.sim.solver import Terminals, _as_ends, solve_crossbar
 
 try:
     import badcrossbar
@@ -78,6 +80,33 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def pcg_with_shorts(n: int, seed: int) -> None:
+    """The iterative path on an n x n array (one vector) with none and with 0.2 % of its
+    devices shorted at 1e3 S, with the preconditioner carrying the strong devices and with the
+    line chains alone."""
+    print(f"\n| {n}x{n}, one vector | preconditioner | pcg iterations | time |")
+    print("|---|---|---|---|")
+    for shorted in (0.0, 0.002):
+        resistance_ohm, voltages_v = make_case(n, n, 1, seed)
+        g = 1.0 / resistance_ohm
+        g[np.random.default_rng(seed + 1).random((n, n)) < shorted] = 1e3
+        ends, _ = _as_ends(Terminals.default(voltages_v, n, n), n, n)
+        g_segment = 1.0 / R_SEGMENT_OHM
+        for label, most in (("chains + strong devices", _solver_iterative.MAX_STRONG),
+                            ("chains alone", 0)):  # fmt: skip
+            if shorted == 0.0 and most == 0:
+                continue  # the same preconditioner when nothing is strong
+            saved, _solver_iterative.MAX_STRONG = _solver_iterative.MAX_STRONG, most
+            try:
+                t0 = time.perf_counter()
+                *_, iterations = _solver_iterative.solve_pcg(g[None], g_segment, g_segment, ends)
+                seconds = time.perf_counter() - t0
+            finally:
+                _solver_iterative.MAX_STRONG = saved
+            what = f"{int(round(shorted * n * n))} shorts" if shorted else "no shorts"
+            print(f"| {what} | {label} | {iterations} | {fmt_time(seconds)} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no 256x256 case")
@@ -119,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
         diff_s = f"{diff:.1e}" if np.isfinite(diff) else "n/a"
         case = f"{rows}x{cols}, {k} vectors"
         print(f"| {case} | {fmt_time(t_bc)} | {fmt_time(t_mt)} | {speedup} | {diff_s} |")
+    if args.large:
+        pcg_with_shorts(512, args.seed)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,20 @@ factorization of two million nodes is not.
 
 Many vectors are iterated together, each with its own step lengths; with a conductance matrix
 per vector (a Newton step) each vector has its own preconditioner, factored as one long chain.
+
+A device that conducts like a line segment or more (a short) couples its row and column chains
+as strongly as they hold together, which the chains alone do not see: 0.2 % shorts of 1e3 S
+took a 512x512 array from 39 iterations to 666. With one conductance matrix for all vectors the
+preconditioner therefore also carries the strong devices exactly: it is the chains plus one
+rank-1 term per strong device, g (e_u - e_w)(e_u - e_w)^T, applied by the Woodbury identity. Its
+small matrix couples two strong devices only when they share a line (the chains' inverses are
+block diagonal), is built from one solve of each such line's chain, and is factored once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 from scipy.linalg import lapack
 
 from mtjlab.sim._solver_block import NotPositiveDefiniteError
@@ -29,6 +38,11 @@ RTOL = 1e-13
 
 #: Iterations allowed before the caller falls back to the direct path.
 MAX_ITERATIONS = 5000
+
+#: A device at least this fraction of the smaller segment conductance is carried exactly by the
+#: preconditioner (a short), up to MAX_STRONG of them; weaker devices barely couple the chains.
+STRONG_FRACTION = 0.05
+MAX_STRONG = 4000
 
 
 class IterationLimitError(ArithmeticError):
@@ -85,8 +99,12 @@ class _System:
         self.b = (b_u, b_w)
 
         # Row chains in row-major order, column chains in column-major order.
-        self.m_u = _chain_factor(self.diag_u, g_row, cols)
-        self.m_w = _chain_factor(self.diag_w.transpose(0, 2, 1), g_col, rows)
+        self.strong: _StrongDevices | None = None
+        if not self.per_vector:
+            self.strong = _StrongDevices.build(self, g[0])
+        if self.strong is None:
+            self.m_u = _chain_factor(self.diag_u, g_row, cols)
+            self.m_w = _chain_factor(self.diag_w.transpose(0, 2, 1), g_col, rows)
 
     def apply(self, u: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g, g_row, g_col = self.g, self.g_row, self.g_col
@@ -98,8 +116,9 @@ class _System:
         aw[:, :-1, :] -= g_col * w[:, 1:, :]
         return au, aw
 
-    def precondition(self, r_u: np.ndarray, r_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        k, rows, cols = self.k, self.rows, self.cols
+    def chains(self, r_u: np.ndarray, r_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Solve the line chains (the block-diagonal part of the preconditioner)."""
+        k, rows, cols = r_u.shape
         if self.per_vector:  # one long chain over all vectors, one right-hand side
             z_u = lapack.dpttrs(*self.m_u, r_u.reshape(-1, 1))[0].reshape(k, rows, cols)
             z_w = lapack.dpttrs(*self.m_w, r_w.transpose(0, 2, 1).reshape(-1, 1))[0]
@@ -110,6 +129,71 @@ class _System:
             z_u.T.reshape(k, rows, cols),
             z_w.T.reshape(k, cols, rows).transpose(0, 2, 1),
         )
+
+    def precondition(self, r_u: np.ndarray, r_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z_u, z_w = self.chains(r_u, r_w)
+        if self.strong is None:
+            return z_u, z_w
+        return self.strong.correct(self, z_u, z_w)
+
+
+class _StrongDevices:
+    """The strong devices of a shared conductance matrix, carried exactly by the
+    preconditioner: P = M0 + V G V^T, with M0 the chains holding only the weak devices on their
+    diagonals, V one column e_u - e_w per strong device and G their conductances; by Woodbury,
+    P^-1 r = z - M0^-1 V S^-1 V^T z with z = M0^-1 r and S = G^-1 + V^T M0^-1 V."""
+
+    def __init__(self, rows_at: np.ndarray, cols_at: np.ndarray, factor) -> None:
+        self.i, self.j = rows_at, cols_at
+        self.factor = factor
+
+    @classmethod
+    def build(cls, system: _System, g: np.ndarray) -> _StrongDevices | None:
+        """Factor M0 and S onto ``system`` (its m_u, m_w), or None to leave the chains as
+        they are (no strong device, too many, or M0 not positive definite)."""
+        threshold = STRONG_FRACTION * min(system.g_row, system.g_col)
+        strong = g >= threshold
+        count = int(strong.sum())
+        if count == 0 or count > MAX_STRONG:
+            return None
+        rows, cols = system.rows, system.cols
+        weak = np.where(strong, 0.0, g)
+        try:
+            m_u = _chain_factor(system.diag_u[0] - g + weak, system.g_row, cols)
+            m_w = _chain_factor((system.diag_w[0] - g + weak).T, system.g_col, rows)
+        except NotPositiveDefiniteError:
+            return None  # a line held up by its strong devices alone
+        i, j = np.nonzero(strong)
+        s = np.diag(1.0 / g[i, j])
+        # V^T M0^-1 V: two strong devices meet on a row chain if they share the row, on a
+        # column chain if they share the column (M0 has no row-to-column coupling).
+        for (d, e), length, line, place in ((m_u, cols, i, j), (m_w, rows, j, i)):
+            for n in np.unique(line):
+                members = np.flatnonzero(line == n)
+                unit = np.zeros((length, members.size))
+                unit[place[members], np.arange(members.size)] = 1.0
+                part = slice(n * length, (n + 1) * length)
+                inverse = lapack.dpttrs(d[part], e[part][: length - 1], unit)[0]
+                s[np.ix_(members, members)] += inverse[place[members], :]
+        try:
+            factor = scipy.linalg.cho_factor(s, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        system.m_u, system.m_w = m_u, m_w
+        return cls(i, j, factor)
+
+    def correct(
+        self, system: _System, z_u: np.ndarray, z_w: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        i, j = self.i, self.j
+        y = z_u[:, i, j] - z_w[:, i, j]  # V^T z, shape (k, strong)
+        x = scipy.linalg.cho_solve(self.factor, y.T, check_finite=False).T
+        t_u = np.zeros_like(z_u)
+        t_w = np.zeros_like(z_w)
+        t_u[:, i, j] = x
+        t_w[:, i, j] = -x
+        c_u, c_w = system.chains(t_u, t_w)
+        return z_u - c_u, z_w - c_w
 
 
 def _dot(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

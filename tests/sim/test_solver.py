@@ -1005,3 +1005,41 @@ def test_every_method_in_the_table_is_reachable_by_name_and_agrees():
     # the automatic choice skips what does not apply without calling it a fallback
     auto = solve_crossbar(g, v, 2.0, 2.0)
     assert auto.method == "block" and auto.fallbacks == ()
+
+
+def test_the_iterative_path_carries_strong_devices_in_its_preconditioner(monkeypatch):
+    """Shorts (1e3 S against 0.5 S segments) couple their row and column chains more than the
+    chains hold together; carried exactly by the preconditioner (Woodbury), they cost about
+    the iterations of an array without them, and the answer is the direct path's."""
+    from mtjlab.sim import _solver_iterative as iterative
+    from mtjlab.sim.solver import _as_ends
+
+    rng = np.random.default_rng(40)
+    n = 128
+    g = 1 / rng.choice([5e3, 12e3], size=(n, n))
+    plain = g.copy()
+    g[rng.random((n, n)) < 0.005] = 1e3
+    v = rng.uniform(0, 0.3, size=(n, 2))
+    ends, _ = _as_ends(Terminals.default(v, n, n), n, n)
+    *_, without_shorts = iterative.solve_pcg(plain[None], 0.5, 0.5, ends)
+    u, w, carried = iterative.solve_pcg(g[None], 0.5, 0.5, ends)
+    monkeypatch.setattr(iterative, "MAX_STRONG", 0)  # chains alone
+    *_, chains_alone = iterative.solve_pcg(g[None], 0.5, 0.5, ends)
+    assert carried <= without_shorts + 10 < 3 * carried < chains_alone
+    reference = solve_crossbar(g, v, 2.0, 2.0, method="nodal")
+    np.testing.assert_allclose(u, reference.row_node_v, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(w, reference.column_node_v, rtol=0, atol=1e-10)
+
+
+def test_a_floating_line_held_by_strong_devices_alone_leaves_the_chains_as_they_are(
+    iterative_path,
+):
+    rng = np.random.default_rng(41)
+    g = random_array(rng, 40, 40)
+    g[7, :] = 1e3  # row 7 floats, and reaches the columns only through shorts
+    t = tied_terminals(rng, 40, 40, 2)
+    t.row_start_v[7] = t.row_end_v[7] = NAN
+    sol = iterative_path(g, r_row=2.0, r_col=2.0, terminals=t)
+    assert sol.method == "pcg" and sol.fallbacks == ()
+    reference = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t, method="nodal")
+    assert_same_solution(sol, reference, rtol=1e-8)
