@@ -15,12 +15,13 @@ from collections.abc import Callable
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from mtjlab.sim._solver_nodal import Ends, resistive_split
-
-
-class NotPositiveDefiniteError(ArithmeticError):
-    """A block lost positive definiteness: the circuit has a part no source reaches."""
-
+from mtjlab.sim._solver_common import (
+    MIN_SEGMENT_TO_LINE_RATIO,
+    Ends,
+    NotPositiveDefiniteError,
+    resistive_split,
+    structure_eligible,
+)
 
 # Chains up to this many rows are inverted densely in one batched call; longer ones use the
 # semiseparable form of their inverse, one column at a time.
@@ -36,10 +37,6 @@ BLOCK_MAX_ENTRIES = 2**25
 # fastest measured at its sizes on 2 cores, shared or not.
 BLOCKED_CHOLESKY_MIN = 96
 BLOCKED_INVERSE_MAX = 160
-
-# Smallest segment resistance times a line's total device conductance for which terminal
-# currents from the terminal segment's voltage drop keep about 1e-12 relative accuracy.
-MIN_SEGMENT_TO_LINE_RATIO = 1e-4
 
 
 def eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) -> bool:
@@ -57,27 +54,6 @@ def eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) 
     if short * short * long > BLOCK_MAX_ENTRIES:
         return False
     return structure_eligible(conductance_s, g_row, g_col, ends)
-
-
-def structure_eligible(conductance_s: np.ndarray, g_row: float, g_col: float, ends: Ends) -> bool:
-    """The block path's conditions on the circuit, whatever its size (see `eligible`); the
-    iterative path, which is preconditioned by the same line chains, asks the same."""
-    if min(conductance_s.shape[-2:]) < 2:
-        return False
-    if not (np.isfinite(g_row) and np.isfinite(g_col)):
-        return False
-    row_tied = ends.row_start_on | ends.row_end_on
-    col_tied = ends.col_start_on | ends.col_end_on
-    weakest = conductance_s if conductance_s.ndim == 2 else conductance_s.min(axis=0)
-    conducts = weakest > 0
-    if not (conducts[~row_tied][:, col_tied].any(axis=1).all()):
-        return False
-    if not (conducts[row_tied][:, ~col_tied].any(axis=0).all()):
-        return False
-    row_sum = conductance_s.sum(axis=-1)[..., row_tied]
-    col_sum = conductance_s.sum(axis=-2)[..., col_tied]
-    ratio = min(row_sum.min(initial=np.inf) / g_row, col_sum.min(initial=np.inf) / g_col)
-    return bool(ratio >= MIN_SEGMENT_TO_LINE_RATIO)
 
 
 def solve_block(

@@ -29,8 +29,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from mtjlab.sim._solver_block import NotPositiveDefiniteError
-from mtjlab.sim._solver_nodal import Ends
+from mtjlab.sim._solver_common import Ends, NotPositiveDefiniteError
 
 #: Relative residual (against the right-hand side, per vector) at which iteration stops. Column
 #: currents then agree with the sparse direct path to about 1e-9 relative (tests pin 1e-8).

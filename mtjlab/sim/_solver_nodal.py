@@ -5,48 +5,11 @@ The reference every faster path is checked against; also the Newton step for non
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
-
 import numpy as np
 from scipy.sparse import coo_matrix, csgraph
 from scipy.sparse.linalg import splu
 
-
-@dataclass(frozen=True, eq=False)
-class Ends:
-    """Validated terminal voltages, one column per input vector; NaN marks an open end.
-
-    Arrays are (rows, k) for the row ends and (cols, k) for the column ends; the NaN pattern is
-    the same in every column, so `*_on` masks describe the single circuit topology.
-    """
-
-    row_start_v: np.ndarray
-    row_end_v: np.ndarray
-    column_start_v: np.ndarray
-    column_end_v: np.ndarray
-
-    @property
-    def k(self) -> int:
-        return self.row_start_v.shape[1]
-
-    # The masks are read many times per solve (every path, the terminal currents): kept once
-    # computed, since the voltages of an Ends are not changed after it is made.
-    @cached_property
-    def row_start_on(self) -> np.ndarray:
-        return ~np.isnan(self.row_start_v[:, 0])
-
-    @cached_property
-    def row_end_on(self) -> np.ndarray:
-        return ~np.isnan(self.row_end_v[:, 0])
-
-    @cached_property
-    def col_start_on(self) -> np.ndarray:
-        return ~np.isnan(self.column_start_v[:, 0])
-
-    @cached_property
-    def col_end_on(self) -> np.ndarray:
-        return ~np.isnan(self.column_end_v[:, 0])
+from mtjlab.sim._solver_common import Ends
 
 
 def _line_fixed_voltage(start_v: np.ndarray, end_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,16 +185,3 @@ def solve_nodes(
 
     node_v = value.T if n_blocks == 1 else value.reshape(n_blocks, n_nodes)  # (k, nodes)
     return node_v[:, u_idx], node_v[:, w_idx]
-
-
-def resistive_split(start_a, end_a, ends_on, total):
-    """Terminal currents of resistive lines, by end (k, lines).
-
-    A line tied at one end passes the sum of its device currents (Kirchhoff's current law over
-    the line), which stays accurate when the terminal segment's voltage drop is tiny; a line
-    tied at both ends splits by its terminal segments' voltage drops.
-    """
-    start_on, end_on = ends_on
-    start = np.where(start_on, np.where(end_on, start_a, total), 0.0)
-    end = np.where(end_on, np.where(start_on, end_a, total), 0.0)
-    return start, end

@@ -17,7 +17,7 @@ from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap
 from mtjlab.limits import Limits
 from mtjlab.schemes import line_voltages
 from mtjlab.sim import device
-from mtjlab.sim._solver_nodal import Ends
+from mtjlab.sim._solver_common import Ends
 from mtjlab.sim.chip import OK, SHORTED, Chip
 from mtjlab.sim.limits import chip_limits
 from mtjlab.sim.solver import CrossbarSolution, solve_ends

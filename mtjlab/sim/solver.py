@@ -1,7 +1,8 @@
 """Exact DC solver of a passive (selector-less) resistive crossbar with line resistance.
 
 Owns `solve_crossbar`, the terminal description `Terminals`, the result `CrossbarSolution` and
-`ConvergenceError`; the numerical paths live in the private `_solver_*` modules.
+`ConvergenceError`; the numerical paths live in the private `_solver_block`, `_solver_iterative`
+and `_solver_nodal` modules, which share only what `_solver_common` holds.
 
 Circuit: device (i, j) joins row-line node u[i, j] to column-line node w[i, j]. Row line i is the
 chain u[i, 0] - ... - u[i, cols-1] with `r_row` per segment, column line j the chain
@@ -75,17 +76,17 @@ from functools import cached_property
 import numpy as np
 
 from mtjlab._checks import check_array, check_choice, check_scalar
-from mtjlab.sim._solver_block import (
-    BandedSystem,
-    NotPositiveDefiniteError,
-    solve_block,
-    solve_block_batched,
-    structure_eligible,
-)
+from mtjlab.sim._solver_block import BandedSystem, solve_block, solve_block_batched
 from mtjlab.sim._solver_block import batched_eligible as batched_block_eligible
 from mtjlab.sim._solver_block import eligible as block_eligible
+from mtjlab.sim._solver_common import (
+    Ends,
+    NotPositiveDefiniteError,
+    resistive_split,
+    structure_eligible,
+)
 from mtjlab.sim._solver_iterative import IterationLimitError, solve_pcg
-from mtjlab.sim._solver_nodal import Ends, resistive_split, solve_nodes
+from mtjlab.sim._solver_nodal import solve_nodes
 
 __all__ = [
     "METHOD_TABLE",

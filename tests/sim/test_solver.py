@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mtjlab.schemes import line_voltages
-from mtjlab.sim._solver_nodal import Ends
+from mtjlab.sim._solver_common import Ends
 from mtjlab.sim.chip import Chip
 from mtjlab.sim.solver import METHODS, ConvergenceError, Terminals, solve_crossbar, solve_ends
 
