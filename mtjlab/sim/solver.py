@@ -17,9 +17,11 @@ analysis and differ in the order of the work; `CrossbarSolution.method` says whi
 `CrossbarSolution.fallbacks` which were asked for but did not apply, or applied and failed (also
 logged). A new method is one entry in the table. The entries:
 
-- ``"ideal"``: both line resistances zero (below 1e-12 ohm): every node is at a source voltage
-  or is one unknown per floating line; with the default termination the column currents are
-  ``row_voltages.T @ conductance_s`` bit for bit.
+- ``"ideal"``: both line resistances zero (below 1e-12 ohm). With every line tied, every node
+  is at its line's source and no system is solved: each line's current is a matrix product of
+  the conductances with the source voltages (with the default termination the column currents
+  are ``row_voltages.T @ conductance_s``); a floating line is one unknown node, solved by the
+  sparse path. Newton steps on ideal lines go the same way.
 - ``"block"``, for linear devices when the array is at least 2x2, every line has resistance,
   every line is tied to a source at one end or both or floats with a conducting device onto a
   tied line (the read, write and inference schemes, the default termination), no tied line's
@@ -377,9 +379,7 @@ def _terminal_currents(g, g_row, g_col, ends, row_v, col_v, device_a):
     return currents
 
 
-def _package(
-    g, batched, currents, row_v, col_v, iterations, method, device_a=None, exact=None, fallbacks=()
-):
+def _package(g, batched, currents, row_v, col_v, iterations, method, device_a=None, fallbacks=()):
     """Assemble the solution; `row_v` and `col_v` are (k, rows, cols) arrays or functions."""
 
     def out(a):
@@ -388,7 +388,7 @@ def _package(
     def lazy(v):
         return out(v) if isinstance(v, np.ndarray) else lambda: out(v())
 
-    column = currents["col_start"] + currents["col_end"] if exact is None else exact
+    column = currents["col_start"] + currents["col_end"]
     return CrossbarSolution(
         column_currents_a=out(column),
         row_currents_a=out(currents["row_start"] + currents["row_end"]),
@@ -491,6 +491,42 @@ def _pcg_step(c: _Circuit, slope, source, start, asked: bool):
     return _pcg(c, slope, asked, current_a=source, start=start)
 
 
+def _ideal_lines(c: _Circuit) -> bool:
+    return math.isinf(c.g_row) and math.isinf(c.g_col)
+
+
+def _ideal_linear(c: _Circuit, asked: bool):
+    if not _ideal_lines(c):
+        return "not applicable (both line resistances zero)"
+    ends = c.ends
+    if not (
+        (ends.row_start_on | ends.row_end_on).all() and (ends.col_start_on | ends.col_end_on).all()
+    ):
+        return (*solve_nodes(c.g[None], c.g_row, c.g_col, ends), None)  # floating lines
+    # Every line at its source: no unknown node. A line's current is its devices' sum, taken
+    # as a matrix product (with the default termination, the column currents are V.T @ G).
+    row_v, col_v = _source_voltages(ends, c.g.shape)
+    row_src, col_src = _line_sources(ends)
+    g = c.g
+    row_total = row_src * g.sum(axis=1) - col_src @ g.T
+    col_total = row_src @ g - col_src * g.sum(axis=0)
+    device_a = g * (row_v - col_v)
+    currents = {}
+    currents["row_start"], currents["row_end"] = _lumped_split(
+        row_total, (ends.row_start_on, ends.row_end_on), device_a, axis=2
+    )
+    currents["col_start"], currents["col_end"] = _lumped_split(
+        col_total, (ends.col_start_on, ends.col_end_on), device_a, axis=1
+    )
+    return row_v, col_v, currents
+
+
+def _ideal_step(c: _Circuit, slope, source, start, asked: bool):
+    if not _ideal_lines(c):
+        return "not applicable (both line resistances zero)"
+    return solve_nodes(slope, c.g_row, c.g_col, c.ends, current_a=source)
+
+
 def _nodal_linear(c: _Circuit, asked: bool):
     return (*solve_nodes(c.g[None], c.g_row, c.g_col, c.ends), None)
 
@@ -521,6 +557,13 @@ METHOD_TABLE: tuple[SolverMethod, ...] = (
         _banded_step,
     ),
     SolverMethod(
+        "ideal",
+        "both line resistances zero: every tied line at its source, floating ones solved",
+        True,
+        _ideal_linear,
+        _ideal_step,
+    ),
+    SolverMethod(
         "block",
         "resistive lines, every node reaching a source, block inverses within memory "
         "(up to 256x256); Newton steps up to 32 lines on the shorter side",
@@ -538,7 +581,7 @@ METHOD_TABLE: tuple[SolverMethod, ...] = (
     ),
     SolverMethod(
         "nodal",
-        "any circuit (sparse LU); 'ideal' with ideal lines",
+        "any circuit (sparse LU)",
         True,
         _nodal_linear,
         _nodal_step,
@@ -577,8 +620,6 @@ def _solve_linear(c: _Circuit, currents_needed=True):
     Without `currents_needed` (a Newton start) the currents may come back None.
     """
     name, (row_v, col_v, currents) = _try(c, lambda m, asked: m.linear(c, asked))
-    if name == "nodal" and np.isinf(c.g_row) and np.isinf(c.g_col):
-        name = "ideal"
     if currents is None and currents_needed:
         device_a = c.g * (row_v - col_v)
         currents = _terminal_currents(c.g, c.g_row, c.g_col, c.ends, row_v, col_v, device_a)
@@ -722,7 +763,7 @@ def solve_crossbar(
     tol_v = check_scalar(tol_v, "tol_v", low=0.0, low_open=True, unit="V")
     max_iter = check_scalar(max_iter, "max_iter", kind=int, low=1, type_error=ValueError)
     check_choice("method", method, METHODS)
-    return _solve(g, g_row, g_col, ends, batched, device_iv, tol_v, max_iter, method, row_voltages)
+    return _solve(g, g_row, g_col, ends, batched, device_iv, tol_v, max_iter, method)
 
 
 def solve_ends(
@@ -782,31 +823,31 @@ def _distinct(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _source_voltages(ends: Ends, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Node voltages (k, rows, cols) of every line at its source (its start end's where both
-    ends are tied): the solution with ideal lines, for lines that are all tied."""
-    rows, cols = shape
+def _line_sources(ends: Ends) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's source voltage (its start end's where both ends are tied), as (k, rows) and
+    (k, cols) transposed views."""
     row_src = np.where(ends.row_start_on[:, None], ends.row_start_v, ends.row_end_v)
     col_src = np.where(ends.col_start_on[:, None], ends.column_start_v, ends.column_end_v)
+    return row_src.T, col_src.T
+
+
+def _source_voltages(ends: Ends, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Node voltages (k, rows, cols) of every line at its source: the solution with ideal
+    lines, for lines that are all tied."""
+    rows, cols = shape
+    row_src, col_src = _line_sources(ends)
     k = ends.k
-    row_v = np.broadcast_to(row_src.T[:, :, None], (k, rows, cols)).copy()
-    col_v = np.broadcast_to(col_src.T[:, None, :], (k, rows, cols)).copy()
+    row_v = np.broadcast_to(row_src[:, :, None], (k, rows, cols)).copy()
+    col_v = np.broadcast_to(col_src[:, None, :], (k, rows, cols)).copy()
     return row_v, col_v
 
 
-def _solve(g, g_row, g_col, ends, batched, device_iv, tol_v, max_iter, method, row_voltages=None):
+def _solve(g, g_row, g_col, ends, batched, device_iv, tol_v, max_iter, method):
     """The solve behind `solve_crossbar` and `solve_ends`, on checked arguments."""
     c = _Circuit(g, g_row, g_col, ends, method)
     row_v, col_v, currents, ran = _solve_linear(c, device_iv is None)
     if device_iv is None:
-        exact = None
-        if ran == "ideal" and row_voltages is not None:
-            # Ideal lines: the column currents are the matrix product, bit for bit.
-            exact = np.asarray(row_voltages, dtype=float).T @ g
-            exact = exact if batched else exact[None]
-        return _package(
-            g, batched, currents, row_v, col_v, 0, ran, exact=exact, fallbacks=c.fallbacks
-        )
+        return _package(g, batched, currents, row_v, col_v, 0, ran, fallbacks=c.fallbacks)
     row_v = row_v if isinstance(row_v, np.ndarray) else row_v()
     col_v = col_v if isinstance(col_v, np.ndarray) else col_v()
     return _newton(c, batched, row_v, col_v, device_iv, tol_v, max_iter)

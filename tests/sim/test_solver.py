@@ -918,7 +918,7 @@ def test_banded_path_leaves_what_it_cannot_solve_to_the_automatic_choice():
 
 
 def test_unknown_method_is_refused():
-    allowed = "auto, banded, block, pcg, nodal"
+    allowed = "auto, banded, ideal, block, pcg, nodal"
     with pytest.raises(ValueError, match=r"method='fast' is not allowed; allowed: " + allowed):
         solve_crossbar([[1e-3]], [1.0], 1.0, 1.0, method="fast")
 
@@ -994,14 +994,20 @@ def test_every_method_in_the_table_is_reachable_by_name_and_agrees():
     rng = np.random.default_rng(77)
     g = random_array(rng, 15, 15)
     v = rng.uniform(-0.1, 0.1, size=(15, 4))
-    solutions = {m.name: solve_crossbar(g, v, 2.0, 2.0, method=m.name) for m in METHOD_TABLE}
-    assert {name: s.method for name, s in solutions.items()} == {name: name for name in solutions}
-    assert all(s.fallbacks == () for s in solutions.values())
-    reference = solutions["nodal"]
-    for s in solutions.values():
-        np.testing.assert_allclose(
-            s.column_currents_a, reference.column_currents_a, rtol=1e-9, atol=1e-15
-        )
+    for r in (2.0, 0.0):  # resistive lines, and ideal ones for "ideal"
+        names = [m.name for m in METHOD_TABLE if (m.name == "ideal") == (r == 0.0)]
+        names += ["nodal"] if r == 0.0 else []
+        solutions = {name: solve_crossbar(g, v, r, r, method=name) for name in names}
+        assert {name: s.method for name, s in solutions.items()} == {n: n for n in names}
+        assert all(s.fallbacks == () for s in solutions.values())
+        reference = solutions["nodal"]
+        for s in solutions.values():
+            np.testing.assert_allclose(
+                s.column_currents_a, reference.column_currents_a, rtol=1e-9, atol=1e-15
+            )
+    # a method asked for where it does not apply hands over, and says so
+    asked = solve_crossbar(g, v, 2.0, 2.0, method="ideal")
+    assert asked.method == "block" and asked.fallbacks[0].startswith("ideal: not applicable")
     # the automatic choice skips what does not apply without calling it a fallback
     auto = solve_crossbar(g, v, 2.0, 2.0)
     assert auto.method == "block" and auto.fallbacks == ()
