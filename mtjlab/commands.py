@@ -599,9 +599,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rep.add_argument(
         "--workers",
         type=positive_int,
-        default=min(2, os.cpu_count() or 1),
+        default=None,
         help="processes writing arrays side by side, each array's solutions in order in one "
-        "of them; the results are those of one process (default: 2, or 1 on one core)",
+        "of them; the results are those of one process (default: 2, or 1 on one core; 1 with "
+        "--bench, whose instruments one process drives)",
+    )
+    rep.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE",
+        help="a bench file (docs/bench.md): the solutions are written, read and scored through "
+        "its instruments and the arrays it wires (--arrays among them), and on an emulated bench "
+        "the run reports the bench time it would take; --chip and --chip-set describe the "
+        "built-in simulated chip, the file its own (default: the built-in simulated chip)",
     )
     _add_output(rep, "reproduce")
     rep.set_defaults(handler=_cmd_reproduce)
@@ -805,13 +815,34 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from mtjlab import runs
     from mtjlab.network import BinaryNet, train_binary_networks, wine_split
 
-    bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
+    if args.bench is None:
+        bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
+        where = "the simulated chip"
+        workers = args.workers or min(2, os.cpu_count() or 1)
+    else:
+        if args.chip != "default" or args.chip_set:
+            raise UsageError(
+                "--chip and --chip-set describe the built-in simulated chip; with --bench the "
+                "bench file says what is behind its matrix"
+            )
+        if args.workers not in (None, 1):
+            raise UsageError(
+                f"--workers {args.workers}: a bench's instruments are driven by one process"
+            )
+        bench = runs.file_bench(args.bench)
+        where = f"bench {args.bench}"
+        workers = 1
+        if args.statistics_aware and bench["seed"] is None:
+            raise UsageError(
+                "--statistics-aware draws from the simulated chip's device statistics; "
+                f"bench {args.bench} is a real bench, whose statistics mtjlab does not know"
+            )
     reachable = runs.bench_arrays(bench)
     if args.arrays is None:
         args.arrays = reachable
     missing = sorted(set(args.arrays) - set(reachable))
     if missing:
-        raise UsageError(f"array(s) {missing} are not on the simulated chip; it has {reachable}")
+        raise UsageError(f"array(s) {missing} are not on {where}; it has {reachable}")
     limits = runs.bench_limits(bench)
     limits.check_read(args.v_in_v, "input voltage --v-in")
     write = {
@@ -858,7 +889,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "split_seed": args.seed,
         "arrays": args.arrays,
         "v_in_v": args.v_in_v,
-        "workers": args.workers,
+        "workers": workers,
         "defect_aware": args.defect_aware,
         "output_layer": args.output_layer,
         "train_fault_rate": args.train_fault_rate,

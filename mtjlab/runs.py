@@ -92,10 +92,16 @@ def bench_arrays(bench: dict) -> list[int]:
 
 
 def bench_spec(bench: dict):
-    """The ChipSpec a simulated bench description names."""
+    """The ChipSpec a simulated bench description names (an emulated bench file's chip's)."""
     from dataclasses import fields, replace
 
     from mtjlab.sim.chip import chip_spec
+
+    if bench.get("kind") == "file":
+        loaded = _bench_file(bench)
+        if loaded.chip is None:
+            raise StoreError(f"bench file {bench['path']} is a real bench, with no simulated chip")
+        return bench_spec({"kind": "sim", **loaded.chip})
 
     spec = chip_spec(bench.get("preset", "default"))
     changes = bench.get("changes", {})
@@ -874,7 +880,13 @@ def _reproduce_summary(ctx: Context, results: list[dict], wine: _Wine) -> dict:
         for name in ("software", "untuned", "tuned")
     }
     out = ctx.out
-    preset = p["bench"].get("preset", "default")
+    bench = p["bench"]
+    if bench.get("kind") == "file":
+        on = f"bench {Path(bench['path']).name}"
+        if bench.get("seed") is not None:
+            on += f" (emulated, chip {bench['seed']})"
+    else:
+        on = f"simulated chip {bench['seed']} ({bench.get('preset', 'default')})"
     figures = [
         report.plot_accuracy_distributions(
             {
@@ -883,7 +895,7 @@ def _reproduce_summary(ctx: Context, results: list[dict], wine: _Wine) -> dict:
                 "hardware, tuned": acc["tuned"],
             },
             out / "accuracy_distributions.png",
-            title=f"{len(results)} binary solutions for Wine, chip {p['bench']['seed']} ({preset})",
+            title=f"{len(results)} binary solutions for Wine, {on}",
         ),
         report.plot_fidelity_vs_accuracy(
             np.array([r["weight_fidelity"] for r in results]),
@@ -921,7 +933,7 @@ def _reproduce_summary(ctx: Context, results: list[dict], wine: _Wine) -> dict:
         )
     headline = [
         ("solutions", str(len(results))),
-        ("chip", f"seed {p['bench']['seed']}, preset {preset}"),
+        ("on", on),
         ("median software accuracy (binary)", f"{100 * overall['median_software_accuracy']:.1f} %"),
         ("median untuned hardware accuracy", f"{100 * overall['median_untuned_accuracy']:.1f} %"),
         ("median tuned hardware accuracy", f"{100 * overall['median_tuned_accuracy']:.1f} %"),

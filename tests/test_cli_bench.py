@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mtjlab.cli import main
 from mtjlab.store import RunStore
@@ -79,3 +80,50 @@ def test_a_real_bench_that_cannot_be_reached_names_the_instrument(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"mtjlab: error: {bench}: instrument smu_a (keithley2600b) at ")
     assert "cannot connect" in err
+
+
+def test_reproduce_on_the_emulated_bench_scores_what_the_simulator_scores(tmp_path, capsys):
+    """One solution written, read back and scored through the emulated instruments (inference by
+    superposition in the 2636B's script) against the same solution on the simulated chip."""
+    bench_out, sim_out = tmp_path / "bench", tmp_path / "sim"
+    assert main(["reproduce", "--bench", EMULATED, "--solutions", "1",
+                 "--out", str(bench_out)]) == 0  # fmt: skip
+    assert "emulated bench:" in capsys.readouterr().out
+    assert main(["reproduce", "--solutions", "1", "--arrays", "1,2", "--out", str(sim_out)]) == 0
+    on_bench = json.loads((bench_out / "summary.json").read_text())
+    on_sim = json.loads((sim_out / "summary.json").read_text())
+    for key in ("software", "untuned", "tuned"):
+        assert on_bench[f"mean_{key}_accuracy"] == pytest.approx(
+            on_sim[f"mean_{key}_accuracy"], abs=0.04
+        )
+    assert on_bench["mean_weight_fidelity"] == on_sim["mean_weight_fidelity"]
+    # inference is 13 x 15 shares per input vector, each one integration (20 ms): minutes of
+    # bench time, in a few thousand commands (cell by cell it would be over a hundred thousand)
+    assert on_bench["bench_time_s"] > 13 * 15 * 54 * 0.02 and on_bench["round_trips"] < 10_000
+    with RunStore(bench_out / "runs.db") as store:
+        assert store.run(1).snapshot["bench"]["kind"] == "file"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--chip", "reference"], "--chip and --chip-set describe the built-in simulated chip"),
+        (["--chip-set", "r_row_ohm=0"], "--chip and --chip-set describe the built-in simulated"),
+        (["--workers", "2"], "--workers 2: a bench's instruments are driven by one process"),
+        (["--arrays", "0"], "array(s) [0] are not on bench"),
+    ],
+)
+def test_reproduce_on_a_bench_refuses_what_only_the_simulator_has(tmp_path, capsys, extra, message):
+    out = tmp_path / "o"
+    assert main(["reproduce", "--bench", EMULATED, "--solutions", "1", *extra,
+                 "--out", str(out)]) == 2  # fmt: skip
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_statistics_aware_training_needs_a_simulated_chip_behind_the_bench(tmp_path, capsys):
+    bench = tmp_path / "real.yaml"
+    bench.write_text((EXAMPLES / "real-bench.yaml").read_text())
+    args = ["reproduce", "--bench", str(bench), "--statistics-aware", "--solutions", "1"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2
+    assert "is a real bench, whose statistics mtjlab does not know" in capsys.readouterr().err
