@@ -1049,3 +1049,22 @@ def test_a_floating_line_held_by_strong_devices_alone_leaves_the_chains_as_they_
     assert sol.method == "pcg" and sol.fallbacks == ()
     reference = solve_crossbar(g, r_row=2.0, r_col=2.0, terminals=t, method="nodal")
     assert_same_solution(sol, reference, rtol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(6, 9), (9, 6)])
+def test_more_vectors_than_sources_are_superposed_responses_to_each_source(shape):
+    """The block path solves each driving end alone at 1 V and combines the responses when
+    that is fewer solves than vectors; every field is the direct solution's."""
+    rng = np.random.default_rng(sum(shape))
+    rows, cols = shape
+    g = random_array(rng, rows, cols)
+    t = tied_terminals(rng, rows, cols, 60)  # at most 2 x (6 + 9) = 30 driving ends
+    t.column_end_v[~np.isnan(t.column_end_v)] = 0.0  # a grounded end drives nothing
+    sol = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t)
+    assert sol.method == "block"
+    assert_same_solution(sol, solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t,
+                                             method="nodal"), rtol=1e-9)  # fmt: skip
+    # the default termination: one source per row
+    v = rng.uniform(0, 0.3, size=(rows, 40))
+    sol = solve_crossbar(g, v, 2.0, 2.0)
+    assert_same_solution(sol, solve_crossbar(g, v, 2.0, 2.0, method="nodal"), rtol=1e-9)
