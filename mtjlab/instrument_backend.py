@@ -202,6 +202,8 @@ class InstrumentBackend(ArrayBackend):
         out = np.zeros((k, cols))
         used = [np.flatnonzero(row_voltages_v[:, i]) for i in range(rows)]
         self.counts["reads"] += int(np.count_nonzero(row_voltages_v)) * cols
+        if not any(u.size for u in used):
+            return out  # no input drives any row: nothing flows, nothing to measure
         if self.bench.tsp_link_node is not None:
             levels = [row_voltages_v[used[i], i].tolist() for i in range(rows)]
             for i, shares in enumerate(self._scan(levels, "grounded")):

@@ -242,3 +242,12 @@ def test_inference_in_one_script_takes_the_same_shares_as_cell_by_cell():
     scale = np.abs(got[1]).max()
     np.testing.assert_allclose(got[0], got[1], atol=0.005 * scale)
     assert trips[0] < 50 < 13 * 15 * 5 < trips[1]  # the script, loaded once, and one call
+
+
+def test_inference_with_no_input_measures_nothing_and_gives_zeros():
+    emulated = EmulatedBench(BENCH)
+    with emulated.backend(1) as bench_array:
+        before = emulated.round_trips()
+        got = bench_array.column_currents_a(np.zeros((3, 15)))
+        assert emulated.round_trips() == before
+    np.testing.assert_array_equal(got, np.zeros((3, 15)))
