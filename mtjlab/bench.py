@@ -73,6 +73,25 @@ def build_drivers(
     return drivers
 
 
+def _check_link(bench: Bench, drivers: dict[str, object]) -> CheckRow:
+    """Whether the read source-meter reaches the matrix's TSP-Link node (maps run there)."""
+    reader_name = str(bench.terminals["smu_hi"].instrument)
+    node = bench.tsp_link_node
+    label = f"TSP-Link node {node}"
+    try:
+        reached = drivers[reader_name].reaches_node(node)  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - the table reports it
+        return CheckRow(label, f"from {reader_name}", f"failed: {exc}", False)
+    if reached:
+        return CheckRow(label, f"from {reader_name}", f"{bench.matrix} reached", True)
+    return CheckRow(
+        label,
+        f"from {reader_name}",
+        f"no node {node} on its link (tsplink.reset() run? node number set on {bench.matrix}?)",
+        False,
+    )
+
+
 def identify(driver: object) -> str:
     """What the instrument says it is (``*IDN?``, or the serial matrix's ``IDN?``)."""
     from mtjlab.instruments.serial_matrix import SerialRelayMatrix
@@ -105,6 +124,8 @@ def check(bench: Bench, drivers: dict[str, object]) -> list[CheckRow]:
     sources = [(n, d.safe_state) for n, d in drivers.items() if n != bench.matrix]  # type: ignore[attr-defined]
     for name, failure in try_every(sources):
         rows.append(CheckRow(name, "safe state", f"failed: {failure}", False))
+    if bench.tsp_link_node is not None:
+        rows.append(_check_link(bench, drivers))
     matrix = drivers[bench.matrix]
     assert isinstance(matrix, SwitchMatrix)
     for index, wiring in bench.arrays.items():

@@ -35,7 +35,18 @@ def test_the_built_in_bench_checks_out(capsys):
     assert "Model 2636B" in out and "33522B" in out and "MODEL 707B" in out
     assert out.count("all closed and read back") == 12  # 6 terminals x 2 arrays
     assert "read biases: grounded, floating; write schemes: v/2, floating" in out
+    assert "TSP-Link node 2" in out and "matrix reached" in out
     assert "NO" not in out
+
+
+def test_a_matrix_missing_from_the_tsp_link_fails_the_check():
+    bench = parse_bench(yaml.safe_load(builtin_bench_path().read_text()), "b.yaml")
+    drivers, emulated = bench_use.connect(bench)
+    emulated.emulator("smu_a").scripts.lua.globals().node[2] = None  # cable out
+    rows = bench_use.check(bench, drivers)
+    failed = [r for r in rows if not r.ok]
+    assert [r.item for r in failed] == ["TSP-Link node 2"]
+    assert "no node 2 on its link" in failed[0].result
 
 
 def test_a_relay_that_does_not_close_fails_the_check():

@@ -481,6 +481,19 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
                 )
         return checked
 
+    def reaches_node(self, node: int) -> bool:
+        """Whether TSP-Link node ``node`` is there (``node[N]`` is not nil); nothing is set.
+        False on a model without TSP-Link, with nothing sent."""
+        if isinstance(node, bool) or not isinstance(node, (int, np.integer)) or not 1 <= node <= 64:
+            raise ValueError(f"node={node!r} is not a TSP-Link node number; allowed: 1 to 64")
+        if self.model in NO_TSP_LINK:
+            return False
+        reply = self.ask(f"print(node[{int(node)}] ~= nil)").strip()
+        if reply not in ("true", "false"):
+            raise self._failure(f"expected true or false for node[{int(node)}], got {reply!r}")
+        self.check_errors()
+        return reply == "true"
+
     def _read_buffer(self, smu: str, n: int) -> np.ndarray:
         """The first ``n`` readings of ``smu``'s nvbuffer1, in one print; anything else than
         ``n`` numbers is an error."""

@@ -230,3 +230,18 @@ def test_bad_levels_are_refused_before_any_byte(levels, message):
         pytest.raises(ValueError, match=message),
     ):
         scan(smu, levels_v=levels)
+
+
+@pytest.mark.parametrize("reply, reached", [("true", True), ("false", False)])
+def test_whether_a_node_is_on_the_link_is_one_query(reply, reached):
+    with expected_protocol(
+        Keithley2600B, [model(), ("print(node[2] ~= nil)", reply), NO_ERROR]
+    ) as smu:
+        assert smu.reaches_node(2) is reached
+
+
+def test_a_model_without_tsp_link_reaches_no_node_and_asks_nothing():
+    with expected_protocol(Keithley2600B, [model("2634B")]) as smu:
+        assert smu.reaches_node(2) is False
+        with pytest.raises(ValueError, match="allowed: 1 to 64"):
+            smu.reaches_node(0)

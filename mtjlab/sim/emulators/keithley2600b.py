@@ -274,8 +274,8 @@ class Keithley2600BEmulator(EmulatedInstrument):
                 return []
             if statement.upper() in ("*IDN?", "*RST", "*CLS"):
                 return self._common(statement.upper())
-            if self.scripts.runs(statement):
-                return self.scripts.run(statement)
+            if self.scripts.runs(statement) or "node[" in statement:
+                return self.scripts.run(statement)  # scripts' names, TSP-Link nodes: Lua
             return self._execute(statement)
         except (TspError, ScriptError) as error:
             self.push_error(error.code, error.message)
