@@ -27,6 +27,10 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _LOADSCRIPT = re.compile(r"loadscript\s+([A-Za-z_]\w*)")
 #: Globals a script is not given (no file, process or interpreter access on an instrument).
 _WITHHELD = ("os", "io", "package", "require", "dofile", "loadfile", "load", "debug", "python")
+#: Lua instructions one command may run before the emulator stops it, as an instrument's abort
+#: would: far above what mtjlab's scripts take (a map about 10,000, inference of 178 vectors
+#: about a million), so that a runaway loop ends in an error instead of a hung emulator.
+MAX_INSTRUCTIONS = 50_000_000
 
 
 class ScriptError(Exception):
@@ -132,6 +136,10 @@ class ScriptRuntime:
             attribute_handlers=(self._get, self._set),
         )
         g = self.lua.globals()
+        self._set_hook = g.debug.sethook  # kept for the instruction limit, then withheld
+        self._over_limit = self.lua.eval(
+            "function() error('script stopped: over its instruction limit') end"
+        )
         for name in _WITHHELD:
             g[name] = None
         self._output: list[str] = []
@@ -183,6 +191,7 @@ class ScriptRuntime:
     def run(self, statement: str) -> list[str]:
         """Run ``statement`` in Lua; the lines it printed."""
         self._output = []
+        self._set_hook(self._over_limit, "", MAX_INSTRUCTIONS)  # counts from now
         try:
             self.lua.execute(statement)
         except lupa.LuaSyntaxError as error:

@@ -3,6 +3,8 @@ the channels exactly as the same statements sent one by one; a TSP-Link node tak
 commands; errors reach the queue and stop the script where they happen."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mtjlab.benchfile import builtin_bench_path, load_bench
 from mtjlab.sim.chip import Chip
@@ -131,3 +133,31 @@ def test_a_model_without_tsp_link_cannot_be_linked():
     smu = Keithley2600BEmulator(circuit, {"a": "smu_hi", "b": "drive"}, model="2634B")
     with pytest.raises(ValueError, match="no TSP-Link"):
         smu.link(2, Keithley707BEmulator(circuit), latency_s=1e-3)
+
+
+def test_a_runaway_script_is_stopped_with_an_error(linked, monkeypatch):
+    from mtjlab.sim.emulators import _tsp_script
+
+    _, smu, _ = linked
+    monkeypatch.setattr(_tsp_script, "MAX_INSTRUCTIONS", 100_000)
+    send(smu, "loadscript spin", "while true do end", "endscript", "spin()")
+    ((code, message),) = errors(smu)
+    assert code == -286 and "instruction limit" in message
+    smu.error_queue.clear()
+    send(smu, "loadscript short", "local x = 0", "for i = 1, 100 do x = x + i end",
+         "print(x)", "endscript")  # fmt: skip
+    assert send(smu, "short()") == ["5.05000e+03"]  # the limit counts per command
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=4))
+def test_no_line_makes_the_emulator_raise_only_the_error_queue_grows(lines):
+    circuit = BenchCircuit(BENCH, Chip.from_seed(0))
+    smu = Keithley2600BEmulator(circuit, {"a": "smu_hi", "b": "drive"})
+    smu.link(2, Keithley707BEmulator(circuit), latency_s=1e-3)
+    for line in ["loadscript fuzz", *lines, "endscript", "fuzz()", *lines]:
+        if "\n" in line or "\r" in line:
+            continue  # one command per line on the wire
+        smu.write(line)
+        smu.discard_replies()
+    assert all(isinstance(code, int) for code, _ in smu.error_queue)
