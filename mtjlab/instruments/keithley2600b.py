@@ -125,6 +125,12 @@ SCAN_SCRIPT = (
 MAX_SCAN_READINGS = 20_000
 
 
+def _check_node(node: object) -> None:
+    """Refuse anything but a TSP-Link node number (1 to 64)."""
+    if isinstance(node, bool) or not isinstance(node, (int, np.integer)) or not 1 <= node <= 64:
+        raise ValueError(f"node={node!r} is not a TSP-Link node number; allowed: 1 to 64")
+
+
 def _scan_chunks(levels: list[list[float]], cols: int) -> list[list[int]]:
     """The rows with levels, in runs of whole rows of at most MAX_SCAN_READINGS readings."""
     chunks: list[list[int]] = []
@@ -398,8 +404,7 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
             raise ValueError(
                 f"matrix must be a TSP-Link matrix driver (707B, 708B), not {matrix!r}"
             )
-        if isinstance(node, bool) or not isinstance(node, (int, np.integer)) or not 1 <= node <= 64:
-            raise ValueError(f"node={node!r} is not a TSP-Link node number; allowed: 1 to 64")
+        _check_node(node)
         lists: list[list[str]] = []
         for name, names, allow_empty in (
             ("row_select", row_select, False),
@@ -484,8 +489,7 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
     def reaches_node(self, node: int) -> bool:
         """Whether TSP-Link node ``node`` is there (``node[N]`` is not nil); nothing is set.
         False on a model without TSP-Link, with nothing sent."""
-        if isinstance(node, bool) or not isinstance(node, (int, np.integer)) or not 1 <= node <= 64:
-            raise ValueError(f"node={node!r} is not a TSP-Link node number; allowed: 1 to 64")
+        _check_node(node)
         if self.model in NO_TSP_LINK:
             return False
         reply = self.ask(f"print(node[{int(node)}] ~= nil)").strip()

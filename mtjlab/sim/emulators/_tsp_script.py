@@ -263,10 +263,12 @@ class ScriptRuntime:
         self._clock_advance(float(seconds))
 
     def _print(self, *values: Any) -> None:
-        self._output.append("\t".join(_print_text(v) for v in values))
+        self._output.append("\t".join(print_text(v) for v in values))
 
 
-def _print_text(value: Any) -> str:
+def print_text(value: Any) -> str:
+    """One value as TSP's ``print`` writes it: numbers with the default ASCII precision
+    (``%.5e``), ``nil``, ``true``/``false``, strings as they are."""
     if value is None:
         return "nil"
     if isinstance(value, bool):

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from mtjlab.benchfile import Bench, InstrumentEntry
+
+if TYPE_CHECKING:
+    from mtjlab.instrument_backend import BenchInstruments
 from mtjlab.sim.emulators.base import EmulatedInstrument, EmulatorAdapter, VirtualClock
 from mtjlab.sim.emulators.circuit import SMU_LO, BenchCircuit
 
@@ -65,7 +69,7 @@ class EmulatedBench:
                 bench.timing["tsp_link_latency_s"],
             )
         self._adapters: dict[str, EmulatorAdapter] = {}
-        self._instruments: object | None = None  # the backends' shared BenchInstruments
+        self._instruments: BenchInstruments | None = None  # what the backends share
 
     def _emulator(self, model: str, resource: str, entries: list[InstrumentEntry]):
         module, name = EMULATORS[model]
@@ -142,7 +146,6 @@ class EmulatedBench:
 
         if self._instruments is None:
             self._instruments = BenchInstruments(self.drivers())
-        assert isinstance(self._instruments, BenchInstruments)
         limits = self.bench.limits or chip_limits(self.chip)
         backend = InstrumentBackend(
             self.bench, array, self._instruments, limits=limits,

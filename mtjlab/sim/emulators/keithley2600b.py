@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtjlab.sim.emulators._source_meter import check_line_frequency, measure_current_a
-from mtjlab.sim.emulators._tsp_script import ScriptError, ScriptRuntime
+from mtjlab.sim.emulators._tsp_script import ScriptError, ScriptRuntime, print_text
 from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
 from mtjlab.sim.emulators.circuit import BenchCircuit
 
@@ -109,14 +109,6 @@ def _syntax(detail: str) -> TspError:
 
 def _runtime(detail: str) -> TspError:
     return TspError(-286, f"TSP Runtime error at line 1: {detail}")
-
-
-def _format(value: Any) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, str):
-        return value
-    return f"{float(value):.5e}"
 
 
 def _split_arguments(text: str) -> list[str]:
@@ -320,7 +312,7 @@ class Keithley2600BEmulator(EmulatedInstrument):
         name, arguments = call.group(1), _split_arguments(call.group(2))
         if name == "print":
             values = [v for a in arguments for v in self._evaluate_all(a)]
-            return ["\t".join(_format(v) for v in values)]
+            return ["\t".join(print_text(v) for v in values)]
         if name == "printbuffer":
             return [self._printbuffer(arguments)]
         self._call(name, arguments)
@@ -353,7 +345,7 @@ class Keithley2600BEmulator(EmulatedInstrument):
     @staticmethod
     def _number(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _runtime(f"number expected, got {_format(value)}")
+            raise _runtime(f"number expected, got {print_text(value)}")
         return float(value)
 
     def _channel(self, name: str) -> tuple[_Channel, str]:
@@ -481,7 +473,7 @@ class Keithley2600BEmulator(EmulatedInstrument):
             raise _runtime("bad argument #3 to 'printbuffer' (buffer expected)")
         if not 1 <= start <= end <= len(values):
             raise _runtime(f"printbuffer: index {start} to {end} of {len(values)} readings")
-        return ", ".join(_format(v) for v in values[start - 1 : end])
+        return ", ".join(print_text(v) for v in values[start - 1 : end])
 
     # -- channels and the circuit ----------------------------------------------------------------
 
