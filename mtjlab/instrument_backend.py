@@ -156,7 +156,6 @@ class InstrumentBackend(ArrayBackend):
 
     def _read_cell(self, row: int, col: int, v_read_v: float, bias: str) -> CellReading:
         self._need(bias, self.bench.read_schemes, "read bias")
-        self._shared.settled = False
         self.counts["reads"] += 1
         if bias == "grounded":
             assert self._drive is not None and self._smu is not None
@@ -209,7 +208,6 @@ class InstrumentBackend(ArrayBackend):
             for i, shares in enumerate(self._scan(levels, "grounded")):
                 out[used[i], :] += shares.T
             return out
-        self._shared.settled = False
         assert self._drive is not None and self._smu is not None
         for i in range(rows):
             if used[i].size == 0:
@@ -228,7 +226,6 @@ class InstrumentBackend(ArrayBackend):
         the matrix over TSP-Link (see the module docstring)."""
         from mtjlab.instruments.keithley2600b import Keithley2600B
 
-        self._shared.settled = False
         node = self.bench.tsp_link_node
         assert node is not None
         reader = _role(self._smu, Keithley2600B, str(self.bench.terminals["smu_hi"].instrument))
@@ -263,7 +260,6 @@ class InstrumentBackend(ArrayBackend):
         self, row: int, col: int, amplitude_v: float, width_s: float, polarity: int, scheme: str
     ) -> None:
         self._need(scheme, self._write_schemes, "write scheme")
-        self._shared.settled = False
         assert self._pulse is not None
         polarity_name = "positive" if polarity > 0 else "negative"
         lines = {("row", row): "pulse", ("col", col): "ground"}
@@ -349,7 +345,10 @@ class InstrumentBackend(ArrayBackend):
 
     def _ready_sources(self) -> None:
         """Configure the source meters once, at 0 V with the output on: from then on a read is
-        a level change, and the output never goes on with a level nobody set."""
+        a level change, and the output never goes on with a level nobody set. After a safe state
+        no connection is known and the sources are not ready, so the next operation comes here
+        before it sends anything: this is where the bench stops being settled."""
+        self._shared.settled = False
         if self._shared.sources_ready:
             return
         for source in (self._smu, self._drive):
