@@ -84,6 +84,14 @@ def _bench_file(bench: dict):
     return parse_bench_text(bench["text"], bench["path"])
 
 
+def _emulated_chip(bench: dict) -> dict:
+    """The simulated chip behind an emulated bench file, as a simulated bench description."""
+    loaded = _bench_file(bench)
+    if loaded.chip is None:
+        raise StoreError(f"bench file {bench['path']} is a real bench, with no simulated chip")
+    return {"kind": "sim", **loaded.chip}
+
+
 def bench_arrays(bench: dict) -> list[int]:
     """The arrays a bench reaches: every array of the simulated chip, or a file's wired ones."""
     if bench.get("kind") == "file":
@@ -98,10 +106,7 @@ def bench_spec(bench: dict):
     from mtjlab.sim.chip import chip_spec
 
     if bench.get("kind") == "file":
-        loaded = _bench_file(bench)
-        if loaded.chip is None:
-            raise StoreError(f"bench file {bench['path']} is a real bench, with no simulated chip")
-        return bench_spec({"kind": "sim", **loaded.chip})
+        return bench_spec(_emulated_chip(bench))
 
     spec = chip_spec(bench.get("preset", "default"))
     changes = bench.get("changes", {})
@@ -119,10 +124,7 @@ def bench_chip(bench: dict):
     from mtjlab.sim.chip import Chip
 
     if bench.get("kind") == "file":
-        loaded = _bench_file(bench)
-        if loaded.chip is None:
-            raise StoreError(f"bench file {bench['path']} is a real bench, with no simulated chip")
-        return bench_chip({"kind": "sim", **loaded.chip})
+        return bench_chip(_emulated_chip(bench))
     if bench.get("kind") != "sim":
         raise StoreError(f"bench kind {bench.get('kind')!r} is not supported here (only 'sim')")
     return Chip.from_seed(int(bench["seed"]), bench_spec(bench))
