@@ -305,18 +305,26 @@ def _bench(args: argparse.Namespace) -> tuple[dict, Limits]:
     from mtjlab import runs
 
     bench = runs.file_bench(args.bench) if args.bench is not None else runs.sim_bench(args.seed)
-    reachable = runs.bench_arrays(bench)
     if hasattr(args, "arrays"):
-        if args.arrays is None:
-            args.arrays = reachable
-        asked = args.arrays
+        args.arrays = _arrays_on(bench, args.arrays, args.bench)
     else:
-        asked = [args.array]
+        _arrays_on(bench, [args.array], args.bench)
+    return bench, runs.bench_limits(bench)
+
+
+def _arrays_on(bench: dict, asked: list[int] | None, bench_file: Path | None) -> list[int]:
+    """The arrays asked for (every array the bench reaches if None), each checked to be on
+    the bench: a bench file's wired arrays, or the simulated chip's."""
+    from mtjlab import runs
+
+    reachable = runs.bench_arrays(bench)
+    if asked is None:
+        return reachable
     missing = sorted(set(asked) - set(reachable))
     if missing:
-        where = f"bench {args.bench}" if args.bench is not None else "the simulated chip"
+        where = f"bench {bench_file}" if bench_file is not None else "the simulated chip"
         raise UsageError(f"array(s) {missing} are not on {where}; it has {reachable}")
-    return bench, runs.bench_limits(bench)
+    return asked
 
 
 def _check_write_params(write: dict, limits: Limits) -> None:
@@ -817,7 +825,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     if args.bench is None:
         bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
-        where = "the simulated chip"
         workers = args.workers or min(2, os.cpu_count() or 1)
     else:
         if args.chip != "default" or args.chip_set:
@@ -830,19 +837,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                 f"--workers {args.workers}: a bench's instruments are driven by one process"
             )
         bench = runs.file_bench(args.bench)
-        where = f"bench {args.bench}"
         workers = 1
         if args.statistics_aware and bench["seed"] is None:
             raise UsageError(
                 "--statistics-aware draws from the simulated chip's device statistics; "
                 f"bench {args.bench} is a real bench, whose statistics mtjlab does not know"
             )
-    reachable = runs.bench_arrays(bench)
-    if args.arrays is None:
-        args.arrays = reachable
-    missing = sorted(set(args.arrays) - set(reachable))
-    if missing:
-        raise UsageError(f"array(s) {missing} are not on {where}; it has {reachable}")
+    args.arrays = _arrays_on(bench, args.arrays, args.bench)
     limits = runs.bench_limits(bench)
     limits.check_read(args.v_in_v, "input voltage --v-in")
     write = {
