@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mtjlab.cli import main as mtjlab_main
+from mtjlab.cli.app import main as mtjlab_main
 
 VARIANTS: dict[str, dict[str, float]] = {
     "all non-idealities": {},

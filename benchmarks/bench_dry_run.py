@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
-from mtjlab.sim.emulators.bench import EmulatedBench
+from mtjlab.bench.emulated import EmulatedBench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 
 
 def main() -> None:

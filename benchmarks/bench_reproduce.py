@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mtjlab.cli import main as mtjlab_main
-from mtjlab.network import train_binary_networks, wine_split
+from mtjlab.analysis.network import train_binary_networks, wine_split
+from mtjlab.cli.app import main as mtjlab_main
 from mtjlab.protocols.inference import PairMapping, fit_calibration, nominal_calibration
 from mtjlab.protocols.write import write_verify
+from mtjlab.runs.store import RunStore
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip, chip_spec
-from mtjlab.store import RunStore
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mtjlab.patterns import make_pattern
+from mtjlab.core.patterns import make_pattern
 from mtjlab.protocols.write import write_verify
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip

@@ -1,6 +1,6 @@
 """mtjlab: write, read and characterize passive MTJ crossbar arrays on a bench or a simulated one.
 
-Protocols use one interface, :class:`mtjlab.backend.ArrayBackend`; the bench and the simulator
+Protocols use one interface, :class:`mtjlab.core.backend.ArrayBackend`; the bench and the simulator
 both implement it.
 """
 

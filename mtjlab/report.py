@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator, StrMethodFormatter
 
-from mtjlab.states import AP, NAMES, OPEN, SHORT, P
+from mtjlab.core.states import AP, NAMES, OPEN, SHORT, P
 
 #: Figure formats every plot function writes, chosen by the file name's suffix.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -229,7 +229,7 @@ def plot_state_map(
     Parameters
     ----------
     states : array_like of int, shape (rows, cols)
-        Cell classes as coded in :mod:`mtjlab.states`: P = 0, AP = 1, OPEN = 2, SHORT = 3.
+        Cell classes as coded in :mod:`mtjlab.core.states`: P = 0, AP = 1, OPEN = 2, SHORT = 3.
     path : Path or str
         ``.png``, ``.pdf`` or ``.svg`` file, or an existing folder (``state_map.png``).
     target : array_like of 0, 1 and -1, shape (rows, cols), optional

@@ -6,9 +6,9 @@ import copy
 import pytest
 import yaml
 
-from mtjlab import bench as bench_use
-from mtjlab.benchfile import builtin_bench_path, parse_bench
-from mtjlab.cli import main
+from mtjlab.bench import drivers as bench_use
+from mtjlab.bench.file import builtin_bench_path, parse_bench
+from mtjlab.cli.app import main
 
 
 def serial_matrix_bench():
@@ -79,7 +79,7 @@ def test_an_instrument_backend_over_the_serial_matrix_reads_a_cell(array):
     from mtjlab.sim.chip import Chip
 
     bench = serial_matrix_bench()
-    from mtjlab.sim.emulators.bench import EmulatedBench
+    from mtjlab.bench.emulated import EmulatedBench
 
     emulated = EmulatedBench(bench)
     with emulated.backend(array) as backend:

@@ -3,11 +3,11 @@ every output off and every relay open: the safe state tries each instrument."""
 
 import pytest
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.bench.emulated import EmulatedBench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.instruments.roles import InstrumentError
 from mtjlab.sim.chip import SHORTED
 from mtjlab.sim.emulators.base import EmulatorDisconnected, EmulatorTimeout
-from mtjlab.sim.emulators.bench import EmulatedBench
 
 BENCH = load_bench(builtin_bench_path())
 

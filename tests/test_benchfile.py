@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtjlab.benchfile import BenchFileError, builtin_bench_path, load_bench, parse_bench
+from mtjlab.bench.file import BenchFileError, builtin_bench_path, load_bench, parse_bench
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from pymeasure.test import expected_protocol
 
-from mtjlab._checks import check_array, check_choice, check_scalar, describe_range
+from mtjlab.core.checks import check_array, check_choice, check_scalar, describe_range
 from mtjlab.instruments.keithley2400 import Keithley2400
 from mtjlab.instruments.keysight81160a import Keysight81160A
 from mtjlab.protocols.rv import rv_loop

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mtjlab import __version__
-from mtjlab.cli import EXIT_BROKEN_PIPE, main
+from mtjlab.cli.app import EXIT_BROKEN_PIPE, main
 
 
 def test_sim_read_prints_the_map_and_saves_a_png(tmp_path, capsys):

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtjlab.cli import main
-from mtjlab.store import RunStore
+from mtjlab.cli.app import main
+from mtjlab.runs.store import RunStore
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EMULATED = str(EXAMPLES / "emulated-bench.yaml")

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtjlab.cli import main
-from mtjlab.patterns import make_pattern, save_pattern
-from mtjlab.store import RunStore
+from mtjlab.cli.app import main
+from mtjlab.core.patterns import make_pattern, save_pattern
+from mtjlab.runs.store import RunStore
 
 SMALL = ["--arrays", "1", "--patterns", "2", "--fixed", "none"]
 
@@ -156,8 +156,8 @@ def _keyed(store_path: Path, run_id: int) -> list[tuple]:
 
 
 def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_records(tmp_path):
-    # Nine writes, several seconds: enough for kills early on however fast the machine is.
-    start = ["characterize", "fidelity", "--seed", "3", "--arrays", "1", "--patterns", "8"]
+    # Twenty-five writes, several seconds: enough for kills early on however fast the machine is.
+    start = ["characterize", "fidelity", "--seed", "3", "--arrays", "1", "--patterns", "24"]
     start += ["--fixed", "all-AP"]
     reference = tmp_path / "ref.db"
     assert main([*start, "--store", str(reference), "--out", str(tmp_path / "ref")]) == 0

@@ -4,11 +4,11 @@ simulator built from the same chip seed, and the bench's safety read from the tr
 import numpy as np
 import pytest
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
-from mtjlab.limits import LimitError
+from mtjlab.bench.emulated import EmulatedBench
+from mtjlab.bench.file import builtin_bench_path, load_bench
+from mtjlab.core.limits import LimitError
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip
-from mtjlab.sim.emulators.bench import EmulatedBench
 
 BENCH = load_bench(builtin_bench_path())
 
@@ -93,7 +93,7 @@ def test_pymeasures_own_2400_driver_reads_a_device_the_matrix_connects():
     import yaml
     from pymeasure.instruments.keithley import Keithley2400
 
-    from mtjlab.benchfile import parse_bench
+    from mtjlab.bench.file import parse_bench
     from mtjlab.instruments.keithley707b import Keithley707B
     from mtjlab.instruments.keithley2600b import Keithley2600B
 
@@ -158,7 +158,7 @@ def cell_by_cell_bench():
 
     import yaml
 
-    from mtjlab.benchfile import parse_bench
+    from mtjlab.bench.file import parse_bench
 
     data = copy.deepcopy(yaml.safe_load(builtin_bench_path().read_text()))
     del data["tsp_link"]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtjlab.limits import LimitError, Limits
+from mtjlab.core.limits import LimitError, Limits
 
 GOOD = dict(
     max_read_v=0.1,

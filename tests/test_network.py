@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mtjlab.network import (
+from mtjlab.analysis.network import (
     BinaryNet,
     float_mlp_accuracy,
     sign,
@@ -71,7 +71,7 @@ def test_float_mlp_is_the_software_ceiling(split):
 
 
 def test_retuned_thresholds_undo_a_shift_of_the_hidden_sums(split, nets):
-    from mtjlab.network import retune_thresholds
+    from mtjlab.analysis.network import retune_thresholds
 
     net = nets[2]
     clean = split.x_train @ net.w_hidden
@@ -89,7 +89,7 @@ def test_retuned_thresholds_undo_a_shift_of_the_hidden_sums(split, nets):
 
 
 def test_retuning_never_lowers_training_accuracy(split, nets):
-    from mtjlab.network import retune_thresholds
+    from mtjlab.analysis.network import retune_thresholds
 
     for net in nets[:6]:
         pre = split.x_train @ net.w_hidden

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtjlab.patterns import PatternError, load_pattern, make_pattern, save_pattern
+from mtjlab.core.patterns import PatternError, load_pattern, make_pattern, save_pattern
 
 
 def test_generated_kinds():

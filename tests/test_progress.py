@@ -2,8 +2,8 @@
 
 import io
 
-from mtjlab.progress import ProgressView
-from mtjlab.protocols.events import Progress
+from mtjlab.cli.progress import ProgressView
+from mtjlab.core.events import Progress
 
 
 class FakeTerminal(io.StringIO):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mtjlab import report
+from mtjlab.core.states import AP, OPEN, SHORT, P
 from mtjlab.report import (
     check_figure_path,
     error_color_limit,
@@ -19,7 +20,6 @@ from mtjlab.report import (
     plot_switching_curves,
     resistance_color_limits,
 )
-from mtjlab.states import AP, OPEN, SHORT, P
 
 MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-", ".svg": b"<?xml"}
 

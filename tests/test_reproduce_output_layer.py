@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from mtjlab import runs
-from mtjlab.cli import main
+from mtjlab.cli.app import main
+from mtjlab.runs import engine as runs
+from mtjlab.runs.store import RunStore
 from mtjlab.sim.chip import STUCK_AP
-from mtjlab.store import RunStore
 
 ARGV = ["reproduce", "--output-layer", "array", "--workers", "1"]
 

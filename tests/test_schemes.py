@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtjlab.schemes import line_voltages
+from mtjlab.core.schemes import line_voltages
 
 
 @given(

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mtjlab
-import mtjlab.store
-from mtjlab.store import (
+import mtjlab.runs.store
+from mtjlab.runs.store import (
     APPLICATION_ID,
     STORE_FORMATS,
     NotAStoreError,
@@ -172,7 +172,7 @@ def _ours_without_tables(path):
 
 def _lookalike_without_our_id(path):
     db = sqlite3.connect(path)
-    db.executescript(mtjlab.store._SCHEMA)
+    db.executescript(mtjlab.runs.store._SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     db.commit()
     db.close()
@@ -338,7 +338,7 @@ def test_export_refuses_an_unknown_format_and_a_failed_export_leaves_nothing(
         raise OSError("disk full")
 
     before = sorted(tmp_path.iterdir())
-    monkeypatch.setattr(mtjlab.store, "_write_csv", half_written)
+    monkeypatch.setattr(mtjlab.runs.store, "_write_csv", half_written)
     with pytest.raises(OSError, match="disk full"):
         store.export(run, "csv", tmp_path / "out.csv")
     assert sorted(tmp_path.iterdir()) == before
@@ -357,7 +357,7 @@ def test_an_empty_run_exports_a_header_only(store, tmp_path):
 CHILD = textwrap.dedent(
     """
     import sys
-    from mtjlab.store import RunStore
+    from mtjlab.runs.store import RunStore
 
     store = RunStore(sys.argv[1])
     run, unit = int(sys.argv[2]), sys.argv[3]

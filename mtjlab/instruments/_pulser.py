@@ -12,7 +12,7 @@ from typing import Any
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set
 
-from mtjlab._checks import check_choice, check_scalar
+from mtjlab.core.checks import check_choice, check_scalar
 
 from ._errors import ScpiErrorQueue
 from ._grammar import ascii_pattern, check_name, grammar_validator

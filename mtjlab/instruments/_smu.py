@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from pymeasure.instruments import Instrument
 
-from mtjlab._checks import check_scalar
+from mtjlab.core.checks import check_scalar
 
 from ._errors import _ErrorQueue
 from .roles import SourceMeter

@@ -36,7 +36,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400 as _PymeasureKeithley2400
 from pymeasure.instruments.validators import strict_discrete_set
 
-from mtjlab._checks import check_choice, check_scalar
+from mtjlab.core.checks import check_choice, check_scalar
 
 from ._errors import ScpiErrorQueue
 from ._smu import ConfirmedSource

@@ -33,7 +33,7 @@ from pymeasure.instruments.keysight.keysight81160A import Keysight81160A as _Pym
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160AChannel
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from mtjlab._checks import check_scalar
+from mtjlab.core.checks import check_scalar
 
 from ._grammar import check_name
 from ._pulser import (

@@ -16,7 +16,7 @@ import serial
 from pymeasure.adapters import SerialAdapter
 from pymeasure.instruments import Instrument
 
-from mtjlab._checks import check_scalar
+from mtjlab.core.checks import check_scalar
 
 from ._grammar import ascii_pattern, check_names
 from .roles import ChannelSpecError, InstrumentError, SwitchMatrix

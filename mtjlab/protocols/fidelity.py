@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend
-from mtjlab.protocols.events import Progress, ProgressCallback, emit
-from mtjlab.protocols.units import Unit, UnitRunner
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.states import AP, P
 from mtjlab.protocols.write import write_verify
-from mtjlab.states import AP, P
-from mtjlab.store import RunStore
+from mtjlab.runs.store import RunStore
+from mtjlab.runs.units import Unit, UnitRunner
 
 
 def unit_name(pattern: int, array: int) -> str:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.states import AP, P
 from mtjlab.protocols.write import KEEP
-from mtjlab.states import AP, P
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend
-from mtjlab.protocols.events import Progress, ProgressCallback, emit
-from mtjlab.states import AP, NAMES, OPEN, SHORT, P
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.states import AP, NAMES, OPEN, SHORT, P
 
 #: A reading this many times below the P/AP threshold is a short, this many times above it an
 #: open. The threshold sits near R_P sqrt(1 + TMR), so with TMR from 50 to 300 % the P and AP
@@ -30,7 +30,7 @@ class ThresholdError(ValueError):
 class Readout:
     """One read-out of an array.
 
-    ``states`` holds a code of :mod:`mtjlab.states` per cell (P, AP, OPEN or SHORT);
+    ``states`` holds a code of :mod:`mtjlab.core.states` per cell (P, AP, OPEN or SHORT);
     ``threshold_ohm`` is the P/AP boundary used and ``threshold_source`` where it came from
     (``"map"``: this map's own two populations; ``"given"``: passed in).
     """
@@ -77,7 +77,7 @@ def split_threshold(resistance_ohm: np.ndarray) -> float | None:
 
 
 def classify(resistance_ohm: np.ndarray, threshold_ohm: float) -> np.ndarray:
-    """Cell classes of a map for a given P/AP threshold (codes of :mod:`mtjlab.states`)."""
+    """Cell classes of a map for a given P/AP threshold (codes of :mod:`mtjlab.core.states`)."""
     r = np.asarray(resistance_ohm, dtype=float)
     states = np.where(r > threshold_ohm, AP, P).astype(np.int8)
     states[r < threshold_ohm / DEFECT_FACTOR] = SHORT

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtjlab._checks import check_choice, check_scalar
-from mtjlab.backend import ArrayBackend
-from mtjlab.protocols.events import Progress, ProgressCallback, emit
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.checks import check_choice, check_scalar
+from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.schemes import WRITE_SCHEMES
+from mtjlab.core.states import AP, OPEN, P
 from mtjlab.protocols.switching import (
     MAX_STATE_RATIO,
     MIN_STATE_RATIO,
@@ -23,8 +25,6 @@ from mtjlab.protocols.switching import (
     _check_widths,
     _frozen,
 )
-from mtjlab.schemes import WRITE_SCHEMES
-from mtjlab.states import AP, OPEN, P
 
 #: State code of a reading when the loop shows no two clear levels to tell P from AP by.
 UNDETERMINED = -1
@@ -52,8 +52,9 @@ class RVLoop:
     resistance_ohm : ndarray
         Grounded read after each pulse.
     state : ndarray of int
-        ``mtjlab.states.P`` or ``AP`` from the loop's own threshold, ``OPEN`` for a reading that
-        is no positive resistance, :data:`UNDETERMINED` when the loop shows no two levels.
+        ``mtjlab.core.states.P`` or ``AP`` from the loop's own threshold, ``OPEN`` for a
+        reading that is no positive resistance, :data:`UNDETERMINED` when the loop shows no two
+        levels.
     initial_resistance_ohm : float
         Read before the first pulse.
     initial_state : int
@@ -138,7 +139,7 @@ def rv_loop(
     cycles : int
         Loops to run, from 1 to 1000.
     progress : callable, optional
-        Receives :class:`~mtjlab.protocols.events.Progress` events (task ``"rv-loop"``, one
+        Receives :class:`~mtjlab.core.events.Progress` events (task ``"rv-loop"``, one
         step per pulse).
     record : callable, optional
         Receives each read as it is measured: ``kind`` ``"rv"``, ``row``, ``col``, ``cycle``,

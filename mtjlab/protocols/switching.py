@@ -13,13 +13,13 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import ArrayLike
 
-from mtjlab._checks import check_array, check_choice, check_scalar, describe_range
-from mtjlab.backend import ArrayBackend
-from mtjlab.limits import Limits
-from mtjlab.protocols.events import Progress, ProgressCallback, emit
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.checks import check_array, check_choice, check_scalar, describe_range
+from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.limits import Limits
+from mtjlab.core.schemes import WRITE_SCHEMES
+from mtjlab.core.states import AP, NAMES, P
 from mtjlab.protocols.readout import MIN_STATE_RATIO
-from mtjlab.schemes import WRITE_SCHEMES
-from mtjlab.states import AP, NAMES, P
 
 #: A sink for measured records: one flat dict of str/int/float/bool values per measurement.
 RecordSink = Callable[[dict], None]
@@ -260,7 +260,7 @@ def switching_probability(
         Shuffles the order of the trials, so that a drift in time is spread over the grid
         instead of looking like an amplitude or width dependence.
     progress : callable, optional
-        Receives :class:`~mtjlab.protocols.events.Progress` events (task ``"switching"``, one
+        Receives :class:`~mtjlab.core.events.Progress` events (task ``"switching"``, one
         step per trial).
     record : callable, optional
         Receives each measured record as soon as it is measured: ``kind`` ``"calibration"``

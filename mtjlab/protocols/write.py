@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mtjlab._checks import check_choice, check_scalar
-from mtjlab.backend import ArrayBackend
-from mtjlab.protocols.events import Progress, ProgressCallback, emit
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.checks import check_choice, check_scalar
+from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.schemes import WRITE_SCHEMES
+from mtjlab.core.states import AP, NAMES, OPEN, SHORT, P
 from mtjlab.protocols.readout import MIN_STATE_RATIO, Readout, ThresholdError, read_states
-from mtjlab.schemes import WRITE_SCHEMES
-from mtjlab.states import AP, NAMES, OPEN, SHORT, P
 
 #: Value of a target cell that is to be left alone (outside the block being written).
 KEEP = -1

@@ -12,10 +12,10 @@ import json
 
 import numpy as np
 
-from mtjlab._checks import check_scalar
-from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap
-from mtjlab.limits import Limits
-from mtjlab.schemes import line_voltages
+from mtjlab.core.backend import ArrayBackend, CellReading, ResistanceMap
+from mtjlab.core.checks import check_scalar
+from mtjlab.core.limits import Limits
+from mtjlab.core.schemes import line_voltages
 from mtjlab.sim import device
 from mtjlab.sim._solver_common import Ends
 from mtjlab.sim.chip import OK, SHORTED, Chip
@@ -68,7 +68,7 @@ class SimulatedBackend(ArrayBackend):
         self.read_time_s = check_scalar(read_time_s, "read_time_s", low=0, low_open=True, unit="s")
         self.nonlinear = nonlinear
         if limits is not None and not isinstance(limits, Limits):
-            raise TypeError(f"limits must be a mtjlab.limits.Limits, got {limits!r}")
+            raise TypeError(f"limits must be a mtjlab.core.limits.Limits, got {limits!r}")
         self._limits = limits or chip_limits(chip, read_time_s=self.read_time_s)
         #: Counts of operations, for dry-run accounting (reads, pulses, safe-state calls).
         self.counts = {"reads": 0, "pulses": 0, "vectors": 0, "safe_state": 0}

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from mtjlab._checks import check_choice, check_scalar
+from mtjlab.core.checks import check_choice, check_scalar
 from mtjlab.sim import device
 from mtjlab.sim.device import AP, DEFAULT_DEVICE, MTJParams, P
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from mtjlab.limits import Limits
+from mtjlab.core.limits import Limits
 from mtjlab.sim import device
 from mtjlab.sim.chip import OK, SHORTED, Chip
 from mtjlab.sim.device import AP, P

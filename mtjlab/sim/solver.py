@@ -80,7 +80,7 @@ from functools import cached_property
 
 import numpy as np
 
-from mtjlab._checks import check_array, check_choice, check_scalar
+from mtjlab.core.checks import check_array, check_choice, check_scalar
 from mtjlab.sim._solver_block import BandedSystem, solve_block, solve_block_batched
 from mtjlab.sim._solver_block import batched_eligible as batched_block_eligible
 from mtjlab.sim._solver_block import eligible as block_eligible

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from mtjlab.patterns import make_pattern
+from mtjlab.core.patterns import make_pattern
 from mtjlab.protocols.fidelity import characterize_fidelity
+from mtjlab.runs.store import RunStore
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import STUCK_P, Chip
-from mtjlab.store import RunStore
 
 PATTERNS = [make_pattern("random", (15, 15), rng=k) for k in range(2)] + [
     make_pattern("all-AP", (15, 15))

@@ -5,7 +5,8 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from mtjlab.network import train_binary_networks, wine_split
+from mtjlab.analysis.network import train_binary_networks, wine_split
+from mtjlab.core.states import AP, OPEN, P
 from mtjlab.protocols.inference import (
     PairMapping,
     fit_calibration,
@@ -14,7 +15,6 @@ from mtjlab.protocols.inference import (
 from mtjlab.protocols.write import KEEP, write_verify
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import PRESETS, Chip, ChipSpec
-from mtjlab.states import AP, OPEN, P
 
 # No variation, defects, line resistance or read noise; one 50 nm array.
 IDEAL = {**asdict(PRESETS["ideal"]), "diameters_nm": (50.0,)}
@@ -92,8 +92,8 @@ def test_a_trained_network_on_the_default_chip_scores_as_in_software():
 
 
 def test_defect_aware_placement_never_costs_more_and_dodges_few_defects():
+    from mtjlab.core.states import SHORT
     from mtjlab.protocols.inference import defect_aware_mapping, placement_cost
-    from mtjlab.states import SHORT
 
     default = PairMapping.default(13, 7)
     w = random_weights(7)

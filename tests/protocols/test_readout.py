@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from mtjlab.core.states import AP, OPEN, SHORT, P
 from mtjlab.protocols.readout import ThresholdError, classify, read_states, split_threshold
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OPEN as SIM_OPEN
 from mtjlab.sim.chip import SHORTED, Chip, ChipSpec
-from mtjlab.states import AP, OPEN, SHORT, P
 
 
 def truth(array) -> np.ndarray:

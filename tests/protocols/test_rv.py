@@ -6,13 +6,13 @@ import math
 import numpy as np
 import pytest
 
-from mtjlab.protocols.events import Progress
+from mtjlab.core.events import Progress
+from mtjlab.core.states import AP, P
+from mtjlab.core.states import OPEN as OPEN_STATE
 from mtjlab.protocols.rv import UNDETERMINED, classify, rv_loop, two_level_threshold
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, STUCK_P, Chip
 from mtjlab.sim.device import resistance_ohm
-from mtjlab.states import AP, P
-from mtjlab.states import OPEN as OPEN_STATE
 
 
 @pytest.fixture(scope="module")

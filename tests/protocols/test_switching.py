@@ -7,14 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mtjlab.protocols.events import Progress
+from mtjlab.core.events import Progress
+from mtjlab.core.schemes import line_voltages
 from mtjlab.protocols.switching import (
     MIN_STATE_RATIO,
     calibrate_threshold,
     fit_thermal_activation,
     switching_probability,
 )
-from mtjlab.schemes import line_voltages
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_P, Chip, ChipSpec, chip_spec
 from mtjlab.sim.device import P

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from mtjlab.protocols.units import StateGroup, Unit, UnitRunner
+from mtjlab.core.states import AP, P
+from mtjlab.runs.store import RunStore
+from mtjlab.runs.units import StateGroup, Unit, UnitRunner
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip
-from mtjlab.states import AP, P
-from mtjlab.store import RunStore
 
 
 def _backends():

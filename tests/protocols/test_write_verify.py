@@ -6,11 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mtjlab.limits import LimitError
+from mtjlab.core.limits import LimitError
+from mtjlab.core.states import AP, P
 from mtjlab.protocols.write import KEEP, Ramp, place_pattern, write_verify
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_AP, STUCK_P, Chip, ChipSpec
-from mtjlab.states import AP, P
 
 
 def random_pattern(seed, shape=(15, 15)):

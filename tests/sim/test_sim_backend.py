@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtjlab.backend import ArrayBackend
-from mtjlab.limits import LimitError
-from mtjlab.schemes import line_voltages
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.limits import LimitError
+from mtjlab.core.schemes import line_voltages
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, SHORTED, Chip, ChipSpec
 from mtjlab.sim.device import AP, P, resistance_ohm

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mtjlab.limits import LimitError
-from mtjlab.schemes import READ_BIASES
+from mtjlab.core.limits import LimitError
+from mtjlab.core.schemes import READ_BIASES
 from mtjlab.sim import backend as sim_backend
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, Chip

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtjlab.schemes import line_voltages
+from mtjlab.core.schemes import line_voltages
 from mtjlab.sim._solver_common import Ends
 from mtjlab.sim.chip import Chip
 from mtjlab.sim.solver import METHODS, ConvergenceError, Terminals, solve_crossbar, solve_ends

@@ -4,7 +4,7 @@ carry, against the simulator's own reads and hand-solved cases."""
 import numpy as np
 import pytest
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip
 from mtjlab.sim.emulators.base import VirtualClock

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymeasure.instruments.keithley import Keithley2400 as PymeasureKeithley2400
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.instruments.keithley2400 import Keithley2400
 from mtjlab.instruments.roles import InstrumentError
 from mtjlab.sim.backend import SimulatedBackend

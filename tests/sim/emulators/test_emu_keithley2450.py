@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.instruments.keithley2450 import Keithley2450
 from mtjlab.instruments.roles import InstrumentError
 from mtjlab.sim.backend import SimulatedBackend

@@ -4,7 +4,7 @@ from the reference manual (707B-901-01) or the bench's wiring, not from the emul
 
 import pytest
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.instruments.keithley707b import Keithley707B, Keithley708B
 from mtjlab.instruments.roles import InstrumentError
 from mtjlab.sim.chip import Chip

@@ -5,7 +5,7 @@ speaks is the 33500 Series Operating and Service Guide's (limits below are the g
 import numpy as np
 import pytest
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.instruments.keysight33500b import Keysight33500B
 from mtjlab.instruments.roles import InstrumentError
 from mtjlab.sim.chip import Chip

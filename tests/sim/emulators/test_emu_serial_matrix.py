@@ -9,7 +9,7 @@ import pytest
 import serial
 import yaml
 
-from mtjlab.benchfile import builtin_bench_path, parse_bench
+from mtjlab.bench.file import builtin_bench_path, parse_bench
 from mtjlab.instruments.roles import InstrumentError
 from mtjlab.instruments.serial_matrix import SerialRelayMatrix
 from mtjlab.sim.chip import Chip

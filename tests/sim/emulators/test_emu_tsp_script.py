@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtjlab.benchfile import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.sim.chip import Chip
 from mtjlab.sim.emulators.circuit import BenchCircuit
 from mtjlab.sim.emulators.keithley707b import Keithley707BEmulator

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mtjlab.backend import ArrayBackend, CellReading, ResistanceMap, Stateful
-from mtjlab.benchfile import Bench
+from mtjlab.bench.file import Bench
+from mtjlab.core.backend import ArrayBackend, CellReading, ResistanceMap, Stateful
+from mtjlab.core.limits import Limits
 from mtjlab.instruments._errors import try_every
 from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
@@ -28,7 +29,6 @@ from mtjlab.instruments.roles import (
     SourceMeter,
     SwitchMatrix,
 )
-from mtjlab.limits import Limits
 
 
 class SchemeUnavailable(ValueError):
@@ -100,7 +100,7 @@ class InstrumentBackend(ArrayBackend):
                 f"wired: {sorted(bench.arrays)}"
             )
         if not isinstance(limits, Limits):
-            raise TypeError(f"limits must be a mtjlab.limits.Limits, got {limits!r}")
+            raise TypeError(f"limits must be a mtjlab.core.limits.Limits, got {limits!r}")
         self.bench = bench
         self.array_index = array
         self._wiring = bench.arrays[array]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtjlab.states import AP, P
+from mtjlab.core.states import AP, P
 
 PATTERN_KINDS = ("random", "checkerboard", "checkerboard-inverse", "all-P", "all-AP")
 

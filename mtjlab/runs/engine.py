@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from mtjlab import report
-from mtjlab.backend import ArrayBackend
-from mtjlab.limits import Limits
-from mtjlab.protocols.events import ProgressCallback
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.events import ProgressCallback
+from mtjlab.core.limits import Limits
 from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.protocols.readout import read_states
-from mtjlab.protocols.units import Unit, UnitRunner
 from mtjlab.protocols.write import Ramp, write_verify
-from mtjlab.store import RunStore, StoreError
+from mtjlab.runs.store import RunStore, StoreError
+from mtjlab.runs.units import Unit, UnitRunner
 
 #: Status of a run that is not finished and may be resumed.
 RESUMABLE = ("running", "interrupted", "failed")
@@ -70,7 +70,7 @@ def sim_bench(seed: int, preset: str = "default", changes: dict | None = None) -
 def file_bench(path) -> dict:
     """The bench description of a bench file: its text is kept with the run, so a resumed run
     drives the bench it started on even if the file changed since."""
-    from mtjlab.benchfile import parse_bench_text, read_bench_text
+    from mtjlab.bench.file import parse_bench_text, read_bench_text
 
     text = read_bench_text(path)  # the text checked is the text kept
     loaded = parse_bench_text(text, str(path))  # every error names file, key and value, here
@@ -79,7 +79,7 @@ def file_bench(path) -> dict:
 
 
 def _bench_file(bench: dict):
-    from mtjlab.benchfile import parse_bench_text
+    from mtjlab.bench.file import parse_bench_text
 
     return parse_bench_text(bench["text"], bench["path"])
 
@@ -158,7 +158,7 @@ def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
 
 
 def _file_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
-    from mtjlab.instrument_backend import BenchInstruments, InstrumentBackend
+    from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
 
     loaded = _bench_file(bench)
     unwired = sorted(set(arrays) - set(loaded.arrays))
@@ -168,11 +168,11 @@ def _file_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
             f"wired: {sorted(loaded.arrays)}"
         )
     if loaded.kind == "emulated":
-        from mtjlab.sim.emulators.bench import EmulatedBench
+        from mtjlab.bench.emulated import EmulatedBench
 
         emulated = EmulatedBench(loaded)
         return {a: emulated.backend(a) for a in arrays}
-    from mtjlab.bench import connect
+    from mtjlab.bench.drivers import connect
 
     drivers, _ = connect(loaded)
     shared = BenchInstruments(drivers)  # one matrix and one set of sources for every array
@@ -502,7 +502,7 @@ class _Wine:
     params: dict
 
     def __post_init__(self) -> None:
-        from mtjlab.network import BinaryNet, wine_split
+        from mtjlab.analysis.network import BinaryNet, wine_split
         from mtjlab.protocols.inference import PairMapping
 
         p = self.params
@@ -578,7 +578,7 @@ class _Wine:
         threshold and its defects; with ``defect_aware`` each layer is placed so the defects cost
         the fewest weights.
         """
-        from mtjlab.network import retune_output_thresholds, retune_thresholds, sign
+        from mtjlab.analysis.network import retune_output_thresholds, retune_thresholds, sign
         from mtjlab.protocols.inference import fit_calibration, nominal_calibration
 
         p, split, net = self.params, self.split, self.nets[k]
@@ -675,7 +675,7 @@ class _Wine:
 def _bad_cells(states: np.ndarray, given_up: dict) -> list[list[int]]:
     """Cells a write showed to be defects, with the class each is stuck in: those that read open
     or short, and those that did not switch however often they were pulsed."""
-    from mtjlab.states import OPEN, SHORT
+    from mtjlab.core.states import OPEN, SHORT
 
     bad = {(int(r), int(c)) for r, c in np.argwhere(np.isin(states, (OPEN, SHORT)))}
     bad |= {rc for rc, why in given_up.items() if why.startswith("did not switch")}
@@ -727,13 +727,13 @@ def _record(result: dict) -> dict:
 
 def _stateful(backends: dict[int, ArrayBackend], group: tuple[int, ...]):
     """What a group's state key names: its one backend, or its backends as a StateGroup."""
-    from mtjlab.protocols.units import StateGroup
+    from mtjlab.runs.units import StateGroup
 
     return backends[group[0]] if len(group) == 1 else StateGroup([backends[a] for a in group])
 
 
 def _reproduce(ctx: Context) -> dict:
-    from mtjlab.protocols.events import Progress, emit
+    from mtjlab.core.events import Progress, emit
 
     wine = _Wine(ctx.params)
     n = len(wine.nets)
@@ -860,7 +860,7 @@ _SOLUTION_KEYS = tuple(k for k in _RECORD_KEYS if k not in ("solution", "array",
 
 
 def _reproduce_summary(ctx: Context, results: list[dict], wine: _Wine) -> dict:
-    from mtjlab.network import float_mlp_accuracy
+    from mtjlab.analysis.network import float_mlp_accuracy
 
     p, split = ctx.params, wine.split
     solutions = [_record(r) for r in results]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from mtjlab.limits import LIMIT_NAMES, Limits
+from mtjlab.core.limits import LIMIT_NAMES, Limits
 
 if TYPE_CHECKING:
     from mtjlab.instruments import SwitchMatrix
@@ -39,7 +39,7 @@ TERMINAL_ROLES = {
 }
 KINDS = ("emulated", "real")
 #: What each scheme needs (terminals), as ``docs/bench.md`` explains.
-#: The names are ArrayBackend's read biases and write schemes (mtjlab.schemes).
+#: The names are ArrayBackend's read biases and write schemes (mtjlab.core.schemes).
 READ_SCHEMES = {"grounded": ("drive", "smu_hi", "ground"), "floating": ("smu_hi", "smu_lo")}
 WRITE_SCHEMES = {"v/2": ("pulse", "hold", "ground"), "floating": ("pulse", "ground")}
 TIMING_DEFAULTS = {
@@ -367,7 +367,7 @@ def _arrays(
 
 
 def _chip(c: _Checker, value: object) -> dict[str, Any]:
-    from mtjlab.runs import bench_spec
+    from mtjlab.runs.engine import bench_spec
 
     if value is None:
         c.missing("chip", "an emulated bench needs the simulated chip behind it (seed, preset)")

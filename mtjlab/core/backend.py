@@ -13,9 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
-from mtjlab._checks import check_array, check_choice, check_scalar
-from mtjlab.limits import Limits
-from mtjlab.schemes import READ_BIASES, WRITE_SCHEMES
+from mtjlab.core.checks import check_array, check_choice, check_scalar
+from mtjlab.core.limits import Limits
+from mtjlab.core.schemes import READ_BIASES, WRITE_SCHEMES
 
 
 @dataclass(frozen=True)

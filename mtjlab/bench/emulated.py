@@ -13,10 +13,10 @@ import importlib
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from mtjlab.benchfile import Bench, InstrumentEntry
+from mtjlab.bench.file import Bench, InstrumentEntry
 
 if TYPE_CHECKING:
-    from mtjlab.instrument_backend import BenchInstruments
+    from mtjlab.bench.instrument_backend import BenchInstruments
 from mtjlab.sim.emulators.base import EmulatedInstrument, EmulatorAdapter, VirtualClock
 from mtjlab.sim.emulators.circuit import SMU_LO, BenchCircuit
 
@@ -40,7 +40,7 @@ class EmulatedBench:
     """The emulators, circuit and clock of an emulated bench file."""
 
     def __init__(self, bench: Bench) -> None:
-        from mtjlab.runs import bench_chip
+        from mtjlab.runs.engine import bench_chip
 
         if bench.kind != "emulated" or bench.chip is None:
             raise ValueError(f"bench {bench.name!r} is a {bench.kind} bench, not an emulated one")
@@ -128,7 +128,7 @@ class EmulatedBench:
     def drivers(self) -> dict[str, object]:
         """mtjlab's driver of every instrument, connected to its emulator (built as a real
         bench's are, on the emulators' adapters and serial URLs)."""
-        from mtjlab.bench import build_drivers
+        from mtjlab.bench.drivers import build_drivers
 
         return build_drivers(
             self.bench,
@@ -141,7 +141,7 @@ class EmulatedBench:
         of one bench share its drivers and what is known of their state); limits are the bench
         file's, or else the chip's own. Its state (for a run that resumes) is the emulated
         array's."""
-        from mtjlab.instrument_backend import BenchInstruments, InstrumentBackend
+        from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
         from mtjlab.sim.limits import chip_limits
 
         if self._instruments is None:

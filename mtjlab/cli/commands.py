@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from mtjlab.limits import Limits
-from mtjlab.patterns import PATTERN_KINDS, load_pattern, make_pattern
-from mtjlab.progress import ProgressView
+from mtjlab.cli.progress import ProgressView
+from mtjlab.core.limits import Limits
+from mtjlab.core.patterns import PATTERN_KINDS, load_pattern, make_pattern
+from mtjlab.core.schemes import READ_BIASES, WRITE_SCHEMES
 from mtjlab.protocols.write import (
     DEFAULT_RAMP_AP_TO_P,
     DEFAULT_RAMP_P_TO_AP,
     WRITE_ORDERS,
     place_pattern,
 )
-from mtjlab.schemes import READ_BIASES, WRITE_SCHEMES
-from mtjlab.store import STORE_FORMATS, RunStore
+from mtjlab.runs.store import STORE_FORMATS, RunStore
 
 SHAPE = (15, 15)
 N_ARRAYS = 5
@@ -302,7 +302,7 @@ def _write_params(args: argparse.Namespace) -> dict:
 def _bench(args: argparse.Namespace) -> tuple[dict, Limits]:
     """The bench a command runs on (a bench file, or the built-in simulated chip) and its
     limits; the array(s) asked for are checked to be on it."""
-    from mtjlab import runs
+    from mtjlab.runs import engine as runs
 
     bench = runs.file_bench(args.bench) if args.bench is not None else runs.sim_bench(args.seed)
     if hasattr(args, "arrays"):
@@ -315,7 +315,7 @@ def _bench(args: argparse.Namespace) -> tuple[dict, Limits]:
 def _arrays_on(bench: dict, asked: list[int] | None, bench_file: Path | None) -> list[int]:
     """The arrays asked for (every array the bench reaches if None), each checked to be on
     the bench: a bench file's wired arrays, or the simulated chip's."""
-    from mtjlab import runs
+    from mtjlab.runs import engine as runs
 
     reachable = runs.bench_arrays(bench)
     if asked is None:
@@ -702,7 +702,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _run(kind: str, params: dict, store_path: Path, out: Path) -> int:
-    from mtjlab import runs
+    from mtjlab.runs import engine as runs
 
     view = ProgressView()
     store = _open_store(store_path, out)
@@ -820,8 +820,8 @@ def _ramp_values(ramp) -> tuple[float, float, float]:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from mtjlab import runs
-    from mtjlab.network import BinaryNet, train_binary_networks, wine_split
+    from mtjlab.analysis.network import BinaryNet, train_binary_networks, wine_split
+    from mtjlab.runs import engine as runs
 
     if args.bench is None:
         bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
@@ -1101,8 +1101,8 @@ def format_table(header: list[str], rows: list[list], *, label_column: bool = Fa
 
 
 def _cmd_bench_check(args: argparse.Namespace) -> int:
-    from mtjlab import bench as bench_use
-    from mtjlab.benchfile import builtin_bench_path, load_bench
+    from mtjlab.bench import drivers as bench_use
+    from mtjlab.bench.file import builtin_bench_path, load_bench
 
     bench = load_bench(args.bench or builtin_bench_path())
     drivers, emulated = bench_use.connect(bench)
@@ -1202,7 +1202,7 @@ def _cmd_runs_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_runs_resume(args: argparse.Namespace) -> int:
-    from mtjlab import runs
+    from mtjlab.runs import engine as runs
 
     view = ProgressView()
     with _terminate_as_interrupt(), _existing_store(args.store) as store:

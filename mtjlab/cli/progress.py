@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from mtjlab.protocols.events import Progress
+from mtjlab.core.events import Progress
 
 #: The outermost task of each command gets a bar that stays; inner tasks get bars that go.
 OUTER_TASKS = ("fidelity", "switching", "rv", "read")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mtjlab.benchfile import Bench, InstrumentEntry
+from mtjlab.bench.file import Bench, InstrumentEntry
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def connect(bench: Bench):
     """The drivers of ``bench`` by instrument name, and the EmulatedBench behind them (None on a
     real bench). Instruments at one VISA resource share one session."""
     if bench.kind == "emulated":
-        from mtjlab.sim.emulators.bench import EmulatedBench
+        from mtjlab.bench.emulated import EmulatedBench
 
         emulated = EmulatedBench(bench)
         return emulated.drivers(), emulated

@@ -8,8 +8,8 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from mtjlab.backend import ArrayBackend, Stateful
-from mtjlab.store import RunStore
+from mtjlab.core.backend import ArrayBackend, Stateful
+from mtjlab.runs.store import RunStore
 
 
 class StateGroup:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from mtjlab import __version__
-from mtjlab.commands import add_commands, non_negative_int, volts
-from mtjlab.schemes import READ_BIASES
+from mtjlab.cli.commands import add_commands, non_negative_int, volts
+from mtjlab.core.schemes import READ_BIASES
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Computation on results, with no backend: network training, mapping statistics and fits."""

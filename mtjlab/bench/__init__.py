@@ -1,0 +1,1 @@
+"""A bench in use: its file, its drivers connected, InstrumentBackend and the emulated bench."""
