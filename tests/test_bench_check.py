@@ -8,6 +8,7 @@ import yaml
 
 from mtjlab.bench import drivers as bench_use
 from mtjlab.bench.file import builtin_bench_path, parse_bench
+from mtjlab.bench.session import connect
 from mtjlab.cli.app import main
 
 
@@ -41,7 +42,7 @@ def test_the_built_in_bench_checks_out(capsys):
 
 def test_a_matrix_missing_from_the_tsp_link_fails_the_check():
     bench = parse_bench(yaml.safe_load(builtin_bench_path().read_text()), "b.yaml")
-    drivers, emulated = bench_use.connect(bench)
+    drivers, emulated = connect(bench)
     emulated.emulator("smu_a").scripts.lua.globals().node[2] = None  # cable out
     rows = bench_use.check(bench, drivers)
     failed = [r for r in rows if not r.ok]
@@ -51,7 +52,7 @@ def test_a_matrix_missing_from_the_tsp_link_fails_the_check():
 
 def test_a_relay_that_does_not_close_fails_the_check():
     bench = serial_matrix_bench()
-    drivers, emulated = bench_use.connect(bench)
+    drivers, emulated = connect(bench)
     emulated.emulator("matrix").stuck = {"6,17"}  # ground onto array 1's column pad 2
     rows = bench_use.check(bench, drivers)
     failed = [r for r in rows if not r.ok]

@@ -9,7 +9,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtjlab.bench.file import BenchFileError, builtin_bench_path, load_bench, parse_bench
+from mtjlab.bench.file import (
+    BenchFileError,
+    builtin_bench_path,
+    crosspoint,
+    load_bench,
+    parse_bench,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -38,8 +44,8 @@ def test_the_built_in_bench_wires_two_arrays_of_chip_0_through_a_707b():
     assert bench.read_schemes == ["grounded", "floating"]
     assert bench.write_schemes == ["v/2", "floating"]
     # row pad 0 of array 1 leaves on slot 1 column 01; the drive terminal enters on row C
-    assert bench.crosspoint("drive", bench.arrays[1].rows[0]) == "1C01"
-    assert bench.crosspoint("ground", bench.arrays[2].cols[14]) == "5F12"
+    assert crosspoint(bench, "drive", bench.arrays[1].rows[0]) == "1C01"
+    assert crosspoint(bench, "ground", bench.arrays[2].cols[14]) == "5F12"
     assert bench.limits is None  # an emulated bench takes its limits from its chip
 
 
@@ -71,7 +77,7 @@ def test_a_708b_bench_takes_row_letters_and_its_one_slots_columns():
     data["instruments"]["matrix"]["model"] = "keithley708b"
     data["arrays"] = {0: {"rows": ["101", "102", "103"], "cols": ["110", "111", "112"]}}
     bench = parse_bench(data, "b.yaml")
-    assert bench.crosspoint("smu_hi", "112") == "1A12"
+    assert crosspoint(bench, "smu_hi", "112") == "1A12"
     data["arrays"][0]["cols"][0] = "201"  # the 708B has slot 1 only
     with pytest.raises(BenchFileError, match=r"arrays.0.cols\[0\] = '201': expected 1<column"):
         parse_bench(data, "b.yaml")

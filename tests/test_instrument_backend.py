@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mtjlab.bench.emulated import EmulatedBench
-from mtjlab.bench.file import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, crosspoint, load_bench
 from mtjlab.core.limits import LimitError
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip
@@ -105,11 +105,11 @@ def test_pymeasures_own_2400_driver_reads_a_device_the_matrix_connects():
     row, col = 3, 4
     wiring = bench.arrays[1]
     closed = [
-        bench.crosspoint("drive", wiring.rows[row]),
-        bench.crosspoint("smu_hi", wiring.cols[col]),
+        crosspoint(bench, "drive", wiring.rows[row]),
+        crosspoint(bench, "smu_hi", wiring.cols[col]),
     ]
-    closed += [bench.crosspoint("ground", p) for i, p in enumerate(wiring.rows) if i != row]
-    closed += [bench.crosspoint("ground", p) for j, p in enumerate(wiring.cols) if j != col]
+    closed += [crosspoint(bench, "ground", p) for i, p in enumerate(wiring.rows) if i != row]
+    closed += [crosspoint(bench, "ground", p) for j, p in enumerate(wiring.cols) if j != col]
     Keithley707B(emulated.adapter("matrix")).exclusive_close(closed)
     drive = Keithley2600B(emulated.adapter("smu_b"), channel="b")
     drive.configure_voltage_source(1e-3, 1.0, voltage_limit_v=0.2)

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from mtjlab.bench.description import from_params
 from mtjlab.cli.app import main
 from mtjlab.runs import engine as runs
 from mtjlab.runs.store import RunStore
@@ -46,7 +47,7 @@ def test_the_output_layer_is_read_from_its_array(ideal_run):
     the untuned classification changes, so the output sums come from the array."""
     _, params, results = ideal_run
     wine = runs._Wine(params)
-    backends = runs.sim_backends(params["bench"], [0, 1])
+    backends = from_params(params["bench"]).backends([0, 1])
     out = backends[1].array
     out.defect[:7, 0] = STUCK_AP
     out.state[:7, 0] = 1  # AP

@@ -1,14 +1,17 @@
-"""A bench in use: its drivers connected (to the instruments of a real bench, or to the emulators
-of an emulated one), and the check that each instrument answers and the wiring's every
-crosspoint switches, before anything is sourced.
-"""
+"""A bench's drivers, built for each instrument of a bench file with the file's options, and the
+check that each instrument answers and every crosspoint of the wiring switches, before anything is
+sourced."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mtjlab.bench.file import Bench, InstrumentEntry
+from mtjlab.bench.file import crosspoint
+from mtjlab.core.wiring import Bench, InstrumentEntry
+from mtjlab.instruments import SwitchMatrix, driver_for
+from mtjlab.instruments._errors import try_every
+from mtjlab.instruments.serial_matrix import SerialRelayMatrix
 
 
 @dataclass(frozen=True)
@@ -19,26 +22,6 @@ class CheckRow:
     detail: str
     result: str
     ok: bool
-
-
-def connect(bench: Bench):
-    """The drivers of ``bench`` by instrument name, and the EmulatedBench behind them (None on a
-    real bench). Instruments at one VISA resource share one session."""
-    if bench.kind == "emulated":
-        from mtjlab.bench.emulated import EmulatedBench
-
-        emulated = EmulatedBench(bench)
-        return emulated.drivers(), emulated
-    from pymeasure.adapters import VISAAdapter
-
-    adapters: dict[str, VISAAdapter] = {}
-
-    def session(entry: InstrumentEntry, timeout_ms: int | None) -> VISAAdapter:
-        if entry.resource not in adapters:
-            adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout_ms or 10_000)
-        return adapters[entry.resource]
-
-    return build_drivers(bench, session, lambda entry: entry.resource, named_errors=True), None
 
 
 def build_drivers(
@@ -52,8 +35,6 @@ def build_drivers(
     instrument on ``adapter(entry, timeout_ms)`` (instruments at one resource get the same
     one), the serial matrix at ``serial_url(entry)``. With ``named_errors`` a failure to
     connect is a ConnectionError naming the file, the instrument and its resource."""
-    from mtjlab.instruments import driver_for
-
     drivers: dict[str, object] = {}
     for name, entry in bench.instruments.items():
         options = dict(entry.options)
@@ -94,8 +75,6 @@ def _check_link(bench: Bench, drivers: dict[str, object]) -> CheckRow:
 
 def identify(driver: object) -> str:
     """What the instrument says it is (``*IDN?``, or the serial matrix's ``IDN?``)."""
-    from mtjlab.instruments.serial_matrix import SerialRelayMatrix
-
     if isinstance(driver, SerialRelayMatrix):
         return driver.id
     return str(driver.ask("*IDN?")).strip()  # type: ignore[attr-defined]
@@ -107,8 +86,6 @@ def check(bench: Bench, drivers: dict[str, object]) -> list[CheckRow]:
 
     Nothing is sourced: the sources are put in their safe state first and stay there.
     """
-    from mtjlab.instruments import SwitchMatrix
-    from mtjlab.instruments._errors import try_every
 
     rows: list[CheckRow] = []
     seen_resources: set[str] = set()
@@ -131,7 +108,7 @@ def check(bench: Bench, drivers: dict[str, object]) -> list[CheckRow]:
     for index, wiring in bench.arrays.items():
         pads = list(wiring.rows) + list(wiring.cols)
         for terminal in bench.terminals:
-            wanted = sorted(bench.crosspoint(terminal, pad) for pad in pads)
+            wanted = sorted(crosspoint(bench, terminal, pad) for pad in pads)
             label = f"array {index} <- {terminal}"
             try:
                 matrix.exclusive_close(wanted)

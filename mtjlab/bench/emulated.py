@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
-from mtjlab.bench.file import Bench, InstrumentEntry
-
-if TYPE_CHECKING:
-    from mtjlab.bench.instrument_backend import BenchInstruments
+from mtjlab.bench.drivers import build_drivers
+from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
+from mtjlab.core.wiring import Bench, InstrumentEntry
+from mtjlab.sim.chip import Chip, chip_spec
 from mtjlab.sim.emulators.base import EmulatedInstrument, EmulatorAdapter, VirtualClock
 from mtjlab.sim.emulators.circuit import SMU_LO, BenchCircuit
+from mtjlab.sim.emulators.protocol_emulated import enable_emulated_urls, register
+from mtjlab.sim.limits import chip_limits
 
 #: The emulator of each driver model: (module, class).
 EMULATORS = {
@@ -40,12 +41,11 @@ class EmulatedBench:
     """The emulators, circuit and clock of an emulated bench file."""
 
     def __init__(self, bench: Bench) -> None:
-        from mtjlab.runs.engine import bench_chip
-
         if bench.kind != "emulated" or bench.chip is None:
             raise ValueError(f"bench {bench.name!r} is a {bench.kind} bench, not an emulated one")
         self.bench = bench
-        self.chip = bench_chip({"kind": "sim", **bench.chip})
+        chip = bench.chip
+        self.chip = Chip.from_seed(chip["seed"], chip_spec(chip["preset"], chip["changes"]))
         self.clock = VirtualClock()
         self.circuit = BenchCircuit(bench, self.chip, self.clock)
         by_resource: dict[str, list[InstrumentEntry]] = defaultdict(list)
@@ -118,8 +118,6 @@ class EmulatedBench:
 
     def serial_url(self, name: str) -> str:
         """The pyserial URL of a serial instrument, registered so ``serial_for_url`` finds it."""
-        from mtjlab.sim.emulators.protocol_emulated import enable_emulated_urls, register
-
         resource = self.bench.instruments[name].resource
         enable_emulated_urls()
         register(resource.split("://", 1)[-1], self.emulators[resource])
@@ -128,8 +126,6 @@ class EmulatedBench:
     def drivers(self) -> dict[str, object]:
         """mtjlab's driver of every instrument, connected to its emulator (built as a real
         bench's are, on the emulators' adapters and serial URLs)."""
-        from mtjlab.bench.drivers import build_drivers
-
         return build_drivers(
             self.bench,
             lambda entry, timeout_ms: self.adapter(entry.name),
@@ -141,9 +137,6 @@ class EmulatedBench:
         of one bench share its drivers and what is known of their state); limits are the bench
         file's, or else the chip's own. Its state (for a run that resumes) is the emulated
         array's."""
-        from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
-        from mtjlab.sim.limits import chip_limits
-
         if self._instruments is None:
             self._instruments = BenchInstruments(self.drivers())
         limits = self.bench.limits or chip_limits(self.chip)

@@ -9,39 +9,24 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from mtjlab.core.limits import LIMIT_NAMES, Limits
+from mtjlab.core.wiring import (
+    TERMINAL_ROLES,
+    TERMINALS,
+    ArrayWiring,
+    Bench,
+    InstrumentEntry,
+    Terminal,
+)
+from mtjlab.instruments import DRIVERS, SwitchMatrix, driver_for
+from mtjlab.instruments.registry import ROLES, role_of
+from mtjlab.instruments.roles import ChannelSpecError
+from mtjlab.sim.chip import chip_spec
 
-if TYPE_CHECKING:
-    from mtjlab.instruments import SwitchMatrix
-
-#: Where each instrument terminal enters the matrix, by what the bench uses it for.
-TERMINALS = {
-    "smu_hi": "the read source-measure channel's HI: drives the selected line, measures",
-    "smu_lo": "its LO: the selected column of a floating read",
-    "drive": "a second source that drives the selected row of a grounded read at the read bias, "
-    "so that smu_hi can hold the selected column at 0 V as its ammeter",
-    "pulse": "the pulse generator output that writes the selected line",
-    "hold": "a second pulse output, fired with pulse, that holds the unselected lines at V/2",
-    "ground": "the bench ground, for the unselected lines of grounded reads and the selected "
-    "column of a write",
-}
-#: The role each terminal's instrument must have (ground has none).
-TERMINAL_ROLES = {
-    "smu_hi": "source meter",
-    "smu_lo": "source meter",
-    "drive": "source meter",
-    "pulse": "pulse generator",
-    "hold": "pulse generator",
-}
 KINDS = ("emulated", "real")
-#: What each scheme needs (terminals), as ``docs/bench.md`` explains.
-#: The names are ArrayBackend's read biases and write schemes (mtjlab.core.schemes).
-READ_SCHEMES = {"grounded": ("drive", "smu_hi", "ground"), "floating": ("smu_hi", "smu_lo")}
-WRITE_SCHEMES = {"v/2": ("pulse", "hold", "ground"), "floating": ("pulse", "ground")}
 TIMING_DEFAULTS = {
     "relay_settle_s": 3e-3,
     "line_frequency_hz": 50.0,
@@ -56,77 +41,10 @@ class BenchFileError(ValueError):
     """A bench file that cannot be used; the message names the file, the key and the value."""
 
 
-@dataclass(frozen=True)
-class InstrumentEntry:
-    """One instrument: its driver model, where to reach it, and driver options."""
-
-    name: str
-    model: str
-    resource: str
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Terminal:
-    """Where an instrument terminal (or the bench ground) enters the switch matrix."""
-
-    name: str
-    instrument: str | None
-    matrix_row: str
-
-
-@dataclass(frozen=True)
-class ArrayWiring:
-    """The matrix column each row pad and each column pad of one array leaves on."""
-
-    index: int
-    rows: tuple[str, ...]
-    cols: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Bench:
-    """A checked bench file."""
-
-    source: str
-    name: str
-    kind: str
-    instruments: dict[str, InstrumentEntry]
-    matrix: str
-    terminals: dict[str, Terminal]
-    arrays: dict[int, ArrayWiring]
-    limits: Limits | None
-    timing: dict[str, float]
-    chip: dict[str, Any] | None = None
-    #: The switch matrix's node on the TSP-Link of the read source-meter (a 2600B), or None:
-    #: with it, a whole map is one script on the source-meter (``docs/bench.md``).
-    tsp_link_node: int | None = None
-
-    @property
-    def read_schemes(self) -> list[str]:
-        """The read schemes this bench's wiring can do."""
-        return [s for s, needs in READ_SCHEMES.items() if all(t in self.terminals for t in needs)]
-
-    @property
-    def write_schemes(self) -> list[str]:
-        """The write schemes this bench's wiring can do. V/2 also needs its hold on another
-        output of the pulse's own generator (one resource), so one bus trigger fires both."""
-        out = []
-        for scheme, needs in WRITE_SCHEMES.items():
-            if not all(t in self.terminals for t in needs):
-                continue
-            if scheme == "v/2" and self._resource("hold") != self._resource("pulse"):
-                continue
-            out.append(scheme)
-        return out
-
-    def _resource(self, terminal: str) -> str:
-        return self.instruments[str(self.terminals[terminal].instrument)].resource
-
-    def crosspoint(self, terminal: str, pad: str) -> str:
-        """The matrix channel that joins ``terminal`` to matrix column ``pad``."""
-        matrix = _matrix_driver(self.instruments[self.matrix].model)
-        return matrix.crosspoint(self.terminals[terminal].matrix_row, pad)
+def crosspoint(bench: Bench, terminal: str, pad: str) -> str:
+    """The matrix channel that joins ``terminal`` to matrix column ``pad`` on ``bench``."""
+    matrix = _matrix_driver(bench.instruments[bench.matrix].model)
+    return matrix.crosspoint(bench.terminals[terminal].matrix_row, pad)
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -226,8 +144,6 @@ def parse_bench(data: object, source: str = "<bench>") -> Bench:
 
 
 def _matrix_driver(model: str) -> type[SwitchMatrix]:
-    from mtjlab.instruments import SwitchMatrix, driver_for
-
     driver = driver_for(model)
     assert issubclass(driver, SwitchMatrix)
     return driver
@@ -237,8 +153,6 @@ def _driver_options(model: str) -> tuple[str, ...]:
     """Keyword arguments a model's driver takes besides its adapter and name, and the VISA
     session's timeout (ms), which every VISA driver passes on."""
     import inspect
-
-    from mtjlab.instruments import driver_for
 
     parameters = inspect.signature(driver_for(model)).parameters
     named = [
@@ -250,14 +164,10 @@ def _driver_options(model: str) -> tuple[str, ...]:
 
 
 def _role(model: str) -> str:
-    from mtjlab.instruments.registry import ROLES, role_of
-
     return ROLES[role_of(model)]
 
 
 def _instruments(c: _Checker, value: object) -> dict[str, InstrumentEntry]:
-    from mtjlab.instruments import DRIVERS
-
     section = c.mapping(value, "instruments", nonempty=True)
     out = {}
     for name, entry in section.items():
@@ -279,8 +189,6 @@ def _instruments(c: _Checker, value: object) -> dict[str, InstrumentEntry]:
 def _terminals(
     c: _Checker, value: object, instruments: dict[str, InstrumentEntry], matrix: str
 ) -> dict[str, Terminal]:
-    from mtjlab.instruments.roles import ChannelSpecError
-
     matrix_driver = _matrix_driver(instruments[matrix].model)
     section = c.mapping(value, "terminals", nonempty=True)
     out: dict[str, Terminal] = {}
@@ -333,8 +241,6 @@ def _terminals(
 def _arrays(
     c: _Checker, value: object, matrix: InstrumentEntry, terminals: dict[str, Terminal]
 ) -> dict[int, ArrayWiring]:
-    from mtjlab.instruments.roles import ChannelSpecError
-
     matrix_driver = _matrix_driver(matrix.model)
     section = c.mapping(value, "arrays", nonempty=True)
     out = {}
@@ -367,8 +273,6 @@ def _arrays(
 
 
 def _chip(c: _Checker, value: object) -> dict[str, Any]:
-    from mtjlab.runs.engine import bench_spec
-
     if value is None:
         c.missing("chip", "an emulated bench needs the simulated chip behind it (seed, preset)")
     chip = c.mapping(value, "chip")
@@ -378,9 +282,8 @@ def _chip(c: _Checker, value: object) -> dict[str, Any]:
         c.fail("chip.seed", seed, "a whole number >= 0")
     preset = c.text(chip.get("preset", "default"), "chip.preset")
     changes = c.mapping(chip.get("changes", {}), "chip.changes")
-    description = {"kind": "sim", "seed": seed, "preset": preset, "changes": dict(changes)}
     try:
-        spec = bench_spec(description)
+        spec = chip_spec(preset, changes)
     except (ValueError, TypeError) as exc:
         raise BenchFileError(f"{c.source}: chip: {exc}") from None
     return {"seed": seed, "preset": preset, "changes": dict(changes), "spec": spec}

@@ -18,9 +18,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mtjlab.bench.file import Bench
+from mtjlab.bench.file import crosspoint
 from mtjlab.core.backend import ArrayBackend, CellReading, ResistanceMap, Stateful
 from mtjlab.core.limits import Limits
+from mtjlab.core.wiring import Bench
 from mtjlab.instruments._errors import try_every
 from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
@@ -229,7 +230,10 @@ class InstrumentBackend(ArrayBackend):
         node = self.bench.tsp_link_node
         assert node is not None
         reader = _role(self._smu, Keithley2600B, str(self.bench.terminals["smu_hi"].instrument))
-        xp = self.bench.crosspoint
+
+        def xp(terminal: str, pad: str) -> str:
+            return crosspoint(self.bench, terminal, pad)
+
         rows, cols = self._wiring.rows, self._wiring.cols
         if bias == "grounded":
             assert self._drive is not None
@@ -330,7 +334,7 @@ class InstrumentBackend(ArrayBackend):
             for i, pad in enumerate(pads):
                 terminal = selected.get((side, i), others)
                 if terminal is not None:
-                    crosspoints.append(self.bench.crosspoint(terminal, pad))
+                    crosspoints.append(crosspoint(self.bench, terminal, pad))
         wanted = frozenset(crosspoints)
         if wanted == self._shared.connected:
             return

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mtjlab.bench.description import BenchDescription, FileBench, SimBench
+from mtjlab.bench.session import connect
 from mtjlab.cli.progress import ProgressView
 from mtjlab.core.limits import Limits
 from mtjlab.core.patterns import PATTERN_KINDS, load_pattern, make_pattern
@@ -299,25 +301,23 @@ def _write_params(args: argparse.Namespace) -> dict:
     }
 
 
-def _bench(args: argparse.Namespace) -> tuple[dict, Limits]:
+def _bench(args: argparse.Namespace) -> tuple[BenchDescription, Limits]:
     """The bench a command runs on (a bench file, or the built-in simulated chip) and its
     limits; the array(s) asked for are checked to be on it."""
-    from mtjlab.runs import engine as runs
-
-    bench = runs.file_bench(args.bench) if args.bench is not None else runs.sim_bench(args.seed)
+    bench = FileBench.read(args.bench) if args.bench is not None else SimBench(args.seed)
     if hasattr(args, "arrays"):
         args.arrays = _arrays_on(bench, args.arrays, args.bench)
     else:
         _arrays_on(bench, [args.array], args.bench)
-    return bench, runs.bench_limits(bench)
+    return bench, bench.limits()
 
 
-def _arrays_on(bench: dict, asked: list[int] | None, bench_file: Path | None) -> list[int]:
+def _arrays_on(
+    bench: BenchDescription, asked: list[int] | None, bench_file: Path | None
+) -> list[int]:
     """The arrays asked for (every array the bench reaches if None), each checked to be on
     the bench: a bench file's wired arrays, or the simulated chip's."""
-    from mtjlab.runs import engine as runs
-
-    reachable = runs.bench_arrays(bench)
+    reachable = bench.arrays()
     if asked is None:
         return reachable
     missing = sorted(set(asked) - set(reachable))
@@ -732,7 +732,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     limits.check_read(args.v_read_v)
     out, store = _out_and_store(args, "read")
     params = {
-        "bench": bench,
+        "bench": bench.as_params(),
         "array": args.array,
         "v_read_v": args.v_read_v,
         "bias": args.bias,
@@ -753,7 +753,7 @@ def _cmd_write(args: argparse.Namespace) -> int:
     _check_write_params(write, limits)
     out, store = _out_and_store(args, "write")
     params = {
-        "bench": bench,
+        "bench": bench.as_params(),
         "array": args.array,
         "pattern_file": str(args.pattern),
         "offset": list(args.offset) if args.offset else None,
@@ -796,7 +796,7 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     _check_write_params(write, limits)
     out, store = _out_and_store(args, "fidelity")
     params = {
-        "bench": bench,
+        "bench": bench.as_params(),
         "arrays": args.arrays,
         "patterns": patterns,
         "write": write,
@@ -821,10 +821,9 @@ def _ramp_values(ramp) -> tuple[float, float, float]:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from mtjlab.analysis.network import BinaryNet, train_binary_networks, wine_split
-    from mtjlab.runs import engine as runs
 
     if args.bench is None:
-        bench = runs.sim_bench(args.seed, args.chip, dict(args.chip_set))
+        bench = SimBench(args.seed, args.chip, dict(args.chip_set))
         workers = args.workers or min(2, os.cpu_count() or 1)
     else:
         if args.chip != "default" or args.chip_set:
@@ -836,15 +835,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--workers {args.workers}: a bench's instruments are driven by one process"
             )
-        bench = runs.file_bench(args.bench)
+        bench = FileBench.read(args.bench)
         workers = 1
-        if args.statistics_aware and bench["seed"] is None:
+        if args.statistics_aware and bench.seed is None:
             raise UsageError(
                 "--statistics-aware draws from the simulated chip's device statistics; "
                 f"bench {args.bench} is a real bench, whose statistics mtjlab does not know"
             )
     args.arrays = _arrays_on(bench, args.arrays, args.bench)
-    limits = runs.bench_limits(bench)
+    limits = bench.limits()
     limits.check_read(args.v_in_v, "input voltage --v-in")
     write = {
         "ramp_p_to_ap": list(_ramp_values(DEFAULT_RAMP_P_TO_AP)),
@@ -863,7 +862,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.statistics_aware:
         from mtjlab.sim.statistics import pair_weight_sampler
 
-        sampler = pair_weight_sampler(runs.bench_spec(bench), args.v_in_v)
+        sampler = pair_weight_sampler(bench.spec(), args.v_in_v)
     nets: list[BinaryNet] = []
     seen: set[bytes] = set()
     # A few seeds more than solutions, since two seeds can land on the same solution.
@@ -886,7 +885,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     else:
         raise UsageError(f"found only {len(nets)} distinct solutions, not {args.solutions}")
     params = {
-        "bench": bench,
+        "bench": bench.as_params(),
         "split_seed": args.seed,
         "arrays": args.arrays,
         "v_in_v": args.v_in_v,
@@ -928,7 +927,7 @@ def _cmd_switching(args: argparse.Namespace) -> int:
         raise UsageError(f"--barrier-exponent {args.barrier_exponent:g}: expected 1 to 3")
     out, store = _out_and_store(args, "switching")
     params = {
-        "bench": bench,
+        "bench": bench.as_params(),
         "array": args.array,
         "cells": _check_cells(args.cells),
         "directions": directions,
@@ -951,7 +950,7 @@ def _cmd_rv(args: argparse.Namespace) -> int:
         raise UsageError(f"--step {args.step_v:g}: expected 0 < step <= --max-amplitude")
     out, store = _out_and_store(args, "rv")
     params = {
-        "bench": bench,
+        "bench": bench.as_params(),
         "array": args.array,
         "cells": _check_cells(args.cells),
         "max_amplitude_v": args.max_amplitude_v,
@@ -1105,7 +1104,7 @@ def _cmd_bench_check(args: argparse.Namespace) -> int:
     from mtjlab.bench.file import builtin_bench_path, load_bench
 
     bench = load_bench(args.bench or builtin_bench_path())
-    drivers, emulated = bench_use.connect(bench)
+    drivers, emulated = connect(bench)
     rows = bench_use.check(bench, drivers)
     print(f"bench {bench.name!r} ({bench.kind}, {bench.source})")
     print(

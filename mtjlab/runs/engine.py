@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from mtjlab import report
+from mtjlab.bench.description import from_params
 from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.events import ProgressCallback
-from mtjlab.core.limits import Limits
 from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.protocols.readout import read_states
 from mtjlab.protocols.write import Ramp, write_verify
@@ -42,7 +42,7 @@ class Context:
     emulated: Any = None
 
     def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
-        backends = sim_backends(self.params["bench"], arrays)
+        backends = from_params(self.params["bench"]).backends(arrays)
         self.emulated = getattr(next(iter(backends.values()), None), "emulated", None)
         return backends
 
@@ -57,147 +57,6 @@ def safe_on_exit(backends: dict[int, ArrayBackend]) -> Iterator[None]:
         for b in backends.values():
             stack.enter_context(b)
         yield
-
-
-def sim_bench(seed: int, preset: str = "default", changes: dict | None = None) -> dict:
-    """The bench description of the built-in simulated bench: chip ``seed`` of ``preset``, with
-    some of the preset's ChipSpec fields ``changes``d."""
-    bench = {"kind": "sim", "seed": int(seed), "preset": preset, "changes": dict(changes or {})}
-    bench_spec(bench)  # an unknown preset or field is refused here, before a run is recorded
-    return bench
-
-
-def file_bench(path) -> dict:
-    """The bench description of a bench file: its text is kept with the run, so a resumed run
-    drives the bench it started on even if the file changed since."""
-    from mtjlab.bench.file import parse_bench_text, read_bench_text
-
-    text = read_bench_text(path)  # the text checked is the text kept
-    loaded = parse_bench_text(text, str(path))  # every error names file, key and value, here
-    seed = loaded.chip["seed"] if loaded.chip else None
-    return {"kind": "file", "path": str(path), "text": text, "seed": seed}
-
-
-def _bench_file(bench: dict):
-    from mtjlab.bench.file import parse_bench_text
-
-    return parse_bench_text(bench["text"], bench["path"])
-
-
-def _emulated_chip(bench: dict) -> dict:
-    """The simulated chip behind an emulated bench file, as a simulated bench description."""
-    loaded = _bench_file(bench)
-    if loaded.chip is None:
-        raise StoreError(f"bench file {bench['path']} is a real bench, with no simulated chip")
-    return {"kind": "sim", **loaded.chip}
-
-
-def bench_arrays(bench: dict) -> list[int]:
-    """The arrays a bench reaches: every array of the simulated chip, or a file's wired ones."""
-    if bench.get("kind") == "file":
-        return sorted(_bench_file(bench).arrays)
-    return list(range(len(bench_spec(bench).diameters_nm)))
-
-
-def bench_spec(bench: dict):
-    """The ChipSpec a simulated bench description names (an emulated bench file's chip's)."""
-    from dataclasses import fields, replace
-
-    from mtjlab.sim.chip import chip_spec
-
-    if bench.get("kind") == "file":
-        return bench_spec(_emulated_chip(bench))
-
-    spec = chip_spec(bench.get("preset", "default"))
-    changes = bench.get("changes", {})
-    known = {f.name for f in fields(spec)}
-    unknown = sorted(set(changes) - known)
-    if unknown:
-        raise ValueError(f"unknown chip field(s) {unknown}; known: {sorted(known)}")
-    # JSON gives back tuples (diameters_nm) as lists.
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
-    return replace(spec, **values)
-
-
-def bench_chip(bench: dict):
-    """The simulated chip a bench description names, drawn from its seed."""
-    from mtjlab.sim.chip import Chip
-
-    if bench.get("kind") == "file":
-        return bench_chip(_emulated_chip(bench))
-    if bench.get("kind") != "sim":
-        raise StoreError(f"bench kind {bench.get('kind')!r} is not supported here (only 'sim')")
-    return Chip.from_seed(int(bench["seed"]), bench_spec(bench))
-
-
-def bench_limits(bench: dict) -> Limits:
-    """The safety limits of a bench, for checking a command's values before a run starts: a
-    bench file's own, or else its simulated chip's."""
-    from mtjlab.sim.limits import chip_limits
-
-    if bench.get("kind") == "file":
-        loaded = _bench_file(bench)
-        if loaded.limits is not None:
-            return loaded.limits
-    return chip_limits(bench_chip(bench))
-
-
-def sim_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
-    """One backend per array: on the built-in simulated bench a SimulatedBackend per array of
-    its chip, sharing the chip and its limits (derived once: every array of a die has the
-    die's limits); on a bench file the InstrumentBackend of each array, on its emulated or
-    real instruments."""
-    from mtjlab.sim.backend import SimulatedBackend
-    from mtjlab.sim.limits import chip_limits
-
-    if bench.get("kind") == "file":
-        return _file_backends(bench, arrays)
-    chip = bench_chip(bench)
-    limits = chip_limits(chip)
-    return {a: SimulatedBackend(chip, a, limits=limits) for a in arrays}
-
-
-def _file_backends(bench: dict, arrays: list[int]) -> dict[int, ArrayBackend]:
-    from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
-
-    loaded = _bench_file(bench)
-    unwired = sorted(set(arrays) - set(loaded.arrays))
-    if unwired:
-        raise ValueError(
-            f"array(s) {unwired} are not wired on bench {bench['path']}; "
-            f"wired: {sorted(loaded.arrays)}"
-        )
-    if loaded.kind == "emulated":
-        from mtjlab.bench.emulated import EmulatedBench
-
-        emulated = EmulatedBench(loaded)
-        return {a: emulated.backend(a) for a in arrays}
-    from mtjlab.bench.drivers import connect
-
-    drivers, _ = connect(loaded)
-    shared = BenchInstruments(drivers)  # one matrix and one set of sources for every array
-    assert loaded.limits is not None  # a real bench file states them all
-    return {a: InstrumentBackend(loaded, a, shared, limits=loaded.limits) for a in arrays}
-
-
-def bench_snapshot(bench: dict) -> dict:
-    """What the run store keeps of the bench: the chip and its safety limits."""
-    from mtjlab.sim.limits import chip_limits
-
-    if bench.get("kind") == "file":
-        loaded = _bench_file(bench)
-        snapshot: dict = {"bench": {"kind": "file", "path": bench["path"], "name": loaded.name}}
-        chip = None if loaded.chip is None else bench_chip(bench)
-        if chip is not None:
-            snapshot["chip"] = chip.describe()
-        if loaded.limits is not None:
-            snapshot["limits"] = loaded.limits.as_dict()
-        else:  # an emulated bench without its own limits: its chip's (a real one states them)
-            assert chip is not None
-            snapshot["limits"] = chip_limits(chip).as_dict()
-        return snapshot
-    chip = bench_chip(bench)
-    return {"bench": bench, "chip": chip.describe(), "limits": chip_limits(chip).as_dict()}
 
 
 def write_options(params: dict) -> dict:
@@ -840,7 +699,8 @@ def _reproduce_worker(queue, params, solutions, states, thresholds, known) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         wine = _Wine(params)
-        backends = sim_backends(params["bench"], sorted({a for g in states for a in g}))
+        bench = from_params(params["bench"])
+        backends = bench.backends(sorted({a for g in states for a in g}))
         groups = {g: _stateful(backends, g) for g in states}
         for g, blob in states.items():
             groups[g].restore_state(blob)
@@ -882,13 +742,7 @@ def _reproduce_summary(ctx: Context, results: list[dict], wine: _Wine) -> dict:
         for name in ("software", "untuned", "tuned")
     }
     out = ctx.out
-    bench = p["bench"]
-    if bench.get("kind") == "file":
-        on = f"bench {Path(bench['path']).name}"
-        if bench.get("seed") is not None:
-            on += f" (emulated, chip {bench['seed']})"
-    else:
-        on = f"simulated chip {bench['seed']} ({bench.get('preset', 'default')})"
+    on = from_params(p["bench"]).label
     figures = [
         report.plot_accuracy_distributions(
             {
@@ -995,7 +849,7 @@ def create(store: RunStore, kind: str, params: dict) -> int:
         kind,
         params,
         seed=None if seed is None else int(seed),
-        snapshot=bench_snapshot(params["bench"]),
+        snapshot=from_params(params["bench"]).snapshot(),
     )
 
 

@@ -8,7 +8,9 @@ One seed gives one chip: :meth:`Chip.from_seed` draws every parameter from a sin
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -340,11 +342,23 @@ PRESETS: dict[str, ChipSpec] = {
 }
 
 
-def chip_spec(name: str) -> ChipSpec:
-    """The :class:`ChipSpec` of preset ``name``; an unknown name is a ValueError naming them all."""
+def chip_spec(name: str, changes: Mapping[str, Any] | None = None) -> ChipSpec:
+    """The :class:`ChipSpec` of preset ``name`` with some of its fields ``changes``d.
+
+    An unknown preset or field is a ValueError naming the known ones. Lists stand for tuples
+    (``diameters_nm``), as JSON gives them back.
+    """
     try:
-        return PRESETS[name]
+        spec = PRESETS[name]
     except (KeyError, TypeError):
         raise ValueError(
             f"unknown chip preset {name!r}; expected one of {sorted(PRESETS)}"
         ) from None
+    if not changes:
+        return spec
+    known = {f.name for f in fields(spec)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ValueError(f"unknown chip field(s) {unknown}; known: {sorted(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+    return replace(spec, **values)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtjlab.bench.file import Bench
+from mtjlab.core.wiring import Bench
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip
 from mtjlab.sim.emulators.base import VirtualClock

@@ -9,7 +9,7 @@ import pytest
 import serial
 import yaml
 
-from mtjlab.bench.file import builtin_bench_path, parse_bench
+from mtjlab.bench.file import builtin_bench_path, crosspoint, parse_bench
 from mtjlab.instruments.roles import InstrumentError
 from mtjlab.instruments.serial_matrix import SerialRelayMatrix
 from mtjlab.sim.chip import Chip
@@ -83,7 +83,7 @@ def changes(circuit, since=0):
 
 def test_the_bench_file_takes_a_serial_matrix():
     assert BENCH.instruments["matrix"].model == "serial_matrix"
-    assert BENCH.crosspoint("drive", BENCH.arrays[1].rows[2]) == "3,3"
+    assert crosspoint(BENCH, "drive", BENCH.arrays[1].rows[2]) == "3,3"
 
 
 def test_close_open_and_exclusive_close_move_exactly_those_crosspoints(bench, matrix):

@@ -1,0 +1,168 @@
+"""What a run is measured on, as a typed description kept with the run: the built-in simulated
+bench (a chip's seed, preset and changed fields) or a bench file (its text, kept whole).
+
+A description gives the run its chip, limits, arrays and one ArrayBackend per array; a resumed run
+rebuilds them from the stored form (``as_params``), so it drives the bench it started on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtjlab.bench.emulated import EmulatedBench
+from mtjlab.bench.file import parse_bench_text, read_bench_text
+from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
+from mtjlab.bench.session import connect
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.limits import Limits
+from mtjlab.core.wiring import Bench
+from mtjlab.sim.backend import SimulatedBackend
+from mtjlab.sim.chip import Chip, ChipSpec, chip_spec
+from mtjlab.sim.limits import chip_limits
+
+
+class BenchDescriptionError(ValueError):
+    """A stored bench description that cannot be used (a real bench where a chip is needed, or
+    a kind this version does not know)."""
+
+
+@dataclass(frozen=True)
+class SimBench:
+    """The built-in simulated bench: chip ``seed`` of ``preset``, some of its fields changed."""
+
+    seed: int
+    preset: str = "default"
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.spec()  # an unknown preset or field is refused here, before a run is recorded
+
+    @property
+    def label(self) -> str:
+        return f"simulated chip {self.seed} ({self.preset})"
+
+    def as_params(self) -> dict:
+        return {"kind": "sim", "seed": int(self.seed), "preset": self.preset,
+                "changes": dict(self.changes)}  # fmt: skip
+
+    def spec(self) -> ChipSpec:
+        return chip_spec(self.preset, self.changes)
+
+    def chip(self) -> Chip:
+        return Chip.from_seed(int(self.seed), self.spec())
+
+    def arrays(self) -> list[int]:
+        return list(range(len(self.spec().diameters_nm)))
+
+    def limits(self) -> Limits:
+        return chip_limits(self.chip())
+
+    def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
+        """A SimulatedBackend per array, sharing the chip and its limits (derived once: every
+        array of a die has the die's limits)."""
+        chip = self.chip()
+        limits = chip_limits(chip)
+        return {a: SimulatedBackend(chip, a, limits=limits) for a in arrays}
+
+    def snapshot(self) -> dict:
+        """What the run store keeps of the bench: the chip and its safety limits."""
+        chip = self.chip()
+        return {"bench": self.as_params(), "chip": chip.describe(),
+                "limits": chip_limits(chip).as_dict()}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FileBench:
+    """A bench file, its text kept so a resumed run drives the bench it started on even if the
+    file changed since; ``seed`` is its emulated chip's (None on a real bench)."""
+
+    path: str
+    text: str
+    seed: int | None = None
+
+    @classmethod
+    def read(cls, path: str | Path) -> FileBench:
+        text = read_bench_text(path)  # the text checked is the text kept
+        loaded = parse_bench_text(text, str(path))  # every error names file, key and value
+        return cls(str(path), text, loaded.chip["seed"] if loaded.chip else None)
+
+    @property
+    def label(self) -> str:
+        label = f"bench {Path(self.path).name}"
+        return label if self.seed is None else label + f" (emulated, chip {self.seed})"
+
+    def as_params(self) -> dict:
+        return {"kind": "file", "path": self.path, "text": self.text, "seed": self.seed}
+
+    def loaded(self) -> Bench:
+        return parse_bench_text(self.text, self.path)
+
+    def _emulated_chip(self) -> SimBench:
+        chip = self.loaded().chip
+        if chip is None:
+            raise BenchDescriptionError(
+                f"bench file {self.path} is a real bench, with no simulated chip"
+            )
+        return SimBench(chip["seed"], chip.get("preset", "default"), chip.get("changes", {}))
+
+    def spec(self) -> ChipSpec:
+        return self._emulated_chip().spec()
+
+    def chip(self) -> Chip:
+        return self._emulated_chip().chip()
+
+    def arrays(self) -> list[int]:
+        return sorted(self.loaded().arrays)
+
+    def limits(self) -> Limits:
+        """The bench file's own limits, or else its emulated chip's."""
+        loaded = self.loaded()
+        return loaded.limits if loaded.limits is not None else chip_limits(self.chip())
+
+    def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
+        """The InstrumentBackend of each array, on the file's emulated or real instruments."""
+        loaded = self.loaded()
+        unwired = sorted(set(arrays) - set(loaded.arrays))
+        if unwired:
+            raise ValueError(
+                f"array(s) {unwired} are not wired on bench {self.path}; "
+                f"wired: {sorted(loaded.arrays)}"
+            )
+        if loaded.kind == "emulated":
+            emulated = EmulatedBench(loaded)
+            return {a: emulated.backend(a) for a in arrays}
+        drivers, _ = connect(loaded)
+        shared = BenchInstruments(drivers)  # one matrix and one set of sources for every array
+        assert loaded.limits is not None  # a real bench file states them all
+        return {a: InstrumentBackend(loaded, a, shared, limits=loaded.limits) for a in arrays}
+
+    def snapshot(self) -> dict:
+        loaded = self.loaded()
+        snapshot: dict = {"bench": {"kind": "file", "path": self.path, "name": loaded.name}}
+        chip = None if loaded.chip is None else self.chip()
+        if chip is not None:
+            snapshot["chip"] = chip.describe()
+        if loaded.limits is not None:
+            snapshot["limits"] = loaded.limits.as_dict()
+        else:  # an emulated bench without its own limits: its chip's (a real one states them)
+            assert chip is not None
+            snapshot["limits"] = chip_limits(chip).as_dict()
+        return snapshot
+
+
+BenchDescription = SimBench | FileBench
+
+
+def from_params(params: dict) -> BenchDescription:
+    """The description a run stored (``as_params``)."""
+    kind = params.get("kind")
+    if kind == "sim":
+        return SimBench(int(params["seed"]), params.get("preset", "default"),
+                        dict(params.get("changes", {})))  # fmt: skip
+    if kind == "file":
+        return FileBench(params["path"], params["text"], params.get("seed"))
+    raise BenchDescriptionError(
+        f"bench kind {kind!r} is not supported here (only 'sim' and 'file')"
+    )
