@@ -1,19 +1,34 @@
 """Report: tables that stay aligned whatever the reading, figures that say what they show."""
 
+import inspect
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.core.states import AP, OPEN, SHORT, P
 from mtjlab.report import (
     check_figure_path,
     error_color_limit,
+    figure_accuracy_distributions,
+    figure_confusion_matrix,
+    figure_error_map,
+    figure_fidelity_vs_accuracy,
+    figure_resistance_map,
+    figure_rv_loop,
+    figure_state_map,
+    figure_switching_curves,
     format_resistance_map,
+    plot_accuracy_distributions,
+    plot_confusion_matrix,
     plot_error_map,
+    plot_fidelity_vs_accuracy,
     plot_resistance_map,
     plot_rv_loop,
     plot_state_map,
@@ -136,7 +151,7 @@ def test_colour_limits_of_a_uniform_or_empty_map_still_have_width():
 def test_heat_map_draws_the_working_cells_on_the_scale_and_the_open_above_it():
     r = working_map()
     r[3, 7] = 89.3e6
-    fig = report._resistance_map_figure(r, "seed 0")
+    fig = figure_resistance_map(r, title="seed 0")
     image = fig.axes[0].images[0]
     working_kohm = r[r < 1e6] / 1e3
     assert (image.norm.vmin, image.norm.vmax) == pytest.approx(
@@ -250,7 +265,7 @@ def test_each_figure_goes_into_a_folder_under_its_own_name(tmp_path, name):
 
 def test_state_map_colours_each_class_and_crosses_out_each_miss():
     states, target = written_pattern()
-    fig = report._state_map_figure(states, target, "")
+    fig = figure_state_map(states, target=target)
     ax = fig.axes[0]
     image = ax.images[0]
     colours = {tuple(image.cmap(image.norm(code))) for code in (P, AP, OPEN, SHORT)}
@@ -262,7 +277,7 @@ def test_state_map_colours_each_class_and_crosses_out_each_miss():
 
 
 def test_state_map_without_a_target_marks_nothing():
-    fig = report._state_map_figure(written_pattern()[0], None, "")
+    fig = figure_state_map(written_pattern()[0])
     assert len(fig.axes[0].collections) == 0
 
 
@@ -295,7 +310,7 @@ def test_error_map_writes_the_non_zero_rates_of_a_small_array_in_their_cells():
     fraction = np.zeros((15, 15))
     fraction[0, 3], fraction[4, 4], fraction[9, 1] = 0.25, 1.0, 0.004
     fraction[2, 2] = np.nan  # not measured: grey, no number
-    ax = report._error_map_figure(fraction, "", "error rate").axes[0]
+    ax = figure_error_map(fraction).axes[0]
     texts = {(t.get_position(), t.get_text()) for t in ax.texts}
     assert texts == {((3, 0), "0.25"), ((4, 4), "1.00"), ((1, 9), "4e-3")}
     assert (ax.images[0].norm.vmin, ax.images[0].norm.vmax) == (0.0, 1.0)
@@ -303,7 +318,7 @@ def test_error_map_writes_the_non_zero_rates_of_a_small_array_in_their_cells():
 
 def test_error_map_of_a_large_array_has_no_numbers():
     fraction = np.full((32, 32), 0.5)
-    assert len(report._error_map_figure(fraction, "", "error rate").axes[0].texts) == 0
+    assert len(figure_error_map(fraction).axes[0].texts) == 0
 
 
 def test_error_map_refuses_rates_outside_0_to_1(tmp_path):
@@ -313,7 +328,9 @@ def test_error_map_refuses_rates_outside_0_to_1(tmp_path):
 
 def test_switching_curves_draw_markers_and_fits_in_one_colour_per_width():
     amps, prob, widths, fit_amps, fit = switching_data()
-    fig = report._switching_figure(amps, prob, widths, (fit_amps, fit), "")
+    fig = figure_switching_curves(
+        amps, prob, widths, fit_amplitudes_v=fit_amps, fit_probability=fit
+    )
     ax = fig.axes[0]
     markers, lines = ax.lines[0::2], ax.lines[1::2]
     assert [m.get_linestyle() for m in markers] == ["None"] * 3
@@ -344,7 +361,7 @@ def test_switching_curves_refuse_mismatched_arrays(tmp_path, kwargs, message):
 
 def test_rv_loop_in_kohm_with_arrows_at_both_jumps_and_the_switching_voltages():
     v, r = sweep()
-    ax = report._rv_loop_figure(v, r, (-0.42, 0.55), "").axes[0]
+    ax = figure_rv_loop(v, r, switching_v=(-0.42, 0.55)).axes[0]
     assert max(ax.lines[0].get_ydata()) == pytest.approx(12.7)
     assert "kOhm" in ax.get_ylabel() and "(V)" in ax.get_xlabel()
     dashed = [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"]
@@ -356,7 +373,7 @@ def test_rv_loop_in_kohm_with_arrows_at_both_jumps_and_the_switching_voltages():
 
 def test_rv_loop_without_switching_voltages_and_refusing_swapped_ones(tmp_path):
     v, r = sweep()
-    ax = report._rv_loop_figure(v, r, (None, None), "").axes[0]
+    ax = figure_rv_loop(v, r).axes[0]
     assert [line for line in ax.lines if line.get_linestyle() == "--"] == []
     with pytest.raises(ValueError, match="AP->P voltage and must be negative"):
         plot_rv_loop(v, r, tmp_path / "rv.png", switching_v=(0.55, -0.42))
@@ -365,13 +382,235 @@ def test_rv_loop_without_switching_voltages_and_refusing_swapped_ones(tmp_path):
 
 
 def test_state_map_does_not_count_cells_that_were_not_written():
-    from mtjlab.report import _state_map_figure
-
     states = np.zeros((4, 4), dtype=int)
     states[0, 0] = 2  # an open cell outside the written block
     states[3, 3] = 1  # a written cell that missed its target
     target = np.full((4, 4), -1)
     target[2:, 2:] = 0
-    fig = _state_map_figure(states, target, "")
+    fig = figure_state_map(states, target=target)
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert "differs from target: 1" in labels
+
+
+# -- figure_* functions: the figures as Figure objects -----------------------------------------
+
+UNTUNED = np.array([0.80, 0.85, 0.90, 0.90])
+TUNED = np.array([0.90, 0.95, 0.95, 1.00])
+FIDELITY = np.array([0.97, 0.98, 0.99, 1.00])
+COUNTS = np.array([[5, 1, 0], [0, 4, 2], [1, 0, 6]])
+
+
+def figure_cases():
+    """Per figure: its figure_ and plot_ function, positional arguments and keywords but title."""
+    states, target = written_pattern()
+    amps, prob, widths, fit_amps, fit = switching_data()
+    fit_kwargs = {"fit_amplitudes_v": fit_amps, "fit_probability": fit}
+    accuracy = {"untuned": UNTUNED, "tuned": TUNED}
+    return {
+        "resistance_map": (figure_resistance_map, plot_resistance_map, (working_map(),), {}),
+        "state_map": (figure_state_map, plot_state_map, (states,), {"target": target}),
+        "error_map": (
+            figure_error_map,
+            plot_error_map,
+            (np.linspace(0, 1, 225).reshape(15, 15),),
+            {"label": "miss rate"},
+        ),
+        "switching_curves": (
+            figure_switching_curves,
+            plot_switching_curves,
+            (amps, prob, widths),
+            fit_kwargs,
+        ),
+        "rv_loop": (figure_rv_loop, plot_rv_loop, sweep(), {"switching_v": (-0.42, 0.55)}),
+        "accuracy_distributions": (
+            figure_accuracy_distributions,
+            plot_accuracy_distributions,
+            (accuracy,),
+            {},
+        ),
+        "fidelity_vs_accuracy": (
+            figure_fidelity_vs_accuracy,
+            plot_fidelity_vs_accuracy,
+            (FIDELITY, accuracy),
+            {},
+        ),
+        "confusion_matrix": (
+            figure_confusion_matrix,
+            plot_confusion_matrix,
+            (COUNTS,),
+            {"labels": ["a", "b", "c"]},
+        ),
+    }
+
+
+#: Axes of each figure: the plot's own, plus a colour bar's for the heat maps.
+N_AXES = {
+    "resistance_map": 2,
+    "state_map": 1,
+    "error_map": 2,
+    "switching_curves": 1,
+    "rv_loop": 1,
+    "accuracy_distributions": 1,
+    "fidelity_vs_accuracy": 1,
+    "confusion_matrix": 2,
+}
+
+
+def test_every_plot_function_has_a_figure_function_and_both_are_exported():
+    plots = {n.removeprefix("plot_") for n in report.__all__ if n.startswith("plot_")}
+    figures = {n.removeprefix("figure_") for n in report.__all__ if n.startswith("figure_")}
+    assert plots == figures == set(figure_cases()) == set(N_AXES)
+    assert all(hasattr(report, name) for name in report.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(N_AXES))
+def test_each_figure_function_takes_the_plot_functions_arguments_but_the_path(name):
+    plot = inspect.signature(getattr(report, f"plot_{name}"))
+    figure = inspect.signature(getattr(report, f"figure_{name}"))
+    assert list(figure.parameters.values()) == [
+        p for p in plot.parameters.values() if p.name != "path"
+    ]
+    assert (plot.return_annotation, figure.return_annotation) == ("Path", "Figure")
+
+
+@pytest.mark.parametrize("name", sorted(N_AXES))
+def test_each_figure_function_returns_a_figure_with_its_axes_and_title(name):
+    figure, _, args, kwargs = figure_cases()[name]
+    fig = figure(*args, title="run 7", **kwargs)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == N_AXES[name]
+    assert fig.axes[0].get_title() == "run 7"
+    assert fig.canvas.manager is None  # a bare Figure: pyplot's figure manager never saw it
+
+
+@pytest.mark.parametrize("name", sorted(N_AXES))
+def test_each_plot_function_saves_what_its_figure_function_builds(tmp_path, name):
+    figure, plot, args, kwargs = figure_cases()[name]
+    written = plot(*args, tmp_path / "plotted.png", title="run 7", **kwargs)
+    built = figure(*args, title="run 7", **kwargs)
+    built.savefig(tmp_path / "built.png", format="png", dpi=150)
+    assert written.read_bytes() == (tmp_path / "built.png").read_bytes()
+
+
+def test_resistance_figure_holds_the_readings_in_kohm_and_masks_the_invalid_ones():
+    r = working_map(shape=(4, 5))
+    r[0, 1], r[1, 2], r[2, 3] = np.nan, -3.2e6, 0.0
+    image = figure_resistance_map(r).axes[0].images[0]
+    data = image.get_array()
+    valid = r > 0
+    assert data.shape == r.shape
+    assert np.array_equal(np.ma.getmaskarray(data), ~valid)
+    np.testing.assert_allclose(data.data[valid], r[valid] / 1e3)
+    assert image.norm.vmin < 5.0 < 12.7 < image.norm.vmax  # P and AP on the kOhm scale
+
+
+def test_state_and_error_figures_hold_the_maps_as_given():
+    states, target = written_pattern()
+    data = figure_state_map(states, target=target).axes[0].images[0].get_array()
+    assert np.array_equal(data, states)
+    fraction = np.linspace(0, 1, 12).reshape(3, 4)
+    fraction[1, 1] = np.nan
+    fig = figure_error_map(fraction, label="miss rate")
+    data = fig.axes[0].images[0].get_array()
+    assert np.array_equal(np.ma.getmaskarray(data), np.isnan(fraction))
+    np.testing.assert_array_equal(data.filled(np.nan), fraction)
+    assert fig.axes[1].get_ylabel() == "miss rate"  # the colour bar says what the rate is
+
+
+def test_curve_figures_hold_the_data_in_volts_and_kohm():
+    amps, prob, widths, _, _ = switching_data()
+    ax = figure_switching_curves(amps, prob, widths).axes[0]
+    assert len(ax.lines) == 3  # markers only, one per width
+    for line, row in zip(ax.lines, prob, strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), amps)
+        np.testing.assert_array_equal(line.get_ydata(), row)
+    v, r = sweep()
+    loop = figure_rv_loop(v, r).axes[0].lines[0]
+    np.testing.assert_array_equal(loop.get_xdata(), v)
+    np.testing.assert_allclose(loop.get_ydata(), r / 1e3)
+
+
+def test_network_figures_show_fractions_in_percent():
+    ax = figure_accuracy_distributions({"untuned": UNTUNED, "tuned": TUNED}).axes[0]
+    medians = [line.get_xdata()[0] for line in ax.lines]
+    assert medians == pytest.approx([87.5, 95.0])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["untuned: median 87.5 %", "tuned: median 95.0 %"]
+    ax = figure_fidelity_vs_accuracy(FIDELITY, {"untuned": UNTUNED, "tuned": TUNED}).axes[0]
+    for dots, accuracy in zip(ax.collections, (UNTUNED, TUNED), strict=True):
+        xy = dots.get_offsets()
+        np.testing.assert_allclose(xy[:, 0], 100 * FIDELITY)
+        assert np.all(np.abs(xy[:, 1] - 100 * accuracy) <= 0.15)  # jittered, never by a class
+    fig = figure_confusion_matrix(COUNTS, labels=["a", "b", "c"])
+    ax = fig.axes[0]
+    share = COUNTS / COUNTS.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(ax.images[0].get_array(), share)
+    assert [t.get_text() for t in ax.texts] == [str(c) for c in COUNTS.ravel()]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [
+        ("resistance_map", (np.ones(5),), {}),
+        ("state_map", (np.array([[0, 4]]),), {}),
+        ("state_map", (np.array([[0, 1]]),), {"target": np.array([[0], [1]])}),
+        ("error_map", (np.array([[0.5, 1.5]]),), {}),
+        ("switching_curves", (np.linspace(0.3, 0.9, 4), np.zeros((2, 4)), [1e-8]), {}),
+        (
+            "switching_curves",
+            (np.linspace(0.3, 0.9, 4), np.zeros((1, 4)), [1e-8]),
+            {"fit_amplitudes_v": np.linspace(0, 1, 5)},
+        ),
+        ("rv_loop", (np.zeros(3), np.ones(2)), {}),
+        ("rv_loop", (np.zeros(3), np.ones(3)), {"switching_v": (0.55, -0.42)}),
+        ("fidelity_vs_accuracy", (FIDELITY, {"untuned": UNTUNED[:2]}), {}),
+        ("confusion_matrix", (np.ones(3),), {}),
+    ],
+)
+def test_figure_functions_refuse_bad_input_as_their_plot_functions_do(tmp_path, name, args, kwargs):
+    figure, plot = getattr(report, f"figure_{name}"), getattr(report, f"plot_{name}")
+    with pytest.raises(ValueError) as from_figure:
+        figure(*args, **kwargs)
+    with pytest.raises(type(from_figure.value)) as from_plot:
+        plot(*args, tmp_path / "figure.png", **kwargs)
+    assert str(from_plot.value) == str(from_figure.value)
+    assert list(tmp_path.iterdir()) == []
+    # The path is checked first, so a bad path is reported before bad data.
+    with pytest.raises(ValueError, match="'.txt'"):
+        plot(*args, tmp_path / "figure.txt", **kwargs)
+
+
+def test_importing_the_report_and_building_figures_leaves_pyplot_unloaded():
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import mtjlab.report as report\n"
+        "loaded = 'matplotlib.pyplot' in sys.modules\n"
+        "figs = [\n"
+        "    report.figure_resistance_map(np.full((3, 3), 5e3)),\n"
+        "    report.figure_state_map(np.zeros((3, 3), dtype=int)),\n"
+        "    report.figure_rv_loop(np.array([0.0, 0.5]), np.array([5e3, 12e3])),\n"
+        "    report.figure_confusion_matrix(np.eye(2)),\n"
+        "]\n"
+        "print(loaded, 'matplotlib.pyplot' in sys.modules, len(figs))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.split() == ["False", "False", "4"]
+
+
+def test_no_module_of_the_report_package_imports_pyplot():
+    folder = Path(report.__file__).parent
+    sources = {path.name: path.read_text() for path in folder.glob("*.py")}
+    assert {"__init__.py", "maps.py", "states.py", "curves.py", "networks.py"} <= set(sources)
+    pyplot = re.compile(r"^\s*(import matplotlib\.pyplot|from matplotlib(\.pyplot)? import)")
+    imports = [
+        (name, line)
+        for name, text in sources.items()
+        for line in text.splitlines()
+        if pyplot.match(line) and "pyplot" in line
+    ]
+    assert imports == []

@@ -1,0 +1,56 @@
+"""Report: resistance maps as text tables, and the figures of the array protocols and runs.
+Each ``figure_*`` builds a matplotlib Figure without pyplot; its ``plot_*`` saves it to a file."""
+
+from mtjlab.report._style import FIGURE_SUFFIXES, check_figure_path
+from mtjlab.report.curves import (
+    figure_rv_loop,
+    figure_switching_curves,
+    plot_rv_loop,
+    plot_switching_curves,
+)
+from mtjlab.report.html import write_html_report
+from mtjlab.report.maps import (
+    TABLE_LEGEND,
+    error_color_limit,
+    figure_error_map,
+    figure_resistance_map,
+    format_resistance_map,
+    plot_error_map,
+    plot_resistance_map,
+    resistance_color_limits,
+)
+from mtjlab.report.networks import (
+    figure_accuracy_distributions,
+    figure_confusion_matrix,
+    figure_fidelity_vs_accuracy,
+    plot_accuracy_distributions,
+    plot_confusion_matrix,
+    plot_fidelity_vs_accuracy,
+)
+from mtjlab.report.states import figure_state_map, plot_state_map
+
+__all__ = [
+    "FIGURE_SUFFIXES",
+    "TABLE_LEGEND",
+    "check_figure_path",
+    "error_color_limit",
+    "figure_accuracy_distributions",
+    "figure_confusion_matrix",
+    "figure_error_map",
+    "figure_fidelity_vs_accuracy",
+    "figure_resistance_map",
+    "figure_rv_loop",
+    "figure_state_map",
+    "figure_switching_curves",
+    "format_resistance_map",
+    "plot_accuracy_distributions",
+    "plot_confusion_matrix",
+    "plot_error_map",
+    "plot_fidelity_vs_accuracy",
+    "plot_resistance_map",
+    "plot_rv_loop",
+    "plot_state_map",
+    "plot_switching_curves",
+    "resistance_color_limits",
+    "write_html_report",
+]
