@@ -8,7 +8,7 @@ import pytest
 
 from mtjlab.bench.description import from_params
 from mtjlab.cli.app import main
-from mtjlab.runs import engine as runs
+from mtjlab.runs.experiments.wine import Wine
 from mtjlab.runs.store import RunStore
 from mtjlab.sim.chip import STUCK_AP
 
@@ -46,7 +46,7 @@ def test_the_output_layer_is_read_from_its_array(ideal_run):
     """Class 0's plus column stuck in AP on the output array: the weights it holds are lost and
     the untuned classification changes, so the output sums come from the array."""
     _, params, results = ideal_run
-    wine = runs._Wine(params)
+    wine = Wine(params)
     backends = from_params(params["bench"]).backends([0, 1])
     out = backends[1].array
     out.defect[:7, 0] = STUCK_AP

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtjlab import report
 from mtjlab.bench.description import BenchDescription, FileBench, SimBench
 from mtjlab.bench.session import connect
 from mtjlab.cli.progress import ProgressView
@@ -28,6 +29,7 @@ from mtjlab.protocols.write import (
     WRITE_ORDERS,
     place_pattern,
 )
+from mtjlab.runs.registry import experiment
 from mtjlab.runs.store import STORE_FORMATS, RunStore
 
 SHAPE = (15, 15)
@@ -968,132 +970,19 @@ def _cmd_rv(args: argparse.Namespace) -> int:
 
 def print_summary(summary: dict) -> None:
     """The end-of-run table of a summary, then where its files are."""
-    kind = summary["kind"]
     if "bench_time_s" in summary:
         print(
             f"emulated bench: {summary['bench_time_s']:.1f} s of bench time, "
             f"{summary['round_trips']} commands"
         )
-    if kind == "read":
-        print(summary["table"])
-        counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items())
-        print(
-            f"array {summary['array']}: {counts}; P/AP threshold {summary['threshold_ohm']:.0f} Ohm"
-        )
-    elif kind == "write":
-        print(
-            f"array {summary['array']}: write fidelity {summary['fidelity']:.4f}, "
-            f"{summary['pulses']} pulses in {summary['passes']} passes, "
-            f"{summary['given_up']} cells given up, {summary['disturbed']} disturbed"
-        )
-    elif kind == "fidelity":
-        rows = [
-            [
-                a,
-                s["writes"],
-                f"{s['mean_fidelity']:.4f}",
-                f"{s['min_fidelity']:.4f}",
-                f"{s['p_to_ap_error_rate']:.2e}",
-                f"{s['ap_to_p_error_rate']:.2e}",
-                s["disturbed"],
-                s["stuck_cells"],
-                f"{s['mean_pulses']:.0f}",
-            ]
-            for a, s in summary["per_array"].items()
-        ]
-        print(
-            format_table(
-                [
-                    "array",
-                    "writes",
-                    "fidelity",
-                    "min",
-                    "P->AP err",
-                    "AP->P err",
-                    "disturbed",
-                    "stuck",
-                    "pulses",
-                ],
-                rows,
-            )
-        )
-        o = summary["overall"]
-        print(
-            f"all: {o['writes']} writes, mean fidelity {o['mean_fidelity']:.4f}, "
-            f"{o['pulses']} pulses"
-        )
-    elif kind == "switching":
-        rows = []
-        for c in summary["cells"]:
-            if "vc0_v" in c:
-                vc0 = f"{c['vc0_v']:.4f} +- {c['vc0_err_v']:.4f}"
-                delta = f"{c['delta']:.1f} +- {c['delta_err']:.1f}"
-            else:
-                vc0, delta = "no fit", ""
-            rows.append([f"({c['row']}, {c['col']})", c["direction"], vc0, delta])
-        print(format_table(["cell", "direction", "Vc0 (V)", "Delta"], rows))
-        for c in summary["cells"]:
-            if "vc0_v" not in c:
-                why = c.get("reason") or c.get("fit_error", "")
-                print(f"cell ({c['row']}, {c['col']}) {c['direction']}: no fit: {why}")
-    elif kind == "rv":
-        rows = [
-            [
-                f"({c['row']}, {c['col']})",
-                _volts_text(c["v_switch_p_to_ap_v"]),
-                _volts_text(c["v_switch_ap_to_p_v"]),
-            ]
-            for c in summary["cells"]
-        ]
-        print(format_table(["cell", "P->AP at (V)", "AP->P at (V)"], rows))
-    elif kind == "reproduce":
-        rows = [
-            [
-                name,
-                *(f"{100 * summary[f'{q}_{key}']:.1f}" for q in ("mean", "median", "q05", "max")),
-            ]
-            for name, key in (
-                ("software (binary)", "software_accuracy"),
-                ("hardware, untuned", "untuned_accuracy"),
-                ("  tuned: gain and offset", "gain_offset_accuracy"),
-                ("  tuned: and thresholds", "tuned_accuracy"),
-                ("device fidelity", "device_fidelity"),
-                ("weight fidelity", "weight_fidelity"),
-                ("output layer: device fidelity", "output_device_fidelity"),
-                ("output layer: weight fidelity", "output_weight_fidelity"),
-            )
-            if f"median_{key}" in summary
-        ]
-        on_array = summary.get("output_layer") == "array"
-        where = "output layer on a second array" if on_array else "output layer in software"
-        print(f"{summary['n_solutions']} solutions, {where} (percent)")
-        print(format_table(["", "mean", "median", "5 %", "best"], rows, label_column=True))
-        print(f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %")
-        print(f"report: {summary['html']}")
+    for line in experiment(summary["kind"]).text(summary):
+        print(line)
     for name, cells in summary.get("stuck", {}).items():
         for s in cells:
             print(f"array {name} cell ({s['row']}, {s['col']}): {s['reason']}")
     for f in summary.get("figures", []):
         print(f"figure: {f}")
     print(f"run {summary['run']} in {summary['store']}")
-
-
-def _volts_text(value: float | None) -> str:
-    return "did not switch" if value is None else f"{value:+.3f}"
-
-
-def format_table(header: list[str], rows: list[list], *, label_column: bool = False) -> str:
-    """Columns right-aligned (numbers), the first left-aligned when it holds labels."""
-    cells = [header] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-
-    def line(r: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if label_column and i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-
-    return "\n".join(line(r) for r in cells)
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -1108,7 +997,7 @@ def _cmd_bench_check(args: argparse.Namespace) -> int:
     rows = bench_use.check(bench, drivers)
     print(f"bench {bench.name!r} ({bench.kind}, {bench.source})")
     print(
-        format_table(
+        report.format_table(
             ["", "what", "result", "ok"],
             [[r.item, r.detail, r.result, "yes" if r.ok else "NO"] for r in rows],
             label_column=True,
@@ -1150,7 +1039,9 @@ def _cmd_runs_list(args: argparse.Namespace) -> int:
         for i in infos
     ]
     print(
-        format_table(["id", "kind", "status", "started", "ended", "seed", "units", "records"], rows)
+        report.format_table(
+            ["id", "kind", "status", "started", "ended", "seed", "units", "records"], rows
+        )
     )
     return 0
 

@@ -28,6 +28,7 @@ from mtjlab.report.networks import (
     plot_fidelity_vs_accuracy,
 )
 from mtjlab.report.states import figure_state_map, plot_state_map
+from mtjlab.report.tables import format_table
 
 __all__ = [
     "FIGURE_SUFFIXES",
@@ -43,6 +44,7 @@ __all__ = [
     "figure_state_map",
     "figure_switching_curves",
     "format_resistance_map",
+    "format_table",
     "plot_accuracy_distributions",
     "plot_confusion_matrix",
     "plot_error_map",

@@ -1,0 +1,64 @@
+"""What an experiment's run is given: its store and run, parameters, output folder, progress,
+and the backends of its bench, made safe on every exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtjlab.bench.description import from_params
+from mtjlab.core.backend import ArrayBackend
+from mtjlab.core.events import ProgressCallback
+from mtjlab.protocols.write import Ramp
+from mtjlab.runs.store import RunStore
+from mtjlab.runs.units import UnitRunner
+
+
+@dataclass
+class Context:
+    """What an experiment gets: the store and run, its parameters, where its outputs go."""
+
+    store: RunStore
+    run_id: int
+    params: dict
+    out: Path
+    progress: ProgressCallback | None
+    #: The EmulatedBench behind a run on an emulated bench file (for its bench time).
+    emulated: Any = None
+
+    def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
+        backends = from_params(self.params["bench"]).backends(arrays)
+        self.emulated = getattr(next(iter(backends.values()), None), "emulated", None)
+        return backends
+
+    def runner(self, backends: dict[int, ArrayBackend]) -> UnitRunner:
+        return UnitRunner({f"array={a}": b for a, b in backends.items()}, self.store, self.run_id)
+
+
+@contextmanager
+def safe_on_exit(backends: dict[int, ArrayBackend]) -> Iterator[None]:
+    """Every backend to its safe state when the block ends, however it ends."""
+    with ExitStack() as stack:
+        for b in backends.values():
+            stack.enter_context(b)
+        yield
+
+
+def write_options(params: dict) -> dict:
+    """Keyword arguments of write_verify from a run's stored ``write`` parameters."""
+    w = dict(params)
+    for key in ("ramp_p_to_ap", "ramp_ap_to_p"):
+        if key in w:
+            w[key] = Ramp(*w[key])
+    return w
+
+
+def finite_or_none(value: float) -> float | None:
+    """A float for JSON: NaN and infinities (no value) become None."""
+    return float(value) if np.isfinite(value) else None

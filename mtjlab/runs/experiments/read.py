@@ -1,0 +1,63 @@
+"""Read an array: every cell's resistance under a stated biasing of the unselected lines, and its
+P/AP/open/short class from the map's own two populations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mtjlab import report
+from mtjlab.protocols.readout import read_states
+from mtjlab.runs.context import Context, safe_on_exit
+from mtjlab.runs.registry import Experiment, register
+from mtjlab.runs.units import Unit
+
+
+def run(ctx: Context) -> dict:
+    a = ctx.params["array"]
+    backends = ctx.backends([a])
+
+    def measure(record) -> dict:
+        readout = read_states(
+            backends[a],
+            v_read_v=ctx.params["v_read_v"],
+            bias=ctx.params["bias"],
+            threshold_ohm=ctx.params.get("threshold_ohm"),
+            progress=ctx.progress,
+            record=lambda r: record({"array": a, **r}),
+        )
+        return {
+            "array": a,
+            "threshold_ohm": readout.threshold_ohm,
+            "counts": readout.counts(),
+            "resistance_ohm": readout.resistance_ohm.tolist(),
+            "states": readout.states.tolist(),
+        }
+
+    with safe_on_exit(backends):
+        result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
+    r = np.array(result["resistance_ohm"], dtype=float)
+    states = np.array(result["states"], dtype=np.int8)
+    title = f"array {a}, {ctx.params['bias']} read at {ctx.params['v_read_v']:g} V"
+    figures = [
+        report.plot_resistance_map(r, ctx.out / "resistance_map.png", title=title),
+        report.plot_state_map(states, ctx.out / "state_map.png", title=title),
+    ]
+    return {
+        "array": a,
+        "threshold_ohm": result["threshold_ohm"],
+        "counts": result["counts"],
+        "figures": [str(f) for f in figures],
+        "table": report.format_resistance_map(r),
+    }
+
+
+def text(summary: dict) -> list[str]:
+    counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items())
+    return [
+        summary["table"],
+        f"array {summary['array']}: {counts}; P/AP threshold {summary['threshold_ohm']:.0f} Ohm",
+    ]
+
+
+EXPERIMENT = register(Experiment("read", run, text))

@@ -1,0 +1,85 @@
+"""Resistance-voltage loops: a cell's resistance read after each pulse of an amplitude sweep in both
+polarities, and the amplitudes at which it switched; one resumable unit per cell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mtjlab import report
+from mtjlab.protocols.rv import rv_loop
+from mtjlab.runs.context import Context, finite_or_none, safe_on_exit
+from mtjlab.runs.registry import Experiment, register
+from mtjlab.runs.units import Unit
+
+
+def run(ctx: Context) -> dict:
+    p = ctx.params
+    a = p["array"]
+    backends = ctx.backends([a])
+    loops = []
+    with safe_on_exit(backends):
+        runner = ctx.runner(backends)
+        for row, col in p["cells"]:
+
+            def measure(record, row=row, col=col) -> dict:
+                loop = rv_loop(
+                    backends[a],
+                    row,
+                    col,
+                    max_amplitude_v=p["max_amplitude_v"],
+                    step_v=p["step_v"],
+                    width_s=p["width_s"],
+                    scheme=p["scheme"],
+                    cycles=p["cycles"],
+                    progress=ctx.progress,
+                    record=lambda r: record({"array": a, **r}),
+                )
+                return {
+                    "row": row,
+                    "col": col,
+                    "amplitude_v": loop.amplitude_v.tolist(),
+                    "resistance_ohm": loop.resistance_ohm.tolist(),
+                    "v_switch_p_to_ap_v": finite_or_none(loop.v_switch_p_to_ap_mean_v),
+                    "v_switch_ap_to_p_v": finite_or_none(loop.v_switch_ap_to_p_mean_v),
+                }
+
+            loops.append(runner.run(Unit(f"cell={row},{col}", f"array={a}", measure)))
+    figures = [
+        report.plot_rv_loop(
+            np.array(loop["amplitude_v"]),
+            np.array(loop["resistance_ohm"]),
+            ctx.out / f"rv_r{loop['row']}c{loop['col']}.png",
+            switching_v=(loop["v_switch_ap_to_p_v"], loop["v_switch_p_to_ap_v"]),
+            title=f"array {a} cell ({loop['row']}, {loop['col']}), "
+            f"{p['width_s'] * 1e9:g} ns pulses",
+        )
+        for loop in loops
+    ]
+    return {
+        "array": a,
+        "cells": [
+            {k: v for k, v in loop.items() if k not in ("amplitude_v", "resistance_ohm")}
+            for loop in loops
+        ],
+        "figures": [str(f) for f in figures],
+    }
+
+
+def _volts_text(value: float | None) -> str:
+    return "did not switch" if value is None else f"{value:+.3f}"
+
+
+def text(summary: dict) -> list[str]:
+    rows = [
+        [
+            f"({c['row']}, {c['col']})",
+            _volts_text(c["v_switch_p_to_ap_v"]),
+            _volts_text(c["v_switch_ap_to_p_v"]),
+        ]
+        for c in summary["cells"]
+    ]
+    return [report.format_table(["cell", "P->AP at (V)", "AP->P at (V)"], rows)]
+
+
+EXPERIMENT = register(Experiment("rv", run, text))

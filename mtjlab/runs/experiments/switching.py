@@ -1,0 +1,146 @@
+"""Switching probability of chosen cells against pulse amplitude and width, in both directions,
+and the thermal-activation (Neel-Brown) fit of each curve; a resumable unit per cell and direction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mtjlab import report
+from mtjlab.protocols.switching import (
+    fit_thermal_activation,
+    switching_probability,
+    thermal_switching_probability,
+)
+from mtjlab.runs.context import Context, safe_on_exit
+from mtjlab.runs.registry import Experiment, register
+from mtjlab.runs.units import Unit
+
+
+def run(ctx: Context) -> dict:
+    p = ctx.params
+    a = p["array"]
+    backends = ctx.backends([a])
+    widths = np.array(p["widths_s"])
+    curves = []
+    with safe_on_exit(backends):
+        runner = ctx.runner(backends)
+        for row, col in p["cells"]:
+            for direction in p["directions"]:
+                amplitudes = np.array(p["amplitudes_v"][direction])
+
+                def measure(record, row=row, col=col, direction=direction, amplitudes=amplitudes):
+                    result = switching_probability(
+                        backends[a],
+                        [(row, col)],
+                        direction=direction,
+                        amplitudes_v=amplitudes,
+                        widths_s=widths,
+                        trials=p["trials"],
+                        scheme=p["scheme"],
+                        reset_amplitude_v=p["reset_amplitude_v"][direction],
+                        rng=np.random.default_rng([p["bench"]["seed"], row, col]),
+                        progress=ctx.progress,
+                        record=lambda r: record({"array": a, **r}),
+                    )
+                    c = result.cells[0]
+                    out = {
+                        "row": row,
+                        "col": col,
+                        "direction": direction,
+                        "switchable": c.switchable,
+                        "reason": c.reason,
+                        "n_switched": c.n_switched.tolist(),
+                        "n_trials": c.n_trials.tolist(),
+                    }
+                    if c.switchable:
+                        try:
+                            fit = fit_thermal_activation(
+                                amplitudes,
+                                widths,
+                                c.n_switched,
+                                c.n_trials,
+                                barrier_exponent=ctx.params.get("barrier_exponent", 1.0),
+                            )
+                        except ValueError as exc:
+                            out["fit_error"] = str(exc)
+                        else:
+                            out.update(
+                                vc0_v=fit.vc0_v,
+                                vc0_err_v=fit.vc0_err_v,
+                                delta=fit.delta,
+                                delta_err=fit.delta_err,
+                                tau0_s=fit.tau0_s,
+                                barrier_exponent=fit.barrier_exponent,
+                                fit_converged=fit.converged,
+                            )
+                    return out
+
+                name = f"cell={row},{col}/direction={direction}"
+                curves.append(runner.run(Unit(name, f"array={a}", measure)))
+    figures = []
+    for c in curves:
+        amplitudes = np.array(p["amplitudes_v"][c["direction"]])
+        n_trials = np.array(c["n_trials"], dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            measured = np.where(n_trials > 0, np.array(c["n_switched"]) / n_trials, np.nan)
+        fine = fitted = None
+        title = f"array {a} cell ({c['row']}, {c['col']}) {c['direction']}"
+        if "vc0_v" in c:
+            fine = np.linspace(amplitudes.min(), amplitudes.max(), 200)
+            fitted = np.array(
+                [
+                    thermal_switching_probability(
+                        fine,
+                        w,
+                        vc0_v=c["vc0_v"],
+                        delta=c["delta"],
+                        tau0_s=c["tau0_s"],
+                        barrier_exponent=c.get("barrier_exponent", 1.0),
+                    )
+                    for w in widths
+                ]
+            )
+            title += (
+                f": Vc0 {c['vc0_v']:.4f} +- {c['vc0_err_v']:.4f} V, "
+                f"Delta {c['delta']:.1f} +- {c['delta_err']:.1f}"
+            )
+        direction = c["direction"].replace("->", "-")
+        figures.append(
+            report.plot_switching_curves(
+                amplitudes,
+                measured,
+                widths,
+                ctx.out / f"switching_r{c['row']}c{c['col']}_{direction}.png",
+                fit_amplitudes_v=fine,
+                fit_probability=fitted,
+                title=title,
+            )
+        )
+    return {
+        "array": a,
+        "cells": [
+            {k: v for k, v in c.items() if k not in ("n_switched", "n_trials")} for c in curves
+        ],
+        "figures": [str(f) for f in figures],
+    }
+
+
+def text(summary: dict) -> list[str]:
+    rows = []
+    for c in summary["cells"]:
+        if "vc0_v" in c:
+            vc0 = f"{c['vc0_v']:.4f} +- {c['vc0_err_v']:.4f}"
+            delta = f"{c['delta']:.1f} +- {c['delta_err']:.1f}"
+        else:
+            vc0, delta = "no fit", ""
+        rows.append([f"({c['row']}, {c['col']})", c["direction"], vc0, delta])
+    lines = [report.format_table(["cell", "direction", "Vc0 (V)", "Delta"], rows)]
+    for c in summary["cells"]:
+        if "vc0_v" not in c:
+            why = c.get("reason") or c.get("fit_error", "")
+            lines.append(f"cell ({c['row']}, {c['col']}) {c['direction']}: no fit: {why}")
+    return lines
+
+
+EXPERIMENT = register(Experiment("switching", run, text))
