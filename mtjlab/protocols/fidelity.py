@@ -11,10 +11,9 @@ import numpy as np
 
 from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.records import RunUnit, run_in_memory
 from mtjlab.core.states import AP, P
 from mtjlab.protocols.write import write_verify
-from mtjlab.runs.store import RunStore
-from mtjlab.runs.units import Unit, UnitRunner
 
 
 def unit_name(pattern: int, array: int) -> str:
@@ -57,8 +56,7 @@ def characterize_fidelity(
     backends: Mapping[int, ArrayBackend],
     patterns: Sequence[np.ndarray],
     *,
-    store: RunStore | None = None,
-    run_id: int | None = None,
+    run_unit: RunUnit = run_in_memory,
     seed: int = 0,
     progress: ProgressCallback | None = None,
     **write_options,
@@ -71,9 +69,11 @@ def characterize_fidelity(
         The arrays to characterize.
     patterns : sequence of ndarray
         Targets of the arrays' shape (0 = P, 1 = AP).
-    store, run_id : optional
-        Where each pulse and cell record goes as it is measured. A run that was interrupted is
-        resumed: finished writes are kept, the one cut short is redone.
+    run_unit : callable, optional
+        Runs each write as one unit ``(name, state_key, measure)``: the run engine's runner
+        keeps each pulse and cell record as it is measured, and on resume gives back the
+        finished writes and redoes the one cut short. By default the writes are measured in
+        memory and their records dropped.
     seed : int
         Seeds the write order of each write (with ``order="random"``).
     **write_options
@@ -83,8 +83,9 @@ def characterize_fidelity(
         for k, p in enumerate(patterns):
             if np.shape(p) != b.shape:
                 raise ValueError(f"pattern {k} has shape {np.shape(p)}; array {a} is {b.shape}")
-    runner = UnitRunner({f"array={a}": b for a, b in backends.items()}, store, run_id)
-    thresholds = {r["array"]: r["threshold_ohm"] for r in runner.results.values()}
+    # Each array's P/AP threshold from its latest write; a finished write's result comes back
+    # from run_unit in the same order, so a resumed run starts each write from the same value.
+    thresholds: dict[int, float] = {}
 
     total = len(patterns) * len(backends)
     done = 0
@@ -115,7 +116,7 @@ def characterize_fidelity(
                     "given_up_cells": [[r, c, why] for (r, c), why in result.given_up.items()],
                 }
 
-            result = runner.run(Unit(unit_name(k, a), f"array={a}", measure))
+            result = run_unit(unit_name(k, a), f"array={a}", measure)
             thresholds[a] = result["threshold_ohm"]
             writes.append(result)
             done += 1

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mtjlab.core.backend import ArrayBackend, Stateful
+from mtjlab.core.records import Measure
 from mtjlab.runs.store import RunStore
 
 
@@ -111,6 +112,10 @@ class UnitRunner:
                 result=result,
             )
         self.results[name] = result
+
+    def run_unit(self, name: str, state_key: str, measure: Measure) -> dict:
+        """:meth:`run` as a protocol's ``run_unit`` (``mtjlab.core.records.RunUnit``)."""
+        return self.run(Unit(name, state_key, measure))
 
     def run(self, unit: Unit) -> dict:
         """Measure ``unit`` unless it is done already; return its result."""

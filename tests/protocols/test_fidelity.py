@@ -6,6 +6,7 @@ import pytest
 from mtjlab.core.patterns import make_pattern
 from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.runs.store import RunStore
+from mtjlab.runs.units import UnitRunner
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import STUCK_P, Chip
 
@@ -17,6 +18,11 @@ PATTERNS = [make_pattern("random", (15, 15), rng=k) for k in range(2)] + [
 def backends(seed=0, arrays=(0, 4)):
     chip = Chip.from_seed(seed)
     return chip, {a: SimulatedBackend(chip, a) for a in arrays}
+
+
+def stored(bs, store, run_id):
+    """Each write a unit of run ``run_id`` in ``store``, as the run engine does it."""
+    return UnitRunner({f"array={a}": b for a, b in bs.items()}, store, run_id).run_unit
 
 
 def test_statistics_agree_with_the_chips_defects():
@@ -47,7 +53,8 @@ def test_an_interrupted_run_resumes_to_the_same_records(tmp_path):
     # Uninterrupted reference.
     ref = RunStore(tmp_path / "ref.db")
     ref_id = ref.create_run("fidelity", {}, seed=0, snapshot={})
-    characterize_fidelity(backends(arrays=(0,))[1], PATTERNS, store=ref, run_id=ref_id)
+    bs = backends(arrays=(0,))[1]
+    characterize_fidelity(bs, PATTERNS, run_unit=stored(bs, ref, ref_id))
 
     # Crash in the middle of the second write, then resume on a freshly drawn chip.
     store = RunStore(tmp_path / "run.db")
@@ -62,17 +69,15 @@ def test_an_interrupted_run_resumes_to_the_same_records(tmp_path):
                 raise Crash
 
     with pytest.raises(Crash):
+        bs = backends(arrays=(0,))[1]
         characterize_fidelity(
-            backends(arrays=(0,))[1],
-            PATTERNS,
-            store=store,
-            run_id=run_id,
-            progress=crash_mid_write,
+            bs, PATTERNS, run_unit=stored(bs, store, run_id), progress=crash_mid_write
         )
     assert len(store.done_units(run_id)) == 1
     partial = len(store.records(run_id))
     assert partial > len(store.records(run_id, finished_only=True))
-    report = characterize_fidelity(backends(arrays=(0,))[1], PATTERNS, store=store, run_id=run_id)
+    bs = backends(arrays=(0,))[1]
+    report = characterize_fidelity(bs, PATTERNS, run_unit=stored(bs, store, run_id))
 
     def keyed(s, rid):
         return [{k: v for k, v in r.items()} for r in s.records(rid)]

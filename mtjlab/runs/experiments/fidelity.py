@@ -20,8 +20,7 @@ def run(ctx: Context) -> dict:
         fidelity = characterize_fidelity(
             backends,
             patterns,
-            store=ctx.store,
-            run_id=ctx.run_id,
+            run_unit=ctx.runner(backends).run_unit,
             seed=int(ctx.params["bench"]["seed"]),
             progress=ctx.progress,
             **write_options(ctx.params["write"]),
