@@ -1,0 +1,399 @@
+"""Labelled datasets of stored runs: each run kind's results and records as an xarray.Dataset.
+
+Owns each kind's layout (dimensions, variables, units, attributes) and its NetCDF3 file form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mtjlab.core.states import NAMES
+from mtjlab.protocols.write import KEEP
+from mtjlab.runs.store import RunInfo, RunStore
+
+#: Code (or count) of a cell for which the store holds no record: not written, or unfinished.
+NO_RECORD = -1
+#: Parameters (and members of a parameter dict, such as a bench file's text) whose JSON is longer
+#: than this are left out of the attributes: networks, targets, patterns are variables or too big.
+MAX_PARAMETER_CHARS = 500
+
+_CODES = {name: code for code, name in NAMES.items()}
+_GRID = ("row", "column")
+_INT32 = np.iinfo(np.int32)
+_UNITS = {"_ohm": "ohm", "_v": "V", "_s": "s", "_a": "A"}
+
+
+def _flags(meanings: dict[int, str]) -> dict[str, Any]:
+    """Attributes of a variable of codes (given in increasing order): units "1", CF flags."""
+    codes = np.array(list(meanings), np.int8)
+    return {"units": "1", "flag_values": codes, "flag_meanings": " ".join(meanings.values())}
+
+
+_STATE = _flags(NAMES)
+_STATE_OR_NONE = _flags({NO_RECORD: "not_recorded", **NAMES})
+_TARGET = _flags({KEEP: "keep", 0: NAMES[0], 1: NAMES[1]})
+
+
+def _units(key: str) -> str:
+    """Units a key's suffix names (``_ohm``, ``_v``, ``_s``, ``_a``); "1" otherwise."""
+    return next((u for suffix, u in _UNITS.items() if key.endswith(suffix)), "1")
+
+
+def _v(dims: str | tuple, data: Any, units: str, name: str = "", **attrs: Any) -> tuple:
+    """A variable as ``(dims, data, attrs)`` with its units and long name (if any); text goes
+    in as object arrays of str, the form NetCDF reads give back."""
+    return (dims, data, {"units": units, **({"long_name": name} if name else {}), **attrs})
+
+
+def _coords(**dims: tuple[Any, str]) -> dict[str, tuple]:
+    """Dimension coordinates, each ``name=(values, long_name)``, all dimensionless."""
+    return {k: _v(k, np.asarray(v), "1", name) for k, (v, name) in dims.items()}
+
+
+def _grid(shape: tuple[int, ...]) -> dict[str, tuple]:
+    return _coords(row=(range(shape[-2]), "row"), column=(range(shape[-1]), "column"))
+
+
+def _cells(cells: list[tuple]) -> dict[str, tuple]:
+    """The ``cell`` coordinate ("row,col" text) with ``row`` and ``column`` along it."""
+    coords = _coords(cell=(np.array([f"{r},{c}" for r, c in cells], object), "cell as row,column"))
+    rows, cols = (np.array([c[k] for c in cells], np.int64) for k in (0, 1))
+    return coords | {"row": _v("cell", rows, "1", "row"), "column": _v("cell", cols, "1", "column")}
+
+
+def _fill(shape: tuple[int, ...], entries: dict[tuple, Any]) -> np.ndarray:
+    """An array from ``{index: value}``: int if every entry is there and an int, else float
+    with NaN where an entry is missing or None."""
+    values = list(entries.values())
+    full = len(values) == int(np.prod(shape)) and all(type(v) is int for v in values)
+    out = np.zeros(shape, np.int64) if full else np.full(shape, np.nan)
+    for index, value in entries.items():
+        out[index] = np.nan if value is None else value
+    return out
+
+
+def _attr(value: Any) -> Any:
+    """An attribute as NetCDF3 keeps it: str, int32, float, a 1-D numeric array (one element: a
+    scalar, as reading gives it back); anything else, and wider ints, as JSON text."""
+
+    def number(v: Any) -> bool:
+        return type(v) is float or (type(v) is int and _INT32.min <= v <= _INT32.max)
+
+    if type(value) is list and len(value) == 1 and number(value[0]):
+        value = value[0]
+    if type(value) is str or number(value):
+        return value
+    if type(value) is list and value and all(number(v) for v in value):
+        return np.array(value)
+    return json.dumps(value)
+
+
+def _attrs(info: RunInfo) -> dict[str, Any]:
+    """The run's small parameters, then what the store knows of the run."""
+
+    def small(value: Any) -> bool:
+        return len(json.dumps(value)) <= MAX_PARAMETER_CHARS
+
+    attrs, omitted = {}, []
+    for key, value in info.parameters.items():
+        if isinstance(value, dict):
+            omitted += [f"{key}.{k}" for k, v in value.items() if not small(v)]
+            value = {k: v for k, v in value.items() if small(v)}
+        if small(value):
+            attrs[key] = _attr(value)
+        else:
+            omitted.append(key)
+    attrs |= {"run": info.id, "kind": info.kind, "status": info.status}
+    attrs |= {"mtjlab_version": info.version, "started": info.started}
+    if info.ended is not None:  # "ended" of a run that failed or was interrupted
+        attrs["finished" if info.status == "finished" else "ended"] = info.ended
+    attrs |= {} if info.seed is None else {"seed": _attr(info.seed)}
+    return attrs | ({"omitted_parameters": " ".join(omitted)} if omitted else {})
+
+
+def _cell_records(records: list[dict], shape: tuple, lead: dict[str, list]) -> dict:
+    """Write-verify's cell records over (*lead, row, column): final state and resistance,
+    attempts, why given up; ``lead`` maps record keys to their coordinate values."""
+    state, attempts = np.full(shape, NO_RECORD, np.int8), np.full(shape, NO_RECORD, np.int32)
+    resistance, reason = np.full(shape, np.nan), np.full(shape, "", object)
+    for r in (r for r in records if r.get("record") == "cell"):
+        i = (*(values.index(r[key]) for key, values in lead.items()), r["row"], r["col"])
+        state[i], resistance[i] = _CODES[r["final"]], r["resistance_ohm"]
+        attempts[i], reason[i] = r["attempts"], r["given_up"]
+    dims = (*lead, *_GRID)
+    return {
+        "state": (dims, state, _STATE_OR_NONE | {"long_name": "state at the final verify read"}),
+        "resistance_ohm": _v(dims, resistance, "ohm", "resistance at the final verify read"),
+        "attempts": _v(dims, attempts, "1", "pulses the cell got"),
+        "given_up_reason": _v(dims, reason, "1", "why the cell was given up, empty if not"),
+    }
+
+
+#: Figures of a write-verify, by their key in a unit result (and in summary.json).
+_WRITE_KEYS = ("fidelity", "pulses", "passes", "given_up", "disturbed", "errors_p_to_ap")
+_WRITE_KEYS += ("errors_ap_to_p", "threshold_ohm", "n_target_ap", "n_target_p")
+
+
+def read_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+    """A ``read`` run: resistance and state of each cell over (row, column), the threshold."""
+    (result,) = results.values()
+    r = np.array(result["resistance_ohm"], dtype=float)
+    variables = {
+        "resistance_ohm": _v(_GRID, r, "ohm", "resistance read at the cell"),
+        "state": (_GRID, np.array(result["states"], np.int8), _STATE | {"long_name": "state"}),
+        "threshold_ohm": _v((), result["threshold_ohm"], "ohm", "P/AP threshold"),
+    }
+    return xr.Dataset(variables, _grid(r.shape))
+
+
+def write_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+    """A ``write`` run: target, final state, resistance, attempts per cell; the write's figures
+    and the wrong cells per verify read (dimension ``verify``)."""
+    (result,) = results.values()
+    target = np.array(info.parameters["target"], np.int8)
+    r = np.array(result["resistance_ohm"], float)
+    variables = {
+        "target": (_GRID, target, _TARGET | {"long_name": "pattern to write"}),
+        "state": (_GRID, np.array(result["states"], np.int8), _STATE | {"long_name": "state"}),
+        "resistance_ohm": _v(_GRID, r, "ohm", "resistance at the final verify read"),
+    }
+    cells = _cell_records(records, target.shape, {})
+    variables |= {k: cells[k] for k in ("attempts", "given_up_reason")}
+    variables |= {k: _v((), result[k], _units(k)) for k in _WRITE_KEYS if k in result}
+    history = np.array(result["wrong_per_pass"], np.int64)
+    variables["wrong_per_pass"] = _v("verify", history, "1", "cells read wrong at each verify")
+    verify = _coords(verify=(range(history.size), "verify read (0: before the first pulse)"))
+    return xr.Dataset(variables, _grid(target.shape) | verify)
+
+
+def fidelity_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+    """A ``fidelity`` run: each (pattern, array) write's figures (NaN if not finished), and per
+    cell the target, the final state and resistance, attempts, and whether it ended wrong."""
+    p, arrays = info.parameters, list(info.parameters["arrays"])
+    target = np.array([q["cells"] for q in p["patterns"]], np.int8)
+    n = target.shape[0]
+    writes = {(w["pattern"], arrays.index(w["array"])): w for w in results.values()}
+    dims, cell_dims = ("pattern", "array"), ("pattern", "array", *_GRID)
+    variables = {"target": (("pattern", *_GRID), target, _TARGET | {"long_name": "pattern"})}
+    for key in _WRITE_KEYS:
+        entries = {i: w[key] for i, w in writes.items() if key in w}
+        variables[key] = _v(dims, _fill((n, len(arrays)), entries), _units(key))
+    wrong = np.zeros((n, len(arrays), *target.shape[1:]), bool)
+    at = np.array([(*i, *rc) for i, w in writes.items() for rc in w["wrong_cells"]], int)
+    wrong[tuple(at.reshape(-1, wrong.ndim).T)] = True
+    variables["wrong"] = _v(cell_dims, wrong, "1", "not in its target state after the write")
+    variables |= _cell_records(records, wrong.shape, {"pattern": list(range(n)), "array": arrays})
+    coords = _coords(pattern=(range(n), "pattern"), array=(arrays, "array"))
+    names = np.array([q["name"] for q in p["patterns"]], object)
+    coords["pattern_name"] = _v("pattern", names, "1", "pattern name")
+    return xr.Dataset(variables, coords | _grid(target.shape))
+
+
+#: Figures of a switching curve's Neel-Brown fit (vc0_v: critical voltage, delta: thermal
+#: stability factor, each with its 1-sigma error; tau0_s and barrier_exponent: held fixed).
+_FIT_KEYS = ("vc0_v", "vc0_err_v", "delta", "delta_err", "tau0_s", "barrier_exponent")
+
+
+def switching_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+    """A ``switching`` run: counts and probability per (cell, direction, width, amplitude), the
+    fit per (cell, direction), NaN if none. ``amplitude`` is an index: ``amplitude_v`` over
+    (direction, amplitude) is NaN past a direction's last amplitude (``n_trials`` 0 there)."""
+    p = info.parameters
+    cells, directions = [tuple(c) for c in p["cells"]], list(p["directions"])
+    widths = np.array(p["widths_s"], dtype=float)
+    n_amp = max(len(p["amplitudes_v"][d]) for d in directions)
+    amplitudes = np.full((len(directions), n_amp), np.nan)
+    for j, d in enumerate(directions):
+        amplitudes[j, : len(p["amplitudes_v"][d])] = p["amplitudes_v"][d]
+    curve = (len(cells), len(directions))
+    counts = np.zeros((3, *curve, widths.size, n_amp), np.int64)  # switched, counted, failed
+    fits = {k: np.full(curve, np.nan) for k in _FIT_KEYS}
+    flags = np.zeros((3, *curve), bool)  # finished, switchable, fit converged
+    reason, fit_error = np.full(curve, "", object), np.full(curve, "", object)
+    for res in results.values():
+        i, j = cells.index((res["row"], res["col"])), directions.index(res["direction"])
+        for k, key in enumerate(("n_switched", "n_trials")):
+            got = np.array(res[key], np.int64)
+            counts[k, i, j, :, : got.shape[1]] = got
+        for key in _FIT_KEYS:
+            fits[key][i, j] = res.get(key, np.nan)
+        flags[:, i, j] = True, res["switchable"], res.get("fit_converged", False)
+        reason[i, j], fit_error[i, j] = res["reason"], res.get("fit_error", "")
+    for r in (r for r in records if r.get("kind") == "trial" and not r["reset_ok"]):
+        i, j = cells.index((r["row"], r["col"])), directions.index(r["direction"])
+        w = int(np.argmin(np.abs(widths - r["width_s"])))
+        counts[2, i, j, w, int(np.nanargmin(np.abs(amplitudes[j] - r["amplitude_v"])))] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probability = np.where(counts[1] > 0, counts[0] / counts[1], np.nan)
+    points, per_curve = ("cell", "direction", "width", "amplitude"), ("cell", "direction")
+    variables = {
+        "n_switched": _v(points, counts[0], "1", "trials that switched"),
+        "n_trials": _v(points, counts[1], "1", "trials counted (their reset succeeded)"),
+        "n_reset_failed": _v(points, counts[2], "1", "trials whose reset failed"),
+        "probability": _v(points, probability, "1", "switching probability, NaN if no trial"),
+        "finished": _v(per_curve, flags[0], "1", "curve measured to the end"),
+        "switchable": _v(per_curve, flags[1], "1", "cell showed two states"),
+        "reason": _v(per_curve, reason, "1", "why not switchable, empty if it was"),
+        "fit_converged": _v(per_curve, flags[2], "1", "fit converged (false: no fit)"),
+        "fit_error": _v(per_curve, fit_error, "1", "why there is no fit, empty if there is"),
+    }
+    variables |= {k: _v(per_curve, fits[k], _units(k)) for k in _FIT_KEYS}
+    coords = _cells(cells) | _coords(
+        direction=(np.array(directions, object), "switching direction"),
+        amplitude=(range(n_amp), "amplitude index"),
+    )
+    coords["width"] = _v("width", widths, "s", "pulse width")
+    coords["amplitude_v"] = _v(("direction", "amplitude"), amplitudes, "V", "pulse amplitude")
+    return xr.Dataset(variables, coords)
+
+
+def rv_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+    """An ``rv`` run: amplitude, resistance and cycle per (cell, step), step 0 the read before
+    the first pulse; the mean switching voltages per cell (NaN if the loop showed none)."""
+    cells = [tuple(c) for c in info.parameters["cells"]]
+    shape = (len(cells), max((r["step"] for r in records), default=-1) + 1)
+    amplitude, resistance = np.full(shape, np.nan), np.full(shape, np.nan)
+    cycle = np.full(shape, NO_RECORD, np.int32)
+    for r in records:
+        i = (cells.index((r["row"], r["col"])), r["step"])
+        amplitude[i], resistance[i], cycle[i] = r["amplitude_v"], r["resistance_ohm"], r["cycle"]
+    keys = {"v_switch_p_to_ap_v": "P->AP", "v_switch_ap_to_p_v": "AP->P"}
+    loops = {(res["row"], res["col"]): res for res in results.values()}
+    switch = {k: np.array([loops.get(c, {}).get(k) for c in cells], float) for k in keys}
+    dims = ("cell", "step")
+    variables = {
+        "amplitude_v": _v(dims, amplitude, "V", "signed amplitude of the pulse before the read"),
+        "resistance_ohm": _v(dims, resistance, "ohm", "resistance read after the pulse"),
+        "cycle": _v(dims, cycle, "1", "loop", comment=f"{NO_RECORD}: no record"),
+    }
+    variables |= {k: _v("cell", switch[k], "V", f"mean {d} switching") for k, d in keys.items()}
+    steps = _coords(step=(range(shape[1]), "step (0: the read before the first pulse)"))
+    return xr.Dataset(variables, _cells(cells) | steps)
+
+
+#: Per-solution scores of a reproduce run, by their key in a unit result (accuracies are
+#: fractions of the test split; fidelities of the weight devices and of the weights read back).
+_SOLUTION_KEYS = ("software_accuracy", "untuned_accuracy", "gain_offset_accuracy")
+_SOLUTION_KEYS += ("tuned_accuracy", "device_fidelity", "weight_fidelity", "output_device_fidelity")
+_SOLUTION_KEYS += ("output_weight_fidelity", "pulses", "given_up")
+
+
+def reproduce_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+    """A ``reproduce`` run: each finished solution's scores, confusion matrix and written
+    array (and output array, with the output layer on one) over ``solution``."""
+    res = sorted(results.values(), key=lambda r: r["solution"])
+    dims, grid = ("solution",), ("solution", *_GRID)
+    scores = [k for k in _SOLUTION_KEYS if all(k in r for r in res)]
+    variables = {k: _v(dims, np.array([r[k] for r in res]), _units(k)) for k in scores}
+    output = {"output_": [r["output_layer"] for r in res]} if "output_layer" in res[0] else {}
+    for prefix, layer in ({"": res} | output).items():
+        whose = "output layer's" if prefix else "hidden layer's"
+        states = np.array([q["states"] for q in layer], np.int8)
+        at = np.array([(k, r, c) for k, q in enumerate(layer) for r, c, _ in q["bad_cells"]], int)
+        bad = np.zeros(states.shape, bool)
+        bad[tuple(at.reshape(-1, 3).T)] = True
+        target = np.array([q["target"] for q in layer], np.int8)
+        variables[f"{prefix}state"] = (grid, states, _STATE | {"long_name": f"{whose} states"})
+        variables[f"{prefix}target"] = (grid, target, _TARGET | {"long_name": f"{whose} target"})
+        variables[f"{prefix}bad_cell"] = _v(grid, bad, "1", f"{whose} known defects")
+        threshold = np.array([q["threshold_ohm"] for q in layer], float)
+        variables[f"{prefix}threshold_ohm"] = _v(dims, threshold, "ohm", f"{whose} P/AP threshold")
+    confusion = np.array([r["confusion_tuned"] for r in res], np.int64)
+    classes = ("solution", "true_class", "predicted_class")
+    variables["confusion_tuned"] = _v(classes, confusion, "1", "test samples, tuned hardware")
+    coords = _coords(
+        solution=([r["solution"] for r in res], "solution"),
+        true_class=(range(confusion.shape[1]), "true class"),
+        predicted_class=(range(confusion.shape[2]), "predicted class"),
+    )
+    for key in ("array", "output_array"):
+        if all(key in r for r in res):
+            coords[key] = _v(dims, np.array([r[key] for r in res], np.int64), "1", key)
+    return xr.Dataset(variables, coords | _grid(variables["state"][1].shape))
+
+
+DATASETS: dict[str, Callable[[RunInfo, dict[str, dict], list[dict]], xr.Dataset]] = {
+    "read": read_dataset,
+    "write": write_dataset,
+    "fidelity": fidelity_dataset,
+    "switching": switching_dataset,
+    "rv": rv_dataset,
+    "reproduce": reproduce_dataset,
+}
+
+
+def run_dataset(store: RunStore, run_id: int) -> xr.Dataset:
+    """A stored run as a Dataset, from its finished units and their records.
+
+    Parameters
+    ----------
+    store : RunStore
+        The run store holding the run.
+    run_id : int
+        The run; its kind picks the layout in :data:`DATASETS`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Named dimensions, ``units`` on every variable and coordinate; the run's id, kind, status,
+        mtjlab version, timestamps, seed and small parameters as attributes.
+    """
+    info = store.run(run_id)
+    if info.kind not in DATASETS:
+        raise ValueError(f"run {run_id} is of kind {info.kind!r}; known kinds: {sorted(DATASETS)}")
+    results = store.unit_results(run_id)
+    if not results:
+        raise ValueError(f"run {run_id} ({info.kind}, {info.status}) has no finished unit")
+    dataset = DATASETS[info.kind](info, results, store.records(run_id, finished_only=True))
+    return dataset.assign_attrs(_attrs(info))
+
+
+def netcdf3_compatible(dataset: xr.Dataset) -> xr.Dataset:
+    """A new dataset: ``dataset`` as a NetCDF3 file holds it, what :func:`write_netcdf` writes.
+
+    Variables: int64 becomes int32 where the values fit (float64 otherwise); bool becomes int8
+    0/1 with ``flag_values``/``flag_meanings`` and a ``comment``; numpy text becomes object
+    arrays of str. Attributes are kept: :func:`run_dataset` makes them as NetCDF3 keeps them.
+    """
+
+    def variable(var: xr.Variable) -> xr.Variable:
+        data, attrs = var.values, dict(var.attrs)
+        if data.dtype == bool:
+            data = data.astype(np.int8)
+            attrs |= {"flag_values": np.array([0, 1], np.int8), "flag_meanings": "false true"}
+            attrs["comment"] = "bool stored as int8 (NetCDF3 has no bool)"
+        elif data.dtype.kind in "iu" and data.dtype.itemsize >= 4 and data.dtype != np.int32:
+            fits = data.size == 0 or (_INT32.min <= data.min() and data.max() <= _INT32.max)
+            data = data.astype(np.int32 if fits else np.float64)
+            attrs |= {} if fits else {"comment": "integers beyond int32 stored as float64"}
+        elif data.dtype.kind == "U":
+            data = data.astype(object)
+        return xr.Variable(var.dims, data, attrs)
+
+    coords = {k: variable(v.variable) for k, v in dataset.coords.items()}
+    data_vars = {k: variable(v.variable) for k, v in dataset.data_vars.items()}
+    return xr.Dataset(data_vars, coords, dataset.attrs)
+
+
+def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``dataset`` to ``path`` as NetCDF3 with xarray's scipy engine, whole or not at all.
+
+    ``xarray.open_dataset(path)`` gives back :func:`netcdf3_compatible` of the dataset (same
+    variables, dimensions, attributes, units; text as str). Returns the path written.
+    """
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        netcdf3_compatible(dataset).to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
