@@ -9,7 +9,7 @@ instrument before it reports what failed. Which scheme needs which terminals: ``
 A map is read cell by cell, a few commands each, unless the bench file puts the matrix on the
 read source-meter's TSP-Link: then the whole map is one script on the source-meter, which
 switches the matrix itself, and the computer sends a few dozen commands in all
-(:meth:`~mtjlab.instruments.keithley2600b.Keithley2600B.scan_linked_matrix`).
+(:meth:`~mtjlab.instruments.roles.LinkedMatrixScanner.scan_linked_matrix`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from mtjlab.instruments._errors import try_every
 from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
     InstrumentError,
+    LinkedMatrixScanner,
     PulseGenerator,
     SourceMeter,
     SwitchMatrix,
@@ -225,23 +226,25 @@ class InstrumentBackend(ArrayBackend):
         """For each row, its currents into the selected column (A, positive into the column),
         shape (cols, len(levels[row])): one script on the read source-meter, which switches
         the matrix over TSP-Link (see the module docstring)."""
-        from mtjlab.instruments.keithley2600b import Keithley2600B
-
         node = self.bench.tsp_link_node
         assert node is not None
-        reader = _role(self._smu, Keithley2600B, str(self.bench.terminals["smu_hi"].instrument))
+        reader: LinkedMatrixScanner = _role(
+            self._smu, LinkedMatrixScanner, str(self.bench.terminals["smu_hi"].instrument)
+        )
 
         def xp(terminal: str, pad: str) -> str:
             return crosspoint(self.bench, terminal, pad)
 
         rows, cols = self._wiring.rows, self._wiring.cols
+        drive: SourceMeter
         if bias == "grounded":
             assert self._drive is not None
             drive, sign = self._drive, -1.0  # the ammeter's HI takes the current in
             select = ([xp("drive", p) for p in rows], [xp("smu_hi", p) for p in cols])
             rest = ([xp("ground", p) for p in rows], [xp("ground", p) for p in cols])
         else:  # floating: HI on the row, LO on the column, every other line open
-            drive, sign = reader, 1.0
+            assert self._smu is not None  # the reader
+            drive, sign = self._smu, 1.0
             select = ([xp("smu_hi", p) for p in rows], [xp("smu_lo", p) for p in cols])
             rest = ([], [])
         self._ready_sources()

@@ -49,7 +49,13 @@ from ._errors import TspErrorQueue
 from ._grammar import ascii_pattern, check_name, check_names
 from ._smu import ConfirmedSource
 from .keithley707b import Keithley707B
-from .roles import ChannelSpecError, InstrumentError
+from .roles import (
+    ChannelSpecError,
+    InstrumentError,
+    LinkedMatrixScanner,
+    SourceMeter,
+    SwitchMatrix,
+)
 
 _BOOL = {True: 1, False: 0}
 _CHANNEL = ascii_pattern(r"[ab]")
@@ -254,9 +260,11 @@ class Keithley2600BChannel(Channel):
     )
 
 
-class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
-    """Keithley 2600B System SourceMeter (any model in :data:`MODELS`); the role acts on
+class Keithley2600B(TspErrorQueue, ConfirmedSource, LinkedMatrixScanner, Instrument):
+    """Keithley 2600B System SourceMeter (any model in :data:`MODELS`); the roles act on
     ``channel``. The model is read at connection (``localnode.model``) and sets the limits.
+    A :class:`~mtjlab.instruments.roles.LinkedMatrixScanner` too, for a Keithley 707B/708B
+    matrix on its TSP-Link (not on the models of :data:`NO_TSP_LINK`).
     """
 
     max_list_points = 100
@@ -368,10 +376,10 @@ class Keithley2600B(TspErrorQueue, ConfirmedSource, Instrument):
 
     def scan_linked_matrix(
         self,
-        drive: Keithley2600B,
+        drive: SourceMeter,
         levels_v: Sequence[Sequence[float]],
         node: int,
-        matrix: type[Keithley707B],
+        matrix: type[SwitchMatrix],
         row_select: Sequence[str],
         col_select: Sequence[str],
         row_rest: Sequence[str] = (),

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "ChannelSpecError",
     "InstrumentError",
+    "LinkedMatrixScanner",
     "PulseGenerator",
     "SourceMeter",
     "SwitchMatrix",
@@ -163,6 +164,84 @@ class SwitchMatrix(ABC):
     def safe_state(self) -> None:
         """Open every crosspoint."""
         self.open_all()
+
+
+class LinkedMatrixScanner(ABC):
+    """A source-meter that reads a whole array in a script of its own, switching a matrix on its
+    TSP-Link itself: a few dozen commands from the computer for a map instead of a few per cell.
+
+    A mixin next to :class:`SourceMeter`: a driver that has the capability inherits both, and a
+    bench asks for this role only when its bench file puts the matrix on the link.
+    """
+
+    @abstractmethod
+    def scan_linked_matrix(
+        self,
+        drive: SourceMeter,
+        levels_v: Sequence[Sequence[float]],
+        node: int,
+        matrix: type[SwitchMatrix],
+        row_select: Sequence[str],
+        col_select: Sequence[str],
+        row_rest: Sequence[str] = (),
+        col_rest: Sequence[str] = (),
+    ) -> list[np.ndarray]:
+        """Read an array's (row, column) connections in one script on the instrument.
+
+        For each row ``i`` with levels and each column ``j``, the matrix at TSP-Link node
+        ``node`` closes exactly ``row_select[i]``, ``col_select[j]`` and the rest entries of
+        every other line (break-before-make, which the matrix's own driver must have confirmed),
+        ``drive`` sources each level of ``levels_v[i]`` in turn and this source-meter measures
+        once at each; ``drive`` is at 0 V between connections and at the end.
+
+        Parameters
+        ----------
+        drive : SourceMeter
+            The source that drives the rows: this source-meter or another channel of the same
+            instrument; its output must be on, from a confirmed configuration and level.
+        levels_v : sequence of sequence of float
+            For each selectable row, the drive levels (V) to read it at; an empty sequence
+            skips the row. Each level is checked against ``drive``'s voltage limit.
+        node : int
+            The matrix's TSP-Link node number, 1 to 64.
+        matrix : type of SwitchMatrix
+            The matrix's driver class, whose channel grammar every crosspoint is checked
+            against before anything is sent.
+        row_select, col_select : sequence of str
+            The crosspoint that joins each row (column) to its read terminal.
+        row_rest, col_rest : sequence of str, optional
+            The crosspoint each row (column) is joined to while another one is read, one per
+            selectable line, or none to leave the others open.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            For each row, this source-meter's currents (A, out of HI), shape
+            ``(len(col_select), len(levels_v[i]))``.
+
+        Raises
+        ------
+        InstrumentError
+            The model has no TSP-Link or an output is off (nothing sent), or the instrument
+            reported an error (the drive is sent back to 0 V; its level is no longer confirmed).
+        ValueError
+            An argument that does not fit the instrument or the matrix (nothing sent).
+        """
+
+    @abstractmethod
+    def reaches_node(self, node: int) -> bool:
+        """Whether TSP-Link node ``node`` is on this instrument's link; nothing is set.
+
+        Parameters
+        ----------
+        node : int
+            A TSP-Link node number, 1 to 64.
+
+        Returns
+        -------
+        bool
+            True if the node answers; False on a model without TSP-Link, with nothing sent.
+        """
 
 
 class PulseGenerator(ABC):

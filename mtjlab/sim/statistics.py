@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mtjlab.sim.chip import ChipSpec
+from mtjlab.sim.chip import OPEN, STUCK_AP, STUCK_P, ChipSpec, defect_classes, positive_normal
 from mtjlab.sim.device import tmr
 
 WeightSampler = Callable[[np.random.Generator, np.ndarray], np.ndarray]
@@ -25,8 +25,6 @@ def pair_weight_sampler(spec: ChipSpec, v_read_v: float) -> WeightSampler:
     short pulls its row and column to itself and ruins its unit whatever the weights are, so
     there is nothing for training to learn from it.
     """
-    from mtjlab.sim.chip import OPEN, STUCK_AP, STUCK_P, defect_classes, positive_normal
-
     t0 = float(tmr(v_read_v, spec.tmr0, spec.v_half_v))
     nominal = t0 / (1.0 + t0)  # G_P - G_AP for R_P = 1
 
