@@ -1,4 +1,4 @@
-"""The argument-check vocabulary (mtjlab/_checks.py), and the modules that refuse with it."""
+"""The argument-check vocabulary (mtjlab/core/checks.py), and the modules that refuse with it."""
 
 import math
 import re
@@ -10,7 +10,18 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from pymeasure.test import expected_protocol
 
-from mtjlab.core.checks import check_array, check_choice, check_scalar, describe_range
+from mtjlab.core.checks import (
+    check_amplitudes,
+    check_array,
+    check_cell,
+    check_choice,
+    check_read_v,
+    check_scalar,
+    check_widths,
+    describe_range,
+    frozen_array,
+)
+from mtjlab.core.limits import Limits
 from mtjlab.instruments.keithley2400 import Keithley2400
 from mtjlab.instruments.keysight81160a import Keysight81160A
 from mtjlab.protocols.rv import rv_loop
@@ -118,6 +129,80 @@ def test_the_caller_chooses_the_error_classes():
         check_scalar(15, "row", kind=int, low=0, high=14, range_error=IndexError)
     with pytest.raises(TypeError, match="kind must be int or float"):
         check_scalar(1, "x", kind=complex)  # type: ignore[call-overload]
+
+
+# -- the shared parameters: a cell, a read voltage, pulse amplitudes and widths -----------------
+
+
+@pytest.mark.parametrize(
+    ("row", "col", "error", "message"),
+    [
+        (15, 0, IndexError, "row=15 is out of range; allowed: 0 to 14"),
+        (0, -1, IndexError, "col=-1 is out of range; allowed: 0 to 9"),
+        (0, 1.0, TypeError, "col=1.0 is not an integer; allowed: 0 to 9"),
+        (True, 0, TypeError, "row=True is not an integer; allowed: 0 to 14"),
+    ],
+)
+def test_one_cell_check_two_error_conventions_one_message(row, col, error, message):
+    assert check_cell(np.int64(14), 9, (15, 10)) == (14, 9)
+    with pytest.raises(error, match=re.escape(message)):
+        check_cell(row, col, (15, 10))
+    # The protocols' promise: a ValueError for both, with the same words.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_cell(row, col, (15, 10), type_error=ValueError, range_error=ValueError)
+
+
+@pytest.mark.parametrize(
+    ("row", "col", "error", "message"),
+    [
+        (15, 0, IndexError, "row=15 is out of range; allowed: 0 to 14"),
+        (0, 1.0, TypeError, "col=1.0 is not an integer; allowed: 0 to 14"),
+    ],
+)
+def test_the_backend_and_a_protocol_refuse_a_cell_in_the_same_words(row, col, error, message):
+    b = backend()
+    with pytest.raises(error, match=re.escape(message)):
+        b.read_cell(row, col)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        rv_loop(b, row, col, max_amplitude_v=0.5, step_v=0.1)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        switching_probability(
+            b, [(row, col)], direction="P->AP", amplitudes_v=0.5, widths_s=1e-7, trials=1
+        )
+    assert b.counts["reads"] == 0 and b.counts["pulses"] == 0
+
+
+LIMITS = Limits(0.2, 1.0, 1e-9, 1e-3, 1e-3, 1.5)
+
+
+def test_read_v_form_only_or_within_the_limits():
+    assert check_read_v(-0.5) == -0.5
+    with pytest.raises(TypeError, match=refusal("v_read_v", "0.1", "not a number", "any finite")):
+        check_read_v("0.1")
+    assert check_read_v(-0.2, LIMITS) == -0.2
+    allowed = "-0.2 to 0.2 V (limits.max_read_v) except 0"
+    with pytest.raises(ValueError, match=refusal("v_read_v", 0.5, "out of range", allowed)):
+        check_read_v(0.5, LIMITS)
+    with pytest.raises(ValueError, match=refusal("v_read_v", "0.1", "not a number", allowed)):
+        check_read_v("0.1", LIMITS, type_error=ValueError)
+
+
+def test_pulse_levels_against_the_limits():
+    np.testing.assert_array_equal(check_amplitudes("a", 0.5, LIMITS), [0.5])
+    np.testing.assert_array_equal(check_widths("w", [1e-9, 1e-3], LIMITS), [1e-9, 1e-3])
+    with pytest.raises(ValueError, match=r"a\[1\]=1.5 is out of range; allowed: \(0, 1\] V"):
+        check_amplitudes("a", [0.5, 1.5], LIMITS)
+    with pytest.raises(ValueError, match="w=.* is not one number or a 1-D list of them"):
+        check_widths("w", [[1e-9]], LIMITS)
+    with pytest.raises(ValueError, match="is not one number or a 1-D list of them"):
+        check_amplitudes("a", "fast", LIMITS)
+
+
+def test_frozen_array_is_a_read_only_copy():
+    x = np.arange(3.0)
+    y = frozen_array(x)
+    x[0] = 7.0
+    assert y[0] == 0.0 and not y.flags.writeable
 
 
 def test_describe_range_words():

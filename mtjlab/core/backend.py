@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from mtjlab.core.checks import check_array, check_choice, check_scalar
+from mtjlab.core.checks import check_array, check_cell, check_choice, check_read_v, check_scalar
 from mtjlab.core.limits import Limits
 from mtjlab.core.schemes import READ_BIASES, WRITE_SCHEMES
 
@@ -57,6 +57,8 @@ class ArrayBackend(ABC):
 
     Every request is checked against :attr:`limits` here, before the backend's own ``_``-method
     runs, so nothing outside the safety envelope reaches the array whatever the caller does.
+    A cell is checked by :func:`~mtjlab.core.checks.check_cell`: a row or column that is no
+    integer is a TypeError, one off the array an IndexError.
     """
 
     @property
@@ -80,15 +82,15 @@ class ArrayBackend(ABC):
             ``resistance_ohm`` is ``v_read_v`` over the measured column current, so sneak
             currents under the chosen bias are part of it, as on a real array.
         """
-        row, col = self._check_cell(row, col)
-        v_read_v = _check_read_v(v_read_v)
+        row, col = check_cell(row, col, self.shape)
+        v_read_v = check_read_v(v_read_v)
         check_choice("bias", bias, READ_BIASES)
         self.limits.check_read(v_read_v)
         return self._read_cell(row, col, v_read_v, bias)
 
     def read_map(self, *, v_read_v: float = 0.1, bias: str = "grounded") -> ResistanceMap:
         """Read every cell, row by row, under ``bias`` (see :meth:`read_cell`)."""
-        v_read_v = _check_read_v(v_read_v)
+        v_read_v = check_read_v(v_read_v)
         check_choice("bias", bias, READ_BIASES)
         self.limits.check_read(v_read_v)
         return self._read_map(v_read_v, bias)
@@ -116,7 +118,7 @@ class ArrayBackend(ABC):
         scheme : {"v/2", "v/3", "floating"}
             How the unselected lines are biased during the pulse.
         """
-        row, col = self._check_cell(row, col)
+        row, col = check_cell(row, col, self.shape)
         amplitude_v = check_scalar(amplitude_v, "amplitude_v", low=0, low_open=True, unit="V")
         width_s = check_scalar(width_s, "width_s", low=0, low_open=True, unit="s")
         if polarity not in (1, -1) or isinstance(polarity, bool):
@@ -201,18 +203,3 @@ class ArrayBackend(ABC):
 
     @abstractmethod
     def _safe_state(self) -> None: ...
-
-    # -- checks ---------------------------------------------------------------------------------
-
-    def _check_cell(self, row: object, col: object) -> tuple[int, int]:
-        """(row, col) as ints, or a TypeError for a non-integer and an IndexError off the array."""
-        rows, cols = self.shape
-        return (
-            check_scalar(row, "row", kind=int, low=0, high=rows - 1, range_error=IndexError),
-            check_scalar(col, "col", kind=int, low=0, high=cols - 1, range_error=IndexError),
-        )
-
-
-def _check_read_v(v_read_v: object) -> float:
-    # The form only (a finite, non-zero number); how large a read may be is each backend's limits.
-    return check_scalar(v_read_v, "v_read_v", nonzero=True, unit="V")

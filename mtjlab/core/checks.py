@@ -10,6 +10,11 @@ Every refusal names the parameter, the value and what is allowed, in one shape::
 A value of the wrong type is a TypeError and one out of range a ValueError, unless the caller
 asks for other classes: the protocols promise a ValueError for every bad parameter, and an index
 out of range is an IndexError.
+
+Besides the general checks (:func:`check_scalar`, :func:`check_array`, :func:`check_choice`),
+the parameters several modules take are checked here once: a cell (:func:`check_cell`), a read
+voltage (:func:`check_read_v`), and the pulse amplitudes and widths of a protocol's plan
+(:func:`check_levels`, :func:`check_amplitudes`, :func:`check_widths`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from collections.abc import Iterable
 from typing import Any, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from mtjlab.core.limits import Limits
 
 _INT_TYPES = (int, np.integer)
 _REAL_TYPES = (int, float, np.integer, np.floating)
@@ -154,6 +162,99 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
         listed = ", ".join(str(choice) for choice in choices)
         raise ValueError(f"{name}={value!r} is not allowed; allowed: {listed}")
     return value
+
+
+def check_cell(
+    row: object,
+    col: object,
+    shape: tuple[int, int],
+    *,
+    type_error: type[Exception] = TypeError,
+    range_error: type[Exception] = IndexError,
+) -> tuple[int, int]:
+    """Return (``row``, ``col``) as ints if they name a cell of an array of ``shape``, else raise.
+
+    The one check of a cell: :class:`~mtjlab.core.backend.ArrayBackend` raises its defaults (a
+    TypeError for a non-integer, an IndexError off the array), the protocols ask for ValueError
+    for both (their promise); the message is the same either way::
+
+        row=15 is out of range; allowed: 0 to 14
+        col=1.0 is not an integer; allowed: 0 to 14
+    """
+    checked = []
+    for name, value, size in (("row", row, shape[0]), ("col", col, shape[1])):
+        checked.append(
+            check_scalar(
+                value,
+                name,
+                kind=int,
+                low=0,
+                high=size - 1,
+                type_error=type_error,
+                range_error=range_error,
+            )
+        )
+    return checked[0], checked[1]
+
+
+def check_read_v(
+    v_read_v: object, limits: Limits | None = None, *, type_error: type[Exception] = TypeError
+) -> float:
+    """Return a read voltage as a float if it is a finite, non-zero number, else raise.
+
+    Without ``limits`` only the form is checked (how large a read may be is then the backend's
+    :meth:`~mtjlab.core.limits.Limits.check_read`, a LimitError); with them the magnitude must
+    also be at most ``limits.max_read_v``, a ValueError (a protocol's check of its plan).
+    """
+    if limits is None:
+        return check_scalar(v_read_v, "v_read_v", nonzero=True, unit="V", type_error=type_error)
+    high, unit = limits.max_read_v, "V (limits.max_read_v)"
+    return check_scalar(
+        v_read_v, "v_read_v", low=-high, high=high, nonzero=True, unit=unit, type_error=type_error
+    )
+
+
+def check_levels(
+    name: str,
+    values: ArrayLike,
+    *,
+    low: float,
+    high: float,
+    low_open: bool = False,
+    unit: str,
+) -> np.ndarray:
+    """One number or a non-empty 1-D list of them, each finite and in range, as a 1-D float
+    array; a ValueError otherwise, whatever is wrong (the protocols' promise)."""
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        x = None
+    if x is None or x.ndim > 1 or x.size == 0:
+        allowed = describe_range(low, high, low_open, unit=unit)
+        raise ValueError(
+            f"{name}={values!r} is not one number or a 1-D list of them; allowed: {allowed}"
+        )
+    return np.atleast_1d(check_array(x, name, low=low, high=high, low_open=low_open, unit=unit))
+
+
+def check_amplitudes(name: str, values: ArrayLike, limits: Limits) -> np.ndarray:
+    """Pulse amplitudes (:func:`check_levels`): each > 0 and at most ``limits.max_write_v``."""
+    high, unit = limits.max_write_v, "V (limits.max_write_v)"
+    return check_levels(name, values, low=0.0, low_open=True, high=high, unit=unit)
+
+
+def check_widths(name: str, values: ArrayLike, limits: Limits) -> np.ndarray:
+    """Pulse widths (:func:`check_levels`): each from ``limits.min_width_s`` to ``max_width_s``."""
+    low, high = limits.min_width_s, limits.max_width_s
+    unit = "s (limits.min_width_s to max_width_s)"
+    return check_levels(name, values, low=low, high=high, unit=unit)
+
+
+def frozen_array(values: ArrayLike) -> np.ndarray:
+    """A read-only copy of ``values``: the arrays a frozen result hands out cannot be changed."""
+    x = np.array(values)
+    x.setflags(write=False)
+    return x
 
 
 def describe_range(

@@ -10,6 +10,7 @@ import numpy as np
 
 from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.records import RecordSink
 from mtjlab.core.states import AP, NAMES, OPEN, SHORT, P
 
 #: A reading this many times below the P/AP threshold is a short, this many times above it an
@@ -92,7 +93,7 @@ def read_states(
     bias: str = "grounded",
     threshold_ohm: float | None = None,
     progress: ProgressCallback | None = None,
-    record=None,
+    record: RecordSink | None = None,
 ) -> Readout:
     """Read the whole array and classify every cell.
 
@@ -101,8 +102,8 @@ def read_states(
     backend : ArrayBackend
         The array.
     v_read_v, bias
-        Read bias and biasing of the unselected lines (see :meth:`ArrayBackend.read_map`).
-        Grounded biasing is the one that classifies reliably: floating and V/2 or V/3 reads
+        Read voltage and read bias of the unselected lines (see :meth:`ArrayBackend.read_map`).
+        The grounded read bias is the one that classifies reliably: floating and V/2 or V/3 reads
         carry sneak currents that squash the P and AP populations together.
     threshold_ohm : float, optional
         P/AP boundary. By default it is taken from this map's own two populations; pass one

@@ -11,20 +11,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from mtjlab.core.backend import ArrayBackend
-from mtjlab.core.checks import check_choice, check_scalar
+from mtjlab.core.checks import (
+    check_amplitudes,
+    check_cell,
+    check_choice,
+    check_read_v,
+    check_scalar,
+    check_widths,
+    frozen_array,
+)
 from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.records import RecordSink
 from mtjlab.core.schemes import WRITE_SCHEMES
 from mtjlab.core.states import AP, OPEN, P
-from mtjlab.protocols.switching import (
-    MAX_STATE_RATIO,
-    MIN_STATE_RATIO,
-    RecordSink,
-    _check_amplitudes,
-    _check_cell,
-    _check_read_v,
-    _check_widths,
-    _frozen,
-)
+from mtjlab.protocols.readout import MIN_STATE_RATIO
+from mtjlab.protocols.switching import MAX_STATE_RATIO
 
 #: State code of a reading when the loop shows no two clear levels to tell P from AP by.
 UNDETERMINED = -1
@@ -68,7 +69,7 @@ class RVLoop:
         starts a cycle already in AP shows no P -> AP switch in that cycle: run two cycles or
         more to see both in every device.
     width_s, v_read_v : float
-        Pulse width and read bias.
+        Pulse width and read voltage.
     scheme : str
         Half-select scheme of the pulses.
     """
@@ -135,7 +136,8 @@ def rv_loop(
     scheme : {"v/2", "v/3", "floating"}
         Half-select scheme of the pulses.
     v_read_v : float
-        Grounded read bias (non-zero, at most ``limits.max_read_v`` in magnitude).
+        Read voltage, under the grounded read bias (non-zero, at most ``limits.max_read_v`` in
+        magnitude).
     cycles : int
         Loops to run, from 1 to 1000.
     progress : callable, optional
@@ -155,8 +157,8 @@ def rv_loop(
         A parameter outside its range, before anything is applied to the array.
     """
     limits = backend.limits
-    row, col = _check_cell(backend, row, col)
-    max_amplitude_v = float(_check_amplitudes("max_amplitude_v", max_amplitude_v, limits)[0])
+    row, col = check_cell(row, col, backend.shape, type_error=ValueError, range_error=ValueError)
+    max_amplitude_v = float(check_amplitudes("max_amplitude_v", max_amplitude_v, limits)[0])
     step_v = check_scalar(
         step_v,
         "step_v",
@@ -165,9 +167,9 @@ def rv_loop(
         unit=f"V (max_amplitude_v / {MAX_LEVELS} to max_amplitude_v)",
         type_error=ValueError,
     )
-    width_s = float(_check_widths("width_s", width_s, limits)[0])
+    width_s = float(check_widths("width_s", width_s, limits)[0])
     check_choice("scheme", scheme, WRITE_SCHEMES)
-    v_read_v = _check_read_v(v_read_v, limits)
+    v_read_v = check_read_v(v_read_v, limits, type_error=ValueError)
     cycles = check_scalar(cycles, "cycles", kind=int, low=1, high=1000, type_error=ValueError)
 
     n_levels = math.ceil(max_amplitude_v / step_v - 1e-9)
@@ -214,15 +216,15 @@ def rv_loop(
     return RVLoop(
         row=row,
         col=col,
-        amplitude_v=_frozen(amplitude_v),
-        cycle=_frozen(cycle),
-        resistance_ohm=_frozen(resistance_ohm),
-        state=_frozen(states[1:]),
+        amplitude_v=frozen_array(amplitude_v),
+        cycle=frozen_array(cycle),
+        resistance_ohm=frozen_array(resistance_ohm),
+        state=frozen_array(states[1:]),
         initial_resistance_ohm=initial,
         initial_state=int(states[0]),
         threshold_ohm=threshold_ohm,
-        v_switch_p_to_ap_v=_frozen(p_to_ap),
-        v_switch_ap_to_p_v=_frozen(ap_to_p),
+        v_switch_p_to_ap_v=frozen_array(p_to_ap),
+        v_switch_ap_to_p_v=frozen_array(ap_to_p),
         width_s=width_s,
         v_read_v=v_read_v,
         scheme=scheme,
@@ -234,9 +236,10 @@ def two_level_threshold(resistance_ohm: np.ndarray) -> float:
 
     The levels are split at the largest gap in log resistance; the threshold is the geometric
     middle of that gap. The split counts only if the gap is a ratio between
-    :data:`~mtjlab.protocols.switching.MIN_STATE_RATIO` and ``MAX_STATE_RATIO`` (what an MTJ's
-    TMR can be) and at least :data:`MIN_GAP_TO_SPREAD` times the spread within either level.
-    Readings that are no positive finite resistance are left out.
+    :data:`~mtjlab.protocols.readout.MIN_STATE_RATIO` and
+    :data:`~mtjlab.protocols.switching.MAX_STATE_RATIO` (what an MTJ's TMR can be) and at least
+    :data:`MIN_GAP_TO_SPREAD` times the spread within either level. Readings that are no positive
+    finite resistance are left out.
     """
     r = np.asarray(resistance_ohm, dtype=float)
     logs = np.sort(np.log(r[np.isfinite(r) & (r > 0)]))

@@ -6,7 +6,7 @@ Owns the trial loop (reset, pulse, read) and the Neel-Brown maximum-likelihood f
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,15 +14,21 @@ import scipy.optimize
 from numpy.typing import ArrayLike
 
 from mtjlab.core.backend import ArrayBackend
-from mtjlab.core.checks import check_array, check_choice, check_scalar, describe_range
+from mtjlab.core.checks import (
+    check_amplitudes,
+    check_array,
+    check_cell,
+    check_choice,
+    check_read_v,
+    check_scalar,
+    check_widths,
+    frozen_array,
+)
 from mtjlab.core.events import Progress, ProgressCallback, emit
-from mtjlab.core.limits import Limits
+from mtjlab.core.records import RecordSink
 from mtjlab.core.schemes import WRITE_SCHEMES
 from mtjlab.core.states import AP, NAMES, P
 from mtjlab.protocols.readout import MIN_STATE_RATIO
-
-#: A sink for measured records: one flat dict of str/int/float/bool values per measurement.
-RecordSink = Callable[[dict], None]
 
 #: Switching directions: (polarity of the switching pulse, start state, end state).
 DIRECTIONS: dict[str, tuple[int, int, int]] = {"P->AP": (+1, P, AP), "AP->P": (-1, AP, P)}
@@ -243,7 +249,8 @@ def switching_probability(
     scheme : {"v/2", "v/3", "floating"}
         Half-select scheme of every pulse.
     v_read_v : float
-        Grounded read bias (non-zero, at most ``limits.max_read_v`` in magnitude).
+        Read voltage, under the grounded read bias (non-zero, at most ``limits.max_read_v`` in
+        magnitude).
     reset_amplitude_v : float, optional
         Amplitude of the reset pulse (opposite polarity to the switching pulse). By default
         ``limits.max_write_v``, the surest reset the envelope allows. Under V/2 it puts half
@@ -280,15 +287,15 @@ def switching_probability(
     limits = backend.limits
     check_choice("direction", direction, DIRECTIONS)
     cell_list = _check_cells(backend, cells)
-    amps = _check_amplitudes("amplitudes_v", amplitudes_v, limits)
-    widths = _check_widths("widths_s", widths_s, limits)
+    amps = check_amplitudes("amplitudes_v", amplitudes_v, limits)
+    widths = check_widths("widths_s", widths_s, limits)
     trials = check_scalar(trials, "trials", kind=int, low=1, type_error=ValueError)
     check_choice("scheme", scheme, WRITE_SCHEMES)
-    v_read_v = _check_read_v(v_read_v, limits)
+    v_read_v = check_read_v(v_read_v, limits, type_error=ValueError)
     if reset_amplitude_v is None:
         reset_amplitude_v = limits.max_write_v
-    reset_amplitude_v = float(_check_amplitudes("reset_amplitude_v", reset_amplitude_v, limits)[0])
-    reset_width_s = float(_check_widths("reset_width_s", reset_width_s, limits)[0])
+    reset_amplitude_v = float(check_amplitudes("reset_amplitude_v", reset_amplitude_v, limits)[0])
+    reset_width_s = float(check_widths("reset_width_s", reset_width_s, limits)[0])
     max_reset_attempts = check_scalar(
         max_reset_attempts, "max_reset_attempts", kind=int, low=1, type_error=ValueError
     )
@@ -316,8 +323,8 @@ def switching_probability(
         backend.safe_state()
     return SwitchingResult(
         direction=direction,
-        amplitudes_v=_frozen(amps),
-        widths_s=_frozen(widths),
+        amplitudes_v=frozen_array(amps),
+        widths_s=frozen_array(widths),
         cells=results,
         scheme=scheme,
         reset_amplitude_v=reset_amplitude_v,
@@ -626,7 +633,7 @@ def fit_thermal_activation(
         vc0_err_v=float(errors[0]),
         delta=float(theta[1]),
         delta_err=float(errors[1]),
-        covariance=_frozen(covariance),
+        covariance=frozen_array(covariance),
         tau0_s=float(tau0_s),
         converged=positive and decrement < NEWTON_DECREMENT_TOL,
         neg_log_likelihood=float(f),
@@ -737,7 +744,7 @@ def _nll(
     return f, grad, hess
 
 
-# -- parameter checks, shared with the other protocols ----------------------------------------
+# -- parameter checks of this protocol only (the shared ones: mtjlab.core.checks) ------------
 
 
 def _check_cells(backend: ArrayBackend, cells: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -745,62 +752,13 @@ def _check_cells(backend: ArrayBackend, cells: Iterable[tuple[int, int]]) -> lis
     for cell in cells:
         if not (isinstance(cell, (tuple, list, np.ndarray)) and len(cell) == 2):
             raise ValueError(f"cells must hold (row, col) pairs, got {cell!r}")
-        row, col = _check_cell(backend, *cell)
+        row, col = check_cell(*cell, backend.shape, type_error=ValueError, range_error=ValueError)
         if (row, col) in out:
             raise ValueError(f"cells lists cell ({row}, {col}) twice")
         out.append((row, col))
     if not out:
         raise ValueError("cells must name at least one (row, col) cell, got none")
     return out
-
-
-def _check_cell(backend: ArrayBackend, row: object, col: object) -> tuple[int, int]:
-    rows, cols = backend.shape
-    return (
-        check_scalar(row, "row", kind=int, low=0, high=rows - 1, type_error=ValueError),
-        check_scalar(col, "col", kind=int, low=0, high=cols - 1, type_error=ValueError),
-    )
-
-
-def _check_levels(
-    name: str,
-    values: ArrayLike,
-    *,
-    low: float,
-    high: float,
-    low_open: bool = False,
-    unit: str,
-) -> np.ndarray:
-    """One number or a non-empty 1-D list of them, each finite and in range, as a 1-D float
-    array; a ValueError otherwise, whatever is wrong (the protocols' promise)."""
-    try:
-        x = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        x = None
-    if x is None or x.ndim > 1 or x.size == 0:
-        allowed = describe_range(low, high, low_open, unit=unit)
-        raise ValueError(
-            f"{name}={values!r} is not one number or a 1-D list of them; allowed: {allowed}"
-        )
-    return np.atleast_1d(check_array(x, name, low=low, high=high, low_open=low_open, unit=unit))
-
-
-def _check_amplitudes(name: str, values: ArrayLike, limits: Limits) -> np.ndarray:
-    high, unit = limits.max_write_v, "V (limits.max_write_v)"
-    return _check_levels(name, values, low=0.0, low_open=True, high=high, unit=unit)
-
-
-def _check_widths(name: str, values: ArrayLike, limits: Limits) -> np.ndarray:
-    low, high = limits.min_width_s, limits.max_width_s
-    unit = "s (limits.min_width_s to max_width_s)"
-    return _check_levels(name, values, low=low, high=high, unit=unit)
-
-
-def _check_read_v(v_read_v: object, limits: Limits) -> float:
-    high, unit = limits.max_read_v, "V (limits.max_read_v)"
-    return check_scalar(
-        v_read_v, "v_read_v", low=-high, high=high, nonzero=True, unit=unit, type_error=ValueError
-    )
 
 
 def _check_rng(rng: np.random.Generator | int) -> np.random.Generator:
@@ -813,12 +771,6 @@ def _check_rng(rng: np.random.Generator | int) -> np.random.Generator:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _frozen(x: np.ndarray) -> np.ndarray:
-    x = np.array(x)
-    x.setflags(write=False)
-    return x
 
 
 def _cell_result(
@@ -838,7 +790,7 @@ def _cell_result(
         r_p_ohm=r_p,
         r_ap_ohm=r_ap,
         threshold_ohm=threshold,
-        n_switched=_frozen(counts[0]),
-        n_trials=_frozen(counts[1]),
-        n_reset_failed=_frozen(counts[2]),
+        n_switched=frozen_array(counts[0]),
+        n_trials=frozen_array(counts[1]),
+        n_reset_failed=frozen_array(counts[2]),
     )

@@ -4,6 +4,7 @@ that read wrong, with an amplitude ramp and a per-cell attempt cap, and scored b
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.checks import check_choice, check_scalar
 from mtjlab.core.events import Progress, ProgressCallback, emit
+from mtjlab.core.records import RecordSink
 from mtjlab.core.schemes import WRITE_SCHEMES
 from mtjlab.core.states import AP, NAMES, OPEN, SHORT, P
 from mtjlab.protocols.readout import MIN_STATE_RATIO, Readout, ThresholdError, read_states
@@ -42,6 +44,40 @@ DEFAULT_RAMP_P_TO_AP = Ramp(0.65, 0.05, 0.75)
 DEFAULT_RAMP_AP_TO_P = Ramp(0.50, 0.05, 0.55)
 
 
+class GiveUpKind(enum.Enum):
+    """Why write-verify gave up a cell: it reads open, reads short, or did not switch."""
+
+    READS_OPEN = "reads-open"
+    READS_SHORT = "reads-short"
+    DID_NOT_SWITCH = "did-not-switch"
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """Why one cell was given up: its :class:`GiveUpKind` and the words shown and stored for it
+    (``str()`` of a GiveUp is its ``message``, the text of :attr:`WriteResult.given_up`)."""
+
+    kind: GiveUpKind
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    @classmethod
+    def reads(cls, state: int) -> GiveUp:
+        """A cell that reads ``state`` (OPEN or SHORT): no pulse can write it."""
+        kind = {OPEN: GiveUpKind.READS_OPEN, SHORT: GiveUpKind.READS_SHORT}[state]
+        return cls(kind, f"reads {NAMES[state]}")
+
+    @classmethod
+    def did_not_switch(cls, target: int, pulses: int, amplitude_v: float) -> GiveUp:
+        """A cell still not in ``target`` after ``pulses`` pulses, the last at ``amplitude_v``."""
+        return cls(
+            GiveUpKind.DID_NOT_SWITCH,
+            f"did not switch to {NAMES[target]} after {pulses} pulses up to {amplitude_v:g} V",
+        )
+
+
 @dataclass(frozen=True)
 class WriteResult:
     """What a write-verify did and how well it ended.
@@ -49,7 +85,9 @@ class WriteResult:
     ``final`` is the last verify read, taken after the last pulse; ``fidelity`` the fraction of
     the written cells (target not KEEP) whose final state is their target, counting neighbours
     that were disturbed after they had verified; ``given_up`` maps (row, col) to why a cell was
-    left (``"reads open"``, ``"reads short"``, ``"did not switch ..."``).
+    left (``"reads open"``, ``"reads short"``, ``"did not switch ..."``), the words shown and
+    stored, and ``given_up_kinds`` the same cells to a :class:`GiveUpKind`, for code to test
+    (a cell that did not switch is ``GiveUpKind.DID_NOT_SWITCH``; never parse the words).
     """
 
     target: np.ndarray
@@ -64,6 +102,7 @@ class WriteResult:
     errors_ap_to_p: int
     threshold_ohm: float
     history: list[int] = field(default_factory=list)
+    given_up_kinds: dict[tuple[int, int], GiveUpKind] = field(default_factory=dict)
 
     def summary(self) -> dict:
         """JSON-friendly figures of the write (no arrays)."""
@@ -112,11 +151,11 @@ def write_verify(
     threshold_ohm: float | None = None,
     rng: np.random.Generator | int = 0,
     progress: ProgressCallback | None = None,
-    record=None,
+    record: RecordSink | None = None,
 ) -> WriteResult:
     """Write ``target`` into the array with write-verify.
 
-    Each pass reads the whole array with grounded biasing (the only biasing that classifies
+    Each pass reads the whole array under the grounded read bias (the only one that classifies
     every cell correctly) and pulses, in ``order``, only the cells that read wrong. A cell's
     n-th pulse has amplitude ``ramp.amplitude(n)`` of its direction; a cell is given up when it
     reads open or short, or after ``max_attempts`` pulses. A last read scores the result.
@@ -160,7 +199,7 @@ def write_verify(
 
     written = target != KEEP
     attempts = np.zeros(backend.shape, dtype=int)
-    given_up: dict[tuple[int, int], str] = {}
+    given_up: dict[tuple[int, int], GiveUp] = {}
     verified = np.zeros(backend.shape, dtype=bool)
     pulses = 0
     history: list[int] = []
@@ -179,7 +218,7 @@ def write_verify(
         states = readout.states
         verified |= written & (states == target)
         for row, col in np.argwhere(written & np.isin(states, (OPEN, SHORT))):
-            given_up.setdefault((int(row), int(col)), f"reads {NAMES[int(states[row, col])]}")
+            given_up.setdefault((int(row), int(col)), GiveUp.reads(int(states[row, col])))
         wrong = written & (states != target)
         todo = [(int(r), int(c)) for r, c in np.argwhere(wrong) if (r, c) not in given_up]
         history.append(int(wrong.sum()))
@@ -215,16 +254,15 @@ def write_verify(
                     }
                 )
             if attempts[row, col] >= max_attempts:
-                given_up[(row, col)] = (
-                    f"did not switch to {NAMES[int(target[row, col])]} after "
-                    f"{max_attempts} pulses up to {amplitude_v:g} V"
+                given_up[(row, col)] = GiveUp.did_not_switch(
+                    int(target[row, col]), max_attempts, amplitude_v
                 )
             emit(progress, Progress("write-verify", n + 1, len(todo), "pulse", f"pass {passes}"))
         readout = read_states(backend, v_read_v=v_read_v, threshold_ohm=threshold)
 
     final = readout
     # A cell given up after its last pulse may still have switched on that pulse.
-    for rc in [rc for rc, why in given_up.items() if why.startswith("did not")]:
+    for rc in [rc for rc, why in given_up.items() if why.kind is GiveUpKind.DID_NOT_SWITCH]:
         if final.states[rc] == target[rc]:
             del given_up[rc]
     ok = written & (final.states == target)
@@ -237,12 +275,13 @@ def write_verify(
         pulses=pulses,
         passes=passes,
         attempts=attempts,
-        given_up=dict(sorted(given_up.items())),
+        given_up={rc: given_up[rc].message for rc in sorted(given_up)},
         disturbed=int(np.sum(verified & written & ~ok)),
         errors_p_to_ap=int(np.sum(wants_ap & ~ok)),
         errors_ap_to_p=int(np.sum(wants_p & ~ok)),
         threshold_ohm=threshold,
         history=history,
+        given_up_kinds={rc: given_up[rc].kind for rc in sorted(given_up)},
     )
     if record is not None:
         for row, col in np.argwhere(written):

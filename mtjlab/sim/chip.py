@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from mtjlab.core.checks import check_choice, check_scalar
+from mtjlab.core.states import AP, P
 from mtjlab.sim import device
-from mtjlab.sim.device import AP, DEFAULT_DEVICE, MTJParams, P
+from mtjlab.sim.device import DEFAULT_DEVICE, MTJParams
 
 #: Defect codes held in ``MTJArray.defect``.
 OK = 0

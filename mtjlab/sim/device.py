@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-#: State codes held in ``state`` arrays.
-P = 0
-AP = 1
+from mtjlab.core.states import AP
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ import math
 import numpy as np
 
 from mtjlab.core.limits import Limits
+from mtjlab.core.states import AP, P
 from mtjlab.sim import device
 from mtjlab.sim.chip import OK, SHORTED, Chip
-from mtjlab.sim.device import AP, P
 
 #: A read may switch, summed over every device of an array held at the full read bias for one read
 #: time, at most this many devices: one flip in a million reads, about one in several 300-solution

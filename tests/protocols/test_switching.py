@@ -9,6 +9,7 @@ import pytest
 
 from mtjlab.core.events import Progress
 from mtjlab.core.schemes import line_voltages
+from mtjlab.core.states import P
 from mtjlab.protocols.switching import (
     MIN_STATE_RATIO,
     calibrate_threshold,
@@ -17,7 +18,6 @@ from mtjlab.protocols.switching import (
 )
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_P, Chip, ChipSpec, chip_spec
-from mtjlab.sim.device import P
 from mtjlab.sim.solver import Terminals, solve_crossbar
 
 WIDTHS_S = [100e-9, 1e-6]

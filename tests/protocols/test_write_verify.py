@@ -8,7 +8,16 @@ from hypothesis.extra import numpy as hnp
 
 from mtjlab.core.limits import LimitError
 from mtjlab.core.states import AP, P
-from mtjlab.protocols.write import KEEP, Ramp, place_pattern, write_verify
+from mtjlab.core.states import OPEN as OPEN_STATE
+from mtjlab.core.states import SHORT as SHORT_STATE
+from mtjlab.protocols.write import (
+    KEEP,
+    GiveUp,
+    GiveUpKind,
+    Ramp,
+    place_pattern,
+    write_verify,
+)
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_AP, STUCK_P, Chip, ChipSpec
 
@@ -43,14 +52,17 @@ def test_random_pattern_into_each_array_of_the_default_chip(index):
     # given up, with the reason it deserves.
     unreachable = {tuple(int(x) for x in rc) for rc in np.argwhere(cannot_reach(a, target))}
     assert set(result.given_up) == unreachable
+    assert list(result.given_up_kinds) == list(result.given_up)
     for (row, col), why in result.given_up.items():
         defect = a.defect[row, col]
+        kind = result.given_up_kinds[(row, col)]
         if defect == OPEN:
-            assert why == "reads open"
+            assert (why, kind) == ("reads open", GiveUpKind.READS_OPEN)
         elif defect == SHORTED:
-            assert why == "reads short"
+            assert (why, kind) == ("reads short", GiveUpKind.READS_SHORT)
         else:
             assert why.startswith("did not switch to ")
+            assert kind is GiveUpKind.DID_NOT_SWITCH
             assert result.attempts[row, col] == 6
 
 
@@ -95,6 +107,7 @@ def test_stuck_cell_gets_the_ramp_then_is_given_up():
     amplitudes = [r["amplitude_v"] for r in records if r["record"] == "pulse"]
     assert amplitudes == pytest.approx([0.6, 0.64, 0.68, 0.7])
     assert result.given_up == {(row, col): "did not switch to AP after 4 pulses up to 0.7 V"}
+    assert result.given_up_kinds == {(row, col): GiveUpKind.DID_NOT_SWITCH}
     assert result.fidelity == 0.0 and result.errors_p_to_ap == 1
 
 
@@ -199,3 +212,11 @@ def test_any_target_that_is_not_a_pattern_of_the_array_is_refused(target):
     with pytest.raises(ValueError, match="target"):
         write_verify(b, target)
     assert b.counts["pulses"] == 0
+
+
+def test_a_give_up_is_a_kind_and_the_words_shown_for_it():
+    stuck = GiveUp.did_not_switch(AP, 6, 0.75)
+    assert stuck.kind is GiveUpKind.DID_NOT_SWITCH
+    assert str(stuck) == stuck.message == "did not switch to AP after 6 pulses up to 0.75 V"
+    assert str(GiveUp.reads(OPEN_STATE)) == "reads open"
+    assert GiveUp.reads(SHORT_STATE).kind is GiveUpKind.READS_SHORT

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from mtjlab.core.states import AP, P
 from mtjlab.sim.chip import (
     OK,
     OPEN,
@@ -12,7 +13,6 @@ from mtjlab.sim.chip import (
     Chip,
     ChipSpec,
 )
-from mtjlab.sim.device import AP, P
 
 
 def _fields(chip):

@@ -7,10 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mtjlab.core.states import AP, P
 from mtjlab.sim.device import (
-    AP,
     MTJParams,
-    P,
     current_and_slope,
     resistance_ohm,
     switching_probability,

@@ -5,10 +5,11 @@ that allow the protocols' reads and pulses."""
 import numpy as np
 import pytest
 
+from mtjlab.core.states import AP, P
 from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP, write_verify
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, PRESETS, SHORTED, Chip, ChipSpec, chip_spec
-from mtjlab.sim.device import AP, P, switching_probability
+from mtjlab.sim.device import switching_probability
 from mtjlab.sim.limits import chip_limits
 
 

@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.limits import LimitError
 from mtjlab.core.schemes import line_voltages
+from mtjlab.core.states import AP, P
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, SHORTED, Chip, ChipSpec
-from mtjlab.sim.device import AP, P, resistance_ohm
+from mtjlab.sim.device import resistance_ohm
 from mtjlab.sim.limits import chip_limits
 
 IDEAL = {

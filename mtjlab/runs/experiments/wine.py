@@ -23,7 +23,7 @@ from mtjlab.protocols.inference import (
     fit_calibration,
     nominal_calibration,
 )
-from mtjlab.protocols.write import write_verify
+from mtjlab.protocols.write import GiveUpKind, write_verify
 from mtjlab.runs.context import write_options
 from mtjlab.runs.units import StateGroup
 
@@ -170,7 +170,7 @@ class Wine:
                 ),
                 "output_layer": {
                     "threshold_ohm": out_written.threshold_ohm,
-                    "bad_cells": bad_cells(out_final.states, out_written.given_up),
+                    "bad_cells": bad_cells(out_final.states, out_written.given_up_kinds),
                     "states": out_final.states.tolist(),
                     "target": out_target.tolist(),
                 },
@@ -195,18 +195,18 @@ class Wine:
             "pulses": sum(w.pulses for w in writes),
             "given_up": sum(len(w.given_up) for w in writes),
             "threshold_ohm": written.threshold_ohm,
-            "bad_cells": bad_cells(final.states, written.given_up),
+            "bad_cells": bad_cells(final.states, written.given_up_kinds),
             "confusion_tuned": confusion.tolist(),
             "states": final.states.tolist(),
             "target": target.tolist(),
         }
 
 
-def bad_cells(states: np.ndarray, given_up: dict) -> list[list[int]]:
+def bad_cells(states: np.ndarray, given_up_kinds: dict) -> list[list[int]]:
     """Cells a write showed to be defects, with the class each is stuck in: those that read open
     or short, and those that did not switch however often they were pulsed."""
     bad = {(int(r), int(c)) for r, c in np.argwhere(np.isin(states, (OPEN, SHORT)))}
-    bad |= {rc for rc, why in given_up.items() if why.startswith("did not switch")}
+    bad |= {rc for rc, kind in given_up_kinds.items() if kind is GiveUpKind.DID_NOT_SWITCH}
     return [[r, c, int(states[r, c])] for r, c in sorted(bad)]
 
 
