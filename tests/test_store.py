@@ -1,6 +1,8 @@
-"""Run store: commits survive a kill, resumed units start clean, foreign files stay untouched."""
+"""Run store: commits survive a kill, resumed units start clean, foreign files stay untouched,
+every record carries its commit time, and a schema-1 store is upgraded in place."""
 
 import csv
+import json
 import math
 import os
 import signal
@@ -9,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,9 @@ from hypothesis import strategies as st
 import mtjlab
 import mtjlab.runs.store
 from mtjlab.runs.store import (
+    _RESERVED_KEYS,
     APPLICATION_ID,
+    SCHEMA_VERSION,
     STORE_FORMATS,
     NotAStoreError,
     RunStore,
@@ -150,6 +154,11 @@ def test_record_values_are_checked_and_numpy_scalars_converted(store):
         store.append(run, "u", {"big": 2**63})
     with pytest.raises(ValueError, match="'index' is reserved"):
         store.append(run, "u", {"index": 1})
+    with pytest.raises(ValueError) as time_key:
+        store.append(run, "u", {"row": 0, "time": "12:00"})
+    assert str(time_key.value) == (
+        "record key 'time' is reserved (the store adds run, unit, index and time)"
+    )
     assert store.run(run).n_records == 1
 
 
@@ -218,6 +227,188 @@ def test_a_store_from_a_newer_schema_is_refused_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.db"]
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("abc", "unknown store schema version 'abc'"), ("0", "unknown store schema version 0")],
+)
+def test_a_store_with_an_unknown_schema_version_is_refused_in_one_line(tmp_path, value, message):
+    path = tmp_path / "runs.db"
+    RunStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (value,))
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError) as refused:
+        RunStore(path)
+    assert str(refused.value) == f"{path}: {message}"
+    assert path.read_bytes() == before
+
+
+#: The schema of version 1, as mtjlab wrote it before records had a time.
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL,
+    ended TEXT, parameters TEXT NOT NULL, seed TEXT, snapshot TEXT NOT NULL, version TEXT NOT NULL
+);
+CREATE TABLE units (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
+    finished TEXT NOT NULL, result TEXT NOT NULL, state_key TEXT, state BLOB,
+    UNIQUE (run_id, unit)
+);
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
+    idx INTEGER NOT NULL, data TEXT NOT NULL,
+    UNIQUE (run_id, unit, idx)
+);
+"""
+
+
+def make_schema_1_store(path, records=({"row": 0, "resistance_ohm": 5e3},), result=None):
+    """A store as mtjlab wrote it with schema 1: run 1 (``read``) with ``records`` in unit
+    ``array=1``, finished with ``result`` if one is given."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    db.executescript(SCHEMA_1)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(
+        "INSERT INTO runs (kind, status, started, parameters, seed, snapshot, version)"
+        " VALUES ('read', 'running', '2024-05-06T07:08:09.123+00:00', '{}', NULL, '{}', '0.1.0')"
+    )
+    for i, record in enumerate(records):
+        db.execute(
+            "INSERT INTO records (run_id, unit, idx, data) VALUES (1, 'array=1', ?, ?)",
+            (i, json.dumps(record)),
+        )
+    if result is not None:
+        db.execute(
+            "INSERT INTO units (run_id, unit, finished, result) VALUES (1, 'array=1', ?, ?)",
+            ("2024-05-06T07:09:10.456+00:00", json.dumps(result)),
+        )
+    db.close()
+
+
+def _schema(path):
+    db = sqlite3.connect(path)
+    try:
+        (version,) = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        columns = [row[1] for row in db.execute("PRAGMA table_info(records)")]
+        return version, columns
+    finally:
+        db.close()
+
+
+def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_records(tmp_path):
+    path = tmp_path / "runs.db"
+    make_schema_1_store(path)
+    assert SCHEMA_VERSION == 2
+    assert _schema(path) == ("1", ["id", "run_id", "unit", "idx", "data"])
+    with RunStore(path) as s:
+        assert _schema(path) == ("2", ["id", "run_id", "unit", "idx", "data", "time"])
+        before = datetime.now(timezone.utc)
+        s.append(1, "array=1", {"row": 1, "resistance_ohm": 1.2e4})
+        after = datetime.now(timezone.utc)
+        old, new = s.records(1, with_time=True)
+        assert old == {"unit": "array=1", "index": 0, "time": None, "row": 0, "resistance_ohm": 5e3}
+        assert (new["unit"], new["index"], new["row"]) == ("array=1", 1, 1)
+        assert _floor_ms(before) <= datetime.fromisoformat(new["time"]) <= after
+        # Without with_time the records are as schema 1 gave them.
+        assert s.records(1)[0] == {"unit": "array=1", "index": 0, "row": 0, "resistance_ohm": 5e3}
+        s.finish_unit(1, "array=1", result={"n": 2})
+        assert s.run(1).n_records == 2 and s.unit_results(1) == {"array=1": {"n": 2}}
+        # Upgrading once more, as a process that checked before another one upgraded would,
+        # changes nothing: the version is read again under the write lock.
+        s._upgrade()
+    with RunStore(path) as s:  # reopened: already schema 2, nothing to do
+        assert [r["time"] is None for r in s.records(1, with_time=True)] == [True, False]
+    assert _schema(path)[0] == "2"
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    db.close()
+
+
+def test_a_schema_1_store_that_cannot_be_written_is_refused_in_one_line(tmp_path, monkeypatch):
+    path = tmp_path / "runs.db"
+    make_schema_1_store(path)
+
+    def no_write(self, *args):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    # As the upgrade's first write would fail on a read-only file (root could write anyway).
+    monkeypatch.setattr(RunStore, "_transaction", no_write)
+    with pytest.raises(StoreError) as refused:
+        RunStore(path)
+    assert str(refused.value) == (
+        f"{path}: cannot upgrade the store to schema 2 (attempt to write a readonly database)"
+    )
+    monkeypatch.undo()
+    assert _schema(path)[0] == "1"
+    with RunStore(path) as s:
+        assert s.records(1, with_time=True)[0]["time"] is None
+
+
+def test_a_schema_1_run_exports_with_empty_times(tmp_path):
+    xr = pytest.importorskip("xarray")
+    path = tmp_path / "runs.db"
+    records = [{"row": 0, "col": c, "resistance_ohm": 5e3 * (c + 1)} for c in range(2)]
+    result = {"threshold_ohm": 8e3, "resistance_ohm": [[5e3, 1e4]], "states": [[0, 1]]}
+    make_schema_1_store(path, records, result)
+    with RunStore(path) as s:
+        table = s.export(1, "csv", tmp_path / "old.csv").read_text().splitlines()
+        nc = s.export(1, "netcdf", tmp_path / "old.nc")
+    assert table[0] == "run,unit,index,time,row,col,resistance_ohm"
+    assert table[1:] == ["1,array=1,0,,0,0,5000.0", "1,array=1,1,,0,1,10000.0"]
+    with xr.open_dataset(nc) as ds:
+        assert ds.time.dtype == np.dtype("datetime64[ns]") and bool(ds.time.isnull().all())
+        np.testing.assert_array_equal(ds.resistance_ohm, [[5e3, 1e4]])
+    with xr.open_dataset(nc, decode_times=False) as raw:  # no time: NaN, units all the same
+        assert bool(np.isnan(raw.time).all())
+        assert raw.time.attrs["units"] == "milliseconds since 1970-01-01T00:00:00+00:00"
+
+
+def _floor_ms(when):
+    """``when`` cut to milliseconds, as the store stamps times."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
+
+
+def test_records_and_units_are_stamped_when_committed(tmp_path):
+    path = tmp_path / "runs.db"
+    before = datetime.now(timezone.utc)
+    with RunStore(path) as first, RunStore(path) as second:
+        run = first.create_run("write", {}, seed=1, snapshot={})
+        for i in range(30):  # two connections taking turns, as two processes would
+            (first if i % 2 else second).append(run, f"u{i % 3}", {"i": i})
+        second.finish_unit(run, "u2")
+        records = first.records(run, with_time=True)
+        times = [datetime.fromisoformat(r["time"]) for r in records]
+        finished = first.unit_times(run)
+    after = datetime.now(timezone.utc)
+    assert [r["i"] for r in records] == list(range(30))
+    assert times == sorted(times)  # in commit order
+    assert all(_floor_ms(before) <= t <= after for t in times)
+    assert all(t.utcoffset() == timedelta(0) for t in times)
+    assert all(len(r["time"]) == len("2024-05-06T07:08:09.123+00:00") for r in records)
+    assert list(finished) == ["u2"]
+    done = datetime.fromisoformat(finished["u2"])
+    assert max(t for t, r in zip(times, records, strict=True) if r["unit"] == "u2") <= done
+    assert _floor_ms(before) <= done <= after
+
+
+def test_unit_times_are_in_finishing_order(store):
+    run = store.create_run("write", {}, seed=1, snapshot={})
+    assert store.unit_times(run) == {}
+    for unit in ("z", "a", "m"):
+        store.finish_unit(run, unit)
+    times = store.unit_times(run)
+    assert list(times) == store.done_units(run) == ["z", "a", "m"]
+    assert list(times.values()) == sorted(times.values())
+    with pytest.raises(UnknownRunError):
+        store.unit_times(run + 1)
+
+
 def test_a_missing_folder_is_named(tmp_path):
     missing = tmp_path / "no" / "such"
     with pytest.raises(StoreError, match=f"folder {missing} does not exist"):
@@ -270,6 +461,7 @@ def test_export_csv(exported_run, tmp_path):
         "run",
         "unit",
         "index",
+        "time",
         "pattern",
         "row",
         "amplitude_v",
@@ -277,41 +469,25 @@ def test_export_csv(exported_run, tmp_path):
         "ok",
         "big",
     ]
-    assert table[1:] == [
+    times = [r["time"] for r in store.records(run, with_time=True)]
+    assert [row[3] for row in table[1:]] == times
+    assert [row[:3] + row[4:] for row in table[1:]] == [
         ["1", "pattern=0", "0", "0", "0", "0.5", "P", "", ""],
         ["1", "pattern=0", "1", "0", "1", "-0.1", "AP", "True", ""],
         ["1", "pattern=1", "0", "1", "2", "", "short", "False", str(2**40)],
     ]
 
 
-def test_export_netcdf(exported_run, tmp_path):
-    from scipy.io import netcdf_file
-
-    store, run = exported_run
-    out = store.export(run, "netcdf", tmp_path / "out.nc")
-    with netcdf_file(out, "r", mmap=False) as nc:
-        v = nc.variables
-        assert v["run"].data.tolist() == [1, 1, 1]
-        assert v["index"].data.dtype.kind == "i" and v["index"].data.tolist() == [0, 1, 0]
-        units = [b"".join(r).decode() for r in v["unit"].data]
-        assert units == ["pattern=0", "pattern=0", "pattern=1"]
-        assert [b"".join(r).decode() for r in v["state"].data] == ["P", "AP", "short"]
-        assert v["row"].data.tolist() == [0, 1, 2]
-        np.testing.assert_array_equal(v["amplitude_v"].data, [0.5, -0.1, np.nan])
-        # Gaps and ints beyond NetCDF3's 32 bits become float64.
-        np.testing.assert_array_equal(v["ok"].data, [np.nan, 1.0, 0.0])
-        np.testing.assert_array_equal(v["big"].data, [np.nan, np.nan, 2.0**40])
-        assert nc.kind == b"write" and nc.run == 1
-        assert nc.mtjlab_version == mtjlab.__version__.encode()
-
-
 def test_export_parquet(exported_run, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     store, run = exported_run
     table = pq.read_table(store.export(run, "parquet", tmp_path / "out.parquet"))
+    times = [datetime.fromisoformat(r["time"]) for r in store.records(run, with_time=True)]
     expected = [
-        {"run": 1, "unit": u, "index": i, **{k: r.get(k) for k in ROWS[2]}}
-        for u, i, r in zip(("pattern=0", "pattern=0", "pattern=1"), (0, 1, 0), ROWS, strict=True)
+        {"run": 1, "unit": u, "index": i, "time": t, **{k: r.get(k) for k in ROWS[2]}}
+        for u, i, t, r in zip(
+            ("pattern=0", "pattern=0", "pattern=1"), (0, 1, 0), times, ROWS, strict=True
+        )
     ]
     assert table.to_pylist() == expected
     assert table.schema.metadata[b"mtjlab_version"] == mtjlab.__version__.encode()
@@ -345,13 +521,10 @@ def test_export_refuses_an_unknown_format_and_a_failed_export_leaves_nothing(
 
 
 def test_an_empty_run_exports_a_header_only(store, tmp_path):
-    from scipy.io import netcdf_file
-
     run = store.create_run("read", {}, seed=None, snapshot={})
-    assert store.export(run, "csv", tmp_path / "e.csv").read_text().split() == ["run,unit,index"]
-    with netcdf_file(store.export(run, "netcdf", tmp_path / "e.nc"), "r", mmap=False) as nc:
-        assert sorted(nc.variables) == ["index", "run", "unit"]
-        assert len(nc.variables["run"].data) == 0
+    header = store.export(run, "csv", tmp_path / "e.csv").read_text().split()
+    assert header == ["run,unit,index,time"]
+    # NetCDF is the run's dataset, which an empty run has not (tests/runs/test_export.py).
 
 
 CHILD = textwrap.dedent(
@@ -415,7 +588,7 @@ scalars = st.one_of(
     st.sampled_from([0.0, -0.0, 5e-324, 1.7976931348623157e308]),
     st.text(),
 )
-keys = st.text(min_size=1).filter(lambda k: k not in ("run", "unit", "index"))
+keys = st.text(min_size=1).filter(lambda k: k not in _RESERVED_KEYS)
 
 
 def _same(a, b):

@@ -8,16 +8,21 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from mtjlab.core.states import NAMES
 from mtjlab.protocols.write import KEEP
-from mtjlab.runs.store import RunInfo, RunStore
+
+if TYPE_CHECKING:
+    # For annotations only: the store imports this module at its top (its netcdf export is a
+    # run's dataset), so importing it back here at run time would be a cycle.
+    from mtjlab.runs.store import RunInfo, RunStore
 
 #: Code (or count) of a cell for which the store holds no record: not written, or unfinished.
 NO_RECORD = -1
@@ -29,6 +34,9 @@ _CODES = {name: code for code, name in NAMES.items()}
 _GRID = ("row", "column")
 _INT32 = np.iinfo(np.int32)
 _UNITS = {"_ohm": "ohm", "_v": "V", "_s": "s", "_a": "A"}
+#: Times in memory: the resolution xarray decodes a file's times to, so a file reads back equal.
+_TIME = "datetime64[ns]"
+_NAT = np.datetime64("NaT", "ns")
 
 
 def _flags(meanings: dict[int, str]) -> dict[str, Any]:
@@ -51,6 +59,30 @@ def _v(dims: str | tuple, data: Any, units: str, name: str = "", **attrs: Any) -
     """A variable as ``(dims, data, attrs)`` with its units and long name (if any); text goes
     in as object arrays of str, the form NetCDF reads give back."""
     return (dims, data, {"units": units, **({"long_name": name} if name else {}), **attrs})
+
+
+def _time(text: str | None) -> np.datetime64:
+    """A store time (ISO 8601 with its UTC offset) as a naive UTC datetime64; NaT for None."""
+    if text is None:
+        return _NAT
+    when = datetime.fromisoformat(text).astimezone(timezone.utc).replace(tzinfo=None)
+    return np.datetime64(when, "ns")
+
+
+def _tv(dims: str | tuple, data: Any, name: str) -> tuple:
+    """A time variable: datetime64, UTC, NaT where unknown. No ``units`` attribute: xarray
+    writes them to the file (``milliseconds since ...``, see :func:`netcdf3_compatible`) and
+    refuses a variable that has its own."""
+    attrs = {"long_name": f"{name} (UTC)", "comment": "NaT: no time stored"}
+    return (dims, np.asarray(data, _TIME), attrs)
+
+
+def _record_times(shape: tuple[int, ...], entries: Mapping[tuple, str | None]) -> np.ndarray:
+    """Times from ``{index: store time}``, NaT where there is none."""
+    out = np.full(shape, _NAT)
+    for index, text in entries.items():
+        out[index] = _time(text)
+    return out
 
 
 def _coords(**dims: tuple[Any, str]) -> dict[str, tuple]:
@@ -124,16 +156,18 @@ def _cell_records(records: list[dict], shape: tuple, lead: dict[str, list]) -> d
     attempts, why given up; ``lead`` maps record keys to their coordinate values."""
     state, attempts = np.full(shape, NO_RECORD, np.int8), np.full(shape, NO_RECORD, np.int32)
     resistance, reason = np.full(shape, np.nan), np.full(shape, "", object)
+    time = np.full(shape, _NAT)
     for r in (r for r in records if r.get("record") == "cell"):
         i = (*(values.index(r[key]) for key, values in lead.items()), r["row"], r["col"])
         state[i], resistance[i] = _CODES[r["final"]], r["resistance_ohm"]
-        attempts[i], reason[i] = r["attempts"], r["given_up"]
+        attempts[i], reason[i], time[i] = r["attempts"], r["given_up"], _time(r.get("time"))
     dims = (*lead, *_GRID)
     return {
         "state": (dims, state, _STATE_OR_NONE | {"long_name": "state at the final verify read"}),
         "resistance_ohm": _v(dims, resistance, "ohm", "resistance at the final verify read"),
         "attempts": _v(dims, attempts, "1", "pulses the cell got"),
         "given_up_reason": _v(dims, reason, "1", "why the cell was given up, empty if not"),
+        "time": _tv(dims, time, "when the cell's record was committed"),
     }
 
 
@@ -142,21 +176,35 @@ _WRITE_KEYS = ("fidelity", "pulses", "passes", "given_up", "disturbed", "errors_
 _WRITE_KEYS += ("errors_ap_to_p", "threshold_ohm", "n_target_ap", "n_target_p")
 
 
-def read_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
-    """A ``read`` run: resistance and state of each cell over (row, column), the threshold."""
+def read_dataset(
+    info: RunInfo,
+    results: dict[str, dict],
+    records: list[dict],
+    finished: dict[str, str] | None = None,
+) -> xr.Dataset:
+    """A ``read`` run: resistance and state of each cell over (row, column), the threshold,
+    and when each cell's reading was committed (``time``, NaT if its record has none)."""
     (result,) = results.values()
     r = np.array(result["resistance_ohm"], dtype=float)
+    times = {(c["row"], c["col"]): c.get("time") for c in records}  # one record per cell
     variables = {
         "resistance_ohm": _v(_GRID, r, "ohm", "resistance read at the cell"),
         "state": (_GRID, np.array(result["states"], np.int8), _STATE | {"long_name": "state"}),
         "threshold_ohm": _v((), result["threshold_ohm"], "ohm", "P/AP threshold"),
+        "time": _tv(_GRID, _record_times(r.shape, times), "when the reading was committed"),
     }
     return xr.Dataset(variables, _grid(r.shape))
 
 
-def write_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
-    """A ``write`` run: target, final state, resistance, attempts per cell; the write's figures
-    and the wrong cells per verify read (dimension ``verify``)."""
+def write_dataset(
+    info: RunInfo,
+    results: dict[str, dict],
+    records: list[dict],
+    finished: dict[str, str] | None = None,
+) -> xr.Dataset:
+    """A ``write`` run: target, final state, resistance, attempts per cell and when its record
+    was committed (``time``); the write's figures and the wrong cells per verify read
+    (dimension ``verify``)."""
     (result,) = results.values()
     target = np.array(info.parameters["target"], np.int8)
     r = np.array(result["resistance_ohm"], float)
@@ -166,7 +214,7 @@ def write_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) 
         "resistance_ohm": _v(_GRID, r, "ohm", "resistance at the final verify read"),
     }
     cells = _cell_records(records, target.shape, {})
-    variables |= {k: cells[k] for k in ("attempts", "given_up_reason")}
+    variables |= {k: cells[k] for k in ("attempts", "given_up_reason", "time")}
     variables |= {k: _v((), result[k], _units(k)) for k in _WRITE_KEYS if k in result}
     history = np.array(result["wrong_per_pass"], np.int64)
     variables["wrong_per_pass"] = _v("verify", history, "1", "cells read wrong at each verify")
@@ -174,18 +222,27 @@ def write_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) 
     return xr.Dataset(variables, _grid(target.shape) | verify)
 
 
-def fidelity_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
-    """A ``fidelity`` run: each (pattern, array) write's figures (NaN if not finished), and per
-    cell the target, the final state and resistance, attempts, and whether it ended wrong."""
+def fidelity_dataset(
+    info: RunInfo,
+    results: dict[str, dict],
+    records: list[dict],
+    finished: dict[str, str] | None = None,
+) -> xr.Dataset:
+    """A ``fidelity`` run: each (pattern, array) write's figures and when it finished (NaN,
+    NaT if not finished), and per cell the target, the final state and resistance, attempts,
+    whether it ended wrong, and when its record was committed."""
     p, arrays = info.parameters, list(info.parameters["arrays"])
     target = np.array([q["cells"] for q in p["patterns"]], np.int8)
     n = target.shape[0]
-    writes = {(w["pattern"], arrays.index(w["array"])): w for w in results.values()}
+    at_write = {u: (w["pattern"], arrays.index(w["array"])) for u, w in results.items()}
+    writes = {at_write[u]: w for u, w in results.items()}
     dims, cell_dims = ("pattern", "array"), ("pattern", "array", *_GRID)
     variables = {"target": (("pattern", *_GRID), target, _TARGET | {"long_name": "pattern"})}
     for key in _WRITE_KEYS:
         entries = {i: w[key] for i, w in writes.items() if key in w}
         variables[key] = _v(dims, _fill((n, len(arrays)), entries), _units(key))
+    done = {at_write[u]: t for u, t in (finished or {}).items() if u in at_write}
+    variables["finished"] = _tv(dims, _record_times((n, len(arrays)), done), "write finished")
     wrong = np.zeros((n, len(arrays), *target.shape[1:]), bool)
     at = np.array([(*i, *rc) for i, w in writes.items() for rc in w["wrong_cells"]], int)
     wrong[tuple(at.reshape(-1, wrong.ndim).T)] = True
@@ -202,10 +259,16 @@ def fidelity_dataset(info: RunInfo, results: dict[str, dict], records: list[dict
 _FIT_KEYS = ("vc0_v", "vc0_err_v", "delta", "delta_err", "tau0_s", "barrier_exponent")
 
 
-def switching_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+def switching_dataset(
+    info: RunInfo,
+    results: dict[str, dict],
+    records: list[dict],
+    finished: dict[str, str] | None = None,
+) -> xr.Dataset:
     """A ``switching`` run: counts and probability per (cell, direction, width, amplitude), the
-    fit per (cell, direction), NaN if none. ``amplitude`` is an index: ``amplitude_v`` over
-    (direction, amplitude) is NaN past a direction's last amplitude (``n_trials`` 0 there)."""
+    fit per (cell, direction), NaN if none, and when each curve finished (``finished_time``,
+    NaT if not: ``finished`` says whether it did). ``amplitude`` is an index: ``amplitude_v``
+    over (direction, amplitude) is NaN past a direction's last amplitude (``n_trials`` 0)."""
     p = info.parameters
     cells, directions = [tuple(c) for c in p["cells"]], list(p["directions"])
     widths = np.array(p["widths_s"], dtype=float)
@@ -218,8 +281,10 @@ def switching_dataset(info: RunInfo, results: dict[str, dict], records: list[dic
     fits = {k: np.full(curve, np.nan) for k in _FIT_KEYS}
     flags = np.zeros((3, *curve), bool)  # finished, switchable, fit converged
     reason, fit_error = np.full(curve, "", object), np.full(curve, "", object)
-    for res in results.values():
+    done = np.full(curve, _NAT)
+    for unit, res in results.items():
         i, j = cells.index((res["row"], res["col"])), directions.index(res["direction"])
+        done[i, j] = _time((finished or {}).get(unit))
         for k, key in enumerate(("n_switched", "n_trials")):
             got = np.array(res[key], np.int64)
             counts[k, i, j, :, : got.shape[1]] = got
@@ -244,6 +309,7 @@ def switching_dataset(info: RunInfo, results: dict[str, dict], records: list[dic
         "reason": _v(per_curve, reason, "1", "why not switchable, empty if it was"),
         "fit_converged": _v(per_curve, flags[2], "1", "fit converged (false: no fit)"),
         "fit_error": _v(per_curve, fit_error, "1", "why there is no fit, empty if there is"),
+        "finished_time": _tv(per_curve, done, "curve finished"),
     }
     variables |= {k: _v(per_curve, fits[k], _units(k)) for k in _FIT_KEYS}
     coords = _cells(cells) | _coords(
@@ -255,16 +321,23 @@ def switching_dataset(info: RunInfo, results: dict[str, dict], records: list[dic
     return xr.Dataset(variables, coords)
 
 
-def rv_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
-    """An ``rv`` run: amplitude, resistance and cycle per (cell, step), step 0 the read before
-    the first pulse; the mean switching voltages per cell (NaN if the loop showed none)."""
+def rv_dataset(
+    info: RunInfo,
+    results: dict[str, dict],
+    records: list[dict],
+    finished: dict[str, str] | None = None,
+) -> xr.Dataset:
+    """An ``rv`` run: amplitude, resistance, cycle and commit time per (cell, step), step 0 the
+    read before the first pulse; the mean switching voltages per cell (NaN if the loop showed
+    none)."""
     cells = [tuple(c) for c in info.parameters["cells"]]
     shape = (len(cells), max((r["step"] for r in records), default=-1) + 1)
     amplitude, resistance = np.full(shape, np.nan), np.full(shape, np.nan)
-    cycle = np.full(shape, NO_RECORD, np.int32)
+    cycle, time = np.full(shape, NO_RECORD, np.int32), np.full(shape, _NAT)
     for r in records:
         i = (cells.index((r["row"], r["col"])), r["step"])
         amplitude[i], resistance[i], cycle[i] = r["amplitude_v"], r["resistance_ohm"], r["cycle"]
+        time[i] = _time(r.get("time"))
     keys = {"v_switch_p_to_ap_v": "P->AP", "v_switch_ap_to_p_v": "AP->P"}
     loops = {(res["row"], res["col"]): res for res in results.values()}
     switch = {k: np.array([loops.get(c, {}).get(k) for c in cells], float) for k in keys}
@@ -273,6 +346,7 @@ def rv_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> 
         "amplitude_v": _v(dims, amplitude, "V", "signed amplitude of the pulse before the read"),
         "resistance_ohm": _v(dims, resistance, "ohm", "resistance read after the pulse"),
         "cycle": _v(dims, cycle, "1", "loop", comment=f"{NO_RECORD}: no record"),
+        "time": _tv(dims, time, "when the read was committed"),
     }
     variables |= {k: _v("cell", switch[k], "V", f"mean {d} switching") for k, d in keys.items()}
     steps = _coords(step=(range(shape[1]), "step (0: the read before the first pulse)"))
@@ -286,10 +360,17 @@ _SOLUTION_KEYS += ("tuned_accuracy", "device_fidelity", "weight_fidelity", "outp
 _SOLUTION_KEYS += ("output_weight_fidelity", "pulses", "given_up")
 
 
-def reproduce_dataset(info: RunInfo, results: dict[str, dict], records: list[dict]) -> xr.Dataset:
+def reproduce_dataset(
+    info: RunInfo,
+    results: dict[str, dict],
+    records: list[dict],
+    finished: dict[str, str] | None = None,
+) -> xr.Dataset:
     """A ``reproduce`` run: each finished solution's scores, confusion matrix and written
-    array (and output array, with the output layer on one) over ``solution``."""
-    res = sorted(results.values(), key=lambda r: r["solution"])
+    array (and output array, with the output layer on one) over ``solution``, with the time
+    each solution finished as the coordinate ``finished``."""
+    order = sorted(results, key=lambda u: results[u]["solution"])
+    res = [results[u] for u in order]
     dims, grid = ("solution",), ("solution", *_GRID)
     scores = [k for k in _SOLUTION_KEYS if all(k in r for r in res)]
     variables = {k: _v(dims, np.array([r[k] for r in res]), _units(k)) for k in scores}
@@ -317,10 +398,16 @@ def reproduce_dataset(info: RunInfo, results: dict[str, dict], records: list[dic
     for key in ("array", "output_array"):
         if all(key in r for r in res):
             coords[key] = _v(dims, np.array([r[key] for r in res], np.int64), "1", key)
+    done = [_time((finished or {}).get(u)) for u in order]
+    coords["finished"] = _tv(dims, done, "solution finished")
     return xr.Dataset(variables, coords | _grid(variables["state"][1].shape))
 
 
-DATASETS: dict[str, Callable[[RunInfo, dict[str, dict], list[dict]], xr.Dataset]] = {
+#: Each kind's layout: ``(info, unit results, records, unit finished times) -> Dataset``, the
+#: records with their ``time`` and the times as :meth:`RunStore.unit_times` gives them.
+DATASETS: dict[
+    str, Callable[[RunInfo, dict[str, dict], list[dict], dict[str, str] | None], xr.Dataset]
+] = {
     "read": read_dataset,
     "write": write_dataset,
     "fidelity": fidelity_dataset,
@@ -343,8 +430,10 @@ def run_dataset(store: RunStore, run_id: int) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Named dimensions, ``units`` on every variable and coordinate; the run's id, kind, status,
-        mtjlab version, timestamps, seed and small parameters as attributes.
+        Named dimensions, ``units`` on every variable and coordinate but the times (datetime64,
+        UTC, NaT where unknown: records committed before their store had schema 2 have no
+        time; xarray writes their units to the file); the run's id, kind, status, mtjlab
+        version, timestamps, seed and small parameters as attributes.
     """
     info = store.run(run_id)
     if info.kind not in DATASETS:
@@ -352,7 +441,8 @@ def run_dataset(store: RunStore, run_id: int) -> xr.Dataset:
     results = store.unit_results(run_id)
     if not results:
         raise ValueError(f"run {run_id} ({info.kind}, {info.status}) has no finished unit")
-    dataset = DATASETS[info.kind](info, results, store.records(run_id, finished_only=True))
+    records = store.records(run_id, finished_only=True, with_time=True)
+    dataset = DATASETS[info.kind](info, results, records, store.unit_times(run_id))
     return dataset.assign_attrs(_attrs(info))
 
 
@@ -361,11 +451,21 @@ def netcdf3_compatible(dataset: xr.Dataset) -> xr.Dataset:
 
     Variables: int64 becomes int32 where the values fit (float64 otherwise); bool becomes int8
     0/1 with ``flag_values``/``flag_meanings`` and a ``comment``; numpy text becomes object
-    arrays of str. Attributes are kept: :func:`run_dataset` makes them as NetCDF3 keeps them.
+    arrays of str; times become datetime64[ns], written as float64 milliseconds since the UTC
+    midnight before the earliest (exact to the millisecond; NaN for NaT). Attributes are kept:
+    :func:`run_dataset` makes them as NetCDF3 keeps them.
     """
 
     def variable(var: xr.Variable) -> xr.Variable:
         data, attrs = var.values, dict(var.attrs)
+        if data.dtype.kind == "M":
+            # NetCDF3 has no int64, and float64 milliseconds since 1970 decode to nanoseconds
+            # off by rounding; counted from a nearby midnight they stay exact (below 2**53 ns).
+            data = data.astype(_TIME)
+            known = data[~np.isnat(data)]
+            day = known.min().astype("datetime64[D]") if known.size else np.datetime64(0, "D")
+            units = f"milliseconds since {day}T00:00:00+00:00"
+            return xr.Variable(var.dims, data, attrs, {"units": units, "dtype": "float64"})
         if data.dtype == bool:
             data = data.astype(np.int8)
             attrs |= {"flag_values": np.array([0, 1], np.int8), "flag_meanings": "false true"}

@@ -22,12 +22,20 @@ import numpy as np
 
 import mtjlab
 
+# datasets.py names RunStore and RunInfo only for type checkers, so this top-level import does
+# not loop back here: the netcdf export is the run's gridded dataset, built there.
+from mtjlab.runs.datasets import DATASETS, run_dataset, write_netcdf
+
 STORE_FORMATS = ("csv", "parquet", "netcdf")
 STATUSES = ("running", "interrupted", "finished", "failed")
 APPLICATION_ID = 0x4D544A4C  # "MTJL": marks an SQLite file as an mtjlab store
-SCHEMA_VERSION = 1
+#: 1: the first schema. 2: records.time, when each record was committed (NULL for records
+#: committed under schema 1; a schema-1 store is upgraded to 2 when opened, see _upgrade).
+SCHEMA_VERSION = 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_RESERVED_KEYS = ("run", "unit", "index")  # columns the store adds to every record it hands back
+#: Keys the store adds to the records it hands back and to the exported tables, so no record
+#: may use them: run, unit, index and the commit time.
+_RESERVED_KEYS = ("run", "unit", "index", "time")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,10 +50,13 @@ CREATE TABLE units (
 );
 CREATE TABLE records (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
-    idx INTEGER NOT NULL, data TEXT NOT NULL,
+    idx INTEGER NOT NULL, data TEXT NOT NULL, time TEXT,
     UNIQUE (run_id, unit, idx)
 );
 """
+# records.time may be NULL in every store, new or upgraded, so both have the same schema: only
+# records committed before a schema-1 store was upgraded lack it. It is text like every other
+# time in the store: UTC, ISO 8601 with milliseconds (_now), which sorts as it reads.
 
 
 class StoreError(ValueError):
@@ -101,7 +112,9 @@ class RunStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._check_schema(self._db)  # again: this connection also sees a WAL left by a crash
+            # Again: this connection also sees a WAL left by a crash.
+            if self._check_schema(self._db) < SCHEMA_VERSION:
+                self._upgrade()
         except BaseException:
             self._db.close()
             raise
@@ -147,19 +160,46 @@ class RunStore:
         except sqlite3.DatabaseError as e:
             raise NotAStoreError(f"{self.path}: unreadable SQLite database ({e})") from None
 
-    def _check_schema(self, db: sqlite3.Connection) -> None:
+    def _check_schema(self, db: sqlite3.Connection) -> int:
+        """The store's schema version: one this mtjlab reads (1 is upgraded on open) or an error.
+
+        A newer version is refused (it may hold what this code would lose), a missing one means
+        a lookalike rather than a store, and any other value is refused as unknown.
+        """
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not {"meta", "runs", "units", "records"} <= tables:
             raise NotAStoreError(f"{self.path}: has mtjlab's application id but not its tables")
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        version = int(row[0]) if row else 0
+        if row is None:
+            raise NotAStoreError(f"{self.path}: has mtjlab's tables but no schema version")
+        try:
+            version = int(row[0])
+        except ValueError:
+            raise StoreError(f"{self.path}: unknown store schema version {row[0]!r}") from None
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: store schema {version} is newer than this mtjlab "
                 f"{mtjlab.__version__} reads (schema {SCHEMA_VERSION}); upgrade mtjlab"
             )
         if version < 1:
-            raise NotAStoreError(f"{self.path}: has mtjlab's tables but no schema version")
+            raise StoreError(f"{self.path}: unknown store schema version {version}")
+        return version
+
+    def _upgrade(self) -> None:
+        """Bring an older store to :data:`SCHEMA_VERSION` in place, in one transaction.
+
+        Schema 1 to 2 adds ``records.time``; records committed before the upgrade keep NULL
+        there (their commit time was never stored), and ``records()`` gives them ``None``.
+        """
+        try:
+            with self._transaction() as db:
+                # Read again under the write lock: another process may have upgraded the store
+                # between our check and BEGIN IMMEDIATE, and ADD COLUMN must run only once.
+                if self._check_schema(db) == 1:
+                    db.execute("ALTER TABLE records ADD COLUMN time TEXT")
+                    db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+        except sqlite3.Error as e:  # a read-only file, say: say what was being done
+            raise StoreError(f"{self.path}: cannot upgrade the store to schema 2 ({e})") from None
 
     def close(self) -> None:
         """Close the file; every appended record is already committed."""
@@ -264,15 +304,18 @@ class RunStore:
         """Commit one record of ``unit``; it gets the next index within the unit (0, 1, 2 ...).
 
         Values must be str, int (64-bit), float, bool or None; numpy scalars are converted.
+        The record is stamped with the UTC time of the transaction that commits it.
         """
         data = json.dumps({key: _scalar(key, value) for key, value in record.items()})
         with self._transaction() as db:
             self._require_unfinished(run_id, unit)
             query = "SELECT COALESCE(MAX(idx) + 1, 0) FROM records WHERE run_id=? AND unit=?"
             (index,) = db.execute(query, (run_id, unit)).fetchone()
+            # Stamped under the write lock, not before it: commits of concurrent writers are
+            # then stamped in the order they commit (as far as the system clock goes forward).
             db.execute(
-                "INSERT INTO records (run_id, unit, idx, data) VALUES (?, ?, ?, ?)",
-                (run_id, unit, index, data),
+                "INSERT INTO records (run_id, unit, idx, data, time) VALUES (?, ?, ?, ?, ?)",
+                (run_id, unit, index, data, _now()),
             )
 
     def finish_unit(
@@ -315,20 +358,58 @@ class RunStore:
         )
         return {unit: json.loads(result) for unit, result in rows}
 
-    def records(self, run_id: int, *, finished_only: bool = False) -> list[dict]:
-        """The records of a run in measurement order, each ``{"unit", "index", **record}``."""
+    def unit_times(self, run_id: int) -> dict[str, str]:
+        """When each finished unit was finished (UTC, ISO 8601), in finishing order."""
+        self._require_run(run_id)
+        rows = self._db.execute(
+            "SELECT unit, finished FROM units WHERE run_id=? ORDER BY id", (run_id,)
+        )
+        return dict(rows.fetchall())
+
+    def records(
+        self, run_id: int, *, finished_only: bool = False, with_time: bool = False
+    ) -> list[dict]:
+        """The records of a run in measurement order.
+
+        Parameters
+        ----------
+        run_id : int
+            The run; :class:`UnknownRunError` if there is none.
+        finished_only : bool
+            Only the records of finished units (not those of an attempt cut short).
+        with_time : bool
+            Add ``time``: when the record was committed, UTC, ISO 8601 with milliseconds
+            (``None`` for a record committed before its store was upgraded to schema 2).
+            Off by default, so that a run and its resumed twin give equal records.
+
+        Returns
+        -------
+        list of dict
+            Each ``{"unit", "index", "time" (if asked), **record}``.
+        """
         self._require_run(run_id)
         only = " AND unit IN (SELECT unit FROM units WHERE run_id=?)" if finished_only else ""
         args = (run_id, run_id) if finished_only else (run_id,)
         rows = self._db.execute(
-            f"SELECT unit, idx, data FROM records WHERE run_id=?{only} ORDER BY id", args
+            f"SELECT unit, idx, time, data FROM records WHERE run_id=?{only} ORDER BY id", args
         )
-        return [{"unit": unit, "index": index, **json.loads(data)} for unit, index, data in rows]
+        if with_time:
+            # A record's own "time" (possible only before schema 2 reserved the key, so its
+            # commit time is NULL) is kept: the record comes last and wins.
+            return [
+                {"unit": unit, "index": index, "time": time, **json.loads(data)}
+                for unit, index, time, data in rows
+            ]
+        return [{"unit": unit, "index": index, **json.loads(data)} for unit, index, _, data in rows]
 
     def export(self, run_id: int, fmt: str, path: str | os.PathLike) -> Path:
-        """Write a run's records as a table, one row per record; return the path written.
+        """Write a run to ``path`` in ``fmt``; return the path written.
 
-        Columns are ``run``, ``unit``, ``index``, then every record key in first-seen order.
+        ``csv`` and ``parquet`` are a table of every record, one row per record: columns
+        ``run``, ``unit``, ``index``, ``time`` (the commit time, UTC; empty for records from
+        before schema 2), then every record key in first-seen order. ``netcdf`` is the run's
+        gridded dataset (:func:`mtjlab.runs.datasets.run_dataset`) from its finished units, as
+        NetCDF3: a run without a finished unit has none and is refused.
         The file appears complete or not at all: it is written aside and renamed into place.
         """
         if fmt not in STORE_FORMATS:
@@ -339,19 +420,29 @@ class RunStore:
         out = Path(path)
         if not out.parent.is_dir():
             raise StoreError(f"{out}: folder {out.parent} does not exist")
+        if fmt == "netcdf":
+            return self._export_dataset(info, out)
         if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
             raise StoreError(f"{out}: parquet export needs pyarrow (pip install pyarrow)")
-        rows = [{"run": run_id, **r} for r in self.records(run_id)]
+        rows = [{"run": run_id, **r} for r in self.records(run_id, with_time=True)]
         columns = list(dict.fromkeys(key for row in rows for key in row)) or list(_RESERVED_KEYS)
         tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            {"csv": _write_csv, "netcdf": _write_netcdf, "parquet": _write_parquet}[fmt](
-                tmp, columns, rows, info
-            )
+            {"csv": _write_csv, "parquet": _write_parquet}[fmt](tmp, columns, rows, info)
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
         return out
+
+    def _export_dataset(self, info: RunInfo, out: Path) -> Path:
+        # Checked here rather than left to run_dataset's ValueError, so the message is a
+        # StoreError naming the store, the run and the file that was not written.
+        where = f"{self.path}: run {info.id} ({info.kind}, {info.status})"
+        if info.kind not in DATASETS:
+            raise StoreError(f"{where} has no dataset layout, so no netcdf {out}; export csv")
+        if info.units_done == 0:
+            raise StoreError(f"{where} has no finished unit, so no netcdf {out}; export csv")
+        return write_netcdf(run_dataset(self, info.id), out)  # written aside, then renamed
 
 
 def _now() -> str:
@@ -371,7 +462,8 @@ def _scalar(key: object, value: Any) -> str | int | float | bool | None:
     if not isinstance(key, str):
         raise TypeError(f"record key {key!r} is a {type(key).__name__}, not a str")
     if key in _RESERVED_KEYS:
-        raise ValueError(f"record key {key!r} is reserved (the store adds run, unit and index)")
+        added = ", ".join(_RESERVED_KEYS[:-1]) + f" and {_RESERVED_KEYS[-1]}"
+        raise ValueError(f"record key {key!r} is reserved (the store adds {added})")
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or isinstance(value, str | bool | float):
@@ -398,40 +490,21 @@ def _column(rows: list[dict], key: str) -> tuple[str, list]:
     return "float", values
 
 
+def _times(values: list) -> list[datetime | None] | None:
+    """The ``time`` column as datetimes; None if it holds anything but the store's times (a
+    record key ``time`` committed before the key was reserved, with schema 1, is kept as is)."""
+    try:
+        return [None if v is None else datetime.fromisoformat(v) for v in values]
+    except (TypeError, ValueError):
+        return None
+
+
 def _write_csv(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(columns)
         for row in rows:
             writer.writerow(["" if row.get(c) is None else row[c] for c in columns])
-
-
-def _write_netcdf(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
-    from scipy.io import netcdf_file
-
-    nc = netcdf_file(tmp, "w")
-    try:
-        nc.createDimension("record", len(rows))
-        for key in columns:
-            kind, values = _column(rows, key)
-            if kind == "str":
-                text = np.array([b"" if v is None else str(v).encode() for v in values], "S")
-                width = max(1, text.dtype.itemsize)
-                nc.createDimension(f"{key}_strlen", width)
-                var = nc.createVariable(key, "c", ("record", f"{key}_strlen"))
-                var[:] = text.astype(f"S{width}").view("S1").reshape(len(rows), width)
-            elif kind != "float" and all(v is not None and abs(v) < 2**31 for v in values):
-                # NetCDF3 has no 64-bit integers: wider ints (and gaps) go to float64.
-                nc.createVariable(key, "i", ("record",))[:] = np.array(values, np.int32)
-            else:
-                floats = [np.nan if v is None else float(v) for v in values]
-                nc.createVariable(key, "d", ("record",))[:] = np.array(floats, np.float64)
-        nc.title = f"mtjlab run {info.id} ({info.kind}), mtjlab {info.version}"
-        nc.run = np.int32(info.id)
-        nc.kind = info.kind
-        nc.mtjlab_version = info.version
-    finally:
-        nc.close()
 
 
 def _write_parquet(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
@@ -443,6 +516,10 @@ def _write_parquet(tmp: Path, columns: list[str], rows: list[dict], info: RunInf
     arrays = {}
     for key in columns:
         kind, values = _column(rows, key)
+        times = _times(values) if key == "time" else None
+        if times is not None:  # a timestamp column, so readers get times rather than text
+            arrays[key] = pa.array(times, pa.timestamp("ms", tz="UTC"))
+            continue
         plain = [None if v is None else convert[kind](v) for v in values]
         arrays[key] = pa.array(plain, types[kind])
     table = pa.table(arrays).replace_schema_metadata(

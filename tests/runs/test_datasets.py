@@ -2,6 +2,7 @@
 their NetCDF3 files read back unchanged."""
 
 import json
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -53,6 +54,22 @@ def _dataset(runs, kind):
     return run_dataset(store, ids[kind]), store, ids[kind]
 
 
+def _utc(text):
+    """A store time as the naive UTC datetime64[ns] the datasets hold."""
+    when = datetime.fromisoformat(text).astimezone(timezone.utc).replace(tzinfo=None)
+    return np.datetime64(when, "ns")
+
+
+def _is_time(var):
+    """A time variable: datetime64[ns], UTC said in its long name, no units of its own (xarray
+    writes them to the file and refuses a variable that has them)."""
+    return (
+        var.dtype == np.dtype("datetime64[ns]")
+        and var.attrs["long_name"].endswith("(UTC)")
+        and "units" not in var.attrs
+    )
+
+
 def test_every_run_kind_has_a_dataset(runs):
     _, ids, _ = runs
     assert set(ids) == set(COMMANDS) == set(DATASETS)  # the kinds the commands record
@@ -63,7 +80,7 @@ def test_units_attributes_and_text(runs, kind):
     ds, store, run_id = _dataset(runs, kind)
     info = store.run(run_id)
     for name, var in ds.variables.items():
-        assert isinstance(var.attrs.get("units"), str), name
+        assert _is_time(var) or isinstance(var.attrs.get("units"), str), name
         if var.dtype == object:
             assert all(type(v) is str for v in var.values.ravel()), name
         assert var.dtype.kind != "U", name
@@ -89,12 +106,16 @@ def test_read(runs):
     assert ds.resistance_ohm.attrs["units"] == "ohm" and ds.state.attrs["units"] == "1"
     assert ds.state.attrs["flag_meanings"] == "P AP open short"
     np.testing.assert_array_equal(ds.state.attrs["flag_values"], list(NAMES))
-    records = store.records(run_id)
+    records = store.records(run_id, with_time=True)
     assert len(records) == 225
     for r in records:
         cell = ds.sel(row=r["row"], column=r["col"])
         assert cell.resistance_ohm.item() == r["resistance_ohm"]
         assert NAMES[int(cell.state)] == r["state"]
+        assert cell.time.values == _utc(r["time"])
+    assert _is_time(ds.time) and ds.time.dims == ("row", "column")
+    info = store.run(run_id)
+    assert _utc(info.started) <= ds.time.min() and ds.time.max() <= _utc(info.ended)
 
 
 def test_write(runs):
@@ -106,10 +127,11 @@ def test_write(runs):
     for key in ("fidelity", "pulses", "passes", "given_up", "threshold_ohm"):
         assert ds[key].item() == result[key], key
     np.testing.assert_array_equal(ds.wrong_per_pass, result["wrong_per_pass"])
-    cells = [r for r in store.records(run_id) if r["record"] == "cell"]
+    cells = [r for r in store.records(run_id, with_time=True) if r["record"] == "cell"]
     assert len(cells) == 225  # a whole-array pattern: every cell written
     for r in cells:
         assert ds.attempts.sel(row=r["row"], column=r["col"]).item() == r["attempts"]
+        assert ds.time.sel(row=r["row"], column=r["col"]).values == _utc(r["time"])
     pulses = [r for r in store.records(run_id) if r["record"] == "pulse"]
     assert int(ds.attempts.sum()) == len(pulses) == result["pulses"]
     assert ds.attrs["omitted_parameters"] == "target"  # it is the target variable
@@ -127,6 +149,8 @@ def test_write_of_a_block_marks_the_cells_left_alone(tmp_path):
     assert (ds.attempts.where(~written) == NO_RECORD).sum() == 225 - 12
     assert (ds.attempts.where(written) >= 0).sum() == 12
     assert int(ds.attempts.where(written).sum()) == ds.pulses.item()
+    assert bool(ds.time.isnull().where(~written, True).all())  # no record, no time
+    assert int(ds.time.notnull().sum()) == 12
 
 
 def test_fidelity_with_writes_not_finished(runs):
@@ -134,12 +158,17 @@ def test_fidelity_with_writes_not_finished(runs):
     info = store.run(ids["fidelity"])
     first = dict(list(store.unit_results(info.id).items())[:1])
     (unit,) = first
-    records = [r for r in store.records(info.id) if r["unit"] == unit]
+    records = [r for r in store.records(info.id, with_time=True) if r["unit"] == unit]
     ds = DATASETS["fidelity"](info, first, records)
     assert ds.fidelity.dtype == ds.pulses.dtype == np.float64
     assert int(ds.pulses.notnull().sum()) == 1 and ds.pulses[0, 0] == first[unit]["pulses"]
     assert (ds.state[1:] == NO_RECORD).all() and ds.resistance_ohm[1:].isnull().all()
     assert (ds.state[0] != NO_RECORD).all()
+    assert ds.time[1:].isnull().all() and ds.time[0].notnull().all()
+    assert ds.finished.isnull().all()  # no unit times given
+    ds = DATASETS["fidelity"](info, first, records, store.unit_times(info.id))
+    assert ds.finished[0, 0].values == _utc(store.unit_times(info.id)[unit])
+    assert ds.finished[1:].isnull().all()
 
 
 def test_attributes_keep_what_netcdf3_can_hold(tmp_path):
@@ -182,13 +211,20 @@ def test_fidelity(runs):
         write = ds.sel(pattern=unit["pattern"], array=unit["array"])
         assert write.fidelity.item() == unit["fidelity"]
         assert sorted(map(list, np.argwhere(write.wrong.values))) == sorted(unit["wrong_cells"])
-    cells = [r for r in store.records(run_id) if r["record"] == "cell"]
+    cells = [r for r in store.records(run_id, with_time=True) if r["record"] == "cell"]
     assert len(cells) == 3 * 225
     for r in cells:
         cell = ds.sel(pattern=r["pattern"], array=r["array"], row=r["row"], column=r["col"])
         assert NAMES[int(cell.state)] == r["final"]
         assert cell.resistance_ohm.item() == r["resistance_ohm"]
+        assert cell.time.values == _utc(r["time"])
     np.testing.assert_array_equal(ds.wrong, ds.state != ds.target)
+    times = store.unit_times(run_id)
+    for unit, write in store.unit_results(run_id).items():
+        done = ds.finished.sel(pattern=write["pattern"], array=write["array"]).values
+        assert done == _utc(times[unit])
+        # A write finishes after its last cell record is committed.
+        assert done >= ds.time.sel(pattern=write["pattern"], array=write["array"]).max()
 
 
 def test_switching(runs):
@@ -220,6 +256,11 @@ def test_switching(runs):
     trials = [r for r in store.records(run_id) if r["kind"] == "trial"]
     assert int(ds.n_trials.sum() + ds.n_reset_failed.sum()) == len(trials)
     assert int(ds.n_switched.sum()) == sum(r["switched"] for r in trials)
+    assert _is_time(ds.finished_time) and ds.finished_time.dims == ("cell", "direction")
+    for unit, when in store.unit_times(run_id).items():
+        res = store.unit_results(run_id)[unit]
+        curve = ds.sel(cell=f"{res['row']},{res['col']}", direction=res["direction"])
+        assert curve.finished_time.values == _utc(when)
 
 
 def test_rv(runs):
@@ -237,6 +278,9 @@ def test_rv(runs):
             stored = np.nan if unit[key] is None else unit[key]
             np.testing.assert_equal(loop[key].item(), stored)
     assert sorted(set(ds.cycle.values.ravel())) == [0, 1]
+    assert _is_time(ds.time) and ds.time.dims == ("cell", "step")
+    for r in store.records(run_id, with_time=True):
+        assert ds.time.sel(cell=f"{r['row']},{r['col']}", step=r["step"]).values == _utc(r["time"])
 
 
 def test_reproduce(runs):
@@ -259,6 +303,11 @@ def test_reproduce(runs):
         assert sorted(map(list, np.argwhere(bad))) == sorted(c[:2] for c in r["bad_cells"])
     assert "output_state" not in ds  # the output layer ran in software
     assert ds.attrs["omitted_parameters"] == "networks" and ds.attrs["workers"] == 1
+    assert _is_time(ds.finished) and ds.finished.dims == ("solution",)
+    assert "finished" in ds.coords
+    times = store.unit_times(run_id)
+    units = sorted(times, key=lambda u: store.unit_results(run_id)[u]["solution"])
+    np.testing.assert_array_equal(ds.finished, [_utc(times[u]) for u in units])
 
 
 @pytest.mark.parametrize("kind", COMMANDS)
@@ -270,9 +319,16 @@ def test_netcdf_round_trip(runs, kind, tmp_path):
         back.load()
     expected = netcdf3_compatible(ds)
     xr.testing.assert_identical(back, expected)
+    with xr.open_dataset(path, decode_times=False) as raw:
+        raw.load()
     for name, var in back.variables.items():
         assert var.dtype == expected[name].dtype, name
-        assert var.attrs["units"] == ds[name].attrs["units"], name
+        if var.dtype.kind == "M":  # in the file: float milliseconds, their units beside them
+            assert raw[name].dtype == np.float64, name
+            assert raw[name].attrs["units"].startswith("milliseconds since "), name
+            assert raw[name].attrs["units"].endswith("T00:00:00+00:00"), name
+        else:
+            assert var.attrs["units"] == raw[name].attrs["units"] == ds[name].attrs["units"]
         assert var.dtype.kind not in "bS" and var.dtype != np.int64, name
         if var.dtype == object:
             assert all(type(v) is str for v in var.values.ravel()), name
