@@ -100,7 +100,7 @@ class Limits:
         )
 
     def check_read(self, v_read_v: float, what: str = "read voltage") -> None:
-        """Refuse a read bias (or the largest input of a batch) above ``max_read_v``."""
+        """Refuse a read voltage (or the largest input of a batch) above ``max_read_v``."""
         if abs(v_read_v) > self.max_read_v:
             raise self._refuse(f"{what} {v_read_v:g} V", "max_read_v", "V")
 
