@@ -4,4 +4,6 @@ Protocols use one interface, :class:`mtjlab.core.backend.ArrayBackend`; the benc
 both implement it.
 """
 
-__version__ = "0.1.0"
+from mtjlab.core.version import __version__
+
+__all__ = ["__version__"]

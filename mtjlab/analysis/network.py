@@ -268,6 +268,41 @@ def train_binary_networks(
     ]
 
 
+def distinct_binary_networks(
+    split: WineSplit,
+    n: int,
+    *,
+    seed: int = 0,
+    weight_fault_rate: float = 0.0,
+    weight_sampler=None,
+) -> list[BinaryNet]:
+    """``n`` distinct binary networks (no two the same up to the order of hidden units), trained
+    from seeds ``seed * 1_000_000`` on; a ValueError if ten rounds of seeds give fewer.
+
+    The options are :func:`train_binary_networks`'s; the same arguments give the same networks.
+    """
+    nets: list[BinaryNet] = []
+    seen: set[bytes] = set()
+    # A few seeds more than solutions, since two seeds can land on the same solution.
+    base = seed * 1_000_000
+    for chunk in range(10):
+        start = base + chunk * (n + 10)
+        batch = train_binary_networks(
+            split,
+            range(start, start + n + 10),
+            weight_fault_rate=weight_fault_rate,
+            weight_sampler=weight_sampler,
+        )
+        for net in batch:
+            form = net.canonical()
+            if form not in seen and len(nets) < n:
+                seen.add(form)
+                nets.append(net)
+        if len(nets) == n:
+            return nets
+    raise ValueError(f"found only {len(nets)} distinct solutions, not {n}")
+
+
 def float_mlp_accuracy(split: WineSplit, *, hidden: int = 7, seed: int = 0) -> float:
     """Test accuracy of a float multilayer perceptron of the same shape (the software ceiling)."""
     from sklearn.neural_network import MLPClassifier

@@ -56,6 +56,11 @@ class SimBench:
     def arrays(self) -> list[int]:
         return list(range(len(self.spec().diameters_nm)))
 
+    def shape(self, array: int) -> tuple[int, int]:
+        """Rows and columns of ``array`` (every array of a simulated die has the same)."""
+        spec = self.spec()
+        return spec.rows, spec.cols
+
     def limits(self) -> Limits:
         return chip_limits(self.chip())
 
@@ -115,6 +120,11 @@ class FileBench:
 
     def arrays(self) -> list[int]:
         return sorted(self.loaded().arrays)
+
+    def shape(self, array: int) -> tuple[int, int]:
+        """Rows and columns of ``array``: the row and column pads the file wires."""
+        wiring = self.loaded().arrays[array]
+        return len(wiring.rows), len(wiring.cols)
 
     def limits(self) -> Limits:
         """The bench file's own limits, or else its emulated chip's."""

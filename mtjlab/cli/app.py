@@ -8,9 +8,14 @@ import os
 import sys
 from pathlib import Path
 
-from mtjlab import __version__
-from mtjlab.cli.commands import add_commands, non_negative_int, volts
+from mtjlab.cli.experiments import add_experiment_commands
+from mtjlab.cli.manage import add_manage_commands
 from mtjlab.core.schemes import READ_BIASES
+from mtjlab.core.version import __version__
+from mtjlab.report import check_figure_path, format_resistance_map, plot_resistance_map
+from mtjlab.runs.options import NON_NEGATIVE_INT, VOLTS
+from mtjlab.sim.backend import SimulatedBackend
+from mtjlab.sim.chip import Chip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,19 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     read.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=NON_NEGATIVE_INT,
         default=0,
         help="chip seed: the same seed gives the same chip (default 0)",
     )
     read.add_argument(
         "--array",
-        type=non_negative_int,
+        type=NON_NEGATIVE_INT,
         default=1,
         help="which array of the die (default 1, the 50 nm devices)",
     )
     read.add_argument(
         "--v-read",
-        type=volts,
+        type=VOLTS,
         default=0.1,
         dest="v_read",
         help="read voltage in volts (default 0.1)",
@@ -63,15 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     read.set_defaults(handler=_sim_read)
 
-    add_commands(sub)
+    add_experiment_commands(sub)
+    add_manage_commands(sub)
     return parser
 
 
 def _sim_read(args: argparse.Namespace) -> int:
-    from mtjlab.report import check_figure_path, format_resistance_map, plot_resistance_map
-    from mtjlab.sim.backend import SimulatedBackend
-    from mtjlab.sim.chip import Chip
-
     try:
         out = check_figure_path(args.out, "resistance_map.png")
     except ValueError as exc:

@@ -1,7 +1,7 @@
 """Report: resistance maps as text tables, and the figures of the array protocols and runs.
 Each ``figure_*`` builds a matplotlib Figure without pyplot; its ``plot_*`` saves it to a file."""
 
-from mtjlab.report._style import FIGURE_SUFFIXES, check_figure_path
+from mtjlab.report._style import FIGURE_SUFFIXES, check_figure_path, save_figure
 from mtjlab.report.curves import (
     figure_rv_loop,
     figure_switching_curves,
@@ -54,5 +54,6 @@ __all__ = [
     "plot_state_map",
     "plot_switching_curves",
     "resistance_color_limits",
+    "save_figure",
     "write_html_report",
 ]

@@ -8,20 +8,43 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mtjlab.runs.context import Context
+from mtjlab.runs.options import Option
+
+
+def _as_is(params: dict) -> dict:
+    return params
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment, as the engine runs it and a person reads it.
+    """One experiment, declared once for the engine, the command line and the Python API.
 
-    ``run(ctx)`` measures the run in resumable units (through ``ctx.runner``), writes its
-    figures into ``ctx.out`` and returns its summary; ``text(summary)`` is the end-of-run table,
-    as lines.
+    - ``command``: its words on the command line (``("characterize", "fidelity")``); the Python
+      function is the words joined by ``_`` (``mtjlab.characterize_fidelity``).
+    - ``options``: what it takes, in the order the command line shows them.
+    - ``prepare(options)``: the checked options (every option by name) to the run's stored
+      parameters, every value checked against the bench before a run is recorded;
+      ``expand(params)``: the slow part of that (training networks), done once the output
+      folder is known to be usable; ``expanding`` says what it does, for the person waiting.
+    - ``run(ctx)``: measures the run in resumable units (through ``ctx.runner``), writes its
+      figures into ``ctx.out`` and returns its summary.
+    - ``text(summary)``: the end-of-run table, as lines.
     """
 
     kind: str
+    command: tuple[str, ...]
+    help: str
+    description: str
+    options: tuple[Option, ...]
+    prepare: Callable[[dict], dict]
     run: Callable[[Context], dict]
     text: Callable[[dict], list[str]]
+    expand: Callable[[dict], dict] = _as_is
+    expanding: str = ""
+
+    @property
+    def function_name(self) -> str:
+        return "_".join(self.command)
 
 
 #: Every experiment by run kind, in the order they were declared.

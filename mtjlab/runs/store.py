@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-import mtjlab
+from mtjlab.core.version import __version__
 
 # datasets.py names RunStore and RunInfo only for type checkers, so this top-level import does
 # not loop back here: the netcdf export is the run's gridded dataset, built there.
@@ -179,7 +179,7 @@ class RunStore:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: store schema {version} is newer than this mtjlab "
-                f"{mtjlab.__version__} reads (schema {SCHEMA_VERSION}); upgrade mtjlab"
+                f"{__version__} reads (schema {SCHEMA_VERSION}); upgrade mtjlab"
             )
         if version < 1:
             raise StoreError(f"{self.path}: unknown store schema version {version}")
@@ -240,7 +240,7 @@ class RunStore:
         """Start a run (status ``running``) and return its id."""
         # The seed as text: numpy seed entropy can exceed SQLite's 64-bit integers.
         seed_text = None if seed is None else str(int(seed))
-        row = (kind, _now(), _dumps(parameters), seed_text, _dumps(snapshot), mtjlab.__version__)
+        row = (kind, _now(), _dumps(parameters), seed_text, _dumps(snapshot), __version__)
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (kind, status, started, parameters, seed, snapshot, version)"

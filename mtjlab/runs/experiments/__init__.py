@@ -1,7 +1,10 @@
-"""The experiments: each module declares one (its run in resumable units, summary, figures and
+"""The experiments: each module declares one (its options, run in resumable units, summary and
 text) in the registry when imported; importing this package declares them all.
 """
 
 from mtjlab.runs.experiments import fidelity, read, reproduce, rv, switching, write
 
-__all__ = ["fidelity", "read", "reproduce", "rv", "switching", "write"]
+#: The run kinds in the order the command line lists their commands.
+COMMAND_ORDER = ("read", "write", "fidelity", "switching", "rv", "reproduce")
+
+__all__ = ["COMMAND_ORDER", "fidelity", "read", "reproduce", "rv", "switching", "write"]

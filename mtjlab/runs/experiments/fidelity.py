@@ -7,9 +7,99 @@ from __future__ import annotations
 import numpy as np
 
 from mtjlab import report
+from mtjlab.core.patterns import PATTERN_KINDS, load_pattern, make_pattern
 from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.runs.context import Context, safe_on_exit, write_options
+from mtjlab.runs.options import (
+    FRACTION,
+    NON_NEGATIVE_INT,
+    ON_MANY_ARRAYS,
+    PATH,
+    TEXT,
+    WRITE_VERIFY,
+    Option,
+    OptionError,
+    arrays_on,
+    bench_of,
+    check_write_params,
+    write_params,
+)
 from mtjlab.runs.registry import Experiment, register
+
+_FIXED_KINDS = [k for k in PATTERN_KINDS if k != "random"]
+
+OPTIONS = (
+    *ON_MANY_ARRAYS,
+    Option(
+        "patterns",
+        "--patterns",
+        NON_NEGATIVE_INT,
+        default=2,
+        help="number of random patterns (default 2)",
+    ),
+    Option(
+        "ap_fraction",
+        "--ap-fraction",
+        FRACTION,
+        default=0.5,
+        help="fraction of AP cells in the random patterns (default 0.5)",
+    ),
+    Option(
+        "fixed",
+        "--fixed",
+        TEXT,
+        default="checkerboard,all-AP",
+        help="fixed patterns, comma separated, from "
+        f"{', '.join(_FIXED_KINDS)}; 'none' for none "
+        "(default checkerboard,all-AP)",
+    ),
+    Option(
+        "pattern_file",
+        "--pattern-file",
+        PATH,
+        default=(),
+        many="append",
+        help="a pattern file to add (repeatable)",
+    ),
+    *WRITE_VERIFY,
+)
+
+
+def prepare(o: dict) -> dict:
+    fixed = [] if o["fixed"].strip() == "none" else [k.strip() for k in o["fixed"].split(",")]
+    for kind in fixed:
+        if kind not in _FIXED_KINDS:
+            raise OptionError(
+                f"--fixed: unknown pattern {kind!r}; expected any of "
+                f"{', '.join(_FIXED_KINDS)} or 'none'"
+            )
+    bench = bench_of(o["bench"], o["seed"])
+    arrays = arrays_on(bench, o["arrays"])
+    shapes = {bench.shape(a) for a in arrays}
+    if len(shapes) != 1:
+        raise OptionError(f"arrays {arrays} are not all of one shape: {sorted(shapes)}")
+    (shape,) = shapes
+    patterns = [
+        {
+            "name": f"random-{k}",
+            "cells": make_pattern(
+                "random",
+                shape,
+                ap_fraction=o["ap_fraction"],
+                rng=np.random.default_rng([o["seed"], k]),
+            ).tolist(),
+        }
+        for k in range(o["patterns"])
+    ]
+    patterns += [{"name": k, "cells": make_pattern(k, shape).tolist()} for k in fixed]
+    patterns += [
+        {"name": str(f), "cells": load_pattern(f, shape).tolist()} for f in o["pattern_file"]
+    ]
+    if not patterns:
+        raise OptionError("no patterns: give --patterns N, --fixed or --pattern-file")
+    write = write_params(o)
+    check_write_params(write, bench.limits())
+    return {"bench": bench.as_params(), "arrays": arrays, "patterns": patterns, "write": write}
 
 
 def run(ctx: Context) -> dict:
@@ -73,4 +163,17 @@ def text(summary: dict) -> list[str]:
     ]
 
 
-EXPERIMENT = register(Experiment("fidelity", run, text))
+EXPERIMENT = register(
+    Experiment(
+        kind="fidelity",
+        command=("characterize", "fidelity"),
+        help="write many patterns into one or many arrays; fidelity statistics",
+        description="Write random and fixed patterns into each array with write-verify, "
+        "unattended and resumable; per-array and per-cell statistics: fidelity, P->AP and AP->P "
+        "error rates, disturbed neighbours, stuck cells.",
+        options=OPTIONS,
+        prepare=prepare,
+        run=run,
+        text=text,
+    )
+)

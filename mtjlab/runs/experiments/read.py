@@ -7,10 +7,52 @@ from __future__ import annotations
 import numpy as np
 
 from mtjlab import report
+from mtjlab.core.schemes import READ_BIASES
 from mtjlab.protocols.readout import read_states
 from mtjlab.runs.context import Context, safe_on_exit
+from mtjlab.runs.options import (
+    ON_ONE_ARRAY,
+    RESISTANCE,
+    TEXT,
+    VOLTS,
+    Option,
+    arrays_on,
+    bench_of,
+)
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+
+OPTIONS = (
+    *ON_ONE_ARRAY,
+    Option("v_read_v", "--v-read", VOLTS, default=0.1, help="read voltage (default 0.1)"),
+    Option(
+        "bias",
+        "--bias",
+        TEXT,
+        default="grounded",
+        choices=READ_BIASES,
+        help="unselected lines (default grounded)",
+    ),
+    Option(
+        "threshold_ohm",
+        "--threshold-ohm",
+        RESISTANCE,
+        help="P/AP threshold, for an array that shows one state only",
+    ),
+)
+
+
+def prepare(o: dict) -> dict:
+    bench = bench_of(o["bench"], o["seed"])
+    arrays_on(bench, [o["array"]])
+    bench.limits().check_read(o["v_read_v"])
+    return {
+        "bench": bench.as_params(),
+        "array": o["array"],
+        "v_read_v": o["v_read_v"],
+        "bias": o["bias"],
+        "threshold_ohm": o["threshold_ohm"],
+    }
 
 
 def run(ctx: Context) -> dict:
@@ -60,4 +102,17 @@ def text(summary: dict) -> list[str]:
     ]
 
 
-EXPERIMENT = register(Experiment("read", run, text))
+EXPERIMENT = register(
+    Experiment(
+        kind="read",
+        command=("read",),
+        help="read an array: resistance map, P/AP/open/short states, figures",
+        description="Read every cell of one array with the unselected lines biased as asked, "
+        "classify each cell (the P/AP threshold comes from the map's own two populations) and "
+        "save the resistance and state maps.",
+        options=OPTIONS,
+        prepare=prepare,
+        run=run,
+        text=text,
+    )
+)

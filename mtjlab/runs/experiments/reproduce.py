@@ -6,18 +6,203 @@ solutions on separate arrays in separate worker processes, the parent keeping th
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+from dataclasses import replace
 
 import numpy as np
 
 from mtjlab import report
-from mtjlab.analysis.network import float_mlp_accuracy
-from mtjlab.bench.description import from_params
+from mtjlab.analysis.network import distinct_binary_networks, float_mlp_accuracy, wine_split
+from mtjlab.bench.description import FileBench, SimBench, from_params
 from mtjlab.core.events import Progress, emit
+from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
 from mtjlab.runs.context import Context, safe_on_exit
 from mtjlab.runs.experiments.wine import RECORD_KEYS, Wine, learn, record_of, stateful
+from mtjlab.runs.options import (
+    ARRAYS,
+    BENCH,
+    CHIP_CHANGE,
+    FLAG,
+    FRACTION,
+    POSITIVE_INT,
+    SEED,
+    TEXT,
+    VOLTS,
+    Option,
+    OptionError,
+    arrays_on,
+)
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit, UnitRunner
+from mtjlab.sim.statistics import pair_weight_sampler
+
+OPTIONS = (
+    Option(
+        "solutions", "--solutions", POSITIVE_INT, default=300, help="binary solutions (default 300)"
+    ),
+    replace(SEED, help="seed of the chip, the train/test split and the training (default 0)"),
+    Option(
+        "chip",
+        "--chip",
+        TEXT,
+        default="default",
+        metavar="PRESET",
+        help="simulated chip preset: default, ideal or reference (default 'default'; see "
+        "docs/device-model.md)",
+    ),
+    replace(ARRAYS, help="arrays the solutions are written into in turn (default all)"),
+    Option(
+        "chip_set",
+        "--chip-set",
+        CHIP_CHANGE,
+        default=(),
+        many="append",
+        metavar="FIELD=VALUE",
+        help="change one field of the chip preset, such as r_row_ohm=0 or p_open=0.01 "
+        "(repeatable; fields in docs/device-model.md)",
+    ),
+    Option(
+        "v_in_v",
+        "--v-in",
+        VOLTS,
+        default=0.1,
+        help="row voltage of an input of 1 (default 0.1 V, inside the read limit)",
+    ),
+    Option(
+        "output_layer",
+        "--output-layer",
+        TEXT,
+        default="software",
+        choices=("software", "array"),
+        help="where the 7x3 output layer runs: in software on the measured hidden signs, or "
+        "written into a second array, the hidden signs driving its rows (arrays taken in pairs "
+        "from --arrays; default software)",
+    ),
+    Option(
+        "train_fault_rate",
+        "--train-fault-rate",
+        FRACTION,
+        default=0.0,
+        metavar="P",
+        help="statistics-aware training: each epoch, lose each hidden weight with probability P "
+        "(as a pair with a defect device reads), so solutions do not lean on single weights "
+        "(default 0)",
+    ),
+    Option(
+        "statistics_aware",
+        "--statistics-aware",
+        FLAG,
+        default=False,
+        help="statistics-aware training: each epoch, the hidden weights as pairs drawn from the "
+        "chip preset's device statistics would hold them (resistance and TMR spread, stuck and "
+        "open devices)",
+    ),
+    Option(
+        "defect_aware",
+        "--defect-aware",
+        FLAG,
+        default=False,
+        help="place each layer so the defects its array's earlier writes showed (stuck, open, "
+        "short cells) cost the fewest weights, using the spare rows and any column pair",
+    ),
+    Option(
+        "workers",
+        "--workers",
+        POSITIVE_INT,
+        help="processes writing arrays side by side, each array's solutions in order in one "
+        "of them; the results are those of one process (default: 2, or 1 on one core; 1 with "
+        "--bench, whose instruments one process drives)",
+    ),
+    replace(
+        BENCH,
+        help="a bench file (docs/bench.md): the solutions are written, read and scored through "
+        "its instruments and the arrays it wires (--arrays among them), and on an emulated bench "
+        "the run reports the bench time it would take; --chip and --chip-set describe the "
+        "built-in simulated chip, the file its own (default: the built-in simulated chip)",
+    ),
+)
+
+
+def _ramp(ramp) -> list[float]:
+    return [ramp.start_v, ramp.step_v, ramp.stop_v]
+
+
+def prepare(o: dict) -> dict:
+    """Every value checked against the bench; the networks are trained by :func:`expand`."""
+    if o["bench"] is None:
+        bench = SimBench(o["seed"], o["chip"], dict(o["chip_set"]))
+        workers = o["workers"] or min(2, os.cpu_count() or 1)
+    else:
+        if o["chip"] != "default" or o["chip_set"]:
+            raise OptionError(
+                "--chip and --chip-set describe the built-in simulated chip; with --bench the "
+                "bench file says what is behind its matrix"
+            )
+        if o["workers"] not in (None, 1):
+            raise OptionError(
+                f"--workers {o['workers']}: a bench's instruments are driven by one process"
+            )
+        bench = FileBench.read(o["bench"])
+        workers = 1
+        if o["statistics_aware"] and bench.seed is None:
+            raise OptionError(
+                "--statistics-aware draws from the simulated chip's device statistics; "
+                f"bench {o['bench']} is a real bench, whose statistics mtjlab does not know"
+            )
+    arrays = arrays_on(bench, o["arrays"])
+    limits = bench.limits()
+    limits.check_read(o["v_in_v"], "input voltage --v-in")
+    write = {
+        "ramp_p_to_ap": _ramp(DEFAULT_RAMP_P_TO_AP),
+        "ramp_ap_to_p": _ramp(DEFAULT_RAMP_AP_TO_P),
+    }
+    for ramp_values in write.values():
+        limits.check_pulse(ramp_values[2], 100e-9)
+    if o["output_layer"] == "array" and len(arrays) < 2:
+        raise OptionError(
+            f"--output-layer array needs two arrays per solution; --arrays gives {arrays}"
+        )
+    return {
+        "bench": bench.as_params(),
+        "split_seed": o["seed"],
+        "arrays": arrays,
+        "v_in_v": o["v_in_v"],
+        "workers": workers,
+        "defect_aware": o["defect_aware"],
+        "output_layer": o["output_layer"],
+        "train_fault_rate": o["train_fault_rate"],
+        "statistics_aware": o["statistics_aware"],
+        "write": write,
+        "solutions": o["solutions"],
+    }
+
+
+def expand(params: dict) -> dict:
+    """Train the distinct binary networks the run writes, once, and keep them with the run (so
+    a resumed run does not train again)."""
+    p = dict(params)
+    n = p.pop("solutions")
+    sampler = None
+    if p["statistics_aware"]:
+        sampler = pair_weight_sampler(from_params(p["bench"]).spec(), p["v_in_v"])
+    nets = distinct_binary_networks(
+        wine_split(p["split_seed"]),
+        n,
+        seed=p["split_seed"],
+        weight_fault_rate=p["train_fault_rate"],
+        weight_sampler=sampler,
+    )
+    p["networks"] = [
+        {
+            "w_hidden": net.w_hidden.tolist(),
+            "b_hidden": net.b_hidden.tolist(),
+            "w_out": net.w_out.tolist(),
+            "b_out": net.b_out.tolist(),
+        }
+        for net in nets
+    ]
+    return p
 
 
 def run(ctx: Context) -> dict:
@@ -269,4 +454,21 @@ def text(summary: dict) -> list[str]:
     ]
 
 
-EXPERIMENT = register(Experiment("reproduce", run, text))
+EXPERIMENT = register(
+    Experiment(
+        kind="reproduce",
+        command=("reproduce",),
+        help="the reference experiment: binary neural networks for Wine written, read and scored",
+        description="Train distinct binary 13-7-3 networks for scikit-learn's Wine data, write "
+        "each hidden layer into a 15x15 array with write-verify (weights as differential column "
+        "pairs), read it back, run the test split through the array as row voltages, tune each "
+        "hidden unit's gain, offset and threshold on the training split, and score accuracy and "
+        "write fidelity; summary.json, figures and report.html in the output folder.",
+        options=OPTIONS,
+        prepare=prepare,
+        run=run,
+        text=text,
+        expand=expand,
+        expanding="training binary networks for {solutions} solutions ...",
+    )
+)

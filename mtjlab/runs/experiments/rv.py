@@ -9,8 +9,63 @@ import numpy as np
 from mtjlab import report
 from mtjlab.protocols.rv import rv_loop
 from mtjlab.runs.context import Context, finite_or_none, safe_on_exit
+from mtjlab.runs.options import (
+    CELL,
+    ON_ONE_ARRAY,
+    POSITIVE_INT,
+    SCHEME,
+    SECONDS,
+    VOLTS,
+    Option,
+    OptionError,
+    arrays_on,
+    bench_of,
+    check_cells,
+)
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+
+OPTIONS = (
+    *ON_ONE_ARRAY,
+    Option(
+        "cells",
+        "--cells",
+        CELL,
+        default=[(7, 7)],
+        metavar="ROW,COL",
+        many="+",
+        help="cells to sweep (default 7,7)",
+    ),
+    Option(
+        "max_amplitude_v",
+        "--max-amplitude",
+        VOLTS,
+        default=0.8,
+        help="largest amplitude of either polarity in volts (default 0.8)",
+    ),
+    Option("step_v", "--step", VOLTS, default=0.02, help="amplitude step (default 0.02)"),
+    Option("width_s", "--width", SECONDS, default=100e-9, help="pulse width (default 100ns)"),
+    Option("cycles", "--cycles", POSITIVE_INT, default=2, help="loops per cell (default 2)"),
+    SCHEME,
+)
+
+
+def prepare(o: dict) -> dict:
+    bench = bench_of(o["bench"], o["seed"])
+    arrays_on(bench, [o["array"]])
+    bench.limits().check_pulse(o["max_amplitude_v"], o["width_s"])
+    if not 0 < o["step_v"] <= o["max_amplitude_v"]:
+        raise OptionError(f"--step {o['step_v']:g}: expected 0 < step <= --max-amplitude")
+    return {
+        "bench": bench.as_params(),
+        "array": o["array"],
+        "cells": check_cells(o["cells"], bench.shape(o["array"])),
+        "max_amplitude_v": o["max_amplitude_v"],
+        "step_v": o["step_v"],
+        "width_s": o["width_s"],
+        "cycles": o["cycles"],
+        "scheme": o["scheme"],
+    }
 
 
 def run(ctx: Context) -> dict:
@@ -82,4 +137,16 @@ def text(summary: dict) -> list[str]:
     return [report.format_table(["cell", "P->AP at (V)", "AP->P at (V)"], rows)]
 
 
-EXPERIMENT = register(Experiment("rv", run, text))
+EXPERIMENT = register(
+    Experiment(
+        kind="rv",
+        command=("characterize", "rv"),
+        help="resistance versus pulse amplitude loop of a device; its switching voltages",
+        description="Sweep the write-pulse amplitude 0 -> +max -> 0 -> -max -> 0 on each cell, "
+        "with a low-bias grounded read after every pulse, and report the switching voltages.",
+        options=OPTIONS,
+        prepare=prepare,
+        run=run,
+        text=text,
+    )
+)

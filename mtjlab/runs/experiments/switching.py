@@ -12,9 +12,120 @@ from mtjlab.protocols.switching import (
     switching_probability,
     thermal_switching_probability,
 )
+from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
 from mtjlab.runs.context import Context, safe_on_exit
+from mtjlab.runs.options import (
+    AMPLITUDE_GRID,
+    CELL,
+    NUMBER,
+    ON_ONE_ARRAY,
+    POSITIVE_INT,
+    SCHEME,
+    TEXT,
+    VOLTS,
+    WIDTH_LIST,
+    Option,
+    OptionError,
+    arrays_on,
+    bench_of,
+    check_cells,
+)
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+
+OPTIONS = (
+    *ON_ONE_ARRAY,
+    Option(
+        "cells",
+        "--cells",
+        CELL,
+        default=[(7, 7)],
+        metavar="ROW,COL",
+        many="+",
+        help="cells to measure (default 7,7)",
+    ),
+    Option(
+        "direction",
+        "--direction",
+        TEXT,
+        default="both",
+        choices=("both", "P->AP", "AP->P"),
+        help="switching to measure (default both)",
+    ),
+    Option(
+        "p_to_ap_amplitudes",
+        "--p-to-ap-amplitudes",
+        AMPLITUDE_GRID,
+        default=AMPLITUDE_GRID("0.40:0.60:0.01"),
+        metavar="START:STOP:STEP",
+        help="P->AP pulse amplitudes in volts (default 0.40:0.60:0.01)",
+    ),
+    Option(
+        "ap_to_p_amplitudes",
+        "--ap-to-p-amplitudes",
+        AMPLITUDE_GRID,
+        default=AMPLITUDE_GRID("0.28:0.45:0.01"),
+        metavar="START:STOP:STEP",
+        help="AP->P pulse amplitudes in volts (default 0.28:0.45:0.01)",
+    ),
+    Option(
+        "widths",
+        "--widths",
+        WIDTH_LIST,
+        default=[100e-9, 1e-6],
+        help="pulse widths, comma separated (default 100ns,1us)",
+    ),
+    Option("trials", "--trials", POSITIVE_INT, default=20, help="trials per point (default 20)"),
+    Option(
+        "reset_amplitude_v",
+        "--reset-amplitude",
+        VOLTS,
+        help="amplitude of the reset pulse before each trial (default: the write-verify ramp's "
+        "top, 0.55 V to reset to P and 0.75 V to reset to AP, which switch every working cell "
+        "while sparing most neighbours under V/2)",
+    ),
+    SCHEME,
+    Option(
+        "barrier_exponent",
+        "--barrier-exponent",
+        NUMBER,
+        default=1.0,
+        metavar="N",
+        help="exponent n of the barrier Delta (1 - V/Vc0)^n the fit assumes, 1 to 3 (default 1; "
+        "about 2 is measured on many junctions, see docs/device-model.md)",
+    ),
+)
+
+
+def prepare(o: dict) -> dict:
+    bench = bench_of(o["bench"], o["seed"])
+    arrays_on(bench, [o["array"]])
+    limits = bench.limits()
+    directions = ["P->AP", "AP->P"] if o["direction"] == "both" else [o["direction"]]
+    amplitudes = {"P->AP": o["p_to_ap_amplitudes"], "AP->P": o["ap_to_p_amplitudes"]}
+    # Measuring P->AP resets to P with an AP->P pulse, and the other way round.
+    reset = {
+        "P->AP": o["reset_amplitude_v"] or DEFAULT_RAMP_AP_TO_P.stop_v,
+        "AP->P": o["reset_amplitude_v"] or DEFAULT_RAMP_P_TO_AP.stop_v,
+    }
+    for d in directions:
+        for w in o["widths"]:
+            limits.check_pulse(max(amplitudes[d]), w)
+        limits.check_pulse(reset[d], 100e-9)
+    if not 1.0 <= o["barrier_exponent"] <= 3.0:  # also NaN
+        raise OptionError(f"--barrier-exponent {o['barrier_exponent']:g}: expected 1 to 3")
+    return {
+        "bench": bench.as_params(),
+        "array": o["array"],
+        "cells": check_cells(o["cells"], bench.shape(o["array"])),
+        "directions": directions,
+        "amplitudes_v": {d: amplitudes[d] for d in directions},
+        "widths_s": o["widths"],
+        "trials": o["trials"],
+        "reset_amplitude_v": {d: reset[d] for d in directions},
+        "scheme": o["scheme"],
+        "barrier_exponent": o["barrier_exponent"],
+    }
 
 
 def run(ctx: Context) -> dict:
@@ -143,4 +254,18 @@ def text(summary: dict) -> list[str]:
     return lines
 
 
-EXPERIMENT = register(Experiment("switching", run, text))
+EXPERIMENT = register(
+    Experiment(
+        kind="switching",
+        command=("characterize", "switching"),
+        help="switching probability versus pulse amplitude and width; thermal-activation fit",
+        description="For each cell and direction: calibrate the cell's two states, then N "
+        "trials per amplitude and width (reset, pulse, read), in a shuffled order; fit the "
+        "Neel-Brown model to give the cell's critical voltage and thermal stability factor, "
+        "each with its 1-sigma error.",
+        options=OPTIONS,
+        prepare=prepare,
+        run=run,
+        text=text,
+    )
+)

@@ -5,10 +5,56 @@ from __future__ import annotations
 import numpy as np
 
 from mtjlab import report
-from mtjlab.protocols.write import write_verify
+from mtjlab.core.patterns import load_pattern
+from mtjlab.protocols.write import place_pattern, write_verify
 from mtjlab.runs.context import Context, safe_on_exit, write_options
+from mtjlab.runs.options import (
+    CELL,
+    ON_ONE_ARRAY,
+    PATH,
+    WRITE_VERIFY,
+    Option,
+    arrays_on,
+    bench_of,
+    check_write_params,
+    write_params,
+)
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+
+OPTIONS = (
+    Option("pattern", None, PATH, help="pattern file (CSV of 0/1 or P/AP)"),
+    *ON_ONE_ARRAY,
+    Option(
+        "offset",
+        "--offset",
+        CELL,
+        metavar="ROW,COL",
+        help="write the pattern as a block with its first cell here; without --offset the "
+        "pattern must cover the whole array",
+    ),
+    *WRITE_VERIFY,
+)
+
+
+def prepare(o: dict) -> dict:
+    bench = bench_of(o["bench"], o["seed"])
+    shape = bench.shape(o["array"]) if o["array"] in bench.arrays() else None
+    if o["offset"] is None:
+        target = load_pattern(o["pattern"], shape)
+    else:
+        target = place_pattern(load_pattern(o["pattern"]), shape, o["offset"])
+    write = write_params(o)
+    arrays_on(bench, [o["array"]])
+    check_write_params(write, bench.limits())
+    return {
+        "bench": bench.as_params(),
+        "array": o["array"],
+        "pattern_file": str(o["pattern"]),
+        "offset": list(o["offset"]) if o["offset"] else None,
+        "target": target.tolist(),
+        "write": write,
+    }
 
 
 def run(ctx: Context) -> dict:
@@ -52,4 +98,17 @@ def text(summary: dict) -> list[str]:
     ]
 
 
-EXPERIMENT = register(Experiment("write", run, text))
+EXPERIMENT = register(
+    Experiment(
+        kind="write",
+        command=("write",),
+        help="write a pattern file into an array with write-verify",
+        description="Write a pattern (CSV of 0/1 or P/AP, one array row per line) into an array "
+        "with write-verify and report the write fidelity, the pulses used and the cells given "
+        "up.",
+        options=OPTIONS,
+        prepare=prepare,
+        run=run,
+        text=text,
+    )
+)
