@@ -41,7 +41,7 @@ class SimBench:
 
     @property
     def label(self) -> str:
-        return f"simulated chip {self.seed} ({self.preset})"
+        return bench_label(self.as_params())
 
     def as_params(self) -> dict:
         return {"kind": "sim", "seed": int(self.seed), "preset": self.preset,
@@ -95,8 +95,7 @@ class FileBench:
 
     @property
     def label(self) -> str:
-        label = f"bench {Path(self.path).name}"
-        return label if self.seed is None else label + f" (emulated, chip {self.seed})"
+        return bench_label(self.as_params())
 
     def as_params(self) -> dict:
         return {"kind": "file", "path": self.path, "text": self.text, "seed": self.seed}
@@ -163,6 +162,16 @@ class FileBench:
 
 
 BenchDescription = SimBench | FileBench
+
+
+def bench_label(params: dict) -> str:
+    """How a stored bench description reads in a title (its kind, file name or chip), from the
+    stored form alone: a bench file's text need not be at hand."""
+    if params.get("kind") == "file":
+        label = f"bench {Path(params['path']).name}"
+        seed = params.get("seed")
+        return label if seed is None else label + f" (emulated, chip {seed})"
+    return f"simulated chip {params['seed']} ({params.get('preset', 'default')})"
 
 
 def from_params(params: dict) -> BenchDescription:

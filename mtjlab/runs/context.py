@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 from mtjlab.bench.description import from_params
 from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.events import ProgressCallback
 from mtjlab.protocols.write import Ramp
+from mtjlab.report import save_figure
+from mtjlab.runs.datasets import run_dataset
 from mtjlab.runs.store import RunStore
 from mtjlab.runs.units import UnitRunner
 
@@ -39,6 +43,14 @@ class Context:
 
     def runner(self, backends: dict[int, ArrayBackend]) -> UnitRunner:
         return UnitRunner({f"array={a}": b for a, b in backends.items()}, self.store, self.run_id)
+
+    def dataset(self) -> xr.Dataset:
+        """The run's data so far, as the Python API and the figures see it."""
+        return run_dataset(self.store, self.run_id)
+
+    def save_figures(self, figures: dict[str, Figure]) -> list[str]:
+        """Write each figure into the output folder under its file name; the paths written."""
+        return [str(save_figure(fig, self.out / name)) for name, fig in figures.items()]
 
 
 @contextmanager

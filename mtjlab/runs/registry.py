@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import xarray as xr
+from matplotlib.figure import Figure
+
 from mtjlab.runs.context import Context
 from mtjlab.runs.options import Option
 
@@ -29,6 +32,8 @@ class Experiment:
     - ``run(ctx)``: measures the run in resumable units (through ``ctx.runner``), writes its
       figures into ``ctx.out`` and returns its summary.
     - ``text(summary)``: the end-of-run table, as lines.
+    - ``figures(dataset, summary)``: its figures by file name, drawn from the run's dataset
+      (``mtjlab.runs.datasets``), for the output folder and for the Python API alike.
     """
 
     kind: str
@@ -39,6 +44,7 @@ class Experiment:
     prepare: Callable[[dict], dict]
     run: Callable[[Context], dict]
     text: Callable[[dict], list[str]]
+    figures: Callable[[xr.Dataset, dict], dict[str, Figure]]
     expand: Callable[[dict], dict] = _as_is
     expanding: str = ""
 

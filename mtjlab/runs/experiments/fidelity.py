@@ -5,6 +5,8 @@ one resumable unit; per-array statistics and where each array's cells went wrong
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.core.patterns import PATTERN_KINDS, load_pattern, make_pattern
@@ -115,28 +117,34 @@ def run(ctx: Context) -> dict:
             progress=ctx.progress,
             **write_options(ctx.params["write"]),
         )
-    figures = []
-    for a in arrays:
-        figures.append(
-            report.plot_error_map(
-                fidelity.cell_error_fraction[a],
-                ctx.out / f"error_map_array{a}.png",
-                title=f"array {a}: fraction of {len(patterns)} patterns each cell ended wrong",
-                label="error fraction",
-            )
-        )
     writes = [
         {k: v for k, v in w.items() if k not in ("wrong_cells", "given_up_cells")}
         for w in fidelity.writes
     ]
-    return {
+    summary = {
         "overall": fidelity.overall(),
         "per_array": {str(a): s for a, s in fidelity.per_array.items()},
         "stuck": {str(a): s for a, s in fidelity.stuck.items()},
         "patterns": [p["name"] for p in ctx.params["patterns"]],
         "writes": writes,
-        "figures": [str(f) for f in figures],
+        "figures": [],
     }
+    summary["figures"] = ctx.save_figures(figures(ctx.dataset(), summary))
+    return summary
+
+
+def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
+    """Per array, the fraction of its finished writes after which each cell was wrong."""
+    out = {}
+    for a in ds.array.values:
+        done = ~np.isnat(ds.finished.sel(array=a).values)
+        wrong = ds.wrong.sel(array=a).values[done]
+        out[f"error_map_array{a}.png"] = report.figure_error_map(
+            wrong.sum(axis=0) / max(int(done.sum()), 1),
+            title=f"array {a}: fraction of {ds.sizes['pattern']} patterns each cell ended wrong",
+            label="error fraction",
+        )
+    return out
 
 
 def text(summary: dict) -> list[str]:
@@ -175,5 +183,6 @@ EXPERIMENT = register(
         prepare=prepare,
         run=run,
         text=text,
+        figures=figures,
     )
 )

@@ -5,6 +5,8 @@ P/AP/open/short class from the map's own two populations.
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.core.schemes import READ_BIASES
@@ -78,19 +80,22 @@ def run(ctx: Context) -> dict:
 
     with safe_on_exit(backends):
         result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
-    r = np.array(result["resistance_ohm"], dtype=float)
-    states = np.array(result["states"], dtype=np.int8)
-    title = f"array {a}, {ctx.params['bias']} read at {ctx.params['v_read_v']:g} V"
-    figures = [
-        report.plot_resistance_map(r, ctx.out / "resistance_map.png", title=title),
-        report.plot_state_map(states, ctx.out / "state_map.png", title=title),
-    ]
-    return {
+    summary = {
         "array": a,
         "threshold_ohm": result["threshold_ohm"],
         "counts": result["counts"],
-        "figures": [str(f) for f in figures],
-        "table": report.format_resistance_map(r),
+        "figures": [],
+        "table": report.format_resistance_map(np.array(result["resistance_ohm"], dtype=float)),
+    }
+    summary["figures"] = ctx.save_figures(figures(ctx.dataset(), summary))
+    return summary
+
+
+def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
+    title = f"array {ds.attrs['array']}, {ds.attrs['bias']} read at {ds.attrs['v_read_v']:g} V"
+    return {
+        "resistance_map.png": report.figure_resistance_map(ds.resistance_ohm.values, title=title),
+        "state_map.png": report.figure_state_map(ds.state.values, title=title),
     }
 
 
@@ -114,5 +119,6 @@ EXPERIMENT = register(
         prepare=prepare,
         run=run,
         text=text,
+        figures=figures,
     )
 )

@@ -5,16 +5,20 @@ solutions on separate arrays in separate worker processes, the parent keeping th
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.analysis.network import distinct_binary_networks, float_mlp_accuracy, wine_split
-from mtjlab.bench.description import FileBench, SimBench, from_params
+from mtjlab.bench.description import FileBench, SimBench, bench_label, from_params
 from mtjlab.core.events import Progress, emit
 from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
 from mtjlab.runs.context import Context, safe_on_exit
@@ -343,56 +347,9 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         overall[f"q95_{key}"] = float(np.quantile(v, 0.95))
         overall[f"max_{key}"] = float(np.max(v))
     overall["float_mlp_accuracy"] = float_mlp_accuracy(split)
-    acc = {
-        name: np.array([r[f"{name}_accuracy"] for r in results])
-        for name in ("software", "untuned", "tuned")
-    }
-    out = ctx.out
+    summary = {**overall, "solutions": solutions, "figures": [], "html": ""}
     on = from_params(p["bench"]).label
-    figures = [
-        report.plot_accuracy_distributions(
-            {
-                "software (binary)": acc["software"],
-                "hardware, untuned": acc["untuned"],
-                "hardware, tuned": acc["tuned"],
-            },
-            out / "accuracy_distributions.png",
-            title=f"{len(results)} binary solutions for Wine, {on}",
-        ),
-        report.plot_fidelity_vs_accuracy(
-            np.array([r["weight_fidelity"] for r in results]),
-            {"untuned": acc["untuned"], "tuned": acc["tuned"]},
-            out / "fidelity_vs_accuracy.png",
-            title="write fidelity against hardware accuracy",
-        ),
-        report.plot_confusion_matrix(
-            np.sum([r["confusion_tuned"] for r in results], axis=0),
-            out / "confusion_tuned.png",
-            labels=["class 0", "class 1", "class 2"],
-            title=f"tuned hardware, all {len(results)} solutions, test split",
-        ),
-    ]
-    median = int(np.argsort(acc["tuned"])[len(results) // 2])
-    r = results[median]
-    figures.append(
-        report.plot_state_map(
-            np.array(r["states"], dtype=np.int8),
-            out / "written_array_map.png",
-            target=np.array(r["target"]),
-            title=f"solution {r['solution']} (median tuned accuracy) on array {r['array']}: "
-            f"device fidelity {100 * r['device_fidelity']:.1f} %",
-        )
-    )
-    if wine.output_on_array:
-        figures.append(
-            report.plot_state_map(
-                np.array(r["output_layer"]["states"], dtype=np.int8),
-                out / "written_output_array_map.png",
-                target=np.array(r["output_layer"]["target"]),
-                title=f"its output layer on array {r['output_array']}: "
-                f"device fidelity {100 * r['output_device_fidelity']:.1f} %",
-            )
-        )
+    figures = ctx.save_figures(_figures(ctx.dataset(), on))
     headline = [
         ("solutions", str(len(results))),
         ("on", on),
@@ -415,18 +372,60 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         ]
     params = {k: v for k, v in p.items() if k != "networks"}
     html = report.write_html_report(
-        out / "report.html",
+        ctx.out / "report.html",
         title="mtjlab reproduce: binary neural network for Wine on a passive MTJ array",
         headline=headline,
         parameters=params,
-        figures=figures,
+        figures=[Path(f) for f in figures],
     )
-    return {
-        **overall,
-        "solutions": solutions,
-        "figures": [str(f) for f in figures],
-        "html": str(html),
+    summary["figures"], summary["html"] = figures, str(html)
+    return summary
+
+
+def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
+    return _figures(ds, bench_label(json.loads(ds.attrs["bench"])))
+
+
+def _figures(ds: xr.Dataset, on: str) -> dict[str, Figure]:
+    """Accuracy distributions, fidelity against accuracy, the summed confusion matrix, and the
+    written map of the solution of median tuned accuracy (and of its output layer)."""
+    n = ds.sizes["solution"]
+    acc = {name: ds[f"{name}_accuracy"].values for name in ("software", "untuned", "tuned")}
+    out = {
+        "accuracy_distributions.png": report.figure_accuracy_distributions(
+            {
+                "software (binary)": acc["software"],
+                "hardware, untuned": acc["untuned"],
+                "hardware, tuned": acc["tuned"],
+            },
+            title=f"{n} binary solutions for Wine, {on}",
+        ),
+        "fidelity_vs_accuracy.png": report.figure_fidelity_vs_accuracy(
+            ds.weight_fidelity.values,
+            {"untuned": acc["untuned"], "tuned": acc["tuned"]},
+            title="write fidelity against hardware accuracy",
+        ),
+        "confusion_tuned.png": report.figure_confusion_matrix(
+            ds.confusion_tuned.sum("solution").values,
+            labels=["class 0", "class 1", "class 2"],
+            title=f"tuned hardware, all {n} solutions, test split",
+        ),
     }
+    r = ds.isel(solution=int(np.argsort(acc["tuned"])[n // 2]))
+    out["written_array_map.png"] = report.figure_state_map(
+        r.state.values,
+        target=r.target.values,
+        title=f"solution {int(r.solution)} (median tuned accuracy) on array {int(r.array)}: "
+        f"device fidelity {100 * float(r.device_fidelity):.1f} %",
+    )
+    if "output_state" in ds:
+        out["written_output_array_map.png"] = report.figure_state_map(
+            r.output_state.values,
+            target=r.output_target.values,
+            title=f"its output layer on array {int(r.output_array)}: "
+            f"device fidelity {100 * float(r.output_device_fidelity):.1f} %",
+        )
+    return out
 
 
 def text(summary: dict) -> list[str]:
@@ -468,6 +467,7 @@ EXPERIMENT = register(
         prepare=prepare,
         run=run,
         text=text,
+        figures=figures,
         expand=expand,
         expanding="training binary networks for {solutions} solutions ...",
     )

@@ -5,6 +5,8 @@ polarities, and the amplitudes at which it switched; one resumable unit per cell
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.protocols.rv import rv_loop
@@ -100,25 +102,38 @@ def run(ctx: Context) -> dict:
                 }
 
             loops.append(runner.run(Unit(f"cell={row},{col}", f"array={a}", measure)))
-    figures = [
-        report.plot_rv_loop(
-            np.array(loop["amplitude_v"]),
-            np.array(loop["resistance_ohm"]),
-            ctx.out / f"rv_r{loop['row']}c{loop['col']}.png",
-            switching_v=(loop["v_switch_ap_to_p_v"], loop["v_switch_p_to_ap_v"]),
-            title=f"array {a} cell ({loop['row']}, {loop['col']}), "
-            f"{p['width_s'] * 1e9:g} ns pulses",
-        )
-        for loop in loops
-    ]
-    return {
+    summary = {
         "array": a,
         "cells": [
             {k: v for k, v in loop.items() if k not in ("amplitude_v", "resistance_ohm")}
             for loop in loops
         ],
-        "figures": [str(f) for f in figures],
+        "figures": [],
     }
+    summary["figures"] = ctx.save_figures(figures(ctx.dataset(), summary))
+    return summary
+
+
+def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
+    """Per cell, its loop: the resistance read after each pulse (step 0 is the read before the
+    first pulse, not part of the loop)."""
+    out = {}
+    for i in range(ds.sizes["cell"]):
+        loop = ds.isel(cell=i, step=slice(1, None))
+        keep = np.isfinite(loop.amplitude_v.values)
+        row, col = int(ds.row.values[i]), int(ds.column.values[i])
+        switching = tuple(
+            finite_or_none(float(loop[name]))
+            for name in ("v_switch_ap_to_p_v", "v_switch_p_to_ap_v")
+        )
+        out[f"rv_r{row}c{col}.png"] = report.figure_rv_loop(
+            loop.amplitude_v.values[keep],
+            loop.resistance_ohm.values[keep],
+            switching_v=switching,
+            title=f"array {ds.attrs['array']} cell ({row}, {col}), "
+            f"{ds.attrs['width_s'] * 1e9:g} ns pulses",
+        )
+    return out
 
 
 def _volts_text(value: float | None) -> str:
@@ -148,5 +163,6 @@ EXPERIMENT = register(
         prepare=prepare,
         run=run,
         text=text,
+        figures=figures,
     )
 )

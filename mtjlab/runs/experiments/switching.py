@@ -5,6 +5,8 @@ and the thermal-activation (Neel-Brown) fit of each curve; a resumable unit per 
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.protocols.switching import (
@@ -189,52 +191,63 @@ def run(ctx: Context) -> dict:
 
                 name = f"cell={row},{col}/direction={direction}"
                 curves.append(runner.run(Unit(name, f"array={a}", measure)))
-    figures = []
-    for c in curves:
-        amplitudes = np.array(p["amplitudes_v"][c["direction"]])
-        n_trials = np.array(c["n_trials"], dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            measured = np.where(n_trials > 0, np.array(c["n_switched"]) / n_trials, np.nan)
-        fine = fitted = None
-        title = f"array {a} cell ({c['row']}, {c['col']}) {c['direction']}"
-        if "vc0_v" in c:
-            fine = np.linspace(amplitudes.min(), amplitudes.max(), 200)
-            fitted = np.array(
-                [
-                    thermal_switching_probability(
-                        fine,
-                        w,
-                        vc0_v=c["vc0_v"],
-                        delta=c["delta"],
-                        tau0_s=c["tau0_s"],
-                        barrier_exponent=c.get("barrier_exponent", 1.0),
-                    )
-                    for w in widths
-                ]
-            )
-            title += (
-                f": Vc0 {c['vc0_v']:.4f} +- {c['vc0_err_v']:.4f} V, "
-                f"Delta {c['delta']:.1f} +- {c['delta_err']:.1f}"
-            )
-        direction = c["direction"].replace("->", "-")
-        figures.append(
-            report.plot_switching_curves(
-                amplitudes,
-                measured,
-                widths,
-                ctx.out / f"switching_r{c['row']}c{c['col']}_{direction}.png",
-                fit_amplitudes_v=fine,
-                fit_probability=fitted,
-                title=title,
-            )
-        )
-    return {
+    summary = {
         "array": a,
         "cells": [
             {k: v for k, v in c.items() if k not in ("n_switched", "n_trials")} for c in curves
         ],
-        "figures": [str(f) for f in figures],
+        "figures": [],
     }
+    summary["figures"] = ctx.save_figures(figures(ctx.dataset(), summary))
+    return summary
+
+
+def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
+    """Per cell and direction, the measured probabilities per width and the fitted curves."""
+    out = {}
+    widths = ds.width.values
+    for i in range(ds.sizes["cell"]):
+        row, col = int(ds.row.values[i]), int(ds.column.values[i])
+        for d in ds.direction.values:
+            amplitudes = ds.amplitude_v.sel(direction=d).values
+            amplitudes = amplitudes[np.isfinite(amplitudes)]
+            n = len(amplitudes)
+            curve = ds.isel(cell=i).sel(direction=d)
+            n_trials = curve.n_trials.values[:, :n].astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                measured = np.where(n_trials > 0, curve.n_switched.values[:, :n] / n_trials, np.nan)
+            fine = fitted = None
+            title = f"array {ds.attrs['array']} cell ({row}, {col}) {d}"
+            if np.isfinite(curve.vc0_v):
+                exponent = float(curve.barrier_exponent)
+                fine = np.linspace(amplitudes.min(), amplitudes.max(), 200)
+                fitted = np.array(
+                    [
+                        thermal_switching_probability(
+                            fine,
+                            w,
+                            vc0_v=float(curve.vc0_v),
+                            delta=float(curve.delta),
+                            tau0_s=float(curve.tau0_s),
+                            barrier_exponent=exponent if np.isfinite(exponent) else 1.0,
+                        )
+                        for w in widths
+                    ]
+                )
+                title += (
+                    f": Vc0 {float(curve.vc0_v):.4f} +- {float(curve.vc0_err_v):.4f} V, "
+                    f"Delta {float(curve.delta):.1f} +- {float(curve.delta_err):.1f}"
+                )
+            name = f"switching_r{row}c{col}_{str(d).replace('->', '-')}.png"
+            out[name] = report.figure_switching_curves(
+                amplitudes,
+                measured,
+                widths,
+                fit_amplitudes_v=fine,
+                fit_probability=fitted,
+                title=title,
+            )
+    return out
 
 
 def text(summary: dict) -> list[str]:
@@ -267,5 +280,6 @@ EXPERIMENT = register(
         prepare=prepare,
         run=run,
         text=text,
+        figures=figures,
     )
 )

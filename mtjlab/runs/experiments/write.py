@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.core.patterns import load_pattern
@@ -80,14 +82,24 @@ def run(ctx: Context) -> dict:
 
     with safe_on_exit(backends):
         result = ctx.runner(backends).run(Unit(f"array={a}", f"array={a}", measure))
-    states = np.array(result.pop("states"), dtype=np.int8)
-    r = np.array(result.pop("resistance_ohm"), dtype=float)
-    title = f"array {a}: write fidelity {result['fidelity']:.4f}, {result['pulses']} pulses"
-    figures = [
-        report.plot_state_map(states, ctx.out / "state_map.png", target=target, title=title),
-        report.plot_resistance_map(r, ctx.out / "resistance_map.png", title=title),
-    ]
-    return {**result, "figures": [str(f) for f in figures]}
+    for bulky in ("states", "resistance_ohm"):  # in the dataset; the summary keeps figures
+        result.pop(bulky)
+    summary = {**result, "figures": []}
+    summary["figures"] = ctx.save_figures(figures(ctx.dataset(), summary))
+    return summary
+
+
+def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
+    title = (
+        f"array {ds.attrs['array']}: write fidelity {float(ds.fidelity):.4f}, "
+        f"{int(ds.pulses)} pulses"
+    )
+    return {
+        "state_map.png": report.figure_state_map(
+            ds.state.values, target=ds.target.values, title=title
+        ),
+        "resistance_map.png": report.figure_resistance_map(ds.resistance_ohm.values, title=title),
+    }
 
 
 def text(summary: dict) -> list[str]:
@@ -110,5 +122,6 @@ EXPERIMENT = register(
         prepare=prepare,
         run=run,
         text=text,
+        figures=figures,
     )
 )
