@@ -25,7 +25,8 @@ from mtjlab.core.limits import Limits
 from mtjlab.instruments.keithley2400 import Keithley2400
 from mtjlab.instruments.keysight81160a import Keysight81160A
 from mtjlab.protocols.rv import rv_loop
-from mtjlab.protocols.switching import fit_thermal_activation, switching_probability
+from mtjlab.protocols.switching import switching_probability
+from mtjlab.protocols.thermal_fit import fit_thermal_activation
 from mtjlab.protocols.write import write_verify
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip, ChipSpec

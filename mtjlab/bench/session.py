@@ -1,14 +1,22 @@
-"""Connecting a bench file's instruments: mtjlab's drivers on the real instruments' VISA
-sessions, or on the emulators of an emulated bench.
+"""A bench in a script's hands: a bench file's instruments connected (mtjlab's drivers on the
+real instruments' VISA sessions, or on the emulators of an emulated bench), or the built-in
+simulated bench, each handing out the ArrayBackend of an array and making it safe on exit.
 """
 
 from __future__ import annotations
+
+import os
 
 from pymeasure.adapters import VISAAdapter
 
 from mtjlab.bench.drivers import build_drivers
 from mtjlab.bench.emulated import EmulatedBench
+from mtjlab.bench.file import load_bench
+from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
 from mtjlab.core.wiring import Bench, InstrumentEntry
+from mtjlab.sim.backend import SimulatedBackend
+from mtjlab.sim.chip import Chip, chip_spec
+from mtjlab.sim.limits import chip_limits
 
 
 def connect(bench: Bench):
@@ -25,3 +33,109 @@ def connect(bench: Bench):
         return adapters[entry.resource]
 
     return build_drivers(bench, session, lambda entry: entry.resource, named_errors=True), None
+
+
+class OpenBench:
+    """A bench file's instruments connected, for a script: ``bench.array(i)`` is the
+    ArrayBackend of wired array ``i`` with the file's limits (an emulated bench's chip's if the
+    file states none). Every array handed out goes to its safe state when the ``with`` block
+    ends, however it ends (outputs off, relays open)."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        self.emulated: EmulatedBench | None = None
+        self._instruments: BenchInstruments | None = None
+        if bench.kind == "emulated":
+            self.emulated = EmulatedBench(bench)  # its backends share its own drivers
+        else:
+            drivers, _ = connect(bench)
+            self._instruments = BenchInstruments(drivers)
+        self._arrays: dict[int, InstrumentBackend] = {}
+
+    @property
+    def arrays(self) -> list[int]:
+        """The arrays the bench file wires."""
+        return sorted(self.bench.arrays)
+
+    def array(self, index: int) -> InstrumentBackend:
+        """The ArrayBackend of wired array ``index`` (the same object each time)."""
+        if index not in self.bench.arrays:
+            raise ValueError(
+                f"array {index!r} is not wired on bench {self.bench.source}; wired: {self.arrays}"
+            )
+        if index not in self._arrays:
+            if self.emulated is not None:
+                backend = self.emulated.backend(index)
+            else:
+                # a real bench file states every limit, and its drivers are connected
+                assert self.bench.limits is not None and self._instruments is not None
+                backend = InstrumentBackend(
+                    self.bench, index, self._instruments, limits=self.bench.limits
+                )
+            self._arrays[index] = backend
+        return self._arrays[index]
+
+    def safe_state(self) -> None:
+        """Every array handed out to its safe state; the first failure is raised after all
+        were tried."""
+        errors = []
+        for backend in self._arrays.values():
+            try:
+                backend.safe_state()
+            except Exception as exc:  # the others still go safe
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> OpenBench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.safe_state()
+
+
+def open_bench(path: str | os.PathLike) -> OpenBench:
+    """Connect the instruments of the bench file at ``path`` (real or emulated).
+
+    Use it as ``with mtjlab.open_bench("my-bench.yaml") as bench: bench.array(0)``; an error in
+    the file names the file, the key and the value before anything is connected.
+    """
+    return OpenBench(load_bench(path))
+
+
+class SimulatedBench:
+    """The built-in simulated bench, as :class:`OpenBench` is a bench file's: ``array(i)`` is
+    a SimulatedBackend of array ``i`` of chip ``seed`` of ``preset`` (fields ``changes``d), all
+    sharing the chip and its limits, each made safe when the ``with`` block ends."""
+
+    def __init__(self, seed: int = 0, preset: str = "default", **changes: float) -> None:
+        self.chip = Chip.from_seed(seed, chip_spec(preset, changes))
+        self.limits = chip_limits(self.chip)
+        self._arrays: dict[int, SimulatedBackend] = {}
+
+    @property
+    def arrays(self) -> list[int]:
+        return list(range(len(self.chip.arrays)))
+
+    def array(self, index: int) -> SimulatedBackend:
+        if index not in self.arrays:
+            raise ValueError(f"array {index!r} is not on the simulated chip; it has {self.arrays}")
+        if index not in self._arrays:
+            self._arrays[index] = SimulatedBackend(self.chip, index, limits=self.limits)
+        return self._arrays[index]
+
+    def safe_state(self) -> None:
+        for backend in self._arrays.values():
+            backend.safe_state()
+
+    def __enter__(self) -> SimulatedBench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.safe_state()
+
+
+def simulated_bench(seed: int = 0, preset: str = "default", **changes: float) -> SimulatedBench:
+    """The built-in simulated bench: chip ``seed`` of ``preset`` with some fields changed
+    (``r_row_ohm=0``); an unknown preset or field is a ValueError naming the known ones."""
+    return SimulatedBench(seed, preset, **changes)

@@ -13,7 +13,10 @@ from mtjlab.cli.manage import add_manage_commands
 from mtjlab.core.schemes import READ_BIASES
 from mtjlab.core.version import __version__
 from mtjlab.report import check_figure_path, format_resistance_map, plot_resistance_map
-from mtjlab.runs.options import NON_NEGATIVE_INT, VOLTS
+from mtjlab.runs.values import (
+    NON_NEGATIVE_INT,
+    VOLTS,
+)
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip
 

@@ -13,8 +13,10 @@ from mtjlab.bench import drivers as bench_use
 from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.bench.session import connect
 from mtjlab.cli.running import UsageError, existing_store, resume
-from mtjlab.runs.options import POSITIVE_INT
 from mtjlab.runs.store import STORE_FORMATS
+from mtjlab.runs.values import (
+    POSITIVE_INT,
+)
 
 
 def add_manage_commands(sub: argparse._SubParsersAction) -> None:

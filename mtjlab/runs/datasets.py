@@ -70,10 +70,10 @@ def _time(text: str | None) -> np.datetime64:
 
 
 def _tv(dims: str | tuple, data: Any, name: str) -> tuple:
-    """A time variable: datetime64, UTC, NaT where unknown. No ``units`` attribute: xarray
-    writes them to the file (``milliseconds since ...``, see :func:`netcdf3_compatible`) and
-    refuses a variable that has its own."""
-    attrs = {"long_name": f"{name} (UTC)", "comment": "NaT: no time stored"}
+    """A time variable: datetime64, UTC, NaT where unknown; ``units`` says the time scale (UTC).
+    In a file the units become xarray's encoding (``milliseconds since ...``, see
+    :func:`netcdf3_compatible`), which refuses a time variable with units of its own."""
+    attrs = {"long_name": f"{name} (UTC)", "units": "UTC", "comment": "NaT: no time stored"}
     return (dims, np.asarray(data, _TIME), attrs)
 
 
@@ -465,6 +465,7 @@ def netcdf3_compatible(dataset: xr.Dataset) -> xr.Dataset:
             known = data[~np.isnat(data)]
             day = known.min().astype("datetime64[D]") if known.size else np.datetime64(0, "D")
             units = f"milliseconds since {day}T00:00:00+00:00"
+            attrs.pop("units", None)  # the encoding's, in the file
             return xr.Variable(var.dims, data, attrs, {"units": units, "dtype": "float64"})
         if data.dtype == bool:
             data = data.astype(np.int8)

@@ -13,9 +13,9 @@ from mtjlab.core.states import P
 from mtjlab.protocols.switching import (
     MIN_STATE_RATIO,
     calibrate_threshold,
-    fit_thermal_activation,
     switching_probability,
 )
+from mtjlab.protocols.thermal_fit import _nll, fit_thermal_activation
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_P, Chip, ChipSpec, chip_spec
 from mtjlab.sim.solver import Terminals, solve_crossbar
@@ -521,8 +521,6 @@ def test_fit_with_the_true_exponent_recovers_the_parameters_and_exponent_1_does_
 
 @pytest.mark.parametrize("m", [1.0, 1.5, 2.0, 2.5])
 def test_likelihood_derivatives_match_finite_differences(m):
-    from mtjlab.protocols.switching import _nll
-
     rng = np.random.default_rng(7)
     v = rng.uniform(0.3, 0.7, 30)
     v[:3] = [0.8, 0.85, 0.9]  # above Vc0: the floored barrier

@@ -13,20 +13,22 @@ from mtjlab.core.patterns import PATTERN_KINDS, load_pattern, make_pattern
 from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.runs.context import Context, safe_on_exit, write_options
 from mtjlab.runs.options import (
-    FRACTION,
-    NON_NEGATIVE_INT,
     ON_MANY_ARRAYS,
-    PATH,
-    TEXT,
     WRITE_VERIFY,
     Option,
-    OptionError,
     arrays_on,
     bench_of,
     check_write_params,
     write_params,
 )
 from mtjlab.runs.registry import Experiment, register
+from mtjlab.runs.values import (
+    FRACTION,
+    NON_NEGATIVE_INT,
+    PATH,
+    TEXT,
+    OptionError,
+)
 
 _FIXED_KINDS = [k for k in PATTERN_KINDS if k != "random"]
 

@@ -14,15 +14,17 @@ from mtjlab.protocols.readout import read_states
 from mtjlab.runs.context import Context, safe_on_exit
 from mtjlab.runs.options import (
     ON_ONE_ARRAY,
-    RESISTANCE,
-    TEXT,
-    VOLTS,
     Option,
     arrays_on,
     bench_of,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+from mtjlab.runs.values import (
+    RESISTANCE,
+    TEXT,
+    VOLTS,
+)
 
 OPTIONS = (
     *ON_ONE_ARRAY,

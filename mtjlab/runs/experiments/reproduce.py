@@ -26,19 +26,21 @@ from mtjlab.runs.experiments.wine import RECORD_KEYS, Wine, learn, record_of, st
 from mtjlab.runs.options import (
     ARRAYS,
     BENCH,
-    CHIP_CHANGE,
-    FLAG,
-    FRACTION,
-    POSITIVE_INT,
     SEED,
-    TEXT,
-    VOLTS,
     Option,
-    OptionError,
     arrays_on,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit, UnitRunner
+from mtjlab.runs.values import (
+    CHIP_CHANGE,
+    FLAG,
+    FRACTION,
+    POSITIVE_INT,
+    TEXT,
+    VOLTS,
+    OptionError,
+)
 from mtjlab.sim.statistics import pair_weight_sampler
 
 OPTIONS = (
@@ -445,12 +447,14 @@ def text(summary: dict) -> list[str]:
     ]
     on_array = summary.get("output_layer") == "array"
     where = "output layer on a second array" if on_array else "output layer in software"
-    return [
+    lines = [
         f"{summary['n_solutions']} solutions, {where} (percent)",
         report.format_table(["", "mean", "median", "5 %", "best"], rows, label_column=True),
         f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %",
-        f"report: {summary['html']}",
     ]
+    if "html" in summary:  # a run from Python without an output folder has no report file
+        lines.append(f"report: {summary['html']}")
+    return lines
 
 
 EXPERIMENT = register(

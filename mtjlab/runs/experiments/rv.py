@@ -12,20 +12,22 @@ from mtjlab import report
 from mtjlab.protocols.rv import rv_loop
 from mtjlab.runs.context import Context, finite_or_none, safe_on_exit
 from mtjlab.runs.options import (
-    CELL,
     ON_ONE_ARRAY,
-    POSITIVE_INT,
     SCHEME,
-    SECONDS,
-    VOLTS,
     Option,
-    OptionError,
     arrays_on,
     bench_of,
     check_cells,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+from mtjlab.runs.values import (
+    CELL,
+    POSITIVE_INT,
+    SECONDS,
+    VOLTS,
+    OptionError,
+)
 
 OPTIONS = (
     *ON_ONE_ARRAY,

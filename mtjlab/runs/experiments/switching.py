@@ -9,31 +9,30 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from mtjlab import report
-from mtjlab.protocols.switching import (
-    fit_thermal_activation,
-    switching_probability,
-    thermal_switching_probability,
-)
+from mtjlab.protocols.switching import switching_probability
+from mtjlab.protocols.thermal_fit import fit_thermal_activation, thermal_switching_probability
 from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
 from mtjlab.runs.context import Context, safe_on_exit
 from mtjlab.runs.options import (
-    AMPLITUDE_GRID,
-    CELL,
-    NUMBER,
     ON_ONE_ARRAY,
-    POSITIVE_INT,
     SCHEME,
-    TEXT,
-    VOLTS,
-    WIDTH_LIST,
     Option,
-    OptionError,
     arrays_on,
     bench_of,
     check_cells,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+from mtjlab.runs.values import (
+    AMPLITUDE_GRID,
+    CELL,
+    NUMBER,
+    POSITIVE_INT,
+    TEXT,
+    VOLTS,
+    WIDTH_LIST,
+    OptionError,
+)
 
 OPTIONS = (
     *ON_ONE_ARRAY,

@@ -11,9 +11,7 @@ from mtjlab.core.patterns import load_pattern
 from mtjlab.protocols.write import place_pattern, write_verify
 from mtjlab.runs.context import Context, safe_on_exit, write_options
 from mtjlab.runs.options import (
-    CELL,
     ON_ONE_ARRAY,
-    PATH,
     WRITE_VERIFY,
     Option,
     arrays_on,
@@ -23,6 +21,10 @@ from mtjlab.runs.options import (
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
+from mtjlab.runs.values import (
+    CELL,
+    PATH,
+)
 
 OPTIONS = (
     Option("pattern", None, PATH, help="pattern file (CSV of 0/1 or P/AP)"),

@@ -1,0 +1,384 @@
+"""The kinds of value an option takes (volts, seconds, cells, ramps, array lists, ...): each read
+from command-line text and checked from Python, with one-line errors that say what was expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtjlab.protocols.write import Ramp
+
+
+class OptionError(ValueError, argparse.ArgumentTypeError):
+    """A value an option cannot take; one line saying what was expected and what came (on the
+    command line argparse shows it as it is, in Python it is a ValueError)."""
+
+
+# -- kinds of value: from text (the command line) and from Python --------------------------------
+
+
+@dataclass(frozen=True)
+class ValueKind:
+    """A kind of option value: ``parse`` reads it from command-line text, ``check`` takes it from
+    Python (where text is parsed too, so ``widths="100ns,1us"`` works as on the command line)."""
+
+    name: str
+    parse: Callable[[str], Any]
+    check: Callable[[Any], Any]
+
+    def __call__(self, text: str) -> Any:  # argparse calls the type with the text
+        return self.parse(text)
+
+    def take(self, value: Any) -> Any:
+        """A value from Python: text parsed as on the command line, anything else checked."""
+        return self.parse(value) if isinstance(value, str) else self.check(value)
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise OptionError(f"expected {what}, got {value!r}")
+    return float(value)
+
+
+def _whole(value: Any, low: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise OptionError(f"expected {what}, got {value!r}")
+    return int(value)
+
+
+def _parse_non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise OptionError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise OptionError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _parse_positive_int(text: str) -> int:
+    value = _parse_non_negative_int(text)
+    if value == 0:
+        raise OptionError("expected a whole number >= 1, got 0")
+    return value
+
+
+NON_NEGATIVE_INT = ValueKind(
+    "non_negative_int", _parse_non_negative_int, lambda v: _whole(v, 0, "a whole number >= 0")
+)
+POSITIVE_INT = ValueKind(
+    "positive_int", _parse_positive_int, lambda v: _whole(v, 1, "a whole number >= 1")
+)
+
+
+def _check_volts(value: Any) -> float:
+    v = _number(value, "a voltage in volts")
+    if not math.isfinite(v) or v == 0:
+        raise OptionError(f"expected a finite, non-zero voltage, got {value!r}")
+    return v
+
+
+def _parse_volts(text: str) -> float:
+    try:
+        value = float(text.strip().removesuffix("V").removesuffix("v"))
+    except ValueError:
+        raise OptionError(f"expected a voltage in volts, got {text!r}") from None
+    if not np.isfinite(value) or value == 0:
+        raise OptionError(f"expected a finite, non-zero voltage, got {text!r}")
+    return value
+
+
+VOLTS = ValueKind("volts", _parse_volts, _check_volts)
+
+_TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def _parse_seconds(text: str) -> float:
+    """A duration: a number of seconds, or with a unit (100ns, 1us, 2ms)."""
+    t = text.strip()
+    scale = 1.0
+    for unit in ("ns", "us", "ms", "s"):
+        if t.endswith(unit):
+            t, scale = t[: -len(unit)], _TIME_UNITS[unit]
+            break
+    try:
+        value = float(t) * scale
+    except ValueError:
+        raise OptionError(f"expected a duration such as 100e-9 or 100ns, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise OptionError(f"expected a duration > 0, got {text!r}")
+    return value
+
+
+def _check_seconds(value: Any) -> float:
+    s = _number(value, "a duration in seconds")
+    if not (math.isfinite(s) and s > 0):
+        raise OptionError(f"expected a duration > 0, got {value!r}")
+    return s
+
+
+SECONDS = ValueKind("seconds", _parse_seconds, _check_seconds)
+
+
+def _check_fraction(value: Any) -> float:
+    f = _number(value, "a number from 0 to 1")
+    if not 0.0 <= f <= 1.0:
+        raise OptionError(f"expected a number from 0 to 1, got {value!r}")
+    return f
+
+
+def _parse_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise OptionError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise OptionError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+FRACTION = ValueKind("fraction", _parse_fraction, _check_fraction)
+
+
+def _check_resistance(value: Any) -> float:
+    r = _number(value, "a resistance in ohms")
+    if not (math.isfinite(r) and r > 0):
+        raise OptionError(f"expected a resistance > 0 ohms, got {value!r}")
+    return r
+
+
+def _parse_resistance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise OptionError(f"expected a resistance in ohms, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise OptionError(f"expected a resistance > 0 ohms, got {text!r}")
+    return value
+
+
+RESISTANCE = ValueKind("resistance", _parse_resistance, _check_resistance)
+
+
+def _parse_cell(text: str) -> tuple[int, int]:
+    parts = text.split(",")
+    try:
+        row, col = (int(p) for p in parts)
+    except ValueError:
+        raise OptionError(f"expected ROW,COL such as 3,4, got {text!r}") from None
+    if row < 0 or col < 0:
+        raise OptionError(f"expected ROW,COL >= 0, got {text!r}")
+    return row, col
+
+
+def _check_cell(value: Any) -> tuple[int, int]:
+    try:
+        row, col = value
+    except (TypeError, ValueError):
+        raise OptionError(f"expected a cell (row, col) such as (3, 4), got {value!r}") from None
+    return _whole(row, 0, "ROW,COL >= 0"), _whole(col, 0, "ROW,COL >= 0")
+
+
+CELL = ValueKind("cell", _parse_cell, _check_cell)
+
+
+def _ramp_from(start: float, step: float, stop: float, shown: object) -> tuple[float, float, float]:
+    if not (0 < start <= stop and step >= 0 and np.isfinite([start, step, stop]).all()):
+        raise OptionError(f"expected 0 < START <= STOP and STEP >= 0, got {shown!r}")
+    return start, step, stop
+
+
+def _parse_ramp(text: str) -> tuple[float, float, float]:
+    try:
+        start, step, stop = (float(p) for p in text.split(","))
+    except ValueError:
+        raise OptionError(
+            f"expected START,STEP,STOP in volts such as 0.65,0.05,0.75, got {text!r}"
+        ) from None
+    return _ramp_from(start, step, stop, text)
+
+
+def _check_ramp(value: Any) -> tuple[float, float, float]:
+    if isinstance(value, Ramp):
+        value = (value.start_v, value.step_v, value.stop_v)
+    try:
+        start, step, stop = (_number(v, "volts") for v in value)
+    except (TypeError, ValueError):
+        raise OptionError(
+            f"expected (START, STEP, STOP) in volts such as (0.65, 0.05, 0.75), got {value!r}"
+        ) from None
+    return _ramp_from(start, step, stop, value)
+
+
+RAMP = ValueKind("ramp", _parse_ramp, _check_ramp)
+
+
+def _parse_array_list(text: str) -> list[int] | None:
+    """Array indices such as 0,2,4; None for 'all' (every array the bench reaches). Which
+    indices exist is the bench's to say (a bench file wires its own), checked once it is read."""
+    if text == "all":
+        return None
+    try:
+        arrays = sorted({int(p) for p in text.split(",")})
+    except ValueError:
+        raise OptionError(f"expected array indices such as 0,2,4 or 'all', got {text!r}") from None
+    if arrays[0] < 0:
+        raise OptionError(f"array {arrays[0]} is out of range: indices are >= 0")
+    return arrays
+
+
+def _check_array_list(value: Any) -> list[int] | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = [value]
+    try:
+        arrays = sorted({_whole(a, 0, "array indices >= 0") for a in value})
+    except TypeError:
+        raise OptionError(f"expected array indices such as [0, 2, 4], got {value!r}") from None
+    if not arrays:
+        raise OptionError("expected at least one array index, got none")
+    return arrays
+
+
+ARRAY_LIST = ValueKind("array_list", _parse_array_list, _check_array_list)
+
+
+def _parse_array_index(text: str) -> int:
+    """One array index (>= 0); whether the bench has it is checked once it is read."""
+    arrays = _parse_array_list(text)
+    if arrays is None or len(arrays) != 1:
+        raise OptionError(f"expected one array index such as 1, got {text!r}")
+    return arrays[0]
+
+
+ARRAY_INDEX = ValueKind(
+    "array_index", _parse_array_index, lambda v: _whole(v, 0, "one array index such as 1")
+)
+
+
+def _grid(start: float, stop: float, step: float, shown: object) -> list[float]:
+    if not (0 < start < stop and step > 0 and np.isfinite([start, stop, step]).all()):
+        raise OptionError(f"expected 0 < START < STOP and STEP > 0, got {shown!r}")
+    n = int(np.floor((stop - start) / step + 1e-9)) + 1
+    if n > 200:
+        raise OptionError(f"{shown!r} makes {n} amplitudes; at most 200")
+    return [round(start + k * step, 9) for k in range(n)]
+
+
+def _parse_amplitude_grid(text: str) -> list[float]:
+    """START:STOP:STEP in volts, both ends included."""
+    try:
+        start, stop, step = (float(p) for p in text.split(":"))
+    except ValueError:
+        raise OptionError(
+            f"expected START:STOP:STEP in volts such as 0.40:0.60:0.01, got {text!r}"
+        ) from None
+    return _grid(start, stop, step, text)
+
+
+def _check_amplitudes(value: Any) -> list[float]:
+    try:
+        amplitudes = [_number(v, "amplitudes in volts") for v in value]
+    except TypeError:
+        raise OptionError(f"expected amplitudes in volts, got {value!r}") from None
+    if not amplitudes or len(amplitudes) > 200:
+        raise OptionError(f"expected 1 to 200 amplitudes, got {len(amplitudes)}")
+    if not all(math.isfinite(a) and a > 0 for a in amplitudes):
+        raise OptionError(f"expected amplitudes > 0 V, got {value!r}")
+    return sorted(set(amplitudes))
+
+
+AMPLITUDE_GRID = ValueKind("amplitude_grid", _parse_amplitude_grid, _check_amplitudes)
+
+
+def _check_widths(value: Any) -> list[float]:
+    if isinstance(value, (int, float)):
+        value = [value]
+    try:
+        widths = [_check_seconds(w) for w in value]
+    except TypeError:
+        raise OptionError(f"expected pulse widths in seconds, got {value!r}") from None
+    if not widths:
+        raise OptionError("expected at least one pulse width, got none")
+    return sorted(set(widths))
+
+
+WIDTH_LIST = ValueKind(
+    "width_list", lambda text: sorted({_parse_seconds(p) for p in text.split(",")}), _check_widths
+)
+
+
+def _parse_chip_change(text: str) -> tuple[str, float]:
+    """FIELD=VALUE for a numeric ChipSpec field."""
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not sep or not name.strip() or not np.isfinite(number):
+        raise OptionError(f"expected FIELD=NUMBER such as r_row_ohm=0, got {text!r}")
+    return name.strip(), number
+
+
+def _check_chip_change(value: Any) -> tuple[str, float]:
+    try:
+        name, number = value
+    except (TypeError, ValueError):
+        raise OptionError(
+            f"expected (FIELD, NUMBER) such as ('r_row_ohm', 0), got {value!r}"
+        ) from None
+    if not isinstance(name, str) or not math.isfinite(_number(number, "a number")):
+        raise OptionError(f"expected (FIELD, NUMBER) such as ('r_row_ohm', 0), got {value!r}")
+    return name, float(number)
+
+
+CHIP_CHANGE = ValueKind("chip_change", _parse_chip_change, _check_chip_change)
+
+
+def _check_path(value: Any) -> Path:
+    if not isinstance(value, (str, Path)):
+        raise OptionError(f"expected a file path, got {value!r}")
+    return Path(value)
+
+
+PATH = ValueKind("path", Path, _check_path)
+
+
+def _check_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise OptionError(f"expected text, got {value!r}")
+    return value
+
+
+TEXT = ValueKind("text", str, _check_text)
+
+
+def _check_number(value: Any) -> float:
+    return _number(value, "a number")
+
+
+def _parse_number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise OptionError(f"expected a number, got {text!r}") from None
+
+
+NUMBER = ValueKind("number", _parse_number, _check_number)
+
+
+def _check_flag(value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise OptionError(f"expected True or False, got {value!r}")
+    return bool(value)
+
+
+FLAG = ValueKind("flag", lambda text: text.lower() in ("1", "true", "yes"), _check_flag)
