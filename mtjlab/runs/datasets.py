@@ -11,18 +11,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import xarray as xr
 
 from mtjlab.core.states import NAMES
 from mtjlab.protocols.write import KEEP
-
-if TYPE_CHECKING:
-    # For annotations only: the store imports this module at its top (its netcdf export is a
-    # run's dataset), so importing it back here at run time would be a cycle.
-    from mtjlab.runs.store import RunInfo, RunStore
+from mtjlab.runs.info import RunInfo
 
 #: Code (or count) of a cell for which the store holds no record: not written, or unfinished.
 NO_RECORD = -1
@@ -417,7 +413,19 @@ DATASETS: dict[
 }
 
 
-def run_dataset(store: RunStore, run_id: int) -> xr.Dataset:
+class StoredRuns(Protocol):
+    """What :func:`run_dataset` reads of a run store (``mtjlab.runs.store.RunStore``)."""
+
+    def run(self, run_id: int) -> RunInfo: ...
+
+    def unit_results(self, run_id: int) -> dict[str, dict]: ...
+
+    def records(self, run_id: int, *, finished_only: bool, with_time: bool) -> list[dict]: ...
+
+    def unit_times(self, run_id: int) -> dict[str, str]: ...
+
+
+def run_dataset(store: StoredRuns, run_id: int) -> xr.Dataset:
     """A stored run as a Dataset, from its finished units and their records.
 
     Parameters

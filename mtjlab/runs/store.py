@@ -13,7 +13,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ import numpy as np
 
 from mtjlab.core.version import __version__
 
-# datasets.py names RunStore and RunInfo only for type checkers, so this top-level import does
-# not loop back here: the netcdf export is the run's gridded dataset, built there.
+# The netcdf export is the run's gridded dataset; datasets.py reads a store through the calls
+# it names (StoredRuns), so it imports nothing of this module.
 from mtjlab.runs.datasets import DATASETS, run_dataset, write_netcdf
+from mtjlab.runs.info import RunInfo
 
 STORE_FORMATS = ("csv", "parquet", "netcdf")
 STATUSES = ("running", "interrupted", "finished", "failed")
@@ -69,23 +70,6 @@ class NotAStoreError(StoreError):
 
 class UnknownRunError(StoreError):
     """No run with that id in the store."""
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """One run as stored: what ran, with which settings, and how far it got."""
-
-    id: int
-    kind: str
-    status: str
-    started: str
-    ended: str | None
-    parameters: dict
-    seed: int | None
-    snapshot: dict
-    version: str
-    n_records: int
-    units_done: int
 
 
 class RunStore:
