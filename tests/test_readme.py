@@ -22,3 +22,19 @@ def test_the_tour_runs_and_says_what_happens():
     )
     assert namespace["chip"].array(1).state[3, 4] == 1  # AP again after the last pulse
     assert np.shape(namespace["currents_a"]) == (15,)
+
+
+def test_from_python_runs_and_gives_labelled_data_with_units():
+    text = README.read_text()
+    section = text[text.index("## From Python") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(code, namespace)
+    scores = namespace["scores"]
+    assert scores.sizes["solution"] == 3
+    assert all("units" in var.attrs for var in scores.variables.values())
+    assert np.shape(namespace["tuned"]) == (3,) and 0.5 < namespace["tuned"].min() <= 1.0
+    assert len(namespace["figures"]) == 4
+    assert namespace["map_ohm"].dims == ("column",) and namespace["map_ohm"].sizes["column"] == 15
+    assert namespace["fidelity"] > 0.99
+    assert namespace["bench"].array(1).limits.max_read_v > 0
