@@ -430,38 +430,59 @@ class _Circuit:
 
 
 # Each method's linear solve and Newton step return the node voltages (and, for the block
-# path, the terminal currents), or a string saying why they did not solve. ``asked`` is True
+# path, the terminal currents), or an Unsolved saying why they did not solve. ``asked`` is True
 # when the caller named the method: a size threshold that only says where the method is
 # usually the fastest does not hold it back then.
 
 
+@dataclass(frozen=True)
+class Unsolved:
+    """Why a method did not solve: it does not apply to the circuit (``failed`` False), or it
+    applied and failed; ``str()`` is the text a fallback reports."""
+
+    failed: bool
+    why: str
+
+    def __str__(self) -> str:
+        return f"failed: {self.why}" if self.failed else f"not applicable {self.why}"
+
+
+_UNREACHED = Unsolved(True, "a part of the circuit no source reaches")
+
+
+def _not_applicable(why: str) -> Unsolved:
+    return Unsolved(False, why)
+
+
 def _banded_linear(c: _Circuit, asked: bool):
     if not c.banded.accepts(c.g[None]):
-        return "not applicable (the block path's circuit, at most 32 lines on the shorter side)"
+        return _not_applicable("(the block path's circuit, at most 32 lines on the shorter side)")
     try:
         row_v, col_v = c.banded.solve(c.g[None], None)
     except NotPositiveDefiniteError:
-        return "failed: a part of the circuit no source reaches"
+        return _UNREACHED
     return row_v, col_v, None
 
 
 def _banded_step(c: _Circuit, slope, source, start, asked: bool):
     if not c.banded.accepts(slope):
-        return "not applicable to this Newton step"
+        return _not_applicable("to this Newton step")
     try:
         return c.banded.solve(slope, source)
     except NotPositiveDefiniteError:
-        return "failed: a part of the circuit no source reaches"
+        return _UNREACHED
 
 
 def _block_linear(c: _Circuit, asked: bool):
     if not block_eligible(c.g, c.g_row, c.g_col, c.ends):
-        return "not applicable (resistive lines, every node reaching a source, inverses in memory)"
+        return _not_applicable(
+            "(resistive lines, every node reaching a source, inverses in memory)"
+        )
     solve = solve_block if c.g.shape[0] <= c.g.shape[1] else _solve_block_transposed
     try:
         return _superposed(solve, c.g, c.g_row, c.g_col, c.ends)
     except NotPositiveDefiniteError:
-        return "failed: a part of the circuit no source reaches"
+        return _UNREACHED
 
 
 def _superposed(solve, g, g_row, g_col, ends: Ends):
@@ -506,27 +527,27 @@ def _superposed(solve, g, g_row, g_col, ends: Ends):
 
 def _block_step(c: _Circuit, slope, source, start, asked: bool):
     if not batched_block_eligible(slope, c.g_row, c.g_col, c.ends):
-        return "not applicable to this Newton step (at most 32 lines on the shorter side)"
+        return _not_applicable("to this Newton step (at most 32 lines on the shorter side)")
     return solve_block_batched(slope, c.g_row, c.g_col, c.ends, source)
 
 
 def _pcg(c: _Circuit, g, asked: bool, current_a=None, start=None):
     if not asked and g[0].size < PCG_MIN_DEVICES:
-        return f"not applicable below {PCG_MIN_DEVICES} devices"
+        return _not_applicable(f"below {PCG_MIN_DEVICES} devices")
     if (g < 0).any() or not structure_eligible(g, c.g_row, c.g_col, c.ends):
-        return "not applicable (resistive lines, every node reaching a source, no negative slope)"
+        return _not_applicable("(resistive lines, every node reaching a source, no negative slope)")
     try:
         row_v, col_v, _ = solve_pcg(g, c.g_row, c.g_col, c.ends, current_a=current_a, start=start)
     except NotPositiveDefiniteError:
-        return "failed: a part of the circuit no source reaches"
+        return _UNREACHED
     except IterationLimitError as exc:
-        return f"failed: {exc}"
+        return Unsolved(True, str(exc))
     return row_v, col_v
 
 
 def _pcg_linear(c: _Circuit, asked: bool):
     solved = _pcg(c, c.g[None], asked)
-    return solved if isinstance(solved, str) else (*solved, None)
+    return solved if isinstance(solved, Unsolved) else (*solved, None)
 
 
 def _pcg_step(c: _Circuit, slope, source, start, asked: bool):
@@ -539,7 +560,7 @@ def _ideal_lines(c: _Circuit) -> bool:
 
 def _ideal_linear(c: _Circuit, asked: bool):
     if not _ideal_lines(c):
-        return "not applicable (both line resistances zero)"
+        return _not_applicable("(both line resistances zero)")
     ends = c.ends
     if not (
         (ends.row_start_on | ends.row_end_on).all() and (ends.col_start_on | ends.col_end_on).all()
@@ -565,7 +586,7 @@ def _ideal_linear(c: _Circuit, asked: bool):
 
 def _ideal_step(c: _Circuit, slope, source, start, asked: bool):
     if not _ideal_lines(c):
-        return "not applicable (both line resistances zero)"
+        return _not_applicable("(both line resistances zero)")
     return solve_nodes(slope, c.g_row, c.g_col, c.ends, current_a=source)
 
 
@@ -648,10 +669,10 @@ def _try(c: _Circuit, solve: Callable[[SolverMethod, bool], object]):
     for m in _order(c.method):
         asked = m.name == c.method
         result = solve(m, asked)
-        if not isinstance(result, str):
+        if not isinstance(result, Unsolved):
             return m.name, result
-        if asked or result.startswith("failed"):
-            c.fall_back(m.name, result)
+        if asked or result.failed:
+            c.fall_back(m.name, str(result))
     raise AssertionError("the nodal method solves every circuit")  # pragma: no cover
 
 
