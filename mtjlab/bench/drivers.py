@@ -11,6 +11,7 @@ from mtjlab.bench.file import crosspoint
 from mtjlab.core.wiring import Bench, InstrumentEntry
 from mtjlab.instruments import SwitchMatrix, driver_for
 from mtjlab.instruments._errors import try_every
+from mtjlab.instruments.roles import LinkedMatrixScanner
 from mtjlab.instruments.serial_matrix import SerialRelayMatrix
 
 
@@ -60,7 +61,10 @@ def _check_link(bench: Bench, drivers: dict[str, object]) -> CheckRow:
     node = bench.tsp_link_node
     label = f"TSP-Link node {node}"
     try:
-        reached = drivers[reader_name].reaches_node(node)  # type: ignore[attr-defined]
+        reader = drivers[reader_name]
+        if not isinstance(reader, LinkedMatrixScanner):
+            raise TypeError(f"{type(reader).__name__} has no TSP-Link")
+        reached = reader.reaches_node(node)
     except Exception as exc:  # noqa: BLE001 - the table reports it
         return CheckRow(label, f"from {reader_name}", f"failed: {exc}", False)
     if reached:

@@ -27,6 +27,7 @@ from mtjlab.instruments.roles import (
     LOAD_HIGH_Z,
     InstrumentError,
     LinkedMatrixScanner,
+    LinkNodeMatrix,
     PulseGenerator,
     SourceMeter,
     SwitchMatrix,
@@ -251,7 +252,7 @@ class InstrumentBackend(ArrayBackend):
         for source in (self._drive, self._smu):
             if source is not None:
                 self._set(source, 0.0)
-        self._matrix.require_break_before_make()  # type: ignore[attr-defined]
+        _role(self._matrix, LinkNodeMatrix, self.bench.matrix).require_break_before_make()
         # the script leaves the last cell connected and the drive at 0 V, unconfirmed
         self._shared.connected = None
         self._shared.levels.pop(id(drive), None)

@@ -22,10 +22,10 @@ from pymeasure.instruments import Instrument
 
 from ._errors import TspErrorQueue
 from ._grammar import ascii_pattern, check_names
-from .roles import ChannelSpecError, SwitchMatrix
+from .roles import ChannelSpecError, LinkNodeMatrix, SwitchMatrix
 
 
-class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix):
+class Keithley707B(TspErrorQueue, Instrument, SwitchMatrix, LinkNodeMatrix):
     """Keithley 707B: six slots, each an 8-row (A-H) by 12-column (01-12) matrix card."""
 
     channel_pattern = ascii_pattern(r"[1-6][A-H](0[1-9]|1[0-2])")

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "ChannelSpecError",
     "InstrumentError",
+    "LinkNodeMatrix",
     "LinkedMatrixScanner",
     "PulseGenerator",
     "SourceMeter",
@@ -164,6 +165,16 @@ class SwitchMatrix(ABC):
     def safe_state(self) -> None:
         """Open every crosspoint."""
         self.open_all()
+
+
+class LinkNodeMatrix(ABC):
+    """A switch matrix that a source-meter's script can switch as a TSP-Link node: a mixin next
+    to :class:`SwitchMatrix` for a matrix whose connect rule the script relies on."""
+
+    @abstractmethod
+    def require_break_before_make(self) -> None:
+        """Set the connect rule to break-before-make and confirm it, once per connection; raise
+        :class:`InstrumentError`, with nothing closed, if the matrix refuses it."""
 
 
 class LinkedMatrixScanner(ABC):
