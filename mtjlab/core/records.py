@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 #: Takes one record (a flat dict of str, int, float, bool or None) as soon as it is measured.
+#: Its ``record`` key says what it is: "pulse" and "cell" of write-verify, "calibration" and
+#: "trial" of a switching measurement, "point" of an R-V loop.
 RecordSink = Callable[[dict], None]
 
 #: Measures one unit, handing its records to the sink it is given; returns the unit's result.

@@ -179,7 +179,7 @@ def rv_loop(
     amplitude_v = np.tile(one_cycle, cycles)
     cycle = np.repeat(np.arange(cycles), one_cycle.size)
     resistance_ohm = np.empty(amplitude_v.size)
-    base = {"kind": "rv", "row": row, "col": col, "width_s": width_s}
+    base = {"record": "point", "row": row, "col": col, "width_s": width_s}
 
     def read() -> float:
         reading = backend.read_cell(row, col, v_read_v=v_read_v, bias="grounded")

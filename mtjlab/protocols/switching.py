@@ -333,7 +333,7 @@ class _SwitchingRun:
                 self.send(
                     {
                         **base,
-                        "kind": "calibration",
+                        "record": "calibration",
                         "state": NAMES[state],
                         "amplitude_v": self.reset_amplitude_v,
                         "width_s": self.reset_width_s,
@@ -383,7 +383,7 @@ class _SwitchingRun:
             self.send(
                 {
                     **base,
-                    "kind": "trial",
+                    "record": "trial",
                     "amplitude_v": amplitude_v,
                     "width_s": width_s,
                     "trial": trial,

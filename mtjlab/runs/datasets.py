@@ -124,6 +124,12 @@ def _attr(value: Any) -> Any:
     return json.dumps(value)
 
 
+def _type(record: dict) -> str | None:
+    """What a record is ("pulse", "cell", "trial", ...): its ``record`` key; stores written
+    before mtjlab 0.1.0's layers work named it ``kind`` in switching and R-V records."""
+    return record.get("record", record.get("kind"))
+
+
 def _attrs(info: RunInfo) -> dict[str, Any]:
     """The run's small parameters, then what the store knows of the run."""
 
@@ -153,7 +159,7 @@ def _cell_records(records: list[dict], shape: tuple, lead: dict[str, list]) -> d
     state, attempts = np.full(shape, NO_RECORD, np.int8), np.full(shape, NO_RECORD, np.int32)
     resistance, reason = np.full(shape, np.nan), np.full(shape, "", object)
     time = np.full(shape, _NAT)
-    for r in (r for r in records if r.get("record") == "cell"):
+    for r in (r for r in records if _type(r) == "cell"):
         i = (*(values.index(r[key]) for key, values in lead.items()), r["row"], r["col"])
         state[i], resistance[i] = _CODES[r["final"]], r["resistance_ohm"]
         attempts[i], reason[i], time[i] = r["attempts"], r["given_up"], _time(r.get("time"))
@@ -288,7 +294,7 @@ def switching_dataset(
             fits[key][i, j] = res.get(key, np.nan)
         flags[:, i, j] = True, res["switchable"], res.get("fit_converged", False)
         reason[i, j], fit_error[i, j] = res["reason"], res.get("fit_error", "")
-    for r in (r for r in records if r.get("kind") == "trial" and not r["reset_ok"]):
+    for r in (r for r in records if _type(r) == "trial" and not r["reset_ok"]):
         i, j = cells.index((r["row"], r["col"])), directions.index(r["direction"])
         w = int(np.argmin(np.abs(widths - r["width_s"])))
         counts[2, i, j, w, int(np.nanargmin(np.abs(amplitudes[j] - r["amplitude_v"])))] += 1

@@ -92,8 +92,9 @@ def test_records_and_progress_events(working_loop):
     assert [r["step"] for r in records] == list(range(n + 1))
     for r in records:
         assert set(r) == {
-            "kind", "row", "col", "cycle", "amplitude_v", "width_s", "resistance_ohm", "step",
+            "record", "row", "col", "cycle", "amplitude_v", "width_s", "resistance_ohm", "step",
         }  # fmt: skip
+        assert r["record"] == "point"
         assert all(isinstance(v, str | int | float | bool) for v in r.values())
         assert not any(isinstance(v, np.generic) for v in r.values())
     np.testing.assert_array_equal([r["resistance_ohm"] for r in records[1:]], loop.resistance_ohm)

@@ -350,7 +350,7 @@ def test_failed_resets_are_recorded_not_counted_and_the_cell_given_up():
         record=records.append,
     )
     cell = result.cell(row, col)
-    trials = [r for r in records if r["kind"] == "trial"]
+    trials = [r for r in records if r["record"] == "trial"]
     counted = [r for r in trials if r["reset_ok"]]
     assert len(counted) == cell.n_trials.sum() == cell.n_switched.sum() > 0
     assert all(r["switched"] for r in counted)
@@ -433,12 +433,12 @@ def test_records_and_progress_events():
         progress=events.append,
         record=records.append,
     )
-    calibration = [r for r in records if r["kind"] == "calibration"]
-    trials = [r for r in records if r["kind"] == "trial"]
+    calibration = [r for r in records if r["record"] == "calibration"]
+    trials = [r for r in records if r["record"] == "trial"]
     assert len(calibration) == 4 and len(trials) == 2 * 2 * 3
     assert [r["state"] for r in calibration] == ["AP", "P", "AP", "P"]
     assert set(trials[0]) == {
-        "kind", "row", "col", "direction", "amplitude_v", "width_s", "trial", "reset_attempts",
+        "record", "row", "col", "direction", "amplitude_v", "width_s", "trial", "reset_attempts",
         "reset_ok", "switched", "resistance_ohm", "threshold_ohm", "step",
     }  # fmt: skip
     for r in records:
@@ -475,7 +475,7 @@ def test_trial_order_is_shuffled_by_the_given_seed():
             rng=rng,
             record=records.append,
         )
-        return [r["amplitude_v"] for r in records if r["kind"] == "trial"]
+        return [r["amplitude_v"] for r in records if r["record"] == "trial"]
 
     first = order(5)
     assert first == order(np.random.default_rng(5))

@@ -253,7 +253,7 @@ def test_switching(runs):
         assert np.isnan(curve.vc0_v) == ("vc0_v" not in unit)
         if "vc0_v" in unit:
             assert curve.vc0_v.item() == unit["vc0_v"] and curve.delta.item() == unit["delta"]
-    trials = [r for r in store.records(run_id) if r["kind"] == "trial"]
+    trials = [r for r in store.records(run_id) if r["record"] == "trial"]
     assert int(ds.n_trials.sum() + ds.n_reset_failed.sum()) == len(trials)
     assert int(ds.n_switched.sum()) == sum(r["switched"] for r in trials)
     assert _is_time(ds.finished_time) and ds.finished_time.dims == ("cell", "direction")
