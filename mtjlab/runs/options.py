@@ -18,6 +18,7 @@ from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP, W
 from mtjlab.runs.values import (
     ARRAY_INDEX,
     ARRAY_LIST,
+    CELL,
     FLAG,
     NON_NEGATIVE_INT,
     PATH,
@@ -134,6 +135,10 @@ ARRAYS = Option(
     ARRAY_LIST,
     help="arrays to characterize, such as 0,2,4, or 'all' (default all; with --bench, "
     "the wired ones)",
+)
+#: The cells an experiment on single cells takes (each experiment words its help).
+CELLS = Option(
+    "cells", "--cells", CELL, default=[(7, 7)], metavar="ROW,COL", many="+", help="cells"
 )
 #: The bench options of an experiment on one array, and of one on many.
 ON_ONE_ARRAY = (BENCH, SEED, ARRAY)

@@ -12,17 +12,18 @@ from mtjlab import report
 from mtjlab.protocols.rv import rv_loop
 from mtjlab.runs.context import Context, finite_or_none, safe_on_exit
 from mtjlab.runs.options import (
+    CELLS,
     ON_ONE_ARRAY,
     SCHEME,
     Option,
     arrays_on,
     bench_of,
     check_cells,
+    with_help,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
 from mtjlab.runs.values import (
-    CELL,
     POSITIVE_INT,
     SECONDS,
     VOLTS,
@@ -31,15 +32,7 @@ from mtjlab.runs.values import (
 
 OPTIONS = (
     *ON_ONE_ARRAY,
-    Option(
-        "cells",
-        "--cells",
-        CELL,
-        default=[(7, 7)],
-        metavar="ROW,COL",
-        many="+",
-        help="cells to sweep (default 7,7)",
-    ),
+    with_help(CELLS, "cells to sweep (default 7,7)"),
     Option(
         "max_amplitude_v",
         "--max-amplitude",

@@ -14,18 +14,19 @@ from mtjlab.protocols.thermal_fit import fit_thermal_activation, thermal_switchi
 from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
 from mtjlab.runs.context import Context, safe_on_exit
 from mtjlab.runs.options import (
+    CELLS,
     ON_ONE_ARRAY,
     SCHEME,
     Option,
     arrays_on,
     bench_of,
     check_cells,
+    with_help,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
 from mtjlab.runs.values import (
     AMPLITUDE_GRID,
-    CELL,
     NUMBER,
     POSITIVE_INT,
     TEXT,
@@ -36,15 +37,7 @@ from mtjlab.runs.values import (
 
 OPTIONS = (
     *ON_ONE_ARRAY,
-    Option(
-        "cells",
-        "--cells",
-        CELL,
-        default=[(7, 7)],
-        metavar="ROW,COL",
-        many="+",
-        help="cells to measure (default 7,7)",
-    ),
+    with_help(CELLS, "cells to measure (default 7,7)"),
     Option(
         "direction",
         "--direction",
