@@ -9,8 +9,8 @@ InstrumentBackend a protocol runs on, byte for byte the code path of a real benc
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
+from typing import Any
 
 from mtjlab.bench.drivers import build_drivers
 from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
@@ -18,20 +18,27 @@ from mtjlab.core.wiring import Bench, InstrumentEntry
 from mtjlab.sim.chip import Chip, chip_spec
 from mtjlab.sim.emulators.base import EmulatedInstrument, EmulatorAdapter, VirtualClock
 from mtjlab.sim.emulators.circuit import SMU_LO, BenchCircuit
+from mtjlab.sim.emulators.keithley707b import Keithley707BEmulator, Keithley708BEmulator
+from mtjlab.sim.emulators.keithley2400 import Keithley2400Emulator
+from mtjlab.sim.emulators.keithley2450 import Keithley2450Emulator
+from mtjlab.sim.emulators.keithley2600b import Keithley2600BEmulator
+from mtjlab.sim.emulators.keysight33500b import Keysight33500BEmulator
+from mtjlab.sim.emulators.keysight81160a import Keysight81150AEmulator, Keysight81160AEmulator
 from mtjlab.sim.emulators.protocol_emulated import enable_emulated_urls, register
+from mtjlab.sim.emulators.serial_matrix import SerialMatrixEmulator
 from mtjlab.sim.limits import chip_limits
 
-#: The emulator of each driver model: (module, class).
-EMULATORS = {
-    "keithley2400": ("mtjlab.sim.emulators.keithley2400", "Keithley2400Emulator"),
-    "keithley2450": ("mtjlab.sim.emulators.keithley2450", "Keithley2450Emulator"),
-    "keithley2600b": ("mtjlab.sim.emulators.keithley2600b", "Keithley2600BEmulator"),
-    "keysight33500b": ("mtjlab.sim.emulators.keysight33500b", "Keysight33500BEmulator"),
-    "keysight81160a": ("mtjlab.sim.emulators.keysight81160a", "Keysight81160AEmulator"),
-    "keysight81150a": ("mtjlab.sim.emulators.keysight81160a", "Keysight81150AEmulator"),
-    "keithley707b": ("mtjlab.sim.emulators.keithley707b", "Keithley707BEmulator"),
-    "keithley708b": ("mtjlab.sim.emulators.keithley707b", "Keithley708BEmulator"),
-    "serial_matrix": ("mtjlab.sim.emulators.serial_matrix", "SerialMatrixEmulator"),
+#: The emulator of each driver model.
+EMULATORS: dict[str, type[EmulatedInstrument]] = {
+    "keithley2400": Keithley2400Emulator,
+    "keithley2450": Keithley2450Emulator,
+    "keithley2600b": Keithley2600BEmulator,
+    "keysight33500b": Keysight33500BEmulator,
+    "keysight81160a": Keysight81160AEmulator,
+    "keysight81150a": Keysight81150AEmulator,
+    "keithley707b": Keithley707BEmulator,
+    "keithley708b": Keithley708BEmulator,
+    "serial_matrix": SerialMatrixEmulator,
 }
 SOURCE_METERS = ("keithley2400", "keithley2450", "keithley2600b")
 PULSE_GENERATORS = ("keysight33500b", "keysight81160a", "keysight81150a")
@@ -72,8 +79,7 @@ class EmulatedBench:
         self._instruments: BenchInstruments | None = None  # what the backends share
 
     def _emulator(self, model: str, resource: str, entries: list[InstrumentEntry]):
-        module, name = EMULATORS[model]
-        cls = getattr(importlib.import_module(module), name)
+        cls: Any = EMULATORS[model]
         timing = self.bench.timing
         if model in SOURCE_METERS or model in PULSE_GENERATORS:
             terminals = {}
