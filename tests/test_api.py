@@ -93,12 +93,12 @@ def test_with_a_store_and_an_output_folder_the_run_is_kept_and_opens_again(tmp_p
 
 def test_options_take_the_command_lines_text_too():
     a = mtjlab.characterize_switching(
-        cells="7,7", direction="P->AP", widths="1e-7", trials=3,
-        p_to_ap_amplitudes="0.50:0.70:0.1",
+        cells="7,7", direction="P->AP", widths_s="1e-7", trials=3,
+        p_to_ap_amplitudes_v="0.50:0.70:0.1",
     )  # fmt: skip
     b = mtjlab.characterize_switching(
-        cells=[(7, 7)], direction="P->AP", widths=[100e-9], trials=3,
-        p_to_ap_amplitudes=[0.5, 0.6, 0.7],
+        cells=[(7, 7)], direction="P->AP", widths_s=[100e-9], trials=3,
+        p_to_ap_amplitudes_v=[0.5, 0.6, 0.7],
     )  # fmt: skip
     # the same run: the same data (times and timestamps apart)
     xr.testing.assert_equal(a.to_xarray().drop_vars("finished_time"),

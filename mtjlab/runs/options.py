@@ -170,7 +170,7 @@ WRITE_VERIFY = (
         group=_WV,
     ),
     Option(
-        "p_to_ap",
+        "p_to_ap_ramp_v",
         "--p-to-ap",
         RAMP,
         default=_ramp_default(DEFAULT_RAMP_P_TO_AP),
@@ -179,7 +179,7 @@ WRITE_VERIFY = (
         group=_WV,
     ),
     Option(
-        "ap_to_p",
+        "ap_to_p_ramp_v",
         "--ap-to-p",
         RAMP,
         default=_ramp_default(DEFAULT_RAMP_AP_TO_P),
@@ -249,8 +249,8 @@ def write_params(options: dict) -> dict:
     return {
         "scheme": options["scheme"],
         "width_s": options["width_s"],
-        "ramp_p_to_ap": list(options["p_to_ap"]),
-        "ramp_ap_to_p": list(options["ap_to_p"]),
+        "ramp_p_to_ap": list(options["p_to_ap_ramp_v"]),
+        "ramp_ap_to_p": list(options["ap_to_p_ramp_v"]),
         "max_attempts": options["max_attempts"],
         "max_passes": options["max_passes"],
         "order": options["order"],

@@ -47,7 +47,7 @@ OPTIONS = (
         help="switching to measure (default both)",
     ),
     Option(
-        "p_to_ap_amplitudes",
+        "p_to_ap_amplitudes_v",
         "--p-to-ap-amplitudes",
         AMPLITUDE_GRID,
         default=AMPLITUDE_GRID("0.40:0.60:0.01"),
@@ -55,7 +55,7 @@ OPTIONS = (
         help="P->AP pulse amplitudes in volts (default 0.40:0.60:0.01)",
     ),
     Option(
-        "ap_to_p_amplitudes",
+        "ap_to_p_amplitudes_v",
         "--ap-to-p-amplitudes",
         AMPLITUDE_GRID,
         default=AMPLITUDE_GRID("0.28:0.45:0.01"),
@@ -63,10 +63,11 @@ OPTIONS = (
         help="AP->P pulse amplitudes in volts (default 0.28:0.45:0.01)",
     ),
     Option(
-        "widths",
+        "widths_s",
         "--widths",
         WIDTH_LIST,
         default=[100e-9, 1e-6],
+        metavar="WIDTHS",
         help="pulse widths, comma separated (default 100ns,1us)",
     ),
     Option("trials", "--trials", POSITIVE_INT, default=20, help="trials per point (default 20)"),
@@ -96,14 +97,14 @@ def prepare(o: dict) -> dict:
     arrays_on(bench, [o["array"]])
     limits = bench.limits()
     directions = ["P->AP", "AP->P"] if o["direction"] == "both" else [o["direction"]]
-    amplitudes = {"P->AP": o["p_to_ap_amplitudes"], "AP->P": o["ap_to_p_amplitudes"]}
+    amplitudes = {"P->AP": o["p_to_ap_amplitudes_v"], "AP->P": o["ap_to_p_amplitudes_v"]}
     # Measuring P->AP resets to P with an AP->P pulse, and the other way round.
     reset = {
         "P->AP": o["reset_amplitude_v"] or DEFAULT_RAMP_AP_TO_P.stop_v,
         "AP->P": o["reset_amplitude_v"] or DEFAULT_RAMP_P_TO_AP.stop_v,
     }
     for d in directions:
-        for w in o["widths"]:
+        for w in o["widths_s"]:
             limits.check_pulse(max(amplitudes[d]), w)
         limits.check_pulse(reset[d], 100e-9)
     if not 1.0 <= o["barrier_exponent"] <= 3.0:  # also NaN
@@ -114,7 +115,7 @@ def prepare(o: dict) -> dict:
         "cells": check_cells(o["cells"], bench.shape(o["array"])),
         "directions": directions,
         "amplitudes_v": {d: amplitudes[d] for d in directions},
-        "widths_s": o["widths"],
+        "widths_s": o["widths_s"],
         "trials": o["trials"],
         "reset_amplitude_v": {d: reset[d] for d in directions},
         "scheme": o["scheme"],
