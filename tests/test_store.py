@@ -613,3 +613,18 @@ def test_records_round_trip_exactly(records):
         assert (got.pop("unit"), got.pop("index")) == ("u", i)
         assert list(got) == list(sent)
         assert all(_same(sent[k], got[k]) for k in sent), (sent, got)
+
+
+def test_a_signal_inside_a_commit_waits_for_it_and_the_store_stays_usable(tmp_path):
+    # SIGTERM between BEGIN and COMMIT used to leave the connection inside a transaction, so the
+    # run could not be marked interrupted ("cannot start a transaction within a transaction").
+    store = RunStore(tmp_path / "runs.db")
+    run_id = store.create_run("read", {}, seed=0, snapshot={})
+    store.begin_unit(run_id, "u")
+    with pytest.raises(KeyboardInterrupt), store._transaction() as db:
+        db.execute("UPDATE runs SET status='running' WHERE id=?", (run_id,))
+        os.kill(os.getpid(), signal.SIGINT)
+        db.execute("UPDATE runs SET status='failed' WHERE id=?", (run_id,))
+    assert store.run(run_id).status == "failed"  # the whole transaction was committed
+    store.set_status(run_id, "interrupted")  # and the next one starts
+    assert store.run(run_id).status == "interrupted"

@@ -23,6 +23,20 @@ class UsageError(ValueError):
     """A command-line value that cannot be used; reported in one line with exit status 2."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C is, so every ``with`` block makes its bench safe on the way out;
+    the command then ends with 143 (128 + SIGTERM), as a process SIGTERM ended does."""
+
+
+#: Exit status after Ctrl-C (128 + SIGINT) and after SIGTERM (128 + SIGTERM).
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+def interrupted_status(exc: KeyboardInterrupt) -> int:
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
 def out_and_store(args: argparse.Namespace, kind: str) -> tuple[Path, Path]:
     out = args.out or Path(f"mtjlab-{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
     if out.exists() and not out.is_dir():
@@ -50,7 +64,7 @@ def terminate_as_interrupt() -> Iterator[None]:
     block, so the array reaches its safe state and the run is marked interrupted."""
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
@@ -68,14 +82,14 @@ def run(kind: str, params: dict, store_path: Path, out: Path) -> int:
             run_id = runs.create(store, kind, params)
             print(f"run {run_id} in {store_path} ({kind}), outputs in {out}", file=sys.stderr)
             summary = runs.execute(store, run_id, progress=view)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         view.close()
         print(
             f"\ninterrupted: run {run_id} is kept in {store_path}; go on with "
             f"`mtjlab runs resume {run_id} --store {store_path}`",
             file=sys.stderr,
         )
-        return 130
+        return interrupted_status(exc)
     finally:
         view.close()
     print_summary(summary)
@@ -105,10 +119,10 @@ def resume(args: argparse.Namespace) -> int:
         print(f"resuming run {args.run_id} in {args.store}", file=sys.stderr)
         try:
             summary = runs.resume(store, args.run_id, progress=view)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             view.close()
             print(f"\ninterrupted again: run {args.run_id} is kept", file=sys.stderr)
-            return 130
+            return interrupted_status(exc)
         finally:
             view.close()
     print_summary(summary)

@@ -16,6 +16,7 @@ import numpy as np
 from mtjlab.core.checks import check_array, check_cell, check_choice, check_read_v, check_scalar
 from mtjlab.core.limits import Limits
 from mtjlab.core.schemes import READ_BIASES, WRITE_SCHEMES
+from mtjlab.core.signals import signals_held
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,10 @@ class ArrayBackend(ABC):
         return out if v.ndim == 2 else out[0]
 
     def safe_state(self) -> None:
-        """Sources to 0 V and off, every relay open."""
-        self._safe_state()
+        """Sources to 0 V and off, every relay open; run to its end whatever Ctrl-C or SIGTERM
+        arrives meanwhile (the signal takes effect once the bench is safe)."""
+        with signals_held():
+            self._safe_state()
 
     def snapshot_state(self) -> bytes | None:
         """The backend's own state as bytes, for a run that resumes; None when the array is a real

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from pymeasure.instruments import Instrument
 
+from mtjlab.core.signals import signals_held
+
 from .roles import InstrumentError
 
 log = logging.getLogger(__name__)
@@ -26,13 +28,20 @@ _MAX_NAMED_COMMANDS = 32
 def try_every(steps: Iterable[tuple[str, Callable[[], object]]]) -> list[tuple[str, Exception]]:
     """Run every ``(label, step)``, whatever an earlier one raised; return the ``(label,
     exception)`` of each that failed. For safe states: one refused or timed-out step must not
-    leave the rest undone."""
+    leave the rest undone, so Ctrl-C and SIGTERM wait until the last step has run (and an
+    interrupt raised inside a step, outside the main thread, is raised again after them)."""
     failed: list[tuple[str, Exception]] = []
-    for label, step in steps:
-        try:
-            step()
-        except Exception as exc:  # noqa: BLE001 - every step is tried, each failure returned
-            failed.append((label, exc))
+    stopped: BaseException | None = None
+    with signals_held():
+        for label, step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - every step is tried, each failure returned
+                failed.append((label, exc))
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: after the last step
+                stopped = stopped or exc
+    if stopped is not None:
+        raise stopped
     return failed
 
 

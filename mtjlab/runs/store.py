@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from mtjlab.core.signals import signals_held
 from mtjlab.core.version import __version__
 
 # The netcdf export is the run's gridded dataset; datasets.py reads a store through the calls
@@ -198,14 +199,17 @@ class RunStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so a read-then-write (next index, finished
-        # check) cannot interleave with another writer.
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        # check) cannot interleave with another writer. Ctrl-C and SIGTERM wait for the commit
+        # or the rollback: one arriving between BEGIN and COMMIT left the connection inside a
+        # transaction, so the run could not even be marked interrupted.
+        with signals_held(None):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _require_run(self, run_id: int) -> None:
         if self._db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone():
