@@ -9,6 +9,8 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -272,6 +274,7 @@ def _in_parallel(ctx, wine, runner, pending, thresholds, known, workers, done) -
         mp.Process(
             target=_worker,
             args=(
+                os.getpid(),
                 queue,
                 ctx.params,
                 [k for k in pending if wine.group_of(k) in share],
@@ -306,11 +309,26 @@ def _in_parallel(ctx, wine, runner, pending, thresholds, known, workers, done) -
                 proc.join()
 
 
-def _worker(queue, params, solutions, states, thresholds, known) -> None:
+def _end_with(parent: int) -> None:
+    """End this worker as soon as ``parent`` is gone (a SIGKILL gives it no chance to end its
+    workers): a thread that looks every 0.2 s, so a worker blocked writing to a full pipe ends
+    too. Only the parent keeps the run store, so nothing a worker holds is lost."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mtjlab-parent-watch", daemon=True).start()
+
+
+def _worker(parent, queue, params, solutions, states, thresholds, known) -> None:
     # The parent owns the run: it ends the workers (SIGTERM, quietly) when it stops, also on
-    # Ctrl-C, which the terminal sends to the workers too.
+    # Ctrl-C, which the terminal sends to the workers too; if it is killed, they end by
+    # themselves.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with(parent)
     try:
         wine = Wine(params)
         bench = from_params(params["bench"])
