@@ -628,3 +628,26 @@ def test_a_signal_inside_a_commit_waits_for_it_and_the_store_stays_usable(tmp_pa
     assert store.run(run_id).status == "failed"  # the whole transaction was committed
     store.set_status(run_id, "interrupted")  # and the next one starts
     assert store.run(run_id).status == "interrupted"
+
+
+def test_a_store_another_process_creates_meanwhile_is_kept(tmp_path, monkeypatch):
+    # Two commands given the same new --store: the second to finish creating it used to replace
+    # the first one's file, losing its run and records.
+    path = tmp_path / "new.db"
+    create = RunStore._create
+
+    def create_after_a_rival(self):
+        monkeypatch.setattr(RunStore, "_create", create)
+        with RunStore(path) as rival:  # the other process gets there first
+            run = rival.create_run("read", {}, seed=0, snapshot={})
+            rival.begin_unit(run, "u")
+            rival.append(run, "u", {"x": 1})
+        create(self)
+
+    monkeypatch.setattr(RunStore, "_create", create_after_a_rival)
+    with RunStore(path) as store:
+        run = store.create_run("read", {}, seed=1, snapshot={})
+        assert [r.seed for r in store.runs()] == [0, 1]
+        assert [r["x"] for r in store.records(1)] == [1]
+        assert run == 2
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -117,7 +117,15 @@ class RunStore:
                 db.execute("PRAGMA journal_mode=WAL")
             finally:
                 db.close()
-            os.replace(tmp, self.path)
+            # A hard link appears only if nothing is there yet: a store another process created
+            # meanwhile is kept (replacing it lost that process's runs), and opened as it is.
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: rename unless it appeared
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
         finally:
             tmp.unlink(missing_ok=True)
 
