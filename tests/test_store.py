@@ -514,7 +514,7 @@ def test_export_refuses_an_unknown_format_and_a_failed_export_leaves_nothing(
         raise OSError("disk full")
 
     before = sorted(tmp_path.iterdir())
-    monkeypatch.setattr(mtjlab.runs.store, "_write_csv", half_written)
+    monkeypatch.setattr(mtjlab.runs.store, "write_csv", half_written)
     with pytest.raises(OSError, match="disk full"):
         store.export(run, "csv", tmp_path / "out.csv")
     assert sorted(tmp_path.iterdir()) == before

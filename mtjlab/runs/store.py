@@ -5,7 +5,6 @@ A killed process loses at most the record in flight, and a run resumes from its 
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import json
 import os
@@ -27,6 +26,7 @@ from mtjlab.core.version import __version__
 # it names (StoredRuns), so it imports nothing of this module.
 from mtjlab.runs.datasets import DATASETS, run_dataset, write_netcdf
 from mtjlab.runs.info import RunInfo
+from mtjlab.runs.tables import write_csv, write_parquet
 
 STORE_FORMATS = ("csv", "parquet", "netcdf")
 STATUSES = ("running", "interrupted", "finished", "failed")
@@ -424,7 +424,7 @@ class RunStore:
         columns = list(dict.fromkeys(key for row in rows for key in row)) or list(_RESERVED_KEYS)
         tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            {"csv": _write_csv, "parquet": _write_parquet}[fmt](tmp, columns, rows, info)
+            {"csv": write_csv, "parquet": write_parquet}[fmt](tmp, columns, rows, info)
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
@@ -471,54 +471,3 @@ def _scalar(key: object, value: Any) -> str | int | float | bool | None:
     raise TypeError(
         f"record key {key!r}: {type(value).__name__} is not a str, int, float, bool or None"
     )
-
-
-def _column(rows: list[dict], key: str) -> tuple[str, list]:
-    """A column's values and the one type they share: str, bool, int or float."""
-    values = [row.get(key) for row in rows]
-    present = [v for v in values if v is not None]
-    if any(isinstance(v, str) for v in present):
-        return "str", values
-    if present and all(isinstance(v, bool) for v in present):
-        return "bool", values
-    if present and all(isinstance(v, int) for v in present):
-        return "int", values
-    return "float", values
-
-
-def _times(values: list) -> list[datetime | None] | None:
-    """The ``time`` column as datetimes; None if it holds anything but the store's times (a
-    record key ``time`` committed before the key was reserved, with schema 1, is kept as is)."""
-    try:
-        return [None if v is None else datetime.fromisoformat(v) for v in values]
-    except (TypeError, ValueError):
-        return None
-
-
-def _write_csv(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if row.get(c) is None else row[c] for c in columns])
-
-
-def _write_parquet(tmp: Path, columns: list[str], rows: list[dict], info: RunInfo) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    types = {"str": pa.string(), "bool": pa.bool_(), "int": pa.int64(), "float": pa.float64()}
-    convert = {"str": str, "bool": bool, "int": int, "float": float}
-    arrays = {}
-    for key in columns:
-        kind, values = _column(rows, key)
-        times = _times(values) if key == "time" else None
-        if times is not None:  # a timestamp column, so readers get times rather than text
-            arrays[key] = pa.array(times, pa.timestamp("ms", tz="UTC"))
-            continue
-        plain = [None if v is None else convert[kind](v) for v in values]
-        arrays[key] = pa.array(plain, types[kind])
-    table = pa.table(arrays).replace_schema_metadata(
-        {"mtjlab_run": str(info.id), "mtjlab_kind": info.kind, "mtjlab_version": info.version}
-    )
-    pq.write_table(table, tmp)
