@@ -303,10 +303,11 @@ def _schema(path):
 def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_records(tmp_path):
     path = tmp_path / "runs.db"
     make_schema_1_store(path)
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     assert _schema(path) == ("1", ["id", "run_id", "unit", "idx", "data"])
     with RunStore(path) as s:
-        assert _schema(path) == ("2", ["id", "run_id", "unit", "idx", "data", "time"])
+        assert _schema(path) == ("3", ["id", "run_id", "unit", "idx", "data", "time"])
+        assert s.holder(1) is None  # schema 3's leases table is there, and empty
         before = datetime.now(timezone.utc)
         s.append(1, "array=1", {"row": 1, "resistance_ohm": 1.2e4})
         after = datetime.now(timezone.utc)
@@ -321,9 +322,9 @@ def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_records(tmp_path):
         # Upgrading once more, as a process that checked before another one upgraded would,
         # changes nothing: the version is read again under the write lock.
         s._upgrade()
-    with RunStore(path) as s:  # reopened: already schema 2, nothing to do
+    with RunStore(path) as s:  # reopened: already schema 3, nothing to do
         assert [r["time"] is None for r in s.records(1, with_time=True)] == [True, False]
-    assert _schema(path)[0] == "2"
+    assert _schema(path)[0] == "3"
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
@@ -342,7 +343,7 @@ def test_a_schema_1_store_that_cannot_be_written_is_refused_in_one_line(tmp_path
     with pytest.raises(StoreError) as refused:
         RunStore(path)
     assert str(refused.value) == (
-        f"{path}: cannot upgrade the store to schema 2 (attempt to write a readonly database)"
+        f"{path}: cannot upgrade the store to schema 3 (attempt to write a readonly database)"
     )
     monkeypatch.undo()
     assert _schema(path)[0] == "1"
@@ -651,3 +652,18 @@ def test_a_store_another_process_creates_meanwhile_is_kept(tmp_path, monkeypatch
         assert [r["x"] for r in store.records(1)] == [1]
         assert run == 2
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_schema_2_store_gains_the_leases_table_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "runs.db"
+    with RunStore(path) as s:
+        run = s.create_run("read", {}, seed=0, snapshot={})
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE leases")
+    db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    with RunStore(path) as s:
+        assert s.run(run).kind == "read"
+        s.drop_lease(run, s.take_lease(run))
+    assert _schema(path)[0] == "3"

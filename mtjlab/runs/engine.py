@@ -6,6 +6,9 @@ one. Each run's status stays true on every exit, and its ``summary.json`` is wri
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ from mtjlab.bench.description import from_params
 from mtjlab.core.events import ProgressCallback
 from mtjlab.runs.context import Context
 from mtjlab.runs.registry import EXPERIMENTS, experiment
-from mtjlab.runs.store import RunStore, StoreError
+from mtjlab.runs.store import HEARTBEAT_S, RunStore, StoreError
 
 #: Status of a run that is not finished and may be resumed.
 RESUMABLE = ("running", "interrupted", "failed")
@@ -44,27 +47,52 @@ def resume(store: RunStore, run_id: int, *, progress: ProgressCallback | None = 
 
 
 def execute(store: RunStore, run_id: int, *, progress: ProgressCallback | None = None) -> dict:
-    """Measure (the rest of) a run, keep its status true on every exit, write its summary."""
-    info = store.run(run_id)
-    out = Path(info.parameters["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(store, run_id, info.parameters, out, progress)
-    store.set_status(run_id, "running")
-    try:
-        summary = experiment(info.kind).run(ctx)
-    except KeyboardInterrupt:
-        store.set_status(run_id, "interrupted")
-        raise
-    except BaseException:
-        store.set_status(run_id, "failed")
-        raise
-    store.set_status(run_id, "finished")
+    """Measure (the rest of) a run, keep its status true on every exit, write its summary.
+
+    The run is this process's alone while it measures: a second process that asks for it is
+    refused, naming this one (:class:`~mtjlab.runs.store.RunBusyError`).
+    """
+    with owning(store, run_id):
+        info = store.run(run_id)
+        out = Path(info.parameters["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        ctx = Context(store, run_id, info.parameters, out, progress)
+        store.set_status(run_id, "running")
+        try:
+            summary = experiment(info.kind).run(ctx)
+        except KeyboardInterrupt:
+            store.set_status(run_id, "interrupted")
+            raise
+        except BaseException:
+            store.set_status(run_id, "failed")
+            raise
+        store.set_status(run_id, "finished")
     summary = {"run": run_id, "kind": info.kind, "store": str(store.path), **summary}
     if ctx.emulated is not None:  # a dry run: what the bench would have taken
         summary["bench_time_s"] = ctx.emulated.clock.now_s
         summary["round_trips"] = ctx.emulated.round_trips()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
     return summary
+
+
+@contextmanager
+def owning(store: RunStore, run_id: int) -> Iterator[None]:
+    """Hold run ``run_id``'s lease for the block, with a heartbeat every HEARTBEAT_S from a
+    thread of its own (on its own connection), so that a process on another host sharing the
+    store sees this one alive; the lease is given up however the block ends."""
+    token = store.take_lease(run_id)
+    stop = threading.Event()
+
+    thread = threading.Thread(
+        target=store.heartbeat, args=(run_id, token, stop), name="mtjlab-lease", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2 * HEARTBEAT_S)
+        store.drop_lease(run_id, token)
 
 
 def _plain(value: object) -> object:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,13 +35,26 @@ STATUSES = ("running", "interrupted", "finished", "failed")
 APPLICATION_ID = 0x4D544A4C  # "MTJL": marks an SQLite file as an mtjlab store
 #: 1: the first schema. 2: records.time, when each record was committed (NULL for records
 #: committed under schema 1; a schema-1 store is upgraded to 2 when opened, see _upgrade).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Keys the store adds to the records it hands back and to the exported tables, so no record
 #: may use them: run, unit, index and the commit time.
 _RESERVED_KEYS = ("run", "unit", "index", "time")
 
-_SCHEMA = """
+#: Who is measuring a run: one row while a process measures it (schema 3).
+_LEASES = """
+CREATE TABLE IF NOT EXISTS leases (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id), pid INTEGER NOT NULL, host TEXT NOT NULL,
+    token TEXT NOT NULL, since TEXT NOT NULL, heartbeat TEXT NOT NULL
+);
+"""
+#: A lease of another host whose heartbeat is older than this is taken as its process's death
+#: (on this host the process itself is asked); heartbeats come every HEARTBEAT_S.
+STALE_S = 60.0
+HEARTBEAT_S = 5.0
+
+_SCHEMA = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL,
@@ -56,6 +71,9 @@ CREATE TABLE records (
     UNIQUE (run_id, unit, idx)
 );
 """
+    + _LEASES
+)
+
 # records.time may be NULL in every store, new or upgraded, so both have the same schema: only
 # records committed before a schema-1 store was upgraded lack it. It is text like every other
 # time in the store: UTC, ISO 8601 with milliseconds (_now), which sorts as it reads.
@@ -67,6 +85,10 @@ class StoreError(ValueError):
 
 class NotAStoreError(StoreError):
     """The file exists but is not an mtjlab store; it was left untouched."""
+
+
+class RunBusyError(StoreError):
+    """A run that another live process is measuring: one owner per run."""
 
 
 class UnknownRunError(StoreError):
@@ -89,8 +111,15 @@ class RunStore:
             if not self.path.parent.is_dir():
                 raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
             self._create()
-        self._check_existing()
+        key = self.path.resolve()
+        if not _OPEN.get(key):
+            # Checked only when no connection of this process has the file open: closing a file
+            # Python opened drops every POSIX lock the process holds on it, SQLite's included,
+            # and another process would then read the store as if its WAL were not there.
+            self._check_existing()
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        self._key = key
+        _OPEN[key] = _OPEN.get(key, 0) + 1
         # WAL with synchronous=NORMAL: a commit survives a killed process (not a power cut) and
         # costs no fsync, so committing every record stays cheap.
         try:
@@ -101,7 +130,7 @@ class RunStore:
             if self._check_schema(self._db) < SCHEMA_VERSION:
                 self._upgrade()
         except BaseException:
-            self._db.close()
+            self.close()
             raise
 
     def _create(self) -> None:
@@ -183,20 +212,29 @@ class RunStore:
 
         Schema 1 to 2 adds ``records.time``; records committed before the upgrade keep NULL
         there (their commit time was never stored), and ``records()`` gives them ``None``.
+        Schema 2 to 3 adds the ``leases`` table (who is measuring a run).
         """
         try:
             with self._transaction() as db:
                 # Read again under the write lock: another process may have upgraded the store
                 # between our check and BEGIN IMMEDIATE, and ADD COLUMN must run only once.
-                if self._check_schema(db) == 1:
+                version = self._check_schema(db)
+                if version == 1:
                     db.execute("ALTER TABLE records ADD COLUMN time TEXT")
-                    db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+                if version < 3:
+                    db.execute(_LEASES)
+                    db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                               (str(SCHEMA_VERSION),))  # fmt: skip
         except sqlite3.Error as e:  # a read-only file, say: say what was being done
-            raise StoreError(f"{self.path}: cannot upgrade the store to schema 2 ({e})") from None
+            raise StoreError(
+                f"{self.path}: cannot upgrade the store to schema {SCHEMA_VERSION} ({e})"
+            ) from None
 
     def close(self) -> None:
         """Close the file; every appended record is already committed."""
         self._db.close()
+        if _OPEN.get(self._key):
+            _OPEN[self._key] -= 1
 
     def __enter__(self) -> RunStore:
         return self
@@ -268,8 +306,70 @@ class RunStore:
             info["parameters"] = json.loads(info["parameters"])
             info["snapshot"] = json.loads(info["snapshot"])
             info["seed"] = None if info["seed"] is None else int(info["seed"])
+            if info["status"] == "running" and self._orphaned(info["id"]):
+                info["status"] = "interrupted"  # its process died without saying so (SIGKILL)
             infos.append(RunInfo(**info))
         return infos
+
+    # -- who measures a run ------------------------------------------------------------------
+
+    def _orphaned(self, run_id: int) -> bool:
+        """A lease is left whose process is gone: it was killed while it measured the run."""
+        row = self._db.execute(
+            "SELECT pid, host, heartbeat FROM leases WHERE run_id=?", (run_id,)
+        ).fetchone()
+        return row is not None and not _alive(*row)
+
+    def holder(self, run_id: int) -> tuple[int, str, str] | None:
+        """``(pid, host, since)`` of the live process measuring ``run_id``, or None."""
+        row = self._db.execute(
+            "SELECT pid, host, since, heartbeat FROM leases WHERE run_id=?", (run_id,)
+        ).fetchone()
+        if row is None or not _alive(row[0], row[1], row[3]):
+            return None
+        return row[0], row[1], row[2]
+
+    def take_lease(self, run_id: int) -> str:
+        """Record this process as the one measuring ``run_id``, and return the lease's token.
+
+        A lease whose process is gone (ended on this host, or silent for :data:`STALE_S` on
+        another) is taken over; one whose process lives is a :class:`RunBusyError` naming it.
+        """
+        token = uuid.uuid4().hex
+        with self._transaction() as db:
+            self._require_run(run_id)
+            holder = self.holder(run_id)
+            if holder is not None:
+                pid, host, since = holder
+                raise RunBusyError(
+                    f"{self.path}: run {run_id} is being measured by process {pid} on {host} "
+                    f"since {since[:19]}; let it finish or stop it, then resume"
+                )
+            now = _now()
+            db.execute(
+                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, os.getpid(), _HOST, token, now, now),
+            )
+        return token
+
+    def heartbeat(self, run_id: int, token: str, stop: threading.Event) -> None:
+        """Say every :data:`HEARTBEAT_S` that the holder of lease ``token`` lives, until
+        ``stop`` is set: for a thread of its own, on a connection of its own (SQLite's; one more
+        RunStore would open the file from Python, see ``__init__``)."""
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        try:
+            while not stop.wait(HEARTBEAT_S):
+                db.execute(
+                    "UPDATE leases SET heartbeat=? WHERE run_id=? AND token=?",
+                    (_now(), run_id, token),
+                )
+        finally:
+            db.close()
+
+    def drop_lease(self, run_id: int, token: str) -> None:
+        """Give the run up (only the lease ``token``: never another process's)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM leases WHERE run_id=? AND token=?", (run_id, token))
 
     def set_status(self, run_id: int, status: str) -> None:
         """Set the status; ``finished``/``failed`` stamp ``ended``, ``running`` clears it."""
@@ -439,6 +539,28 @@ class RunStore:
         if info.units_done == 0:
             raise StoreError(f"{where} has no finished unit, so no netcdf {out}; export csv")
         return write_netcdf(run_dataset(self, info.id), out)  # written aside, then renamed
+
+
+_HOST = socket.gethostname()
+#: Connections this process has open, by resolved store path.
+_OPEN: dict[Path, int] = {}
+
+
+def _alive(pid: int, host: str, heartbeat: str) -> bool:
+    """Whether a lease's process still measures: a heartbeat within STALE_S, and on this host
+    the process itself there (a killed process is seen at once; a reused pid once it is stale)."""
+    age_s = (datetime.now(timezone.utc) - datetime.fromisoformat(heartbeat)).total_seconds()
+    if age_s > STALE_S:
+        return False
+    if host != _HOST:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
 
 
 def _now() -> str:
