@@ -516,7 +516,7 @@ def test_export_refuses_an_unknown_format_and_a_failed_export_leaves_nothing(
 
     before = sorted(tmp_path.iterdir())
     monkeypatch.setattr(mtjlab.runs.store, "write_csv", half_written)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StoreError, match="out.csv: cannot write the export \\(disk full\\)"):
         store.export(run, "csv", tmp_path / "out.csv")
     assert sorted(tmp_path.iterdir()) == before
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -45,11 +46,31 @@ def out_and_store(args: argparse.Namespace, kind: str) -> tuple[Path, Path]:
         raise UsageError(f"--out {out}: {out.parent} is not an existing folder")
     if not os.access(out if out.exists() else out.parent, os.W_OK):
         raise UsageError(f"--out {out}: not writable")
+    _try_to_write_in(out)
     out = out.resolve()
     store = args.store or out / "runs.db"
     if args.store is not None and not args.store.parent.is_dir():
         raise UsageError(f"--store {args.store}: folder {args.store.parent} does not exist")
     return out, store
+
+
+def _try_to_write_in(out: Path) -> None:
+    """Write and remove a file in the output folder (made, and removed again, if it was not
+    there), so that a folder the system will not write in (/proc, a full or read-only disk that
+    os.access does not see) is refused before training or measuring, not after."""
+    made = not out.exists()
+    try:
+        if made:
+            out.mkdir()
+        probe = out / f".mtjlab-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        if made:
+            with contextlib.suppress(OSError):  # not made, or not empty: left as it is
+                out.rmdir()
 
 
 def open_store(path: Path, out: Path) -> RunStore:

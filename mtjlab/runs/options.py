@@ -29,6 +29,7 @@ from mtjlab.runs.values import (
     VOLTS,
     OptionError,
     ValueKind,
+    bounded,
 )
 
 #: How many arrays the built-in simulated die has (for help texts; a bench says its own).
@@ -190,7 +191,7 @@ WRITE_VERIFY = (
     Option(
         "max_attempts",
         "--max-attempts",
-        POSITIVE_INT,
+        bounded(POSITIVE_INT, 1000),
         default=6,
         help="pulses a cell may get before it is reported stuck (default 6)",
         group=_WV,
@@ -198,7 +199,7 @@ WRITE_VERIFY = (
     Option(
         "max_passes",
         "--max-passes",
-        POSITIVE_INT,
+        bounded(POSITIVE_INT, 1000),
         default=12,
         help="verify passes at most (default 12)",
         group=_WV,

@@ -107,6 +107,13 @@ class RunStore:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        try:
+            self._open()
+        except (sqlite3.Error, OSError) as exc:  # a file system that will not have it
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreError(f"{self.path}: cannot open the run store ({reason})") from None
+
+    def _open(self) -> None:
         if not self.path.exists():
             if not self.path.parent.is_dir():
                 raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
@@ -526,6 +533,8 @@ class RunStore:
         try:
             {"csv": write_csv, "parquet": write_parquet}[fmt](tmp, columns, rows, info)
             os.replace(tmp, out)
+        except OSError as exc:  # said of the file asked for, not of the one written aside
+            raise StoreError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
         finally:
             tmp.unlink(missing_ok=True)
         return out
@@ -538,7 +547,10 @@ class RunStore:
             raise StoreError(f"{where} has no dataset layout, so no netcdf {out}; export csv")
         if info.units_done == 0:
             raise StoreError(f"{where} has no finished unit, so no netcdf {out}; export csv")
-        return write_netcdf(run_dataset(self, info.id), out)  # written aside, then renamed
+        try:
+            return write_netcdf(run_dataset(self, info.id), out)  # written aside, then renamed
+        except OSError as exc:
+            raise StoreError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
 
 
 _HOST = socket.gethostname()

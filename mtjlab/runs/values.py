@@ -70,6 +70,28 @@ def _parse_positive_int(text: str) -> int:
     return value
 
 
+#: The most of each repeated thing a run may ask for: far more than a bench does in a week, few
+#: enough that checking and storing what is asked costs no more than a few hundred megabytes
+#: (reproduce trains its networks in one batch: 10,000 of them are about 70 MB).
+MAX_AMPLITUDES = 200
+MAX_COUNT = 10_000
+
+
+def bounded(kind: ValueKind, high: int = MAX_COUNT) -> ValueKind:
+    """``kind`` (a whole number) at most ``high``: a count of patterns, solutions, trials, ..."""
+
+    def at_most(value: int) -> int:
+        if value > high:
+            raise OptionError(f"expected at most {high}, got {value}")
+        return value
+
+    return ValueKind(
+        f"{kind.name} <= {high}",
+        lambda text: at_most(kind.parse(text)),
+        lambda value: at_most(kind.check(value)),
+    )
+
+
 NON_NEGATIVE_INT = ValueKind(
     "non_negative_int", _parse_non_negative_int, lambda v: _whole(v, 0, "a whole number >= 0")
 )
@@ -267,9 +289,12 @@ ARRAY_INDEX = ValueKind(
 def _grid(start: float, stop: float, step: float, shown: object) -> list[float]:
     if not (0 < start < stop and step > 0 and np.isfinite([start, stop, step]).all()):
         raise OptionError(f"expected 0 < START < STOP and STEP > 0, got {shown!r}")
-    n = int(np.floor((stop - start) / step + 1e-9)) + 1
-    if n > 200:
-        raise OptionError(f"{shown!r} makes {n} amplitudes; at most 200")
+    steps = (stop - start) / step  # may be inf (0.4:1e308:0.01): compared before int()
+    if not steps < MAX_AMPLITUDES:
+        raise OptionError(f"{shown!r} makes more than {MAX_AMPLITUDES} amplitudes")
+    n = int(np.floor(steps + 1e-9)) + 1
+    if n > MAX_AMPLITUDES:
+        raise OptionError(f"{shown!r} makes {n} amplitudes; at most {MAX_AMPLITUDES}")
     return [round(start + k * step, 9) for k in range(n)]
 
 
@@ -289,8 +314,8 @@ def _check_amplitudes(value: Any) -> list[float]:
         amplitudes = [_number(v, "amplitudes in volts") for v in value]
     except TypeError:
         raise OptionError(f"expected amplitudes in volts, got {value!r}") from None
-    if not amplitudes or len(amplitudes) > 200:
-        raise OptionError(f"expected 1 to 200 amplitudes, got {len(amplitudes)}")
+    if not amplitudes or len(amplitudes) > MAX_AMPLITUDES:
+        raise OptionError(f"expected 1 to {MAX_AMPLITUDES} amplitudes, got {len(amplitudes)}")
     if not all(math.isfinite(a) and a > 0 for a in amplitudes):
         raise OptionError(f"expected amplitudes > 0 V, got {value!r}")
     return sorted(set(amplitudes))

@@ -361,5 +361,23 @@ def chip_spec(name: str, changes: Mapping[str, Any] | None = None) -> ChipSpec:
     unknown = sorted(set(changes) - known)
     if unknown:
         raise ValueError(f"unknown chip field(s) {unknown}; known: {sorted(known)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
-    return replace(spec, **values)
+    return replace(spec, **{k: _as_field(k, v, getattr(spec, k)) for k, v in changes.items()})
+
+
+def _as_field(name: str, value: Any, current: Any) -> Any:
+    """``value`` as field ``name`` holds it (like the preset's ``current``), or a ValueError:
+    a count is a whole number, a list is a list of numbers, text is text."""
+    if isinstance(current, tuple):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ValueError(f"chip field {name}={value!r}: expected a list of numbers")
+        return tuple(value)
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise ValueError(f"chip field {name}={value!r}: expected text")
+        return value
+    number = check_scalar(value, f"chip field {name}", type_error=ValueError)
+    if isinstance(current, int) and not isinstance(current, bool):
+        if not float(number).is_integer():
+            raise ValueError(f"chip field {name}={value!r}: expected a whole number")
+        return int(number)
+    return value  # a number, as given (so a refusal further on quotes what was given)

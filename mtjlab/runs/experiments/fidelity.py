@@ -28,6 +28,7 @@ from mtjlab.runs.values import (
     PATH,
     TEXT,
     OptionError,
+    bounded,
 )
 
 _FIXED_KINDS = [k for k in PATTERN_KINDS if k != "random"]
@@ -37,7 +38,7 @@ OPTIONS = (
     Option(
         "patterns",
         "--patterns",
-        NON_NEGATIVE_INT,
+        bounded(NON_NEGATIVE_INT),
         default=2,
         help="number of random patterns (default 2)",
     ),

@@ -42,12 +42,17 @@ from mtjlab.runs.values import (
     TEXT,
     VOLTS,
     OptionError,
+    bounded,
 )
 from mtjlab.sim.statistics import pair_weight_sampler
 
 OPTIONS = (
     Option(
-        "solutions", "--solutions", POSITIVE_INT, default=300, help="binary solutions (default 300)"
+        "solutions",
+        "--solutions",
+        bounded(POSITIVE_INT),
+        default=300,
+        help="binary solutions (default 300)",
     ),
     replace(SEED, help="seed of the chip, the train/test split and the training (default 0)"),
     Option(
@@ -117,7 +122,7 @@ OPTIONS = (
     Option(
         "workers",
         "--workers",
-        POSITIVE_INT,
+        bounded(POSITIVE_INT, 1024),
         help="processes writing arrays side by side, each array's solutions in order in one "
         "of them; the results are those of one process (default: 2, or 1 on one core; 1 with "
         "--bench, whose instruments one process drives)",

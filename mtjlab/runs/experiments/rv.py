@@ -28,6 +28,7 @@ from mtjlab.runs.values import (
     SECONDS,
     VOLTS,
     OptionError,
+    bounded,
 )
 
 OPTIONS = (
@@ -42,7 +43,9 @@ OPTIONS = (
     ),
     Option("step_v", "--step", VOLTS, default=0.02, help="amplitude step (default 0.02)"),
     Option("width_s", "--width", SECONDS, default=100e-9, help="pulse width (default 100ns)"),
-    Option("cycles", "--cycles", POSITIVE_INT, default=2, help="loops per cell (default 2)"),
+    Option(
+        "cycles", "--cycles", bounded(POSITIVE_INT), default=2, help="loops per cell (default 2)"
+    ),
     SCHEME,
 )
 

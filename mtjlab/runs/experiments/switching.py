@@ -33,6 +33,7 @@ from mtjlab.runs.values import (
     VOLTS,
     WIDTH_LIST,
     OptionError,
+    bounded,
 )
 
 OPTIONS = (
@@ -70,7 +71,13 @@ OPTIONS = (
         metavar="WIDTHS",
         help="pulse widths, comma separated (default 100ns,1us)",
     ),
-    Option("trials", "--trials", POSITIVE_INT, default=20, help="trials per point (default 20)"),
+    Option(
+        "trials",
+        "--trials",
+        bounded(POSITIVE_INT),
+        default=20,
+        help="trials per point (default 20)",
+    ),
     Option(
         "reset_amplitude_v",
         "--reset-amplitude",
