@@ -2,6 +2,10 @@
 any work starts: no traceback, no output folder, no training first."""
 
 import argparse
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -90,3 +94,44 @@ def test_the_option_kinds_refuse_with_argparse_messages():
     for _, option in _numeric_options():
         with pytest.raises(argparse.ArgumentTypeError):
             option.kind.parse("not a number at all")
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_while_training_ends_in_one_line(tmp_path, signum, status):
+    # A traceback on 0a933d7: reproduce trains its networks before the run begins.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mtjlab",
+            "reproduce",
+            "--solutions",
+            "3000",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    err = ""
+    while "training binary networks" not in err:
+        err += proc.stderr.readline()
+    time.sleep(0.5)
+    proc.send_signal(signum)
+    err += proc.communicate(timeout=60)[1]
+    assert proc.returncode == status, err
+    assert "interrupted before anything was measured" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pattern_file_past_the_csv_field_limit_is_one_line(tmp_path, capsys):
+    pattern = tmp_path / "p.csv"
+    pattern.write_text("0," + "1" * 200_000 + "\n")
+    assert main(["write", str(pattern), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "field larger than field limit" in err
+    pattern.write_text("0,x" + "y" * 100_000 + "\n")
+    assert main(["write", str(pattern), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 300 and "(100001 chars)" in err

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mtjlab.cli.experiments import add_experiment_commands
 from mtjlab.cli.manage import add_manage_commands
+from mtjlab.cli.running import interrupted_status, terminate_as_interrupt
 from mtjlab.core.schemes import READ_BIASES
 from mtjlab.core.version import __version__
 from mtjlab.report import check_figure_path, format_resistance_map, plot_resistance_map
@@ -120,9 +121,15 @@ def _handle(args: argparse.Namespace) -> int:
     ``MTJLAB_DEBUG=1`` shows the traceback instead, for reporting a bug.
     """
     try:
-        return int(args.handler(args))
+        with terminate_as_interrupt():  # SIGTERM while checking or training ends as Ctrl-C
+            return int(args.handler(args))
     except BrokenPipeError:
         raise
+    except KeyboardInterrupt as exc:  # before a run began (training, checking): nothing to keep
+        if os.environ.get("MTJLAB_DEBUG"):
+            raise
+        print("\nmtjlab: interrupted before anything was measured", file=sys.stderr)
+        return interrupted_status(exc)
     except (ValueError, OSError) as exc:
         if os.environ.get("MTJLAB_DEBUG"):
             raise

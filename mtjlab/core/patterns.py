@@ -48,6 +48,16 @@ def make_pattern(
     return board if kind == "checkerboard" else (1 - board).astype(np.int8)
 
 
+#: The largest pattern file read: a 1024x1024 array written as "AP," is 3 MB.
+MAX_PATTERN_BYTES = 4 * 1024 * 1024
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    """A value as an error quotes it: stripped, and cut short past ``limit`` characters."""
+    text = text.strip()
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} chars)"
+
+
 def load_pattern(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Read a pattern file; with ``shape``, the pattern must have that shape exactly.
 
@@ -59,6 +69,12 @@ def load_pattern(path: str | Path, shape: tuple[int, int] | None = None) -> np.n
     path = Path(path)
     if not path.is_file():
         raise PatternError(f"{path}: no such pattern file")
+    size = path.stat().st_size
+    if size > MAX_PATTERN_BYTES:
+        raise PatternError(
+            f"{path}: {size} bytes; a pattern file is at most {MAX_PATTERN_BYTES} "
+            "(a 1024x1024 array of P/AP)"
+        )
     rows: list[list[int]] = []
     try:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -72,7 +88,7 @@ def load_pattern(path: str | Path, shape: tuple[int, int] | None = None) -> np.n
                     value = _CELL_VALUES.get(text.strip().lower())
                     if value is None:
                         raise PatternError(
-                            f"{path}, line {line_no}, column {col + 1}: {text.strip()!r} is not "
+                            f"{path}, line {line_no}, column {col + 1}: {_excerpt(text)} is not "
                             "a cell state (expected 0 or 1, or P or AP)"
                         )
                     row.append(value)
@@ -84,6 +100,8 @@ def load_pattern(path: str | Path, shape: tuple[int, int] | None = None) -> np.n
                 rows.append(row)
     except UnicodeDecodeError:
         raise PatternError(f"{path}: not a text file (expected a CSV of 0/1 or P/AP)") from None
+    except csv.Error as exc:  # a field past the csv module's limit, a stray NUL, ...
+        raise PatternError(f"{path}: not a CSV of 0/1 or P/AP ({exc})") from None
     if not rows:
         raise PatternError(f"{path}: no pattern rows (expected a CSV of 0/1 or P/AP)")
     pattern = np.array(rows, dtype=np.int8)
