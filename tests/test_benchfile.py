@@ -16,6 +16,9 @@ from mtjlab.bench.file import (
     load_bench,
     parse_bench,
 )
+from mtjlab.core.limits import LIMIT_NAMES
+from mtjlab.sim.chip import Chip
+from mtjlab.sim.limits import chip_limits
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -241,3 +244,67 @@ def test_any_damaged_entry_is_a_bench_file_error_or_still_a_bench(data):
         assert str(exc).startswith("b.yaml: ")
     else:
         assert parsed.terminals and parsed.arrays
+
+
+# -- what 0a933d7 accepted or answered with a traceback (issue 23, failures 6 and 7) --------------
+
+
+def _chip_limits() -> dict:
+    own = chip_limits(Chip.from_seed(0)).as_dict()
+    return {name: own[name] for name in LIMIT_NAMES}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("instruments", "smu_a", "options"), {"channel": {}},
+         "instruments.smu_a.options.channel = {}: expected a number or a name"),
+        (("instruments", "smu_a", "options"), {"channel": "a", "timeout": -5},
+         "instruments.smu_a.options.timeout = -5: expected a whole number of ms"),
+        (("timing",), {"command_latency_s": 1e308}, "command_latency_s = 1e+308: expected at most"),
+        (("timing",), {"relay_settle_s": 120}, "timing.relay_settle_s = 120: expected at most 60"),
+    ],
+)  # fmt: skip
+def test_values_that_make_no_physical_sense_are_refused(path, value, message):
+    data = _set(copy.deepcopy(builtin()), path, value)
+    with pytest.raises(BenchFileError) as info:
+        parse_bench(data, "b.yaml")
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "factor", "bound"),
+    [("max_device_v", 3.0, "at most"), ("max_width_s", 1e6, "at most"),
+     ("min_width_s", 1e-3, "at least"), ("max_read_v", 2.0, "at most")],
+)  # fmt: skip
+def test_an_emulated_benchs_limits_are_never_wider_than_its_chips(name, factor, bound):
+    limits = _chip_limits()
+    data = builtin()
+    data["limits"] = {**limits, name: limits[name] * factor}
+    with pytest.raises(BenchFileError, match=f"limits.{name} = .*: expected {bound} the emulated"):
+        parse_bench(data, "b.yaml")
+    data["limits"] = limits  # the chip's own, or narrower, are taken
+    assert parse_bench(data, "b.yaml").limits.max_write_v == limits["max_write_v"]
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 15)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BenchFileError, match="more than 100 YAML aliases"):
+        load_bench(path)
+
+
+def test_deep_nesting_is_refused_before_it_recurses(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(BenchFileError, match="nested deeper than 20 levels at line 1"):
+        load_bench(path)
+
+
+def test_a_huge_value_is_quoted_by_an_excerpt(tmp_path):
+    data = _set(copy.deepcopy(builtin()), ("name",), {"x" * 10: ["y" * 100_000] * 1000})
+    with pytest.raises(BenchFileError) as info:
+        parse_bench(data, "b.yaml")
+    assert len(str(info.value)) < 400

@@ -7,10 +7,14 @@ What each read and write scheme needs of the wiring is in ``docs/bench.md``.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
+import reprlib
 from pathlib import Path
 from typing import Any, NoReturn
+
+import yaml
 
 from mtjlab.core.limits import LIMIT_NAMES, Limits
 from mtjlab.core.wiring import (
@@ -24,9 +28,18 @@ from mtjlab.core.wiring import (
 from mtjlab.instruments import DRIVERS, SwitchMatrix, driver_for
 from mtjlab.instruments.registry import ROLES, role_of
 from mtjlab.instruments.roles import ChannelSpecError
-from mtjlab.sim.chip import chip_spec
+from mtjlab.sim.chip import Chip, chip_spec
+from mtjlab.sim.limits import chip_limits
 
 KINDS = ("emulated", "real")
+#: Bounds of a bench file's text: far above any bench (the built-in one is about 2 KB).
+MAX_BENCH_CHARS = 1_000_000
+MAX_YAML_ALIASES = 100
+MAX_YAML_DEPTH = 20
+#: The longest relay settling, latency or VISA timeout a bench file may state: anything longer
+#: is a typo in the unit (a latency of 1e308 s stops a dry run for ever).
+MAX_TIMING_S = 60.0
+MAX_TIMEOUT_MS = 600_000
 TIMING_DEFAULTS = {
     "relay_settle_s": 3e-3,
     "line_frequency_hz": 50.0,
@@ -68,9 +81,12 @@ def read_bench_text(path: str | os.PathLike) -> str:
 
 def parse_bench_text(text: str, source: str) -> Bench:
     """Check a bench file's text, read from ``source``."""
-    import yaml
-
+    if len(text) > MAX_BENCH_CHARS:
+        raise BenchFileError(
+            f"{source}: {len(text)} characters; a bench file is at most {MAX_BENCH_CHARS}"
+        )
     try:
+        _check_yaml_shape(text, source)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
@@ -79,6 +95,31 @@ def parse_bench_text(text: str, source: str) -> Bench:
             f"{source}: not valid YAML{at}: {getattr(exc, 'problem', exc)}"
         ) from None
     return parse_bench(data, source)
+
+
+def _check_yaml_shape(text: str, source: str) -> None:
+    """Refuse, from the parser's events and before any value is built, what no bench needs and
+    an attack on the loader would: more than a few aliases (a 2.4 KB alias bomb expands to
+    gigabytes), or nesting deeper than a few levels (thousands end in RecursionError)."""
+    aliases = depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise BenchFileError(
+                    f"{source}: more than {MAX_YAML_ALIASES} YAML aliases (*name); write the "
+                    "values out"
+                )
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise BenchFileError(
+                    f"{source}: nested deeper than {MAX_YAML_DEPTH} levels at line "
+                    f"{mark.line + 1}; a bench file has a few"
+                )
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def builtin_bench_path() -> Path:
@@ -121,6 +162,8 @@ def parse_bench(data: object, source: str = "<bench>") -> Bench:
     elif "chip" in top:
         c.fail("chip", top["chip"], "no chip section on a real bench (its chip is real)")
     limits = _limits(c, top.get("limits"), required=kind == "real")
+    if chip is not None and limits is not None:
+        _within_the_chips(c, limits, Chip.from_seed(chip["seed"], chip["spec"]))
     timing = _timing(c, top.get("timing", {}))
     tsp_link_node = None
     if "tsp_link" in top:
@@ -152,8 +195,6 @@ def _matrix_driver(model: str) -> type[SwitchMatrix]:
 def _driver_options(model: str) -> tuple[str, ...]:
     """Keyword arguments a model's driver takes besides its adapter and name, and the VISA
     session's timeout (ms), which every VISA driver passes on."""
-    import inspect
-
     parameters = inspect.signature(driver_for(model)).parameters
     named = [
         n
@@ -179,9 +220,15 @@ def _instruments(c: _Checker, value: object) -> dict[str, InstrumentEntry]:
         resource = c.text(e["resource"], f"{key}.resource")
         options = c.mapping(e.get("options", {}), f"{key}.options")
         allowed = _driver_options(model)
-        for option in options:
+        for option, v in options.items():
             if option not in allowed:
                 c.fail(f"{key}.options", option, f"options of {model}: " + ", ".join(allowed))
+            if isinstance(v, (dict, list)) or v is None:
+                c.fail(f"{key}.options.{option}", v, "a number or a name")
+        if "timeout" in options:
+            t = options["timeout"]
+            if isinstance(t, bool) or not isinstance(t, int) or not 0 < t <= MAX_TIMEOUT_MS:
+                c.fail(f"{key}.options.timeout", t, f"a whole number of ms, 1 to {MAX_TIMEOUT_MS}")
         out[name] = InstrumentEntry(name, model, resource, dict(options))
     return out
 
@@ -307,6 +354,22 @@ def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
         raise BenchFileError(f"{c.source}: limits: {exc}") from None
 
 
+def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
+    """An emulated bench's stated limits may be narrower than its chip's own, never wider:
+    wider, the dry run would accept pulses that break the emulated devices down."""
+    own = chip_limits(chip)
+    for name in LIMIT_NAMES:
+        stated, allowed = getattr(limits, name), getattr(own, name)
+        wider = stated < allowed if name == "min_width_s" else stated > allowed
+        if wider:
+            bound = "at least" if name == "min_width_s" else "at most"
+            c.fail(
+                f"limits.{name}",
+                stated,
+                f"{bound} the emulated chip's own {allowed:g} ({own.reasons.get(name, '')})",
+            )
+
+
 def _tsp_link(
     c: _Checker,
     value: object,
@@ -349,6 +412,8 @@ def _timing(c: _Checker, value: object) -> dict[str, float]:
     out = dict(TIMING_DEFAULTS)
     for name, v in section.items():
         out[name] = c.positive(v, f"timing.{name}", allow_zero=name != "line_frequency_hz")
+        if name.endswith("_s") and out[name] > MAX_TIMING_S:
+            c.fail(f"timing.{name}", v, f"at most {MAX_TIMING_S:g} s")
     if out["line_frequency_hz"] not in (50.0, 60.0):
         c.fail("timing.line_frequency_hz", section["line_frequency_hz"], "50 or 60")
     return out
@@ -363,7 +428,7 @@ class _Checker:
 
     def fail(self, key: str, value: object, allowed: str) -> NoReturn:
         where = key or "(top level)"
-        raise BenchFileError(f"{self.source}: {where} = {value!r}: expected {allowed}")
+        raise BenchFileError(f"{self.source}: {where} = {_excerpt(value)}: expected {allowed}")
 
     def missing(self, key: str, allowed: str) -> NoReturn:
         raise BenchFileError(f"{self.source}: {key} is missing: {allowed}")
@@ -408,6 +473,14 @@ class _Checker:
         if not ok:
             self.fail(key, value, "a finite number " + (">= 0" if allow_zero else "> 0"))
         return float(value)  # type: ignore[arg-type]
+
+
+def _excerpt(value: object, limit: int = 80) -> str:
+    """A value as an error quotes it, cut short: the repr of a whole mapping can be megabytes."""
+    short = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+    short.maxlevel, short.maxdict, short.maxlist = 2, 4, 4
+    short.maxstring = short.maxother = limit
+    return short.repr(value)
 
 
 def _join(key: str, sub: object) -> str:
