@@ -255,14 +255,29 @@ class RunStore:
         # check) cannot interleave with another writer. Ctrl-C and SIGTERM wait for the commit
         # or the rollback: one arriving between BEGIN and COMMIT left the connection inside a
         # transaction, so the run could not even be marked interrupted.
-        with signals_held(None):
+        with signals_held(None), self._said_of_the_file():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # (SQLite may have rolled back by itself)
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _said_of_the_file(self) -> Iterator[None]:
+        """An SQLite failure (a full disk, a lock held past the timeout, a read-only file) as
+        one line naming the store and what to do; what was committed before it is kept."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            hint = {
+                "database or disk is full": "free some space, then resume the run",
+                "database is locked": "another process holds the store; let it finish",
+                "attempt to write a readonly database": "make the file writable",
+            }.get(str(exc), "check the file (sqlite3 FILE 'PRAGMA integrity_check')")
+            raise StoreError(f"{self.path}: {exc}; {hint}") from None
 
     def _require_run(self, run_id: int) -> None:
         if self._db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone():
@@ -323,16 +338,16 @@ class RunStore:
     def _orphaned(self, run_id: int) -> bool:
         """A lease is left whose process is gone: it was killed while it measured the run."""
         row = self._db.execute(
-            "SELECT pid, host, heartbeat FROM leases WHERE run_id=?", (run_id,)
+            "SELECT pid, host, heartbeat, token FROM leases WHERE run_id=?", (run_id,)
         ).fetchone()
         return row is not None and not _alive(*row)
 
     def holder(self, run_id: int) -> tuple[int, str, str] | None:
         """``(pid, host, since)`` of the live process measuring ``run_id``, or None."""
         row = self._db.execute(
-            "SELECT pid, host, since, heartbeat FROM leases WHERE run_id=?", (run_id,)
+            "SELECT pid, host, since, heartbeat, token FROM leases WHERE run_id=?", (run_id,)
         ).fetchone()
-        if row is None or not _alive(row[0], row[1], row[3]):
+        if row is None or not _alive(row[0], row[1], row[3], row[4]):
             return None
         return row[0], row[1], row[2]
 
@@ -357,6 +372,7 @@ class RunStore:
                 "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, os.getpid(), _HOST, token, now, now),
             )
+        _HELD.add(token)
         return token
 
     def heartbeat(self, run_id: int, token: str, stop: threading.Event) -> None:
@@ -373,8 +389,17 @@ class RunStore:
         finally:
             db.close()
 
+    @staticmethod
+    def let_go(token: str) -> None:
+        """Stop holding lease ``token`` in this process and leave its row in the store, where
+        it reads as its process's death (the run shows as interrupted)."""
+        _HELD.discard(token)
+
     def drop_lease(self, run_id: int, token: str) -> None:
-        """Give the run up (only the lease ``token``: never another process's)."""
+        """Give the run up (only the lease ``token``: never another process's). It is given up
+        in this process even if the store cannot be written (a full disk): the row left there
+        is then a leftover that reads as its process's death."""
+        _HELD.discard(token)
         with self._transaction() as db:
             db.execute("DELETE FROM leases WHERE run_id=? AND token=?", (run_id, token))
 
@@ -556,11 +581,17 @@ class RunStore:
 _HOST = socket.gethostname()
 #: Connections this process has open, by resolved store path.
 _OPEN: dict[Path, int] = {}
+#: The leases this process holds now: one of its own pid with another token is a leftover (a
+#: lease it could not give up, on a full disk) and is taken as dead.
+_HELD: set[str] = set()
 
 
-def _alive(pid: int, host: str, heartbeat: str) -> bool:
+def _alive(pid: int, host: str, heartbeat: str, token: str) -> bool:
     """Whether a lease's process still measures: a heartbeat within STALE_S, and on this host
-    the process itself there (a killed process is seen at once; a reused pid once it is stale)."""
+    the process itself there (a killed process is seen at once; a reused pid once it is stale),
+    and if it is this process, one of its leases now."""
+    if host == _HOST and pid == os.getpid():
+        return token in _HELD
     age_s = (datetime.now(timezone.utc) - datetime.fromisoformat(heartbeat)).total_seconds()
     if age_s > STALE_S:
         return False

@@ -1,0 +1,84 @@
+"""A store that fails under a run (a full disk, a lock held too long) ends the command in one line
+naming the file and what to do, keeps every committed record and leaves the run resumable; a run
+killed before its summary was written gets it when resumed."""
+
+import json
+import sqlite3
+
+import pytest
+
+import mtjlab.runs.store
+from mtjlab.cli.app import main
+from mtjlab.runs.store import RunStore, StoreError
+
+FIDELITY = ["characterize", "fidelity", "--arrays", "1", "--patterns", "2", "--fixed", "none"]
+
+
+def _records(path, run_id=1):
+    with RunStore(path) as s:
+        return sorted(
+            (r["unit"], r["index"], json.dumps({k: v for k, v in r.items()}, sort_keys=True))
+            for r in s.records(run_id)
+        )
+
+
+def test_a_full_disk_is_one_line_and_the_run_resumes_to_the_same_records(
+    tmp_path, monkeypatch, capsys
+):
+    assert main([*FIDELITY, "--out", str(tmp_path / "ref")]) == 0
+    capsys.readouterr()
+    open_ = RunStore._open
+
+    def on_a_small_disk(self):  # SQLite's own "disk is full", some pages into the run
+        open_(self)
+        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
+        self._db.execute(f"PRAGMA max_page_count={pages + 40}")
+
+    monkeypatch.setattr(RunStore, "_open", on_a_small_disk)
+    store = tmp_path / "cut" / "runs.db"
+    assert main([*FIDELITY, "--out", str(tmp_path / "cut")]) == 2
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("mtjlab: error:")]
+    assert line == (
+        f"mtjlab: error: {store}: database or disk is full; free some space, then resume the run"
+    )
+    assert "Traceback" not in err
+    with RunStore(store) as s:
+        assert s.run(1).status == "interrupted"  # "failed" could not be written: disk full
+        assert s.run(1).n_records > 100  # everything committed before the disk filled is kept
+    monkeypatch.setattr(RunStore, "_open", open_)  # space again
+    assert main(["runs", "resume", "1", "--store", str(store)]) == 0
+    assert _records(store) == _records(tmp_path / "ref" / "runs.db")
+
+
+def test_a_run_killed_before_its_summary_gets_it_on_resume(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["read", "--out", str(out)]) == 0
+    written = (out / "summary.json").read_text()
+    (out / "summary.json").unlink()  # as if killed between its last commit and the summary
+    assert main(["runs", "resume", "1", "--store", str(out / "runs.db")]) == 0
+    assert (out / "summary.json").read_text() == written
+    # with its summary there, a finished run has nothing to resume
+    assert main(["runs", "resume", "1", "--store", str(out / "runs.db")]) == 2
+    assert "is finished; nothing to resume" in capsys.readouterr().err
+
+
+def test_a_lock_held_too_long_names_the_store(tmp_path, monkeypatch):
+    path = tmp_path / "runs.db"
+    with RunStore(path) as s:
+        run = s.create_run("read", {}, seed=0, snapshot={})
+        s.begin_unit(run, "u")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, and not letting go
+    try:
+        with RunStore(path) as s:
+            s._db.execute("PRAGMA busy_timeout=100")  # the store waits 10 s; the test less
+            with pytest.raises(StoreError) as info:
+                s.append(run, "u", {"x": 1})
+        assert str(info.value) == (
+            f"{path}: database is locked; another process holds the store; let it finish"
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert mtjlab.runs.store.STORE_FORMATS  # the module is the one patched above
