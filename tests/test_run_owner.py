@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mtjlab.cli.app import main
-from mtjlab.runs.store import STALE_S, RunBusyError, RunStore
+from mtjlab.runs.leases import STALE_S
+from mtjlab.runs.store import RunBusyError, RunStore
 
 
 def _units_done(path) -> int:

@@ -20,13 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mtjlab
+import mtjlab.runs.schema
 import mtjlab.runs.store
+from mtjlab.runs.schema import APPLICATION_ID, SCHEMA_VERSION, NotAStoreError
 from mtjlab.runs.store import (
     _RESERVED_KEYS,
-    APPLICATION_ID,
-    SCHEMA_VERSION,
     STORE_FORMATS,
-    NotAStoreError,
     RunStore,
     StoreError,
     UnknownRunError,
@@ -181,7 +180,7 @@ def _ours_without_tables(path):
 
 def _lookalike_without_our_id(path):
     db = sqlite3.connect(path)
-    db.executescript(mtjlab.runs.store._SCHEMA)
+    db.executescript(mtjlab.runs.schema.SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     db.commit()
     db.close()
@@ -635,17 +634,17 @@ def test_a_store_another_process_creates_meanwhile_is_kept(tmp_path, monkeypatch
     # Two commands given the same new --store: the second to finish creating it used to replace
     # the first one's file, losing its run and records.
     path = tmp_path / "new.db"
-    create = RunStore._create
+    create = mtjlab.runs.store.create_file
 
-    def create_after_a_rival(self):
-        monkeypatch.setattr(RunStore, "_create", create)
+    def create_after_a_rival(where):
+        monkeypatch.setattr(mtjlab.runs.store, "create_file", create)
         with RunStore(path) as rival:  # the other process gets there first
             run = rival.create_run("read", {}, seed=0, snapshot={})
             rival.begin_unit(run, "u")
             rival.append(run, "u", {"x": 1})
-        create(self)
+        create(where)
 
-    monkeypatch.setattr(RunStore, "_create", create_after_a_rival)
+    monkeypatch.setattr(mtjlab.runs.store, "create_file", create_after_a_rival)
     with RunStore(path) as store:
         run = store.create_run("read", {}, seed=1, snapshot={})
         assert [r.seed for r in store.runs()] == [0, 1]

@@ -4,6 +4,7 @@ killed before its summary was written gets it when resumed."""
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,26 @@ def test_a_lock_held_too_long_names_the_store(tmp_path, monkeypatch):
         holder.execute("ROLLBACK")
         holder.close()
     assert mtjlab.runs.store.STORE_FORMATS  # the module is the one patched above
+
+
+def test_a_store_whose_newest_pages_are_only_in_its_log_opens_with_them(tmp_path):
+    # A crash (or a failed checkpoint) can leave the tables' latest pages in the -wal file only.
+    # 0a933d7 checked a store's tables on the main file alone (immutable=1, which ignores the
+    # log) and refused such a file, although sqlite3 itself read every record.
+    live = tmp_path / "live.db"
+    with RunStore(live) as s:
+        run = s.create_run("read", {}, seed=0, snapshot={})
+    writer = sqlite3.connect(live, isolation_level=None)
+    writer.execute("ALTER TABLE records RENAME TO records_moved")
+    writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file itself has no records table
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # and what follows stays in the log
+    writer.execute("ALTER TABLE records_moved RENAME TO records")
+    writer.execute(
+        "INSERT INTO records (run_id, unit, idx, data) VALUES (?, 'u', 0, '{\"x\": 1}')", (run,)
+    )
+    crashed = tmp_path / "crashed.db"
+    for suffix in ("", "-wal", "-shm"):  # copied while the writer still holds them
+        Path(f"{crashed}{suffix}").write_bytes(Path(f"{live}{suffix}").read_bytes())
+    writer.close()
+    with RunStore(crashed) as s:
+        assert [r["x"] for r in s.records(run)] == [1]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import sqlite3
 import threading
 import uuid
@@ -28,63 +27,25 @@ from mtjlab.core.version import __version__
 # it names (StoredRuns), so it imports nothing of this module.
 from mtjlab.runs.datasets import DATASETS, run_dataset, write_netcdf
 from mtjlab.runs.info import RunInfo
+from mtjlab.runs.leases import HEARTBEAT_S, HELD, HOST, alive
+from mtjlab.runs.schema import (
+    LEASES,
+    SCHEMA_VERSION,
+    NotAStoreError,
+    StoreError,
+    check_header,
+    create_file,
+    schema_version,
+)
 from mtjlab.runs.tables import write_csv, write_parquet
 
 STORE_FORMATS = ("csv", "parquet", "netcdf")
+#: Connections this process has open, by resolved store path (see RunStore._open).
+_OPEN: dict[Path, int] = {}
 STATUSES = ("running", "interrupted", "finished", "failed")
-APPLICATION_ID = 0x4D544A4C  # "MTJL": marks an SQLite file as an mtjlab store
-#: 1: the first schema. 2: records.time, when each record was committed (NULL for records
-#: committed under schema 1; a schema-1 store is upgraded to 2 when opened, see _upgrade).
-SCHEMA_VERSION = 3
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Keys the store adds to the records it hands back and to the exported tables, so no record
 #: may use them: run, unit, index and the commit time.
 _RESERVED_KEYS = ("run", "unit", "index", "time")
-
-#: Who is measuring a run: one row while a process measures it (schema 3).
-_LEASES = """
-CREATE TABLE IF NOT EXISTS leases (
-    run_id INTEGER PRIMARY KEY REFERENCES runs(id), pid INTEGER NOT NULL, host TEXT NOT NULL,
-    token TEXT NOT NULL, since TEXT NOT NULL, heartbeat TEXT NOT NULL
-);
-"""
-#: A lease of another host whose heartbeat is older than this is taken as its process's death
-#: (on this host the process itself is asked); heartbeats come every HEARTBEAT_S.
-STALE_S = 60.0
-HEARTBEAT_S = 5.0
-
-_SCHEMA = (
-    """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL,
-    ended TEXT, parameters TEXT NOT NULL, seed TEXT, snapshot TEXT NOT NULL, version TEXT NOT NULL
-);
-CREATE TABLE units (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
-    finished TEXT NOT NULL, result TEXT NOT NULL, state_key TEXT, state BLOB,
-    UNIQUE (run_id, unit)
-);
-CREATE TABLE records (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
-    idx INTEGER NOT NULL, data TEXT NOT NULL, time TEXT,
-    UNIQUE (run_id, unit, idx)
-);
-"""
-    + _LEASES
-)
-
-# records.time may be NULL in every store, new or upgraded, so both have the same schema: only
-# records committed before a schema-1 store was upgraded lack it. It is text like every other
-# time in the store: UTC, ISO 8601 with milliseconds (_now), which sorts as it reads.
-
-
-class StoreError(ValueError):
-    """A store file is missing, unusable or asked for something it does not hold."""
-
-
-class NotAStoreError(StoreError):
-    """The file exists but is not an mtjlab store; it was left untouched."""
 
 
 class RunBusyError(StoreError):
@@ -117,102 +78,34 @@ class RunStore:
         if not self.path.exists():
             if not self.path.parent.is_dir():
                 raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
-            self._create()
+            create_file(self.path)
         key = self.path.resolve()
         if not _OPEN.get(key):
             # Checked only when no connection of this process has the file open: closing a file
             # Python opened drops every POSIX lock the process holds on it, SQLite's included,
             # and another process would then read the store as if its WAL were not there.
-            self._check_existing()
+            check_header(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         self._key = key
         _OPEN[key] = _OPEN.get(key, 0) + 1
         # WAL with synchronous=NORMAL: a commit survives a killed process (not a power cut) and
         # costs no fsync, so committing every record stays cheap.
         try:
+            # Its tables and version first, read through the write-ahead log (a check of the
+            # file alone called a store malformed whose newest pages only the log held), and
+            # before anything is set on it.
+            try:
+                version = schema_version(self._db, self.path)
+            except sqlite3.DatabaseError as e:
+                raise NotAStoreError(f"{self.path}: unreadable SQLite database ({e})") from None
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            # Again: this connection also sees a WAL left by a crash.
-            if self._check_schema(self._db) < SCHEMA_VERSION:
+            if version < SCHEMA_VERSION:
                 self._upgrade()
         except BaseException:
             self.close()
             raise
-
-    def _create(self) -> None:
-        # Build the store under a temporary name and rename it into place, so a crash during
-        # creation never leaves a half-made file that would later be refused as foreign.
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            db = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                db.executescript(_SCHEMA)
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                db.execute("PRAGMA journal_mode=WAL")
-            finally:
-                db.close()
-            # A hard link appears only if nothing is there yet: a store another process created
-            # meanwhile is kept (replacing it lost that process's runs), and opened as it is.
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                pass
-            except OSError:  # a file system without hard links: rename unless it appeared
-                if not self.path.exists():
-                    os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def _check_existing(self) -> None:
-        if not self.path.is_file():
-            raise NotAStoreError(f"{self.path}: not a file")
-        with open(self.path, "rb") as f:
-            header = f.read(100)
-        if len(header) == 0:
-            raise NotAStoreError(f"{self.path}: empty file (0 bytes), not an mtjlab store")
-        if not header.startswith(_SQLITE_MAGIC):
-            raise NotAStoreError(f"{self.path}: not an SQLite file, so not an mtjlab store")
-        # The application id sits in the header (offset 68), so a foreign database is refused
-        # without SQLite ever opening it.
-        if len(header) < 72 or int.from_bytes(header[68:72], "big") != APPLICATION_ID:
-            raise NotAStoreError(f"{self.path}: an SQLite database but not an mtjlab store")
-        # immutable=1: a read-only open of a WAL database would otherwise leave -wal/-shm behind.
-        uri = self.path.resolve().as_uri() + "?mode=ro&immutable=1"
-        try:
-            db = sqlite3.connect(uri, uri=True)
-            try:
-                self._check_schema(db)
-            finally:
-                db.close()
-        except sqlite3.DatabaseError as e:
-            raise NotAStoreError(f"{self.path}: unreadable SQLite database ({e})") from None
-
-    def _check_schema(self, db: sqlite3.Connection) -> int:
-        """The store's schema version: one this mtjlab reads (1 is upgraded on open) or an error.
-
-        A newer version is refused (it may hold what this code would lose), a missing one means
-        a lookalike rather than a store, and any other value is refused as unknown.
-        """
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"meta", "runs", "units", "records"} <= tables:
-            raise NotAStoreError(f"{self.path}: has mtjlab's application id but not its tables")
-        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            raise NotAStoreError(f"{self.path}: has mtjlab's tables but no schema version")
-        try:
-            version = int(row[0])
-        except ValueError:
-            raise StoreError(f"{self.path}: unknown store schema version {row[0]!r}") from None
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: store schema {version} is newer than this mtjlab "
-                f"{__version__} reads (schema {SCHEMA_VERSION}); upgrade mtjlab"
-            )
-        if version < 1:
-            raise StoreError(f"{self.path}: unknown store schema version {version}")
-        return version
 
     def _upgrade(self) -> None:
         """Bring an older store to :data:`SCHEMA_VERSION` in place, in one transaction.
@@ -225,11 +118,11 @@ class RunStore:
             with self._transaction() as db:
                 # Read again under the write lock: another process may have upgraded the store
                 # between our check and BEGIN IMMEDIATE, and ADD COLUMN must run only once.
-                version = self._check_schema(db)
+                version = schema_version(db, self.path)
                 if version == 1:
                     db.execute("ALTER TABLE records ADD COLUMN time TEXT")
                 if version < 3:
-                    db.execute(_LEASES)
+                    db.execute(LEASES)
                     db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
                                (str(SCHEMA_VERSION),))  # fmt: skip
         except sqlite3.Error as e:  # a read-only file, say: say what was being done
@@ -340,14 +233,14 @@ class RunStore:
         row = self._db.execute(
             "SELECT pid, host, heartbeat, token FROM leases WHERE run_id=?", (run_id,)
         ).fetchone()
-        return row is not None and not _alive(*row)
+        return row is not None and not alive(*row)
 
     def holder(self, run_id: int) -> tuple[int, str, str] | None:
         """``(pid, host, since)`` of the live process measuring ``run_id``, or None."""
         row = self._db.execute(
             "SELECT pid, host, since, heartbeat, token FROM leases WHERE run_id=?", (run_id,)
         ).fetchone()
-        if row is None or not _alive(row[0], row[1], row[3], row[4]):
+        if row is None or not alive(row[0], row[1], row[3], row[4]):
             return None
         return row[0], row[1], row[2]
 
@@ -370,9 +263,9 @@ class RunStore:
             now = _now()
             db.execute(
                 "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, os.getpid(), _HOST, token, now, now),
+                (run_id, os.getpid(), HOST, token, now, now),
             )
-        _HELD.add(token)
+        HELD.add(token)
         return token
 
     def heartbeat(self, run_id: int, token: str, stop: threading.Event) -> None:
@@ -393,13 +286,13 @@ class RunStore:
     def let_go(token: str) -> None:
         """Stop holding lease ``token`` in this process and leave its row in the store, where
         it reads as its process's death (the run shows as interrupted)."""
-        _HELD.discard(token)
+        HELD.discard(token)
 
     def drop_lease(self, run_id: int, token: str) -> None:
         """Give the run up (only the lease ``token``: never another process's). It is given up
         in this process even if the store cannot be written (a full disk): the row left there
         is then a leftover that reads as its process's death."""
-        _HELD.discard(token)
+        HELD.discard(token)
         with self._transaction() as db:
             db.execute("DELETE FROM leases WHERE run_id=? AND token=?", (run_id, token))
 
@@ -576,34 +469,6 @@ class RunStore:
             return write_netcdf(run_dataset(self, info.id), out)  # written aside, then renamed
         except OSError as exc:
             raise StoreError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
-
-
-_HOST = socket.gethostname()
-#: Connections this process has open, by resolved store path.
-_OPEN: dict[Path, int] = {}
-#: The leases this process holds now: one of its own pid with another token is a leftover (a
-#: lease it could not give up, on a full disk) and is taken as dead.
-_HELD: set[str] = set()
-
-
-def _alive(pid: int, host: str, heartbeat: str, token: str) -> bool:
-    """Whether a lease's process still measures: a heartbeat within STALE_S, and on this host
-    the process itself there (a killed process is seen at once; a reused pid once it is stale),
-    and if it is this process, one of its leases now."""
-    if host == _HOST and pid == os.getpid():
-        return token in _HELD
-    age_s = (datetime.now(timezone.utc) - datetime.fromisoformat(heartbeat)).total_seconds()
-    if age_s > STALE_S:
-        return False
-    if host != _HOST:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: it exists
-        return True
-    return True
 
 
 def _now() -> str:

@@ -1,0 +1,131 @@
+"""The run store's file: its SQLite schema and version, the header that marks a file as a store,
+and making a new one safely beside other processes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from pathlib import Path
+
+from mtjlab.core.version import __version__
+
+APPLICATION_ID = 0x4D544A4C  # "MTJL": marks an SQLite file as an mtjlab store
+#: 1: the first schema. 2: records.time, when each record was committed (NULL for records
+#: committed under schema 1; a schema-1 store is upgraded to 2 when opened, see _upgrade).
+SCHEMA_VERSION = 3
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+#: Who is measuring a run: one row while a process measures it (schema 3).
+LEASES = """
+CREATE TABLE IF NOT EXISTS leases (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id), pid INTEGER NOT NULL, host TEXT NOT NULL,
+    token TEXT NOT NULL, since TEXT NOT NULL, heartbeat TEXT NOT NULL
+);
+"""
+
+SCHEMA = (
+    """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, started TEXT NOT NULL,
+    ended TEXT, parameters TEXT NOT NULL, seed TEXT, snapshot TEXT NOT NULL, version TEXT NOT NULL
+);
+CREATE TABLE units (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
+    finished TEXT NOT NULL, result TEXT NOT NULL, state_key TEXT, state BLOB,
+    UNIQUE (run_id, unit)
+);
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
+    idx INTEGER NOT NULL, data TEXT NOT NULL, time TEXT,
+    UNIQUE (run_id, unit, idx)
+);
+"""
+    + LEASES
+)
+
+# records.time may be NULL in every store, new or upgraded, so both have the same schema: only
+# records committed before a schema-1 store was upgraded lack it. It is text like every other
+# time in the store: UTC, ISO 8601 with milliseconds (_now), which sorts as it reads.
+
+
+class StoreError(ValueError):
+    """A store file is missing, unusable or asked for something it does not hold."""
+
+
+class NotAStoreError(StoreError):
+    """The file exists but is not an mtjlab store; it was left untouched."""
+
+
+def create_file(path: Path) -> None:
+    """Make a new, empty store at ``path``; a store another process made there meanwhile is
+    kept as it is."""
+    # Build the store under a temporary name and rename it into place, so a crash during
+    # creation never leaves a half-made file that would later be refused as foreign.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.executescript(SCHEMA)
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            db.close()
+        # A hard link appears only if nothing is there yet: a store another process created
+        # meanwhile is kept (replacing it lost that process's runs), and opened as it is.
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: rename unless it appeared
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_header(path: Path) -> None:
+    """Refuse a file that is not an mtjlab store from its header alone, before SQLite opens it
+    (so nothing of a foreign file is changed). Its tables are checked once it is open, through
+    its write-ahead log: a check of the file alone missed what only the log held yet."""
+    if not path.is_file():
+        raise NotAStoreError(f"{path}: not a file")
+    with open(path, "rb") as f:
+        header = f.read(100)
+    if len(header) == 0:
+        raise NotAStoreError(f"{path}: empty file (0 bytes), not an mtjlab store")
+    if not header.startswith(SQLITE_MAGIC):
+        raise NotAStoreError(f"{path}: not an SQLite file, so not an mtjlab store")
+    # The application id sits in the header (offset 68), so a foreign database is refused
+    # without SQLite ever opening it.
+    if len(header) < 72 or int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        raise NotAStoreError(f"{path}: an SQLite database but not an mtjlab store")
+
+
+def schema_version(db: sqlite3.Connection, path: Path) -> int:
+    """The store's schema version: one this mtjlab reads (1 is upgraded on open) or an error.
+
+    A newer version is refused (it may hold what this code would lose), a missing one means
+    a lookalike rather than a store, and any other value is refused as unknown.
+    """
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not {"meta", "runs", "units", "records"} <= tables:
+        raise NotAStoreError(f"{path}: has mtjlab's application id but not its tables")
+    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    if row is None:
+        raise NotAStoreError(f"{path}: has mtjlab's tables but no schema version")
+    try:
+        version = int(row[0])
+    except ValueError:
+        raise StoreError(f"{path}: unknown store schema version {row[0]!r}") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: store schema {version} is newer than this mtjlab "
+            f"{__version__} reads (schema {SCHEMA_VERSION}); upgrade mtjlab"
+        )
+    if version < 1:
+        raise StoreError(f"{path}: unknown store schema version {version}")
+    return version
