@@ -39,6 +39,8 @@ class WineSplit:
 
 def wine_split(seed: int = 0, *, test_fraction: float = 0.3) -> WineSplit:
     """The Wine data (178 samples, 13 features, 3 classes) split and scaled, fixed by ``seed``."""
+    # scikit-learn is imported when the data are asked for, not with mtjlab (half a second
+    # that every command and `import mtjlab` would otherwise pay)
     from sklearn.datasets import load_wine
     from sklearn.model_selection import train_test_split
 
@@ -305,7 +307,7 @@ def distinct_binary_networks(
 
 def float_mlp_accuracy(split: WineSplit, *, hidden: int = 7, seed: int = 0) -> float:
     """Test accuracy of a float multilayer perceptron of the same shape (the software ceiling)."""
-    from sklearn.neural_network import MLPClassifier
+    from sklearn.neural_network import MLPClassifier  # deferred as in wine_split
 
     mlp = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=4000, random_state=seed)
     mlp.fit(split.x_train, split.y_train)

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 from mtjlab.core.events import Progress
 
 #: The outermost task of each command gets a bar that stays; inner tasks get bars that go.
@@ -39,8 +41,6 @@ class ProgressView:
         self._bars.clear()
 
     def _draw(self, event: Progress) -> None:
-        from tqdm import tqdm
-
         bar = self._bars.get(event.task)
         if bar is None or event.done == 0 or bar.total != event.total:
             if bar is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.states import AP, P
@@ -145,8 +146,6 @@ def defect_aware_mapping(
     included) and units to the column pairs (0, 1), (2, 3), ... by alternating two optimal
     assignments; with no bad cell, or ties, the default placement is kept.
     """
-    from scipy.optimize import linear_sum_assignment
-
     w = np.asarray(weights)
     n_inputs, n_units = w.shape
     rows, cols = shape
