@@ -106,3 +106,25 @@ def test_a_store_whose_newest_pages_are_only_in_its_log_opens_with_them(tmp_path
     writer.close()
     with RunStore(crashed) as s:
         assert [r["x"] for r in s.records(run)] == [1]
+
+
+def test_export_refuses_a_store_with_damaged_pages(tmp_path, capsys):
+    # On 0a933d7 some damaged stores exported other data than was measured, without a word.
+    out = tmp_path / "o"
+    assert main([*FIDELITY, "--out", str(out)]) == 0
+    store = out / "runs.db"
+    db = sqlite3.connect(store)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.close()
+    data = bytearray(store.read_bytes())
+    middle = pages // 2
+    data[middle * page_size : (middle + 1) * page_size] = bytes(page_size)  # one page zeroed
+    store.write_bytes(bytes(data))
+    capsys.readouterr()
+    argv = ["runs", "export", "1", "--store", str(store), "--out", str(tmp_path / "r.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mtjlab: error: {store}: fails SQLite's integrity check (")
+    assert err.count("\n") == 1 and not (tmp_path / "r.csv").exists()

@@ -437,6 +437,7 @@ class RunStore:
             raise StoreError(
                 f"{self.path}: unknown export format {fmt!r} (one of {', '.join(STORE_FORMATS)})"
             )
+        self.check_integrity()
         info = self.run(run_id)
         out = Path(path)
         if not out.parent.is_dir():
@@ -456,6 +457,20 @@ class RunStore:
         finally:
             tmp.unlink(missing_ok=True)
         return out
+
+    def check_integrity(self) -> None:
+        """Refuse a store whose pages SQLite finds damaged (``PRAGMA integrity_check``): an
+        export of it could hand out other data than was measured, without a word."""
+        try:
+            with self._said_of_the_file():
+                problems = [row[0] for row in self._db.execute("PRAGMA integrity_check(5)")]
+        except StoreError as exc:
+            problems = [str(exc).split(": ", 1)[-1]]
+        if problems != ["ok"]:
+            raise StoreError(
+                f"{self.path}: fails SQLite's integrity check ({problems[0]}); export from a "
+                "backup, or recover what is readable with sqlite3's .recover"
+            )
 
     def _export_dataset(self, info: RunInfo, out: Path) -> Path:
         # Checked here rather than left to run_dataset's ValueError, so the message is a
