@@ -100,24 +100,41 @@ POSITIVE_INT = ValueKind(
 )
 
 
-def _check_volts(value: Any) -> float:
-    v = _number(value, "a voltage in volts")
-    if not math.isfinite(v) or v == 0:
-        raise OptionError(f"expected a finite, non-zero voltage, got {value!r}")
-    return v
+def _number_kind(
+    name: str,
+    what: str,
+    ok: Callable[[float], bool],
+    expected: str,
+    read: Callable[[str], str] = str.strip,
+) -> ValueKind:
+    """A kind of number: ``what`` it is (said when text is no number) and the values ``ok``
+    allows (``expected`` says which); ``read`` takes what is not the number off the text."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(read(text))
+        except ValueError:
+            raise OptionError(f"expected {what}, got {text!r}") from None
+        if not ok(value):
+            raise OptionError(f"expected {expected}, got {text!r}")
+        return value
+
+    def check(value: Any) -> float:
+        number = _number(value, what)
+        if not ok(number):
+            raise OptionError(f"expected {expected}, got {value!r}")
+        return number
+
+    return ValueKind(name, parse, check)
 
 
-def _parse_volts(text: str) -> float:
-    try:
-        value = float(text.strip().removesuffix("V").removesuffix("v"))
-    except ValueError:
-        raise OptionError(f"expected a voltage in volts, got {text!r}") from None
-    if not np.isfinite(value) or value == 0:
-        raise OptionError(f"expected a finite, non-zero voltage, got {text!r}")
-    return value
-
-
-VOLTS = ValueKind("volts", _parse_volts, _check_volts)
+VOLTS = _number_kind(
+    "volts",
+    "a voltage in volts",
+    lambda v: math.isfinite(v) and v != 0,
+    "a finite, non-zero voltage",
+    lambda text: text.strip().removesuffix("V").removesuffix("v"),
+)
 
 _TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
@@ -149,44 +166,17 @@ def _check_seconds(value: Any) -> float:
 SECONDS = ValueKind("seconds", _parse_seconds, _check_seconds)
 
 
-def _check_fraction(value: Any) -> float:
-    f = _number(value, "a number from 0 to 1")
-    if not 0.0 <= f <= 1.0:
-        raise OptionError(f"expected a number from 0 to 1, got {value!r}")
-    return f
+FRACTION = _number_kind(
+    "fraction", "a number from 0 to 1", lambda f: 0.0 <= f <= 1.0, "a number from 0 to 1"
+)
 
 
-def _parse_fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise OptionError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise OptionError(f"expected a number from 0 to 1, got {text!r}")
-    return value
-
-
-FRACTION = ValueKind("fraction", _parse_fraction, _check_fraction)
-
-
-def _check_resistance(value: Any) -> float:
-    r = _number(value, "a resistance in ohms")
-    if not (math.isfinite(r) and r > 0):
-        raise OptionError(f"expected a resistance > 0 ohms, got {value!r}")
-    return r
-
-
-def _parse_resistance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise OptionError(f"expected a resistance in ohms, got {text!r}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise OptionError(f"expected a resistance > 0 ohms, got {text!r}")
-    return value
-
-
-RESISTANCE = ValueKind("resistance", _parse_resistance, _check_resistance)
+RESISTANCE = _number_kind(
+    "resistance",
+    "a resistance in ohms",
+    lambda r: math.isfinite(r) and r > 0,
+    "a resistance > 0 ohms",
+)
 
 
 def _parse_cell(text: str) -> tuple[int, int]:
@@ -386,18 +376,7 @@ def _check_text(value: Any) -> str:
 TEXT = ValueKind("text", str, _check_text)
 
 
-def _check_number(value: Any) -> float:
-    return _number(value, "a number")
-
-
-def _parse_number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise OptionError(f"expected a number, got {text!r}") from None
-
-
-NUMBER = ValueKind("number", _parse_number, _check_number)
+NUMBER = _number_kind("number", "a number", lambda x: True, "a number")
 
 
 def _check_flag(value: Any) -> bool:
