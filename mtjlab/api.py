@@ -108,7 +108,7 @@ def run_experiment(
     taken = {}
     for option in exp.options:
         value = options.get(option.name, option.default)
-        taken[option.name] = option.take(value) if value is not None else None
+        taken[option.name] = option.take(value)
     params = exp.prepare(taken)
     with tempfile.TemporaryDirectory(prefix="mtjlab-") as tmp:
         out_dir = Path(out) if out is not None else Path(tmp) / "out"

@@ -8,6 +8,7 @@ rebuilds them from the stored form (``as_params``), so it drives the bench it st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,9 @@ class FileBench:
     def read(cls, path: str | Path) -> FileBench:
         text = read_bench_text(path)  # the text checked is the text kept
         loaded = parse_bench_text(text, str(path))  # every error names file, key and value
-        return cls(str(path), text, loaded.chip["seed"] if loaded.chip else None)
+        bench = cls(str(path), text, loaded.chip["seed"] if loaded.chip else None)
+        bench.__dict__["_loaded"] = loaded  # checked already: the cache of loaded()
+        return bench
 
     @property
     def label(self) -> str:
@@ -101,6 +104,12 @@ class FileBench:
         return {"kind": "file", "path": self.path, "text": self.text, "seed": self.seed}
 
     def loaded(self) -> Bench:
+        """The checked bench file (checked once: its text is what the description keeps)."""
+        return self._loaded
+
+    @cached_property
+    def _loaded(self) -> Bench:
+        # cached_property writes the instance's __dict__, which a frozen dataclass allows
         return parse_bench_text(self.text, self.path)
 
     def _emulated_chip(self) -> SimBench:

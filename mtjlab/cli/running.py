@@ -99,7 +99,7 @@ def run(kind: str, params: dict, store_path: Path, out: Path) -> int:
     store = open_store(store_path, out)
     run_id = None
     try:
-        with terminate_as_interrupt(), store:
+        with store:  # SIGTERM is Ctrl-C here: the CLI's handler turned it (app._handle)
             run_id = runs.create(store, kind, params)
             print(f"run {run_id} in {store_path} ({kind}), outputs in {out}", file=sys.stderr)
             summary = runs.execute(store, run_id, progress=view)
@@ -136,7 +136,7 @@ def print_summary(summary: dict) -> None:
 
 def resume(args: argparse.Namespace) -> int:
     view = ProgressView()
-    with terminate_as_interrupt(), existing_store(args.store) as store:
+    with existing_store(args.store) as store:  # SIGTERM turned as in run()
         print(f"resuming run {args.run_id} in {args.store}", file=sys.stderr)
         try:
             summary = runs.resume(store, args.run_id, progress=view)
