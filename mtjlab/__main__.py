@@ -2,7 +2,7 @@
 
 import sys
 
-from mtjlab.cli.app import main
+from mtjlab.cli.start import main
 
 if __name__ == "__main__":
     sys.exit(main())
