@@ -83,7 +83,7 @@ def open_run(store: str | Path, run_id: int) -> Result:
     path = Path(store)
     if not path.exists():
         raise StoreError(f"{path}: no such run store")
-    with RunStore(path) as s:
+    with RunStore(path, read_only=True) as s:
         info = s.run(run_id)
         dataset = run_dataset(s, run_id)
     summary = None

@@ -302,10 +302,10 @@ def _schema(path):
 def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_records(tmp_path):
     path = tmp_path / "runs.db"
     make_schema_1_store(path)
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4
     assert _schema(path) == ("1", ["id", "run_id", "unit", "idx", "data"])
     with RunStore(path) as s:
-        assert _schema(path) == ("3", ["id", "run_id", "unit", "idx", "data", "time"])
+        assert _schema(path) == ("4", ["id", "run_id", "unit", "idx", "data", "time", "crc"])
         assert s.holder(1) is None  # schema 3's leases table is there, and empty
         before = datetime.now(timezone.utc)
         s.append(1, "array=1", {"row": 1, "resistance_ohm": 1.2e4})
@@ -321,9 +321,9 @@ def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_records(tmp_path):
         # Upgrading once more, as a process that checked before another one upgraded would,
         # changes nothing: the version is read again under the write lock.
         s._upgrade()
-    with RunStore(path) as s:  # reopened: already schema 3, nothing to do
+    with RunStore(path) as s:  # reopened: already schema 4, nothing to do
         assert [r["time"] is None for r in s.records(1, with_time=True)] == [True, False]
-    assert _schema(path)[0] == "3"
+    assert _schema(path)[0] == "4"
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
@@ -342,7 +342,7 @@ def test_a_schema_1_store_that_cannot_be_written_is_refused_in_one_line(tmp_path
     with pytest.raises(StoreError) as refused:
         RunStore(path)
     assert str(refused.value) == (
-        f"{path}: cannot upgrade the store to schema 3 (attempt to write a readonly database)"
+        f"{path}: cannot upgrade the store to schema 4 (attempt to write a readonly database)"
     )
     monkeypatch.undo()
     assert _schema(path)[0] == "1"
@@ -665,4 +665,4 @@ def test_a_schema_2_store_gains_the_leases_table_and_keeps_its_runs(tmp_path):
     with RunStore(path) as s:
         assert s.run(run).kind == "read"
         s.drop_lease(run, s.take_lease(run))
-    assert _schema(path)[0] == "3"
+    assert _schema(path)[0] == "4"

@@ -136,7 +136,7 @@ def print_summary(summary: dict) -> None:
 
 def resume(args: argparse.Namespace) -> int:
     view = ProgressView()
-    with existing_store(args.store) as store:  # SIGTERM turned as in run()
+    with existing_store(args.store, read_only=False) as store:  # SIGTERM turned as in run()
         print(f"resuming run {args.run_id} in {args.store}", file=sys.stderr)
         try:
             summary = runs.resume(store, args.run_id, progress=view)
@@ -150,8 +150,9 @@ def resume(args: argparse.Namespace) -> int:
     return 0
 
 
-def existing_store(path: Path) -> RunStore:
-    """The run store at ``path``, which must exist (a listing never creates one)."""
+def existing_store(path: Path, *, read_only: bool = True) -> RunStore:
+    """The run store at ``path``, which must exist (a listing never creates one), opened for
+    reading only unless the command writes to it (resume)."""
     if not path.exists():
         raise UsageError(f"--store {path}: no such file")
-    return RunStore(path)
+    return RunStore(path, read_only=read_only)

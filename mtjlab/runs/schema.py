@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
+import zlib
 from pathlib import Path
 
 from mtjlab.core.version import __version__
@@ -14,7 +15,9 @@ from mtjlab.core.version import __version__
 APPLICATION_ID = 0x4D544A4C  # "MTJL": marks an SQLite file as an mtjlab store
 #: 1: the first schema. 2: records.time, when each record was committed (NULL for records
 #: committed under schema 1; a schema-1 store is upgraded to 2 when opened, see _upgrade).
-SCHEMA_VERSION = 3
+#: 3: the leases table. 4: records.crc and units.crc, a CRC-32 of what each row holds (NULL for
+#: rows written before the upgrade), so a damaged payload is found when it is read.
+SCHEMA_VERSION = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: Who is measuring a run: one row while a process measures it (schema 3).
@@ -34,12 +37,12 @@ CREATE TABLE runs (
 );
 CREATE TABLE units (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
-    finished TEXT NOT NULL, result TEXT NOT NULL, state_key TEXT, state BLOB,
+    finished TEXT NOT NULL, result TEXT NOT NULL, state_key TEXT, state BLOB, crc INTEGER,
     UNIQUE (run_id, unit)
 );
 CREATE TABLE records (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), unit TEXT NOT NULL,
-    idx INTEGER NOT NULL, data TEXT NOT NULL, time TEXT,
+    idx INTEGER NOT NULL, data TEXT NOT NULL, time TEXT, crc INTEGER,
     UNIQUE (run_id, unit, idx)
 );
 """
@@ -129,3 +132,14 @@ def schema_version(db: sqlite3.Connection, path: Path) -> int:
     if version < 1:
         raise StoreError(f"{path}: unknown store schema version {version}")
     return version
+
+
+def record_crc(unit: str, index: int, data: str) -> int:
+    """The CRC-32 a record is stored with: of its unit, its index and its JSON text."""
+    return zlib.crc32(f"{unit}\0{index}\0{data}".encode())
+
+
+def unit_crc(unit: str, result: str, state_key: str | None, state: bytes | None) -> int:
+    """The CRC-32 a finished unit is stored with: of its name, result, state key and state."""
+    head = f"{unit}\0{result}\0{state_key}\0".encode()
+    return zlib.crc32(state or b"", zlib.crc32(head))

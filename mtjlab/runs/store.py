@@ -17,6 +17,7 @@ from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
@@ -35,13 +36,26 @@ from mtjlab.runs.schema import (
     StoreError,
     check_header,
     create_file,
+    record_crc,
     schema_version,
+    unit_crc,
 )
 from mtjlab.runs.tables import write_csv, write_parquet
 
 STORE_FORMATS = ("csv", "parquet", "netcdf")
 #: Connections this process has open, by resolved store path (see RunStore._open).
 _OPEN: dict[Path, int] = {}
+
+
+def _writable_mount(path: Path) -> bool:
+    """Whether the file system holding ``path`` is mounted for writing (root writes to a
+    write-protected folder, but not to a read-only mount)."""
+    try:
+        return not (os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 STATUSES = ("running", "interrupted", "finished", "failed")
 #: Keys the store adds to the records it hands back and to the exported tables, so no record
 #: may use them: run, unit, index and the commit time.
@@ -64,10 +78,15 @@ class RunStore:
     path
         The store file. Created if absent (its folder must exist); an existing file must be an
         mtjlab store, and anything else is refused without being modified.
+    read_only
+        Open an existing store for reading only, as the listing, showing and exporting commands
+        do: nothing is written to it, and it reads from read-only media (a write-protected
+        folder or disk, a read-only mount) too.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         try:
             self._open()
         except (sqlite3.Error, OSError) as exc:  # a file system that will not have it
@@ -75,6 +94,8 @@ class RunStore:
             raise StoreError(f"{self.path}: cannot open the run store ({reason})") from None
 
     def _open(self) -> None:
+        if self.read_only and not self.path.is_file():
+            raise StoreError(f"{self.path}: no such run store")
         if not self.path.exists():
             if not self.path.parent.is_dir():
                 raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
@@ -85,7 +106,7 @@ class RunStore:
             # Python opened drops every POSIX lock the process holds on it, SQLite's included,
             # and another process would then read the store as if its WAL were not there.
             check_header(self.path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        self._db = self._connect_read_only() if self.read_only else self._connect()
         self._key = key
         _OPEN[key] = _OPEN.get(key, 0) + 1
         # WAL with synchronous=NORMAL: a commit survives a killed process (not a power cut) and
@@ -98,6 +119,15 @@ class RunStore:
                 version = schema_version(self._db, self.path)
             except sqlite3.DatabaseError as e:
                 raise NotAStoreError(f"{self.path}: unreadable SQLite database ({e})") from None
+            self._crc = version >= 4  # the rows' checksums are there to check
+            if self.read_only:
+                if version < 3:
+                    raise StoreError(
+                        f"{self.path}: a schema {version} store, which this version reads only "
+                        f"after upgrading it to schema {SCHEMA_VERSION}; open it once where it "
+                        "can be written (mtjlab runs list, on a copy if need be)"
+                    )
+                return
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -107,13 +137,40 @@ class RunStore:
             self.close()
             raise
 
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that writes nothing: ``mode=ro``, which reads a store another process is
+        writing (through its write-ahead log). On read-only media, where SQLite cannot create
+        the log's index beside the file, a store with no pending log is read as immutable (no
+        process can be writing it there); one whose log holds pages cannot be read safely."""
+        uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            if os.access(self.path.parent, os.W_OK) and _writable_mount(self.path):
+                raise
+        wal = Path(f"{self.path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"{self.path}: on read-only media with a write-ahead log ({wal.name}) that SQLite "
+                "cannot index there; copy the store and its -wal file to a writable folder"
+            )
+        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+
     def _upgrade(self) -> None:
         """Bring an older store to :data:`SCHEMA_VERSION` in place, in one transaction.
 
         Schema 1 to 2 adds ``records.time``; records committed before the upgrade keep NULL
         there (their commit time was never stored), and ``records()`` gives them ``None``.
-        Schema 2 to 3 adds the ``leases`` table (who is measuring a run).
+        Schema 2 to 3 adds the ``leases`` table (who is measuring a run); 3 to 4 the ``crc``
+        columns, NULL (unchecked) for the rows already there.
         """
+        self._crc = True
         try:
             with self._transaction() as db:
                 # Read again under the write lock: another process may have upgraded the store
@@ -123,8 +180,12 @@ class RunStore:
                     db.execute("ALTER TABLE records ADD COLUMN time TEXT")
                 if version < 3:
                     db.execute(LEASES)
-                    db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
-                               (str(SCHEMA_VERSION),))  # fmt: skip
+                for table in ("records", "units") if version < 4 else ():
+                    columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                    if "crc" not in columns:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN crc INTEGER")
+                db.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                           (str(SCHEMA_VERSION),))  # fmt: skip
         except sqlite3.Error as e:  # a read-only file, say: say what was being done
             raise StoreError(
                 f"{self.path}: cannot upgrade the store to schema {SCHEMA_VERSION} ({e})"
@@ -335,8 +396,9 @@ class RunStore:
             # Stamped under the write lock, not before it: commits of concurrent writers are
             # then stamped in the order they commit (as far as the system clock goes forward).
             db.execute(
-                "INSERT INTO records (run_id, unit, idx, data, time) VALUES (?, ?, ?, ?, ?)",
-                (run_id, unit, index, data, _now()),
+                "INSERT INTO records (run_id, unit, idx, data, time, crc)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, unit, index, data, _now(), record_crc(unit, index, data)),
             )
 
     def finish_unit(
@@ -352,12 +414,13 @@ class RunStore:
         if (state_key is None) != (state is None):
             raise ValueError("state_key and state go together: give both or neither")
         blob = None if state is None else bytes(state)
-        row = (run_id, unit, _now(), _dumps(result or {}), state_key, blob)
+        text = _dumps(result or {})
+        row = (run_id, unit, _now(), text, state_key, blob, unit_crc(unit, text, state_key, blob))
         with self._transaction() as db:
             self._require_unfinished(run_id, unit)
             db.execute(
-                "INSERT INTO units (run_id, unit, finished, result, state_key, state)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO units (run_id, unit, finished, result, state_key, state, crc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
 
@@ -365,19 +428,23 @@ class RunStore:
         """For each state key, the state stored by the most recently finished unit."""
         self._require_run(run_id)
         rows = self._db.execute(
-            "SELECT state_key, state FROM units WHERE run_id=? AND state_key IS NOT NULL"
-            " ORDER BY id",
+            f"SELECT unit, result, state_key, state, {self._crc_column} FROM units"
+            " WHERE run_id=? AND state_key IS NOT NULL ORDER BY id",
             (run_id,),
         )
-        return {key: bytes(state) for key, state in rows}  # later units overwrite earlier ones
+        checked = (self._checked_unit(run_id, *row) for row in rows)
+        return {key: bytes(state) for _, _, key, state in checked}  # later units overwrite earlier
 
     def unit_results(self, run_id: int) -> dict[str, dict]:
         """Each finished unit's result (``{}`` if it stored none), in finishing order."""
         self._require_run(run_id)
         rows = self._db.execute(
-            "SELECT unit, result FROM units WHERE run_id=? ORDER BY id", (run_id,)
+            f"SELECT unit, result, state_key, state, {self._crc_column} FROM units"
+            " WHERE run_id=? ORDER BY id",
+            (run_id,),
         )
-        return {unit: json.loads(result) for unit, result in rows}
+        checked = (self._checked_unit(run_id, *row) for row in rows)
+        return {unit: json.loads(result) for unit, result, _, _ in checked}
 
     def unit_times(self, run_id: int) -> dict[str, str]:
         """When each finished unit was finished (UTC, ISO 8601), in finishing order."""
@@ -412,8 +479,11 @@ class RunStore:
         only = " AND unit IN (SELECT unit FROM units WHERE run_id=?)" if finished_only else ""
         args = (run_id, run_id) if finished_only else (run_id,)
         rows = self._db.execute(
-            f"SELECT unit, idx, time, data FROM records WHERE run_id=?{only} ORDER BY id", args
+            f"SELECT unit, idx, time, data, {self._crc_column} FROM records"
+            f" WHERE run_id=?{only} ORDER BY id",
+            args,
         )
+        rows = [self._checked_record(run_id, *row) for row in rows]
         if with_time:
             # A record's own "time" (possible only before schema 2 reserved the key, so its
             # commit time is NULL) is kept: the record comes last and wins.
@@ -422,6 +492,27 @@ class RunStore:
                 for unit, index, time, data in rows
             ]
         return [{"unit": unit, "index": index, **json.loads(data)} for unit, index, _, data in rows]
+
+    @property
+    def _crc_column(self) -> str:
+        return "crc" if self._crc else "NULL"
+
+    def _damaged(self, run_id: int, what: str) -> StoreError:
+        return StoreError(
+            f"{self.path}: {what} of run {run_id} does not match its checksum: the file was "
+            "damaged after it was written; use a backup, or recover what is readable with "
+            "sqlite3's .recover"
+        )
+
+    def _checked_record(self, run_id: int, unit: str, index: int, time, data: str, crc):
+        if crc is not None and crc != record_crc(unit, index, data):
+            raise self._damaged(run_id, f"record {index} of unit {unit!r}")
+        return unit, index, time, data
+
+    def _checked_unit(self, run_id: int, unit: str, result: str, state_key, state, crc):
+        if crc is not None and crc != unit_crc(unit, result, state_key, state):
+            raise self._damaged(run_id, f"finished unit {unit!r}")
+        return unit, result, state_key, state
 
     def export(self, run_id: int, fmt: str, path: str | os.PathLike) -> Path:
         """Write a run to ``path`` in ``fmt``; return the path written.
