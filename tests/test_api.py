@@ -94,16 +94,16 @@ def test_with_a_store_and_an_output_folder_the_run_is_kept_and_opens_again(tmp_p
 def test_options_take_the_command_lines_text_too():
     a = mtjlab.characterize_switching(
         cells="7,7", direction="P->AP", widths_s="1e-7", trials=3,
-        p_to_ap_amplitudes_v="0.50:0.70:0.1",
+        p_to_ap_amplitudes_v="0.40:0.60:0.1",
     )  # fmt: skip
     b = mtjlab.characterize_switching(
         cells=[(7, 7)], direction="P->AP", widths_s=[100e-9], trials=3,
-        p_to_ap_amplitudes_v=[0.5, 0.6, 0.7],
+        p_to_ap_amplitudes_v=[0.4, 0.5, 0.6],
     )  # fmt: skip
     # the same run: the same data (times and timestamps apart)
     xr.testing.assert_equal(a.to_xarray().drop_vars("finished_time"),
                             b.to_xarray().drop_vars("finished_time"))  # fmt: skip
-    assert list(a.to_xarray().amplitude_v.values.ravel()) == [0.5, 0.6, 0.7]
+    assert list(a.to_xarray().amplitude_v.values.ravel()) == [0.4, 0.5, 0.6]
 
 
 def test_unknown_options_and_missing_arguments_are_type_errors():

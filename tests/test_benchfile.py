@@ -251,7 +251,7 @@ def test_any_damaged_entry_is_a_bench_file_error_or_still_a_bench(data):
 
 def _chip_limits() -> dict:
     own = chip_limits(Chip.from_seed(0)).as_dict()
-    return {name: own[name] for name in LIMIT_NAMES}
+    return {name: own[name] for name in (*LIMIT_NAMES, "max_unselected_v")}
 
 
 @pytest.mark.parametrize(
@@ -308,3 +308,53 @@ def test_a_huge_value_is_quoted_by_an_excerpt(tmp_path):
     with pytest.raises(BenchFileError) as info:
         parse_bench(data, "b.yaml")
     assert len(str(info.value)) < 400
+
+
+# -- the disturb envelope a bench file states (issue 23, failure 1) ------------------------------
+
+
+def test_an_emulated_benchs_disturb_envelope_is_never_wider_than_its_chips():
+    limits = _chip_limits()
+    rows = limits["max_unselected_v"]
+    data = builtin()
+    wider = [list(row) for row in rows]
+    wider[2][1] += 0.05  # 100 ns, positive
+    data["limits"] = {**limits, "max_unselected_v": wider}
+    with pytest.raises(
+        BenchFileError, match=r"limits.max_unselected_v\[2\] = .*: expected at most"
+    ):
+        parse_bench(data, "b.yaml")
+    longer = [[1e-2, 0.1, 0.1]]  # a width the chip's envelope does not reach
+    data["limits"] = {**limits, "max_unselected_v": longer}
+    with pytest.raises(BenchFileError, match="no longer than the emulated chip's envelope"):
+        parse_bench(data, "b.yaml")
+    narrower = [[1e-7, 0.2, 0.15]]  # narrower is taken, and is what a pulse is checked against
+    data["limits"] = {**limits, "max_unselected_v": narrower}
+    assert parse_bench(data, "b.yaml").limits.max_unselected_v == ((1e-7, 0.2, 0.15),)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0.3", "max_unselected_v = '0.3': expected a list of [width_s, positive_v, negative_v]"),
+        ([], "max_unselected_v = []: expected a list of"),
+        ([[1e-7, 0.3]], "max_unselected_v[0] = [1e-07, 0.3]: expected [width_s, positive_v"),
+        ([[1e-7, 0.3, "x"]], "max_unselected_v[0][2] = 'x': expected a finite number > 0"),
+        ([[1e-7, 0.3, -0.2]], "max_unselected_v[0][2] = -0.2: expected a finite number > 0"),
+        ([[1e-6, 0.3, 0.2], [1e-7, 0.3, 0.2]], "max_unselected_v[1][0] = 1e-07: expected a width"),
+        ([[1e-7, 2.0, 0.2]], "lets 2 V onto an unselected device, above max_device_v"),
+    ],
+)
+def test_a_malformed_disturb_envelope_is_one_line(value, message):
+    data = real()
+    data["limits"]["max_unselected_v"] = value
+    with pytest.raises(BenchFileError) as info:
+        parse_bench(data, "b.yaml")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_real_bench_must_state_its_disturb_envelope():
+    data = real()
+    del data["limits"]["max_unselected_v"]
+    with pytest.raises(BenchFileError, match="limits.max_unselected_v is missing"):
+        parse_bench(data, "b.yaml")

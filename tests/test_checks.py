@@ -368,7 +368,8 @@ def test_protocols_refuse_with_a_value_error():
     with pytest.raises(ValueError, match=refusal("trials", True, "not an integer", ">= 1")):
         switching_probability(b, **{**cells, "trials": True})
     with pytest.raises(ValueError, match=refusal("cycles", 0, "out of range", "1 to 1000")):
-        rv_loop(b, 1, 1, max_amplitude_v=0.7, step_v=0.05, cycles=0)
+        # Tops inside the disturb envelope under V/2, so that the cycles check is what refuses.
+        rv_loop(b, 1, 1, max_amplitude_v=(0.58, 0.42), step_v=0.05, cycles=0)
     with pytest.raises(ValueError, match=refusal("max_passes", 0, "out of range", ">= 1")):
         write_verify(b, np.ones(b.shape, dtype=np.int8), max_passes=0)
     assert b.counts["pulses"] == 0 and b.counts["reads"] == 0

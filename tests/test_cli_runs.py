@@ -96,7 +96,7 @@ def test_switching_and_rv_commands(tmp_path, capsys):
         "--out",
         str(out),
     ]
-    grid = ["--ap-to-p-amplitudes", "0.33:0.43:0.01", "--widths", "100ns,1us", "--trials", "10"]
+    grid = ["--ap-to-p-amplitudes", "0.30:0.40:0.01", "--widths", "100ns,1us", "--trials", "10"]
     assert main(argv + grid) == 0
     text = capsys.readouterr().out
     assert "(3, 3)      AP->P" in text and "Vc0 (V)" in text
@@ -370,7 +370,9 @@ def test_reproduce_refuses_an_unknown_preset_and_an_unwritable_out(tmp_path, cap
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("extra", [[], ["--chip", "reference", "--defect-aware"]])
+@pytest.mark.parametrize(
+    "extra", [[], ["--chip", "reference", "--defect-aware", "--allow-disturb"]]
+)
 def test_reproduce_in_two_processes_gives_the_results_of_one(tmp_path, extra):
     summaries = []
     for workers in ("1", "2"):

@@ -29,13 +29,16 @@ def test_a_grounded_map_is_the_simulators_within_read_noise(emulated):
 
 def test_the_same_pulses_switch_the_same_cells(emulated):
     sim = SimulatedBackend(Chip.from_seed(0), 1)
-    pulses = [(3, 4, 0.65, +1), (3, 4, 0.50, -1), (7, 7, 0.65, +1), (10, 2, 0.50, -1)]
+    # V/2 inside chip 0's disturb envelope at 100 ns (+0.31 / -0.222 V): up to 0.62 V P -> AP
+    # and 0.444 V AP -> P.
+    pulses = [(3, 4, 0.6, +1), (3, 4, 0.44, -1), (7, 7, 0.6, +1), (10, 2, 0.44, -1)]
     with emulated.backend(1) as bench_array:
         for row, col, amplitude, polarity in pulses:
             kw = dict(amplitude_v=amplitude, width_s=100e-9, polarity=polarity, scheme="v/2")
             bench_array.write_pulse(row, col, **kw)
             sim.write_pulse(row, col, **kw)
     np.testing.assert_array_equal(emulated.circuit.arrays[1].array.state, sim.array.state)
+    assert np.any(sim.array.state != Chip.from_seed(0).array(1).state)  # the pulses switched
 
 
 def test_no_relay_moves_while_a_source_is_live_over_a_write_verify(emulated):
@@ -55,7 +58,7 @@ def test_no_relay_moves_while_a_source_is_live_over_a_write_verify(emulated):
 def test_the_transcripts_end_with_outputs_off_and_relays_open(emulated):
     with emulated.backend(1) as bench_array:
         bench_array.read_cell(3, 4)
-        bench_array.write_pulse(3, 4, amplitude_v=0.65, width_s=1e-7, polarity=1)
+        bench_array.write_pulse(3, 4, amplitude_v=0.6, width_s=1e-7, polarity=1)
     assert emulated.circuit.closed == set() and emulated.circuit.live() == ()
     received = {r: e.received() for r, e in emulated.emulators.items()}
 

@@ -64,3 +64,62 @@ def test_read_check_is_symmetric_in_polarity(v):
             limits.check_read(v)
         with pytest.raises(LimitError):
             limits.check_device_voltages(np.array([[0.0, v * 11.1]]))
+
+
+# -- the disturb envelope (issue 23, failure 1) ---------------------------------------------------
+
+ENVELOPE = ((1e-8, 0.35, 0.25), (1e-7, 0.3, 0.2), (1e-6, 0.28, 0.18))
+
+
+@pytest.mark.parametrize(
+    ("scheme", "amplitude", "polarity", "width", "ok"),
+    [
+        ("v/2", 0.6, 1, 1e-7, True),  # 0.3 V on the half-selected devices, the row's bound
+        ("v/2", 0.61, 1, 1e-7, False),
+        ("v/2", 0.4, -1, 1e-7, True),
+        ("v/2", 0.41, -1, 1e-7, False),
+        ("v/2", 0.41, -1, 5e-9, True),  # a shorter pulse takes the 10 ns row
+        ("v/2", 0.6, 1, 2e-7, False),  # between rows: the longer row's bound, 0.28 V
+        ("v/3", 0.6, 1, 1e-7, True),  # +-0.2 V: each polarity's bound holds
+        ("v/3", 0.63, 1, 1e-7, False),  # -0.21 V on the devices off the selected lines
+        ("floating", 0.2, 1, 1e-7, True),  # a floating line may reach the full amplitude
+        ("floating", 0.21, -1, 1e-7, False),
+        ("v/2", 0.3, 1, 2e-6, False),  # longer than the envelope's last row
+    ],
+)
+def test_a_pulse_is_checked_against_what_its_scheme_puts_on_unselected_devices(
+    scheme, amplitude, polarity, width, ok
+):
+    limits = Limits(**GOOD, max_unselected_v=ENVELOPE)
+    if ok:
+        limits.check_unselected(scheme, amplitude, width, polarity)
+    else:
+        with pytest.raises(LimitError, match="max_unselected_v"):
+            limits.check_unselected(scheme, amplitude, width, polarity)
+
+
+def test_no_envelope_means_no_write_and_lifting_it_is_explicit_and_recorded():
+    with pytest.raises(LimitError, match="no write is accepted"):
+        Limits(**GOOD).check_unselected("v/2", 0.1, 1e-7, 1)
+    lifted = Limits(**GOOD, max_unselected_v=ENVELOPE).allowing_disturb("operator, run 7")
+    assert lifted.max_unselected_v == ((1e-3, 1.0, 1.0),)
+    assert lifted.reasons["max_unselected_v"] == "operator, run 7"
+    lifted.check_unselected("v/2", 1.0, 1e-3, -1)
+    assert lifted.as_dict()["max_unselected_v"] == [[1e-3, 1.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        (0.3, TypeError),
+        (((1e-7, 0.3),), TypeError),
+        (((1e-7, 0.3, "x"),), TypeError),
+        (((1e-7, 0.3, math.nan),), ValueError),
+        (((1e-7, 0.3, -0.1),), ValueError),
+        (((1e-6, 0.3, 0.2), (1e-7, 0.3, 0.2)), ValueError),
+        (((1e-7, 1.2, 0.2),), ValueError),  # above max_device_v
+    ],
+)
+def test_a_malformed_envelope_is_refused(table, error):
+    with pytest.raises(error, match="max_unselected_v"):
+        Limits(**GOOD, max_unselected_v=table)

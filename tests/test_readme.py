@@ -20,6 +20,7 @@ def test_the_tour_runs_and_says_what_happens():
     assert namespace["refused"].startswith(
         "read voltage -0.3 V is outside the safety limit max_read_v = 0.113 V"
     )
+    assert "max_unselected_v = +0.31 / -0.222 V" in namespace["disturbing"]
     assert namespace["chip"].array(1).state[3, 4] == 1  # AP again after the last pulse
     assert np.shape(namespace["currents_a"]) == (15,)
 

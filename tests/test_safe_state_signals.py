@@ -18,11 +18,12 @@ BENCH = load_bench(builtin_bench_path())
 
 def live_bench() -> tuple[EmulatedBench, object]:
     """The built-in emulated bench after a V/2 pulse: pulse outputs on and armed, both SMU
-    channels on, relays closed."""
+    channels on, relays closed. The pulse is inside chip 0's disturb envelope (0.62 V P -> AP
+    at 100 ns); its commands are those of any amplitude, so it arms the outputs as any does."""
     emulated = EmulatedBench(BENCH)
     array = emulated.backend(1)
     array.read_cell(0, 0)
-    array.write_pulse(3, 4, amplitude_v=0.65, width_s=1e-7, polarity=1)
+    array.write_pulse(3, 4, amplitude_v=0.6, width_s=1e-7, polarity=1)
     array.read_cell(3, 4)  # a read leaves the SMU channels on and relays closed
     assert emulated.circuit.closed and emulated.circuit.live() == ()
     return emulated, array

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtjlab.core.schemes import line_voltages
+from mtjlab.core.schemes import line_voltages, unselected_voltages
 
 
 @given(
@@ -46,3 +46,24 @@ def test_device_voltages_of_each_scheme(rows, cols, data, v):
 def test_unknown_scheme_names_the_choices():
     with pytest.raises(ValueError, match="unknown biasing scheme 'v/4'"):
         line_voltages("v/4", (3, 3), 0, 0, 1.0)
+
+
+@pytest.mark.parametrize("scheme", ["v/2", "v/3"])
+@pytest.mark.parametrize("v", [0.6, -0.45])
+def test_what_a_scheme_puts_on_unselected_devices_is_read_off_its_lines(scheme, v):
+    # Every unselected device of a 4x5 array, selected cell (2, 3), by hand from the lines.
+    row_v, col_v = line_voltages(scheme, (4, 5), 2, 3, v)
+    on = row_v[:, None] - col_v[None, :]
+    on[2, 3] = np.nan
+    positive, negative = unselected_voltages(scheme, v)
+    assert positive == pytest.approx(max(np.nanmax(on), 0.0))
+    assert negative == pytest.approx(max(-np.nanmin(on), 0.0))
+    if scheme == "v/2":  # half on the selected lines, of the pulse's polarity; 0 elsewhere
+        assert (positive, negative) == ((abs(v) / 2, 0.0) if v > 0 else (0.0, abs(v) / 2))
+    else:  # a third, both polarities
+        assert positive == pytest.approx(abs(v) / 3) and negative == pytest.approx(abs(v) / 3)
+
+
+def test_floating_lines_may_put_the_whole_pulse_on_an_unselected_device():
+    assert unselected_voltages("floating", 0.5) == (0.5, 0.5)
+    assert unselected_voltages("floating", -0.5) == (0.5, 0.5)

@@ -65,11 +65,11 @@ class SimBench:
     def limits(self) -> Limits:
         return chip_limits(self.chip())
 
-    def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
-        """A SimulatedBackend per array, sharing the chip and its limits (derived once: every
-        array of a die has the die's limits)."""
+    def backends(self, arrays: list[int], limits: Limits | None = None) -> dict[int, ArrayBackend]:
+        """A SimulatedBackend per array, sharing the chip and its limits (``limits``, or else the
+        chip's own, derived once: every array of a die has the die's limits)."""
         chip = self.chip()
-        limits = chip_limits(chip)
+        limits = limits or chip_limits(chip)
         return {a: SimulatedBackend(chip, a, limits=limits) for a in arrays}
 
     def snapshot(self) -> dict:
@@ -139,8 +139,9 @@ class FileBench:
         loaded = self.loaded()
         return loaded.limits if loaded.limits is not None else chip_limits(self.chip())
 
-    def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
-        """The InstrumentBackend of each array, on the file's emulated or real instruments."""
+    def backends(self, arrays: list[int], limits: Limits | None = None) -> dict[int, ArrayBackend]:
+        """The InstrumentBackend of each array, on the file's emulated or real instruments, under
+        ``limits`` (or else the file's own, or its emulated chip's)."""
         loaded = self.loaded()
         unwired = sorted(set(arrays) - set(loaded.arrays))
         if unwired:
@@ -150,11 +151,12 @@ class FileBench:
             )
         if loaded.kind == "emulated":
             emulated = EmulatedBench(loaded)
-            return {a: emulated.backend(a) for a in arrays}
+            return {a: emulated.backend(a, limits=limits) for a in arrays}
         drivers, _ = connect(loaded)
         shared = BenchInstruments(drivers)  # one matrix and one set of sources for every array
         assert loaded.limits is not None  # a real bench file states them all
-        return {a: InstrumentBackend(loaded, a, shared, limits=loaded.limits) for a in arrays}
+        limits = limits or loaded.limits
+        return {a: InstrumentBackend(loaded, a, shared, limits=limits) for a in arrays}
 
     def snapshot(self) -> dict:
         loaded = self.loaded()

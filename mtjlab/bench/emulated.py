@@ -14,6 +14,7 @@ from typing import Any
 
 from mtjlab.bench.drivers import build_drivers
 from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
+from mtjlab.core.limits import Limits
 from mtjlab.core.wiring import Bench, InstrumentEntry
 from mtjlab.sim.chip import Chip, chip_spec
 from mtjlab.sim.emulators.base import EmulatedInstrument, EmulatorAdapter, VirtualClock
@@ -138,14 +139,14 @@ class EmulatedBench:
             lambda entry: self.serial_url(entry.name),
         )
 
-    def backend(self, array: int, **kwargs):
+    def backend(self, array: int, limits: Limits | None = None, **kwargs):
         """The InstrumentBackend of ``array`` on this bench's emulated instruments (the arrays
         of one bench share its drivers and what is known of their state); limits are the bench
         file's, or else the chip's own. Its state (for a run that resumes) is the emulated
         array's."""
         if self._instruments is None:
             self._instruments = BenchInstruments(self.drivers())
-        limits = self.bench.limits or chip_limits(self.chip)
+        limits = limits or self.bench.limits or chip_limits(self.chip)
         backend = InstrumentBackend(
             self.bench, array, self._instruments, limits=limits,
             state=self.circuit.arrays[array], **kwargs,

@@ -344,14 +344,36 @@ def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
             c.missing("limits", "a real bench states every limit: " + ", ".join(LIMIT_NAMES))
         return None
     section = c.mapping(value, "limits")
-    c.keys(section, "limits", required=LIMIT_NAMES, optional=())
-    values = {name: c.positive(section[name], f"limits.{name}") for name in LIMIT_NAMES}
+    c.keys(section, "limits", required=(*LIMIT_NAMES, "max_unselected_v"), optional=())
+    values: dict = {name: c.positive(section[name], f"limits.{name}") for name in LIMIT_NAMES}
     if values["min_width_s"] > values["max_width_s"]:
         c.fail("limits.min_width_s", values["min_width_s"], "at most limits.max_width_s")
+    values["max_unselected_v"] = _envelope(c, section["max_unselected_v"])
     try:
         return Limits(**values, reasons={name: f"bench file {c.source}" for name in values})
     except ValueError as exc:  # the limits' own consistency (reads and writes within a device's)
         raise BenchFileError(f"{c.source}: limits: {exc}") from None
+
+
+#: How the disturb envelope is written in a bench file.
+_ENVELOPE_FORM = "a list of [width_s, positive_v, negative_v] rows in rising width"
+
+
+def _envelope(c: _Checker, value: object) -> tuple[tuple[float, float, float], ...]:
+    """``limits.max_unselected_v``: per pulse width, the largest positive and negative voltage
+    (a magnitude) a write may put on a device it does not select."""
+    key = "limits.max_unselected_v"
+    if not isinstance(value, list) or not value or len(value) > 100:
+        c.fail(key, value, _ENVELOPE_FORM + " (1 to 100 rows)")
+    rows = []
+    for n, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != 3:
+            c.fail(f"{key}[{n}]", row, "[width_s, positive_v, negative_v]")
+        width, positive, negative = (c.positive(v, f"{key}[{n}][{i}]") for i, v in enumerate(row))
+        if rows and width <= rows[-1][0]:
+            c.fail(f"{key}[{n}][0]", width, "a width above the row before's: rows in rising width")
+        rows.append((width, positive, negative))
+    return tuple(rows)
 
 
 def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
@@ -368,6 +390,16 @@ def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
                 stated,
                 f"{bound} the emulated chip's own {allowed:g} ({own.reasons.get(name, '')})",
             )
+    for n, (width, positive, negative) in enumerate(limits.max_unselected_v):
+        chips = next((row for row in own.max_unselected_v if width <= row[0] * (1 + 1e-9)), None)
+        if chips is None or positive > chips[1] or negative > chips[2]:
+            allowed = (
+                "pulses no longer than the emulated chip's envelope bounds"
+                if chips is None
+                else f"at most the emulated chip's own [{chips[1]:g}, {chips[2]:g}] V for "
+                f"pulses up to {chips[0]:g} s ({own.reasons['max_unselected_v']})"
+            )
+            c.fail(f"limits.max_unselected_v[{n}]", [width, positive, negative], allowed)
 
 
 def _tsp_link(

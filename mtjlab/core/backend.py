@@ -117,7 +117,9 @@ class ArrayBackend(ABC):
         polarity : {+1, -1}
             +1 puts the selected row above its column (drives P -> AP), -1 below (AP -> P).
         scheme : {"v/2", "v/3", "floating"}
-            How the unselected lines are biased during the pulse.
+            How the unselected lines are biased during the pulse. What the scheme puts on the
+            devices it does not select must lie inside ``limits.max_unselected_v`` for the
+            pulse's width (the disturb envelope), or the pulse is refused.
         """
         row, col = check_cell(row, col, self.shape)
         amplitude_v = check_scalar(amplitude_v, "amplitude_v", low=0, low_open=True, unit="V")
@@ -126,6 +128,7 @@ class ArrayBackend(ABC):
             raise ValueError(f"polarity={polarity!r} is not allowed; allowed: +1, -1")
         check_choice("scheme", scheme, WRITE_SCHEMES)
         self.limits.check_pulse(amplitude_v, width_s)
+        self.limits.check_unselected(scheme, amplitude_v, width_s, int(polarity))
         self._write_pulse(row, col, amplitude_v, width_s, int(polarity), scheme)
 
     def column_currents_a(self, row_voltages_v) -> np.ndarray:

@@ -54,3 +54,32 @@ def line_voltages(
     row_v[row] = v
     col_v[col] = 0.0
     return row_v, col_v
+
+
+def unselected_voltages(scheme: str, v: float) -> tuple[float, float]:
+    """The largest positive voltage and the largest negative one (as a magnitude) that a write
+    scheme puts on a device it does not select, when the selected device sees ``v``.
+
+    Read off the scheme's line voltages for every unselected device. A floating line may settle
+    anywhere between the sources' voltages (a resistive network has no node outside them), so
+    under ``"floating"`` an unselected device may see anything from ``-|v|`` to ``+|v|``.
+
+    These are the ideal lines' voltages. Line resistance moves the nodes a little off them: on
+    chip 0 at the edge of its disturb envelope, up to 13 mV above V/3 under V/3, and up to about
+    7 mV of the opposite polarity on the devices of neither selected line under V/2. The
+    envelope absorbs that by counting every device of the array at its bound where a pulse puts
+    it on far fewer: the pulses solved there disturb at most 2.2e-5 devices, a fifth of the
+    budget (``tests/sim/test_sim_limits.py``).
+    """
+    shape = (3, 3)  # every kind of unselected device (on the selected row, column, or neither)
+    row_v, col_v = line_voltages(scheme, shape, 0, 0, v)
+    low, high = min(0.0, v), max(0.0, v)
+    rows_lo, rows_hi = np.where(np.isnan(row_v), low, row_v), np.where(np.isnan(row_v), high, row_v)
+    cols_lo, cols_hi = np.where(np.isnan(col_v), low, col_v), np.where(np.isnan(col_v), high, col_v)
+    most = rows_hi[:, None] - cols_lo[None, :]
+    least = rows_lo[:, None] - cols_hi[None, :]
+    unselected = np.ones(shape, dtype=bool)
+    unselected[0, 0] = False
+    positive = max(float(np.max(most[unselected])), 0.0)
+    negative = max(float(-np.min(least[unselected])), 0.0)
+    return positive + 0.0, negative + 0.0  # + 0.0: never a -0.0

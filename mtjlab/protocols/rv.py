@@ -105,7 +105,7 @@ def rv_loop(
     row: int,
     col: int,
     *,
-    max_amplitude_v: float,
+    max_amplitude_v: float | tuple[float, float],
     step_v: float,
     width_s: float = 100e-9,
     scheme: str = "v/2",
@@ -117,9 +117,9 @@ def rv_loop(
     """Sweep the pulse amplitude of one device around a loop, reading it after every pulse.
 
     Each cycle pulses at +step, +2 step, ... +max, ... +step, then -step, ... -max, ... -step
-    (the last step of a ramp is shorter when ``max_amplitude_v`` is not a multiple of
-    ``step_v``), each pulse followed by a grounded read at ``v_read_v``. The device is read once
-    before the first pulse.
+    (the last step of a ramp is shorter when its top is not a multiple of ``step_v``), each
+    pulse followed by a grounded read at ``v_read_v``. The device is read once before the first
+    pulse.
 
     Parameters
     ----------
@@ -127,10 +127,12 @@ def rv_loop(
         The array; its ``limits`` bound the amplitude, the width and the read voltage.
     row, col : int
         The device.
-    max_amplitude_v : float
-        Largest pulse amplitude of either polarity (> 0, at most ``limits.max_write_v``).
+    max_amplitude_v : float or (float, float)
+        Largest pulse amplitude of either polarity, or of the positive (P -> AP) and the
+        negative (AP -> P) pulses (> 0, at most ``limits.max_write_v``, and inside the disturb
+        envelope ``limits.max_unselected_v`` under ``scheme``).
     step_v : float
-        Amplitude step, from ``max_amplitude_v / 1000`` to ``max_amplitude_v``.
+        Amplitude step, from the larger top / 1000 to the smaller top.
     width_s : float
         Width of every pulse, within the backend's width limits.
     scheme : {"v/2", "v/3", "floating"}
@@ -158,24 +160,33 @@ def rv_loop(
     """
     limits = backend.limits
     row, col = check_cell(row, col, backend.shape, type_error=ValueError, range_error=ValueError)
-    max_amplitude_v = float(check_amplitudes("max_amplitude_v", max_amplitude_v, limits)[0])
+    tops = np.atleast_1d(check_amplitudes("max_amplitude_v", max_amplitude_v, limits))
+    if tops.size not in (1, 2):
+        raise ValueError(
+            f"max_amplitude_v must be one amplitude or two (P->AP, AP->P), got {tops.size}"
+        )
+    top_p_to_ap, top_ap_to_p = float(tops[0]), float(tops[-1])
     step_v = check_scalar(
         step_v,
         "step_v",
-        low=max_amplitude_v / MAX_LEVELS,
-        high=max_amplitude_v,
-        unit=f"V (max_amplitude_v / {MAX_LEVELS} to max_amplitude_v)",
+        low=max(top_p_to_ap, top_ap_to_p) / MAX_LEVELS,
+        high=min(top_p_to_ap, top_ap_to_p),
+        unit=f"V (the larger top / {MAX_LEVELS} to the smaller top)",
         type_error=ValueError,
     )
     width_s = float(check_widths("width_s", width_s, limits)[0])
     check_choice("scheme", scheme, WRITE_SCHEMES)
+    limits.check_unselected(scheme, top_p_to_ap, width_s, 1)
+    limits.check_unselected(scheme, top_ap_to_p, width_s, -1)
     v_read_v = check_read_v(v_read_v, limits, type_error=ValueError)
     cycles = check_scalar(cycles, "cycles", kind=int, low=1, high=1000, type_error=ValueError)
 
-    n_levels = math.ceil(max_amplitude_v / step_v - 1e-9)
-    levels = np.minimum(step_v * np.arange(1, n_levels + 1), max_amplitude_v)
-    ramp = np.concatenate([levels, levels[-2::-1]])  # up to max and back, max once
-    one_cycle = np.concatenate([ramp, -ramp])
+    def ramp(top: float) -> np.ndarray:
+        n_levels = math.ceil(top / step_v - 1e-9)
+        levels = np.minimum(step_v * np.arange(1, n_levels + 1), top)
+        return np.concatenate([levels, levels[-2::-1]])  # up to the top and back, the top once
+
+    one_cycle = np.concatenate([ramp(top_p_to_ap), -ramp(top_ap_to_p)])
     amplitude_v = np.tile(one_cycle, cycles)
     cycle = np.repeat(np.arange(cycles), one_cycle.size)
     resistance_ohm = np.empty(amplitude_v.size)

@@ -101,8 +101,10 @@ class SwitchingResult:
         In the order they were measured.
     scheme : str
         Half-select scheme of every pulse.
-    reset_amplitude_v, reset_width_s : float
-        The reset pulse.
+    reset_amplitude_v : (float, float)
+        The reset pulses' amplitudes, into AP and into P.
+    reset_width_s : float
+        The reset pulses' width.
     """
 
     direction: str
@@ -110,7 +112,7 @@ class SwitchingResult:
     widths_s: np.ndarray
     cells: tuple[CellSwitching, ...]
     scheme: str
-    reset_amplitude_v: float
+    reset_amplitude_v: tuple[float, float]
     reset_width_s: float
 
     def cell(self, row: int, col: int) -> CellSwitching:
@@ -160,7 +162,7 @@ def switching_probability(
     trials: int,
     scheme: str = "v/2",
     v_read_v: float = 0.1,
-    reset_amplitude_v: float | None = None,
+    reset_amplitude_v: float | tuple[float, float] | None = None,
     reset_width_s: float = 100e-9,
     max_reset_attempts: int = 5,
     rng: np.random.Generator | int = 0,
@@ -196,11 +198,12 @@ def switching_probability(
     v_read_v : float
         Read voltage, under the grounded read bias (non-zero, at most ``limits.max_read_v`` in
         magnitude).
-    reset_amplitude_v : float, optional
-        Amplitude of the reset pulse (opposite polarity to the switching pulse). By default
-        ``limits.max_write_v``, the surest reset the envelope allows. Under V/2 it puts half
-        of it on the neighbours of the cell and may rewrite them; pass a lower value to spare
-        them (each reset is verified by a read, so a marginal one costs retries, not accuracy).
+    reset_amplitude_v : float or (float, float), optional
+        Amplitude of the reset pulses, one for both polarities or (into AP, into P). By
+        default the largest of each polarity the limits allow, the disturb envelope included
+        (:meth:`~mtjlab.core.limits.Limits.largest_write_v`): the surest reset that spares the
+        neighbours. Each reset is verified by a read, so a marginal one costs retries, not
+        accuracy.
         An open cell reads the sneak current of its neighbours, so when the resets rewrite
         them it can pass for two states; its trials then never switch and its fit is refused.
         Leave out the opens of a read-out first.
@@ -228,6 +231,8 @@ def switching_probability(
     ------
     ValueError
         A parameter outside its range, before anything is applied to the array.
+    LimitError
+        A trial or reset pulse outside the disturb envelope, before anything is applied.
     """
     limits = backend.limits
     check_choice("direction", direction, DIRECTIONS)
@@ -237,10 +242,21 @@ def switching_probability(
     trials = check_scalar(trials, "trials", kind=int, low=1, type_error=ValueError)
     check_choice("scheme", scheme, WRITE_SCHEMES)
     v_read_v = check_read_v(v_read_v, limits, type_error=ValueError)
-    if reset_amplitude_v is None:
-        reset_amplitude_v = limits.max_write_v
-    reset_amplitude_v = float(check_amplitudes("reset_amplitude_v", reset_amplitude_v, limits)[0])
     reset_width_s = float(check_widths("reset_width_s", reset_width_s, limits)[0])
+    if reset_amplitude_v is None:
+        reset_amplitude_v = tuple(
+            limits.largest_write_v(scheme, reset_width_s, polarity) for polarity in (1, -1)
+        )
+    resets = check_amplitudes("reset_amplitude_v", reset_amplitude_v, limits)
+    if resets.size not in (1, 2):
+        raise ValueError(
+            f"reset_amplitude_v must be one amplitude or two (into AP, into P), got {resets.size}"
+        )
+    reset_pair = (float(resets[0]), float(resets[-1]))
+    for polarity, amplitude in zip((1, -1), reset_pair, strict=True):
+        limits.check_unselected(scheme, amplitude, reset_width_s, polarity)
+    for width in widths:  # every trial pulse inside the disturb envelope, before the first
+        limits.check_unselected(scheme, float(amps.max()), float(width), DIRECTIONS[direction][0])
     max_reset_attempts = check_scalar(
         max_reset_attempts, "max_reset_attempts", kind=int, low=1, type_error=ValueError
     )
@@ -254,7 +270,7 @@ def switching_probability(
         trials=trials,
         scheme=scheme,
         v_read_v=v_read_v,
-        reset_amplitude_v=reset_amplitude_v,
+        reset_amplitude_v=reset_pair,
         reset_width_s=reset_width_s,
         max_reset_attempts=max_reset_attempts,
         progress=progress,
@@ -272,7 +288,7 @@ def switching_probability(
         widths_s=frozen_array(widths),
         cells=results,
         scheme=scheme,
-        reset_amplitude_v=reset_amplitude_v,
+        reset_amplitude_v=reset_pair,
         reset_width_s=reset_width_s,
     )
 
@@ -288,7 +304,7 @@ class _SwitchingRun:
     trials: int
     scheme: str
     v_read_v: float
-    reset_amplitude_v: float
+    reset_amplitude_v: tuple[float, float]
     reset_width_s: float
     max_reset_attempts: int
     progress: ProgressCallback | None
@@ -306,12 +322,16 @@ class _SwitchingRun:
         self.backend.write_pulse(
             row,
             col,
-            amplitude_v=self.reset_amplitude_v,
+            amplitude_v=self.reset_amplitude(state),
             width_s=self.reset_width_s,
             polarity=+1 if state == AP else -1,
             scheme=self.scheme,
         )
         return self.read(row, col)
+
+    def reset_amplitude(self, state: int) -> float:
+        """The reset pulse's amplitude into ``state``."""
+        return self.reset_amplitude_v[0 if state == AP else 1]
 
     def send(self, values: dict) -> None:
         self.step += 1
@@ -335,7 +355,7 @@ class _SwitchingRun:
                         **base,
                         "record": "calibration",
                         "state": NAMES[state],
-                        "amplitude_v": self.reset_amplitude_v,
+                        "amplitude_v": self.reset_amplitude(state),
                         "width_s": self.reset_width_s,
                         "resistance_ohm": r,
                     }

@@ -20,6 +20,7 @@ from mtjlab.core.events import ProgressCallback
 from mtjlab.protocols.write import Ramp
 from mtjlab.report import save_figure
 from mtjlab.runs.datasets import run_dataset
+from mtjlab.runs.options import disturb_allowed
 from mtjlab.runs.store import RunStore
 from mtjlab.runs.units import UnitRunner
 
@@ -37,7 +38,8 @@ class Context:
     emulated: Any = None
 
     def backends(self, arrays: list[int]) -> dict[int, ArrayBackend]:
-        backends = from_params(self.params["bench"]).backends(arrays)
+        bench = from_params(self.params["bench"])
+        backends = bench.backends(arrays, limits=disturb_allowed(bench.limits(), self.params))
         self.emulated = getattr(next(iter(backends.values()), None), "emulated", None)
         return backends
 

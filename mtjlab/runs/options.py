@@ -150,6 +150,26 @@ def _ramp_default(ramp: Ramp) -> tuple[float, float, float]:
     return ramp.start_v, ramp.step_v, ramp.stop_v
 
 
+#: Going outside the disturb envelope, said on the command line and recorded with the run.
+ALLOW_DISTURB = Option(
+    "allow_disturb",
+    "--allow-disturb",
+    FLAG,
+    default=False,
+    help="let pulses put up to the write limit on the devices they do not select, outside the "
+    "disturb envelope (limits.max_unselected_v); the run records it",
+)
+
+#: The reason the limits carry when a run goes outside the disturb envelope.
+DISTURB_ALLOWED = "lifted by --allow-disturb (allow_disturb=True) for this run"
+
+
+def disturb_allowed(limits: Limits, options: dict) -> Limits:
+    """The limits a run measures under: the bench's, with the disturb envelope lifted when the
+    run's ``allow_disturb`` says so."""
+    return limits.allowing_disturb(DISTURB_ALLOWED) if options.get("allow_disturb") else limits
+
+
 _WV = "write-verify"
 SCHEME = Option(
     "scheme",
@@ -176,7 +196,9 @@ WRITE_VERIFY = (
         RAMP,
         default=_ramp_default(DEFAULT_RAMP_P_TO_AP),
         metavar="START,STEP,STOP",
-        help="amplitude ramp of P->AP pulses in volts (default 0.65,0.05,0.75)",
+        help="amplitude ramp of P->AP pulses in volts (default "
+        + ",".join(f"{v:g}" for v in _ramp_default(DEFAULT_RAMP_P_TO_AP))
+        + ")",
         group=_WV,
     ),
     Option(
@@ -185,7 +207,9 @@ WRITE_VERIFY = (
         RAMP,
         default=_ramp_default(DEFAULT_RAMP_AP_TO_P),
         metavar="START,STEP,STOP",
-        help="amplitude ramp of AP->P pulses in volts (default 0.50,0.05,0.55)",
+        help="amplitude ramp of AP->P pulses in volts (default "
+        + ",".join(f"{v:g}" for v in _ramp_default(DEFAULT_RAMP_AP_TO_P))
+        + ")",
         group=_WV,
     ),
     Option(
@@ -260,10 +284,14 @@ def write_params(options: dict) -> dict:
 
 
 def check_write_params(write: dict, limits: Limits) -> None:
-    """The verify read and the ramps' tops against the bench's limits."""
+    """The verify read and the ramps' tops against the bench's limits, the disturb envelope
+    included."""
     limits.check_read(write["v_read_v"])
-    for key in ("ramp_p_to_ap", "ramp_ap_to_p"):
+    for key, polarity in (("ramp_p_to_ap", 1), ("ramp_ap_to_p", -1)):
         limits.check_pulse(write[key][2], write["width_s"])
+        limits.check_unselected(
+            write.get("scheme", "v/2"), write[key][2], write["width_s"], polarity
+        )
 
 
 def check_cells(cells: list[tuple[int, int]], shape: tuple[int, int]) -> list[list[int]]:

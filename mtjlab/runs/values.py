@@ -136,6 +136,35 @@ VOLTS = _number_kind(
     lambda text: text.strip().removesuffix("V").removesuffix("v"),
 )
 
+
+def _amplitude_pair(values: list[float], shown: object) -> tuple[float, float]:
+    if len(values) not in (1, 2) or not all(math.isfinite(v) and v > 0 for v in values):
+        raise OptionError(
+            f"expected one positive amplitude in volts, or two (P->AP,AP->P) such as 0.58,0.42; "
+            f"got {shown!r}"
+        )
+    return values[0], values[-1]
+
+
+def _parse_amplitude_pair(text: str) -> tuple[float, float]:
+    try:
+        values = [float(p.strip().removesuffix("V").removesuffix("v")) for p in text.split(",")]
+    except ValueError:
+        values = []
+    return _amplitude_pair(values, text)
+
+
+def _check_amplitude_pair(value: Any) -> tuple[float, float]:
+    try:
+        values = [_number(v, "volts") for v in (value if np.ndim(value) else [value])]
+    except (TypeError, ValueError, OptionError):
+        values = []
+    return _amplitude_pair(values, value)
+
+
+#: One pulse amplitude for both polarities, or P->AP,AP->P.
+AMPLITUDE_PAIR = ValueKind("amplitude_pair", _parse_amplitude_pair, _check_amplitude_pair)
+
 _TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 

@@ -303,10 +303,11 @@ def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) ->
 #: - ``ideal``: the device physics alone, every device of an array the nominal device, with no
 #:   defects, line resistance or read noise.
 #: - ``reference``: a die closer to a real bench: a wider critical-voltage spread, an n = 2
-#:   barrier, a precessional regime, 0.5 % of each defect. A single 100 ns pulse at the ramps'
-#:   start fails on some devices, the ramps' tops leave a few unswitched, half-selected
-#:   neighbours flip now and then, and write-verify gets 95 to 100 % of a random pattern right
-#:   (98 % on average over seeds 0 to 7).
+#:   barrier, a precessional regime, 0.5 % of each defect. So wide that it has no write window
+#:   inside its disturb envelope: it is written outside it (``--allow-disturb``), with ramps of
+#:   0.65,0.05,0.75 V and 0.50,0.05,0.55 V. A single 100 ns pulse at their start fails on some
+#:   devices, their tops leave a few unswitched, half-selected neighbours flip now and then, and
+#:   write-verify gets 95 to 100 % of a random pattern right (98 % on average over seeds 0 to 7).
 PRESETS: dict[str, ChipSpec] = {
     "default": ChipSpec(),
     "ideal": ChipSpec(
@@ -326,12 +327,12 @@ PRESETS: dict[str, ChipSpec] = {
     ),
     "reference": ChipSpec(
         # n = 2 lowers the barrier at every bias below Vc0; a larger Delta and Vc0 than the default
-        # keep the reads at 0.1 V and the 100 ns writes at 0.65 V / 0.50 V working.
+        # keep the reads at 0.1 V and its 100 ns writes at 0.65 V / 0.50 V working.
         barrier_exponent=2.0,
         delta=80.0,
         vc0_p_to_ap_v=0.74,
         vc0_ap_to_p_v=0.53,
-        # The spread puts some devices' switching above the ramps' start (failed first pulses)
+        # The spread puts some devices' switching above its ramps' start (failed first pulses)
         # or top (failed writes), and others' near the half-select voltage (disturb).
         sigma_vc0_rel=0.12,
         tau0_prec_s=3e-9,

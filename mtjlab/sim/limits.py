@@ -1,5 +1,6 @@
 """Safety limits derived from a simulated chip's own devices: the read bias that disturbs no device,
-the pulse that breaks none down. The default envelope of every SimulatedBackend.
+the pulse that breaks none down, what a write may put on the devices it does not select. The
+default envelope of every SimulatedBackend.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ from mtjlab.sim.chip import OK, SHORTED, Chip
 #: time, at most this many devices: one flip in a million reads, about one in several 300-solution
 #: campaigns, each of which reads the array some 10^5 times.
 READ_DISTURB_PER_READ = 1e-6
+
+#: A write pulse may switch, summed over every device it does not select, at most this many
+#: devices (half for each polarity of the voltage it puts on them): one disturbed device in ten
+#: thousand pulses. A 300-solution reproduce run gives about 28,000 pulses, so it expects at most
+#: three disturbed devices in all, each seen by the verify read that follows its pulse; the
+#: budget is a hundred times the read's because a write is meant to change the array and is
+#: checked afterwards, a read is not.
+DISTURB_PER_PULSE = 1e-4
+
+#: Pulse widths at which the disturb envelope is stated: every decade from 1 ns to 1 ms.
+DISTURB_WIDTHS_S = (1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
 
 #: Pulses may reach this fraction of the lowest breakdown voltage on the die.
 BREAKDOWN_MARGIN = 0.9
@@ -39,6 +51,38 @@ def read_disturb_per_read(chip: Chip, v_read_v: float, read_time_s: float) -> fl
     return worst
 
 
+def disturb_envelope(
+    chip: Chip, widths_s=DISTURB_WIDTHS_S, budget: float = DISTURB_PER_PULSE
+) -> tuple[tuple[float, float, float], ...]:
+    """Per width, the largest positive and negative voltage (rounded down to 1 mV) that may be put
+    on the devices a pulse does not select: at that voltage, every working device of the worst
+    array held there for the pulse's width, each in the state that polarity switches it out of
+    (P for positive, AP for negative: the worst case for any pattern), switches ``budget / 2``
+    devices in expectation. Every unselected device counted at the largest voltage of its
+    polarity bounds any scheme, however many devices it half-selects."""
+    widths = np.asarray(widths_s, dtype=float)
+    bounds = []
+    for polarity, state in ((1, P), (-1, AP)):
+        lo, hi = np.zeros(widths.size), np.full(widths.size, 2.0 * BREAKDOWN_MARGIN)
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            switched = np.zeros(widths.size)
+            for a in chip.arrays:
+                p = device.switching_probability(
+                    np.full((widths.size, *a.shape), state),
+                    polarity * mid[:, None, None],
+                    widths[:, None, None],
+                    a.params,
+                )
+                switched = np.maximum(switched, np.sum(p, axis=(1, 2), where=a.defect == OK))
+            fits = switched <= budget / 2
+            lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+        bounds.append(np.floor(lo * 1e3) / 1e3)
+    return tuple(
+        (float(w), float(pos), float(neg)) for w, pos, neg in zip(widths, *bounds, strict=True)
+    )
+
+
 def chip_limits(chip: Chip, *, read_time_s: float = 1e-3) -> Limits:
     """The default safety envelope of ``chip`` read with reads of ``read_time_s``.
 
@@ -50,6 +94,8 @@ def chip_limits(chip: Chip, *, read_time_s: float = 1e-3) -> Limits:
       of a working device on the die (rounded down to 10 mV): a pulse may switch a device, never
       break one down.
     - pulse widths 1 ns (the model's attempt time; no supported generator is faster) to 1 ms.
+    - ``max_unselected_v``: :func:`disturb_envelope`, at most ``max_write_v``: a write may put
+      on the devices it does not select what switches :data:`DISTURB_PER_PULSE` of them per pulse.
     - ``compliance_a``: three times the largest column current at the read limit with every row
       driven and every device of the array in its lowest-resistance state, rounded up to 0.1 mA.
     """
@@ -75,6 +121,11 @@ def chip_limits(chip: Chip, *, read_time_s: float = 1e-3) -> Limits:
         column_a = max(column_a, float(np.max(np.sum(max_read_v / r_min, axis=0))))
     compliance_a = math.ceil(3 * column_a * 1e4) / 1e4
 
+    envelope = tuple(
+        (w, min(pos, max_device_v), min(neg, max_device_v))
+        for w, pos, neg in disturb_envelope(chip)
+    )
+
     reasons = {
         "max_read_v": (
             f"derived from the chip: a read of {read_time_s:g} s disturbs at most "
@@ -87,6 +138,10 @@ def chip_limits(chip: Chip, *, read_time_s: float = 1e-3) -> Limits:
         "max_device_v": (
             f"derived from the chip: {BREAKDOWN_MARGIN:g} of its lowest breakdown voltage "
             f"{v_bd:.3f} V"
+        ),
+        "max_unselected_v": (
+            f"derived from the chip: a pulse disturbs at most {DISTURB_PER_PULSE:g} devices it "
+            "does not select"
         ),
         "min_width_s": "the device model's attempt time; no supported generator is faster",
         "max_width_s": "longer pulses are DC stress, not writes",
@@ -102,5 +157,6 @@ def chip_limits(chip: Chip, *, read_time_s: float = 1e-3) -> Limits:
         max_width_s=MAX_WIDTH_S,
         compliance_a=compliance_a,
         max_device_v=max_device_v,
+        max_unselected_v=envelope,
         reasons=reasons,
     )

@@ -14,6 +14,12 @@ from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, STUCK_P, Chip
 from mtjlab.sim.device import resistance_ohm
 
+#: Tops of the working loop, P->AP and AP->P: inside the default chip's disturb envelope under V/2
+#: at 100 ns (+0.31 / -0.222 V on the half-selected devices allows 0.62 V and 0.444 V), above
+#: the device's own critical voltages (0.566 V and 0.405 V), and multiples of the step.
+TOPS = (0.575, 0.425)
+STEP = 0.025
+
 
 @pytest.fixture(scope="module")
 def working_loop():
@@ -27,8 +33,8 @@ def working_loop():
         backend,
         row,
         col,
-        max_amplitude_v=0.75,
-        step_v=0.025,
+        max_amplitude_v=TOPS,
+        step_v=STEP,
         cycles=2,
         progress=events.append,
         record=records.append,
@@ -67,8 +73,12 @@ def test_loop_threshold_and_states_match_the_device(working_loop):
     r_ap = float(resistance_ohm(np.array(AP), 0.1, a.params)[sub])
     assert r_p < loop.threshold_ohm < r_ap
     assert set(np.unique(loop.state)) == {P, AP}
-    # After the positive peak the device is AP, after the negative peak P.
-    peaks = np.flatnonzero(np.abs(loop.amplitude_v) == 0.75)
+    # After the positive peak the device is AP, after the negative peak P: both tops are above
+    # the device's critical voltages, so each peak switches it.
+    peaks = np.flatnonzero(
+        np.isclose(loop.amplitude_v, TOPS[0]) | np.isclose(loop.amplitude_v, -TOPS[1])
+    )
+    assert peaks.size == 4  # one of each polarity per cycle
     for n in peaks:
         assert loop.state[n] == (AP if loop.amplitude_v[n] > 0 else P)
     assert loop.state[-1] == P
@@ -76,10 +86,15 @@ def test_loop_threshold_and_states_match_the_device(working_loop):
 
 def test_sweep_goes_up_down_and_through_both_polarities(working_loop):
     _, _, loop, _, _ = working_loop
-    levels = 0.025 * np.arange(1, 31)
-    one = np.concatenate([levels, levels[-2::-1]])
-    np.testing.assert_allclose(loop.amplitude_v, np.tile(np.concatenate([one, -one]), 2))
-    np.testing.assert_array_equal(loop.cycle, np.repeat([0, 1], 2 * one.size))
+    # Each polarity ramps to its own top: 23 levels of 25 mV up to 0.575 V, 17 to 0.425 V.
+    up = STEP * np.arange(1, 24)
+    down = STEP * np.arange(1, 18)
+    assert up[-1] == pytest.approx(TOPS[0]) and down[-1] == pytest.approx(TOPS[1])
+    positive = np.concatenate([up, up[-2::-1]])
+    negative = np.concatenate([down, down[-2::-1]])
+    one = np.concatenate([positive, -negative])
+    np.testing.assert_allclose(loop.amplitude_v, np.tile(one, 2))
+    np.testing.assert_array_equal(loop.cycle, np.repeat([0, 1], one.size))
     assert loop.resistance_ohm.shape == loop.state.shape == loop.amplitude_v.shape
     assert loop.v_switch_p_to_ap_v.shape == loop.v_switch_ap_to_p_v.shape == (2,)
 
@@ -110,7 +125,7 @@ def test_records_and_progress_events(working_loop):
 def test_stuck_or_open_device_shows_no_switching(defect):
     chip = Chip.from_seed(0)
     cell = tuple(int(x) for x in np.argwhere(chip.array(0).defect == defect)[0])
-    loop = rv_loop(SimulatedBackend(chip, 0), *cell, max_amplitude_v=0.75, step_v=0.05)
+    loop = rv_loop(SimulatedBackend(chip, 0), *cell, max_amplitude_v=TOPS, step_v=0.05)
     assert math.isnan(loop.threshold_ohm)
     assert np.all(np.isnan(loop.v_switch_p_to_ap_v)) and np.all(np.isnan(loop.v_switch_ap_to_p_v))
     assert math.isnan(loop.v_switch_p_to_ap_mean_v) and math.isnan(loop.v_switch_ap_to_p_mean_v)
@@ -132,7 +147,14 @@ def test_a_step_that_does_not_divide_the_maximum_ends_the_ramp_at_the_maximum():
         ({"row": 1.0}, "row"),
         ({"max_amplitude_v": 1.5}, "max_amplitude_v"),
         ({"max_amplitude_v": 0.0}, "max_amplitude_v"),
+        ({"max_amplitude_v": (0.58, 0.42, 0.3)}, "max_amplitude_v"),
+        # Inside max_write_v, outside the disturb envelope under V/2 (0.62 V P->AP, 0.444 V
+        # AP->P at 100 ns): one amplitude for both, or the AP->P top of a pair.
+        ({"max_amplitude_v": 0.7}, "max_unselected_v"),
+        ({"max_amplitude_v": (0.58, 0.5)}, "max_unselected_v"),
+        ({"scheme": "floating"}, "max_unselected_v"),
         ({"step_v": 0.0}, "step_v"),
+        ({"step_v": 0.5}, "step_v"),  # above the smaller top
         ({"step_v": 0.9}, "step_v"),
         ({"step_v": 1e-5}, "step_v"),
         ({"step_v": "0.1"}, "step_v"),
@@ -146,7 +168,7 @@ def test_a_step_that_does_not_divide_the_maximum_ends_the_ramp_at_the_maximum():
 )
 def test_bad_parameters_are_refused_before_any_pulse(change, name):
     backend = SimulatedBackend(Chip.from_seed(0), 1)
-    kwargs = {"row": 1, "col": 1, "max_amplitude_v": 0.7, "step_v": 0.05, **change}
+    kwargs = {"row": 1, "col": 1, "max_amplitude_v": (0.58, 0.42), "step_v": 0.05, **change}
     row, col = kwargs.pop("row"), kwargs.pop("col")
     with pytest.raises(ValueError, match=name) as err:
         rv_loop(backend, row, col, **kwargs)

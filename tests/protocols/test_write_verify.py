@@ -11,6 +11,8 @@ from mtjlab.core.states import AP, P
 from mtjlab.core.states import OPEN as OPEN_STATE
 from mtjlab.core.states import SHORT as SHORT_STATE
 from mtjlab.protocols.write import (
+    DEFAULT_RAMP_AP_TO_P,
+    DEFAULT_RAMP_P_TO_AP,
     KEEP,
     GiveUp,
     GiveUpKind,
@@ -20,6 +22,7 @@ from mtjlab.protocols.write import (
 )
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import OK, OPEN, SHORTED, STUCK_AP, STUCK_P, Chip, ChipSpec
+from mtjlab.sim.limits import chip_limits
 
 
 def random_pattern(seed, shape=(15, 15)):
@@ -96,17 +99,19 @@ def test_stuck_cell_gets_the_ramp_then_is_given_up():
     target = np.full(a.shape, KEEP, dtype=np.int8)
     target[row, col] = AP
     records = []
+    # The ramp stops at 0.6 V, inside the disturb envelope under V/2 (0.62 V at 100 ns), and
+    # its fourth step (0.62 V) is cut to the stop.
     result = write_verify(
         SimulatedBackend(chip, 0),
         target,
-        ramp_p_to_ap=Ramp(0.6, 0.04, 0.7),
+        ramp_p_to_ap=Ramp(0.5, 0.04, 0.6),
         max_attempts=4,
         threshold_ohm=12.8e3,
         record=records.append,
     )
     amplitudes = [r["amplitude_v"] for r in records if r["record"] == "pulse"]
-    assert amplitudes == pytest.approx([0.6, 0.64, 0.68, 0.7])
-    assert result.given_up == {(row, col): "did not switch to AP after 4 pulses up to 0.7 V"}
+    assert amplitudes == pytest.approx([0.5, 0.54, 0.58, 0.6])
+    assert result.given_up == {(row, col): "did not switch to AP after 4 pulses up to 0.6 V"}
     assert result.given_up_kinds == {(row, col): GiveUpKind.DID_NOT_SWITCH}
     assert result.fidelity == 0.0 and result.errors_p_to_ap == 1
 
@@ -145,7 +150,17 @@ def test_disturbed_neighbours_count_against_fidelity():
     target = np.zeros(a.shape, dtype=np.int8)
     target[::2, 5] = AP  # both states present, so the first read sets the threshold
     target[4, 5] = AP
-    result = write_verify(SimulatedBackend(chip, 0), target, max_passes=1, threshold_ohm=8e3)
+    # The chip's envelope sees the weak device (it allows +0.211 V on unselected devices) and
+    # would refuse the pulse this test is about: the disturb is wanted, so it is allowed
+    # explicitly, and the P->AP ramp starts at 0.65 V to put 0.325 V on the weak device.
+    limits = chip_limits(chip).allowing_disturb("test: a neighbour is disturbed on purpose")
+    result = write_verify(
+        SimulatedBackend(chip, 0, limits=limits),
+        target,
+        ramp_p_to_ap=Ramp(0.65, 0.05, 0.75),
+        max_passes=1,
+        threshold_ohm=8e3,
+    )
     assert a.state[4, 0] == AP  # it was P and verified before the pass, then disturbed
     assert result.disturbed == 1
     assert result.fidelity == pytest.approx(224 / 225)
@@ -220,3 +235,100 @@ def test_a_give_up_is_a_kind_and_the_words_shown_for_it():
     assert str(stuck) == stuck.message == "did not switch to AP after 6 pulses up to 0.75 V"
     assert str(GiveUp.reads(OPEN_STATE)) == "reads open"
     assert GiveUp.reads(SHORT_STATE).kind is GiveUpKind.READS_SHORT
+
+
+# -- the disturb envelope ---------------------------------------------------------------------
+
+BLOCK_AT = (6, 6)
+
+
+def outside_block(shape, size=3, at=BLOCK_AT):
+    out = np.ones(shape, dtype=bool)
+    out[at[0] : at[0] + size, at[1] : at[1] + size] = False
+    return out
+
+
+def inverted_block(array, size=3, at=BLOCK_AT):
+    """The block at ``at`` flipped from the array's true states: every cell of it is pulsed."""
+    return (1 - array.state[at[0] : at[0] + size, at[1] : at[1] + size]).astype(np.int8)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        # AP->P at 0.8 V puts -0.4 V on the half-selected devices (allowed: -0.222 V).
+        {"ramp_ap_to_p": Ramp(0.8, 0.0, 0.8)},
+        # The old default P->AP ramp: +0.375 V at its top (allowed: +0.31 V).
+        {"ramp_p_to_ap": Ramp(0.65, 0.05, 0.75)},
+        # The default ramps are inside for 100 ns under V/2 only: a floating line may put the
+        # full amplitude on a device, and a 1 us pulse has a lower bound (+0.286 / -0.204 V).
+        {"scheme": "floating"},
+        {"width_s": 1e-6},
+    ],
+)
+def test_a_write_outside_the_disturb_envelope_is_refused_before_any_pulse(kwargs):
+    chip = Chip.from_seed(0)
+    b = SimulatedBackend(chip, 1)
+    block = place_pattern(inverted_block(chip.array(1)), b.shape, BLOCK_AT)
+    with pytest.raises(LimitError, match="max_unselected_v") as err:
+        write_verify(b, block, **kwargs)
+    assert "allowing_disturb" in str(err.value)
+    assert b.counts["pulses"] == 0 and b.counts["reads"] == 0
+
+
+@pytest.mark.parametrize("repair", [False, True], ids=["counted", "repaired"])
+def test_a_write_allowed_outside_the_envelope_reports_and_repairs_what_it_disturbed(repair):
+    chip = Chip.from_seed(0)
+    a = chip.array(1)
+    limits = chip_limits(chip).allowing_disturb("test: an AP->P ramp far outside the envelope")
+    b = SimulatedBackend(chip, 1, limits=limits)
+    before = a.state.copy()
+    block = inverted_block(a)
+    assert np.any(block == P)  # so the block gets the 0.8 V AP->P pulses
+    result = write_verify(
+        b,
+        place_pattern(block, a.shape, BLOCK_AT),
+        ramp_ap_to_p=Ramp(0.8, 0.0, 0.8),
+        repair_disturbed=repair,
+    )
+    assert result.fidelity == 1.0
+    outside = outside_block(a.shape)
+    if not repair:
+        # -0.4 V on the half-selected devices switches AP ones to P: the verify reads, which
+        # cover the whole array, see every one of them, as the chip's true states say.
+        changed = outside & (a.defect == OK) & (a.state != before)
+        assert result.disturbed_outside == int(changed.sum()) > 0
+        assert result.repaired == 0
+        np.testing.assert_array_equal(result.final.states[changed], a.state[changed])
+        assert result.attempts[outside].sum() == 0  # counted, left alone
+        return
+    # Written back: every disturbed cell ends in its first state, save those given up.
+    assert result.disturbed_outside > 0
+    assert result.repaired == result.disturbed_outside
+    kept = outside.copy()
+    for row, col in result.given_up:
+        kept[row, col] = False
+    np.testing.assert_array_equal(a.state[kept], before[kept])
+    assert result.attempts[outside].sum() > 0  # the repairs are pulses outside the block
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_the_default_ramps_disturb_no_cell_outside_what_they_write(index):
+    chip = Chip.from_seed(0)
+    a = chip.array(index)
+    b = SimulatedBackend(chip, index)
+    full = write_verify(b, random_pattern(index))
+    assert full.disturbed == 0  # no cell of the pattern left its target once it read right
+    before = a.state.copy()
+    block = write_verify(b, place_pattern(inverted_block(a), a.shape, BLOCK_AT))
+    outside = outside_block(a.shape)
+    assert block.disturbed_outside == 0 and block.repaired == 0
+    np.testing.assert_array_equal(a.state[outside], before[outside])
+    # Every working cell of the block was pulsed: the write had something to disturb with.
+    assert np.all(block.attempts[~outside & (a.defect == OK)] >= 1)
+
+
+def test_the_default_ramps_are_inside_the_default_chips_envelope():
+    limits = SimulatedBackend(Chip.from_seed(0), 1).limits
+    limits.check_unselected("v/2", DEFAULT_RAMP_P_TO_AP.stop_v, 100e-9, 1)
+    limits.check_unselected("v/2", DEFAULT_RAMP_AP_TO_P.stop_v, 100e-9, -1)

@@ -28,7 +28,7 @@ COMMANDS = {
     "fidelity": ["characterize", "fidelity", "--arrays", "1", "--patterns", "1"],
     "switching": [
         "characterize", "switching", "--cells", "7,7", "3,4", "--widths", "100ns,1us",
-        "--p-to-ap-amplitudes", "0.40:0.60:0.05", "--ap-to-p-amplitudes", "0.28:0.40:0.04",
+        "--p-to-ap-amplitudes", "0.40:0.55:0.05", "--ap-to-p-amplitudes", "0.28:0.40:0.04",
         "--trials", "3",
     ],
     "rv": ["characterize", "rv", "--cells", "7,7", "1,1", "--step", "0.1", "--cycles", "2"],
@@ -230,7 +230,7 @@ def test_fidelity(runs):
 def test_switching(runs):
     ds, store, run_id = _dataset(runs, "switching")
     params = store.run(run_id).parameters
-    assert dict(ds.sizes) == {"cell": 2, "direction": 2, "width": 2, "amplitude": 5}
+    assert dict(ds.sizes) == {"cell": 2, "direction": 2, "width": 2, "amplitude": 4}
     assert list(ds.cell.values) == ["7,7", "3,4"] and list(ds.row.values) == [7, 3]
     assert list(ds.direction.values) == ["P->AP", "AP->P"]
     np.testing.assert_allclose(ds.width, [100e-9, 1e-6])

@@ -13,12 +13,14 @@ from mtjlab.core.patterns import PATTERN_KINDS, load_pattern, make_pattern
 from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.runs.context import Context, safe_on_exit, write_options
 from mtjlab.runs.options import (
+    ALLOW_DISTURB,
     ON_MANY_ARRAYS,
     WRITE_VERIFY,
     Option,
     arrays_on,
     bench_of,
     check_write_params,
+    disturb_allowed,
     write_params,
 )
 from mtjlab.runs.registry import Experiment, register
@@ -67,6 +69,7 @@ OPTIONS = (
         help="a pattern file to add (repeatable)",
     ),
     *WRITE_VERIFY,
+    ALLOW_DISTURB,
 )
 
 
@@ -103,8 +106,14 @@ def prepare(o: dict) -> dict:
     if not patterns:
         raise OptionError("no patterns: give --patterns N, --fixed or --pattern-file")
     write = write_params(o)
-    check_write_params(write, bench.limits())
-    return {"bench": bench.as_params(), "arrays": arrays, "patterns": patterns, "write": write}
+    check_write_params(write, disturb_allowed(bench.limits(), o))
+    return {
+        "bench": bench.as_params(),
+        "arrays": arrays,
+        "patterns": patterns,
+        "write": write,
+        "allow_disturb": o["allow_disturb"],
+    }
 
 
 def run(ctx: Context) -> dict:

@@ -22,15 +22,18 @@ from mtjlab import report
 from mtjlab.analysis.network import distinct_binary_networks, float_mlp_accuracy, wine_split
 from mtjlab.bench.description import FileBench, SimBench, bench_label, from_params
 from mtjlab.core.events import Progress, emit
-from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
 from mtjlab.runs.context import Context, safe_on_exit
 from mtjlab.runs.experiments.wine import RECORD_KEYS, Wine, learn, record_of, stateful
 from mtjlab.runs.options import (
+    ALLOW_DISTURB,
     ARRAYS,
     BENCH,
     SEED,
+    WRITE_VERIFY,
     Option,
     arrays_on,
+    check_write_params,
+    disturb_allowed,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit, UnitRunner
@@ -45,6 +48,10 @@ from mtjlab.runs.values import (
     bounded,
 )
 from mtjlab.sim.statistics import pair_weight_sampler
+
+#: The write-verify options reproduce takes: its ramps (a chip outside the default window, such as
+#: the reference preset, needs its own).
+_RAMPS = ("p_to_ap_ramp_v", "ap_to_p_ramp_v")
 
 OPTIONS = (
     Option(
@@ -134,11 +141,9 @@ OPTIONS = (
         "the run reports the bench time it would take; --chip and --chip-set describe the "
         "built-in simulated chip, the file its own (default: the built-in simulated chip)",
     ),
+    *(replace(o, group=None) for o in WRITE_VERIFY if o.name in _RAMPS),
+    ALLOW_DISTURB,
 )
-
-
-def _ramp(ramp) -> list[float]:
-    return [ramp.start_v, ramp.step_v, ramp.stop_v]
 
 
 def prepare(o: dict) -> dict:
@@ -164,14 +169,13 @@ def prepare(o: dict) -> dict:
                 f"bench {o['bench']} is a real bench, whose statistics mtjlab does not know"
             )
     arrays = arrays_on(bench, o["arrays"])
-    limits = bench.limits()
+    limits = disturb_allowed(bench.limits(), o)
     limits.check_read(o["v_in_v"], "input voltage --v-in")
     write = {
-        "ramp_p_to_ap": _ramp(DEFAULT_RAMP_P_TO_AP),
-        "ramp_ap_to_p": _ramp(DEFAULT_RAMP_AP_TO_P),
+        "ramp_p_to_ap": list(o["p_to_ap_ramp_v"]),
+        "ramp_ap_to_p": list(o["ap_to_p_ramp_v"]),
     }
-    for ramp_values in write.values():
-        limits.check_pulse(ramp_values[2], 100e-9)
+    check_write_params({**write, "scheme": "v/2", "width_s": 100e-9, "v_read_v": 0.1}, limits)
     if o["output_layer"] == "array" and len(arrays) < 2:
         raise OptionError(
             f"--output-layer array needs two arrays per solution; --arrays gives {arrays}"
@@ -188,6 +192,7 @@ def prepare(o: dict) -> dict:
         "statistics_aware": o["statistics_aware"],
         "write": write,
         "solutions": o["solutions"],
+        "allow_disturb": o["allow_disturb"],
     }
 
 
@@ -337,7 +342,8 @@ def _worker(parent, queue, params, solutions, states, thresholds, known) -> None
     try:
         wine = Wine(params)
         bench = from_params(params["bench"])
-        backends = bench.backends(sorted({a for g in states for a in g}))
+        limits = disturb_allowed(bench.limits(), params)
+        backends = bench.backends(sorted({a for g in states for a in g}), limits=limits)
         groups = {g: stateful(backends, g) for g in states}
         for g, blob in states.items():
             groups[g].restore_state(blob)

@@ -12,6 +12,7 @@ from mtjlab import report
 from mtjlab.protocols.rv import rv_loop
 from mtjlab.runs.context import Context, finite_or_none, safe_on_exit
 from mtjlab.runs.options import (
+    ALLOW_DISTURB,
     CELLS,
     ON_ONE_ARRAY,
     SCHEME,
@@ -19,11 +20,13 @@ from mtjlab.runs.options import (
     arrays_on,
     bench_of,
     check_cells,
+    disturb_allowed,
     with_help,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
 from mtjlab.runs.values import (
+    AMPLITUDE_PAIR,
     POSITIVE_INT,
     SECONDS,
     VOLTS,
@@ -37,9 +40,11 @@ OPTIONS = (
     Option(
         "max_amplitude_v",
         "--max-amplitude",
-        VOLTS,
-        default=0.8,
-        help="largest amplitude of either polarity in volts (default 0.8)",
+        AMPLITUDE_PAIR,
+        default=(0.58, 0.42),
+        metavar="P2AP[,AP2P]",
+        help="largest P->AP and AP->P amplitudes in volts, or one for both (default 0.58,0.42, "
+        "inside the default chip's disturb envelope under v/2)",
     ),
     Option("step_v", "--step", VOLTS, default=0.02, help="amplitude step (default 0.02)"),
     Option("width_s", "--width", SECONDS, default=100e-9, help="pulse width (default 100ns)"),
@@ -47,24 +52,29 @@ OPTIONS = (
         "cycles", "--cycles", bounded(POSITIVE_INT), default=2, help="loops per cell (default 2)"
     ),
     SCHEME,
+    ALLOW_DISTURB,
 )
 
 
 def prepare(o: dict) -> dict:
     bench = bench_of(o["bench"], o["seed"])
     arrays_on(bench, [o["array"]])
-    bench.limits().check_pulse(o["max_amplitude_v"], o["width_s"])
-    if not 0 < o["step_v"] <= o["max_amplitude_v"]:
+    limits = disturb_allowed(bench.limits(), o)
+    for polarity, top in zip((1, -1), o["max_amplitude_v"], strict=True):
+        limits.check_pulse(top, o["width_s"])
+        limits.check_unselected(o["scheme"], top, o["width_s"], polarity)
+    if not 0 < o["step_v"] <= min(o["max_amplitude_v"]):
         raise OptionError(f"--step {o['step_v']:g}: expected 0 < step <= --max-amplitude")
     return {
         "bench": bench.as_params(),
         "array": o["array"],
         "cells": check_cells(o["cells"], bench.shape(o["array"])),
-        "max_amplitude_v": o["max_amplitude_v"],
+        "max_amplitude_v": list(o["max_amplitude_v"]),
         "step_v": o["step_v"],
         "width_s": o["width_s"],
         "cycles": o["cycles"],
         "scheme": o["scheme"],
+        "allow_disturb": o["allow_disturb"],
     }
 
 

@@ -14,6 +14,7 @@ from mtjlab.protocols.thermal_fit import fit_thermal_activation, thermal_switchi
 from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
 from mtjlab.runs.context import Context, safe_on_exit
 from mtjlab.runs.options import (
+    ALLOW_DISTURB,
     CELLS,
     ON_ONE_ARRAY,
     SCHEME,
@@ -21,6 +22,7 @@ from mtjlab.runs.options import (
     arrays_on,
     bench_of,
     check_cells,
+    disturb_allowed,
     with_help,
 )
 from mtjlab.runs.registry import Experiment, register
@@ -51,17 +53,17 @@ OPTIONS = (
         "p_to_ap_amplitudes_v",
         "--p-to-ap-amplitudes",
         AMPLITUDE_GRID,
-        default=AMPLITUDE_GRID("0.40:0.60:0.01"),
+        default=AMPLITUDE_GRID("0.40:0.55:0.01"),
         metavar="START:STOP:STEP",
-        help="P->AP pulse amplitudes in volts (default 0.40:0.60:0.01)",
+        help="P->AP pulse amplitudes in volts (default 0.40:0.55:0.01)",
     ),
     Option(
         "ap_to_p_amplitudes_v",
         "--ap-to-p-amplitudes",
         AMPLITUDE_GRID,
-        default=AMPLITUDE_GRID("0.28:0.45:0.01"),
+        default=AMPLITUDE_GRID("0.28:0.40:0.01"),
         metavar="START:STOP:STEP",
-        help="AP->P pulse amplitudes in volts (default 0.28:0.45:0.01)",
+        help="AP->P pulse amplitudes in volts (default 0.28:0.40:0.01)",
     ),
     Option(
         "widths_s",
@@ -82,9 +84,9 @@ OPTIONS = (
         "reset_amplitude_v",
         "--reset-amplitude",
         VOLTS,
-        help="amplitude of the reset pulse before each trial (default: the write-verify ramp's "
-        "top, 0.55 V to reset to P and 0.75 V to reset to AP, which switch every working cell "
-        "while sparing most neighbours under V/2)",
+        help="amplitude of the reset pulses before each trial, both polarities (default: the "
+        f"write-verify ramps' tops, {DEFAULT_RAMP_P_TO_AP.stop_v:g} V into AP and "
+        f"{DEFAULT_RAMP_AP_TO_P.stop_v:g} V into P, inside the disturb envelope)",
     ),
     SCHEME,
     Option(
@@ -96,24 +98,30 @@ OPTIONS = (
         help="exponent n of the barrier Delta (1 - V/Vc0)^n the fit assumes, 1 to 3 (default 1; "
         "about 2 is measured on many junctions, see docs/device-model.md)",
     ),
+    ALLOW_DISTURB,
 )
 
 
 def prepare(o: dict) -> dict:
     bench = bench_of(o["bench"], o["seed"])
     arrays_on(bench, [o["array"]])
-    limits = bench.limits()
+    limits = disturb_allowed(bench.limits(), o)
     directions = ["P->AP", "AP->P"] if o["direction"] == "both" else [o["direction"]]
     amplitudes = {"P->AP": o["p_to_ap_amplitudes_v"], "AP->P": o["ap_to_p_amplitudes_v"]}
-    # Measuring P->AP resets to P with an AP->P pulse, and the other way round.
+    # The resets put a cell into AP with a positive pulse and into P with a negative one.
+    given = o["reset_amplitude_v"]
     reset = {
-        "P->AP": o["reset_amplitude_v"] or DEFAULT_RAMP_AP_TO_P.stop_v,
-        "AP->P": o["reset_amplitude_v"] or DEFAULT_RAMP_P_TO_AP.stop_v,
+        "to_ap": given or DEFAULT_RAMP_P_TO_AP.stop_v,
+        "to_p": given or DEFAULT_RAMP_AP_TO_P.stop_v,
     }
     for d in directions:
+        polarity = 1 if d == "P->AP" else -1
         for w in o["widths_s"]:
             limits.check_pulse(max(amplitudes[d]), w)
-        limits.check_pulse(reset[d], 100e-9)
+            limits.check_unselected(o["scheme"], max(amplitudes[d]), w, polarity)
+    for polarity, amplitude in ((1, reset["to_ap"]), (-1, reset["to_p"])):
+        limits.check_pulse(amplitude, 100e-9)
+        limits.check_unselected(o["scheme"], amplitude, 100e-9, polarity)
     if not 1.0 <= o["barrier_exponent"] <= 3.0:  # also NaN
         raise OptionError(f"--barrier-exponent {o['barrier_exponent']:g}: expected 1 to 3")
     return {
@@ -124,10 +132,19 @@ def prepare(o: dict) -> dict:
         "amplitudes_v": {d: amplitudes[d] for d in directions},
         "widths_s": o["widths_s"],
         "trials": o["trials"],
-        "reset_amplitude_v": {d: reset[d] for d in directions},
+        "reset_amplitude_v": reset,
         "scheme": o["scheme"],
         "barrier_exponent": o["barrier_exponent"],
+        "allow_disturb": o["allow_disturb"],
     }
+
+
+def _resets(stored: dict, direction: str) -> tuple[float, float]:
+    """The reset amplitudes (into AP, into P) of a run: stored as such, or by a run made before
+    they were told apart, as one amplitude per measured direction for both polarities."""
+    if "to_ap" in stored:
+        return stored["to_ap"], stored["to_p"]
+    return stored[direction], stored[direction]
 
 
 def run(ctx: Context) -> dict:
@@ -151,7 +168,7 @@ def run(ctx: Context) -> dict:
                         widths_s=widths,
                         trials=p["trials"],
                         scheme=p["scheme"],
-                        reset_amplitude_v=p["reset_amplitude_v"][direction],
+                        reset_amplitude_v=_resets(p["reset_amplitude_v"], direction),
                         rng=np.random.default_rng([p["bench"]["seed"], row, col]),
                         progress=ctx.progress,
                         record=lambda r: record({"array": a, **r}),

@@ -11,18 +11,21 @@ from mtjlab.core.patterns import load_pattern
 from mtjlab.protocols.write import place_pattern, write_verify
 from mtjlab.runs.context import Context, safe_on_exit, write_options
 from mtjlab.runs.options import (
+    ALLOW_DISTURB,
     ON_ONE_ARRAY,
     WRITE_VERIFY,
     Option,
     arrays_on,
     bench_of,
     check_write_params,
+    disturb_allowed,
     write_params,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit
 from mtjlab.runs.values import (
     CELL,
+    FLAG,
     PATH,
 )
 
@@ -38,6 +41,14 @@ OPTIONS = (
         "pattern must cover the whole array",
     ),
     *WRITE_VERIFY,
+    Option(
+        "repair_disturbed",
+        "--repair-disturbed",
+        FLAG,
+        default=False,
+        help="write the cells outside the pattern that a pulse disturbed back to their state",
+    ),
+    ALLOW_DISTURB,
 )
 
 
@@ -50,7 +61,7 @@ def prepare(o: dict) -> dict:
         target = place_pattern(load_pattern(o["pattern"]), shape, o["offset"])
     write = write_params(o)
     arrays_on(bench, [o["array"]])
-    check_write_params(write, bench.limits())
+    check_write_params(write, disturb_allowed(bench.limits(), o))
     return {
         "bench": bench.as_params(),
         "array": o["array"],
@@ -58,6 +69,8 @@ def prepare(o: dict) -> dict:
         "offset": list(o["offset"]) if o["offset"] else None,
         "target": target.tolist(),
         "write": write,
+        "repair_disturbed": o["repair_disturbed"],
+        "allow_disturb": o["allow_disturb"],
     }
 
 
@@ -72,6 +85,7 @@ def run(ctx: Context) -> dict:
             target,
             progress=ctx.progress,
             record=lambda r: record({"array": a, **r}),
+            repair_disturbed=bool(ctx.params.get("repair_disturbed", False)),
             **write_options(ctx.params["write"]),
         )
         return {
@@ -105,11 +119,17 @@ def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
 
 
 def text(summary: dict) -> list[str]:
-    return [
+    lines = [
         f"array {summary['array']}: write fidelity {summary['fidelity']:.4f}, "
         f"{summary['pulses']} pulses in {summary['passes']} passes, "
         f"{summary['given_up']} cells given up, {summary['disturbed']} disturbed"
     ]
+    if "disturbed_outside" in summary:  # runs stored before it was counted have none
+        lines.append(
+            f"outside the pattern: {summary['disturbed_outside']} cells changed by the pulses, "
+            f"{summary['repaired']} written back"
+        )
+    return lines
 
 
 EXPERIMENT = register(
