@@ -38,6 +38,10 @@ def test_the_built_in_bench_checks_out(capsys):
     assert "read biases: grounded, floating; write schemes: v/2, floating" in out
     assert "TSP-Link node 2" in out and "matrix reached" in out
     assert "NO" not in out
+    # The limits a run on it is held to, the disturb envelope included, in words.
+    assert "limits (the emulated chip's own): reads up to 0.113 V; pulses up to 1.1 V" in out
+    assert "disturb envelope (+/- V on unselected devices, pulses up to): 1 ns " in out
+    assert "100 ns 0.31/0.222" in out
 
 
 def test_a_matrix_missing_from_the_tsp_link_fails_the_check():

@@ -73,6 +73,12 @@ def _cmd_bench_check(args: argparse.Namespace) -> int:
     )
     print(f"read biases: {', '.join(bench.read_schemes) or 'none'}; "
           f"write schemes: {', '.join(bench.write_schemes) or 'none'}")  # fmt: skip
+    limits = bench.limits or (
+        emulated.backend(next(iter(bench.arrays))).limits if emulated else None
+    )
+    if limits is not None:
+        whose = "the bench file's" if bench.limits is not None else "the emulated chip's own"
+        print(f"limits ({whose}): " + "\n  ".join(limits.describe()))
     if emulated is not None:
         print(
             f"emulated: chip {emulated.chip.seed}, {emulated.round_trips()} commands, "

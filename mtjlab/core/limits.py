@@ -138,6 +138,20 @@ class Limits:
         out["reasons"] = dict(self.reasons)
         return out
 
+    def describe(self) -> list[str]:
+        """The limits as a person reads them, a few lines."""
+        envelope = ", ".join(
+            f"{_seconds(width)} {positive:g}/{negative:g}"
+            for width, positive, negative in self.max_unselected_v
+        )
+        return [
+            f"reads up to {self.max_read_v:g} V; pulses up to {self.max_write_v:g} V, "
+            f"{_seconds(self.min_width_s)} to {_seconds(self.max_width_s)}; no device above "
+            f"{self.max_device_v:g} V; compliance {self.compliance_a * 1e3:g} mA",
+            "disturb envelope (+/- V on unselected devices, pulses up to): "
+            + (envelope or "none stated, no pulse accepted"),
+        ]
+
     # -- checks: each raises LimitError naming the limit, its value and why -------------------
 
     def _refuse(self, what: str, name: str, unit: str) -> LimitError:
@@ -214,3 +228,11 @@ class Limits:
                 + because
                 + "; going outside it is Limits.allowing_disturb() or --allow-disturb"
             )
+
+
+def _seconds(value: float) -> str:
+    """A time as it is said: 100 ns, 1 us, 1 ms, 2 s."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if value >= scale * (1 - 1e-9) or unit == "ns":
+            return f"{value / scale:.4g} {unit}"
+    raise AssertionError("unreachable")
