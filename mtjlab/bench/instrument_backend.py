@@ -301,7 +301,13 @@ class InstrumentBackend(ArrayBackend):
     def _safe_state(self) -> None:
         """Every source off at 0 V, then every relay open; each step tried whatever failed
         before it, and one error naming every failure. Nothing is sent if the bench is still
-        in the safe state another array's backend left it in."""
+        in the safe state another array's backend left it in.
+
+        A source that does not answer (a lost connection) may still be on, and the relays are
+        opened anyway: the one case where a relay moves under a source that may be live. Taking
+        the chip off a source whose state is unknown comes first; the relay's contacts pay for
+        it (at most the read bias or a pulse's amplitude, both inside the limits, switched at
+        the compliance current), and the error says which source did not answer."""
         self.counts["safe_state"] += 1
         if self._shared.settled:
             return
