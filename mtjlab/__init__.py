@@ -7,25 +7,7 @@ Each command is a function here (``mtjlab.read``, ``mtjlab.write``,
 script the ArrayBackend of each array, which every protocol (``mtjlab.protocols``) runs on.
 """
 
-from typing import TYPE_CHECKING
-
 from mtjlab.core.version import __version__
-
-if TYPE_CHECKING:
-    from mtjlab.api import (
-        OpenBench,
-        Result,
-        SimulatedBench,
-        characterize_fidelity,
-        characterize_rv,
-        characterize_switching,
-        open_bench,
-        open_run,
-        read,
-        reproduce,
-        simulated_bench,
-        write,
-    )
 
 __all__ = [
     "OpenBench",
@@ -45,9 +27,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The API is imported on first use, not with the package: the command's entry point
-    # (mtjlab.cli.start) lives in this package and must start before the heavy libraries load,
-    # so a Ctrl-C while they load ends in one line.
+    # The API (mtjlab.api: OpenBench, Result, read, reproduce ...) is imported on first use,
+    # not with the package: the command's entry point (mtjlab.cli.start) lives in this package
+    # and must start before the heavy libraries load, so a Ctrl-C while they load ends in one
+    # line. The package imports nothing else, not even typing.
     if name in __all__:
         from mtjlab import api
 
