@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import xarray as xr
 
+from mtjlab.analysis.metrics import METRIC_KEYS
 from mtjlab.core.states import NAMES
 from mtjlab.protocols.write import KEEP
 from mtjlab.runs.info import RunInfo
@@ -356,10 +357,11 @@ def rv_dataset(
 
 
 #: Per-solution scores of a reproduce run, by their key in a unit result (accuracies are
-#: fractions of the test split; fidelities of the weight devices and of the weights read back).
+#: fractions of the test split; fidelities of the weight devices and of the weights read back;
+#: the metrics that predict the accuracy drop, analysis.metrics, when the run computed them).
 _SOLUTION_KEYS = ("software_accuracy", "untuned_accuracy", "gain_offset_accuracy")
 _SOLUTION_KEYS += ("tuned_accuracy", "device_fidelity", "weight_fidelity", "output_device_fidelity")
-_SOLUTION_KEYS += ("output_weight_fidelity", "pulses", "given_up")
+_SOLUTION_KEYS += ("output_weight_fidelity", "pulses", "given_up", *METRIC_KEYS)
 
 
 def reproduce_dataset(

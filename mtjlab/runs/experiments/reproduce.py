@@ -19,6 +19,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from mtjlab import report
+from mtjlab.analysis.metrics import METRIC_KEYS, metric_statistics
 from mtjlab.analysis.network import distinct_binary_networks, float_mlp_accuracy, wine_split
 from mtjlab.bench.description import FileBench, SimBench, bench_label, from_params
 from mtjlab.core.events import Progress, emit
@@ -358,8 +359,31 @@ def _worker(parent, queue, params, solutions, states, thresholds, known) -> None
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
-#: The scores of a solution summarized over the run (medians, quantiles, means).
-_SOLUTION_KEYS = tuple(k for k in RECORD_KEYS if k not in ("solution", "array", "output_array"))
+#: The scores of a solution summarized over the run (medians, quantiles, means); the metrics
+#: are summarized by how well they predict the accuracy drop instead (:func:`_metrics`).
+_SOLUTION_KEYS = tuple(
+    k for k in RECORD_KEYS if k not in ("solution", "array", "output_array", *METRIC_KEYS)
+)
+
+#: The accuracy drops the metrics are scored against: software minus hardware test accuracy.
+_DROPS = {"untuned_drop": "untuned", "tuned_drop": "tuned"}
+
+
+def _metrics(results: list[dict], wine: Wine, seed: int) -> dict | None:
+    """How well each metric, and weight fidelity, predicts each solution's accuracy drop, and the
+    ceiling the test split's noise puts on that (:func:`analysis.metrics.metric_statistics`).
+    Computed here from the solutions' values, so any number of workers gives the same; None for
+    a run whose solutions were stored before the metrics existed."""
+    if not all("test_correct" in r for r in results):
+        return None
+    metrics = {k: np.array([r[k] for r in results]) for k in ("weight_fidelity", *METRIC_KEYS)}
+    software = np.array([r["test_correct"]["software"] for r in results])
+    sample_drops = {
+        drop: software - np.array([r["test_correct"][name] for r in results])
+        for drop, name in _DROPS.items()
+    }
+    drops = {drop: d.mean(axis=1) for drop, d in sample_drops.items()}
+    return metric_statistics(metrics, drops, sample_drops, wine.split.y_test, seed=seed)
 
 
 def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
@@ -378,6 +402,9 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         overall[f"q95_{key}"] = float(np.quantile(v, 0.95))
         overall[f"max_{key}"] = float(np.max(v))
     overall["float_mlp_accuracy"] = float_mlp_accuracy(split)
+    metrics = _metrics(results, wine, p["split_seed"])
+    if metrics is not None:
+        overall["metrics"] = metrics
     summary = {**overall, "solutions": solutions, "figures": [], "html": ""}
     on = from_params(p["bench"]).label
     figures = ctx.save_figures(_figures(ctx.dataset(), on))
@@ -481,8 +508,47 @@ def text(summary: dict) -> list[str]:
         report.format_table(["", "mean", "median", "5 %", "best"], rows, label_column=True),
         f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %",
     ]
+    if "metrics" in summary:
+        lines += _metric_lines(summary["metrics"], summary["n_solutions"])
     if "html" in summary:  # a run from Python without an output folder has no report file
         lines.append(f"report: {summary['html']}")
+    return lines
+
+
+def _metric_lines(metrics: dict, n: int) -> list[str]:
+    """The best metric's rho against the untuned drop beside weight fidelity's, and the
+    ceiling; the rest is in summary.json."""
+    best = metrics["best"]
+    if best is None:
+        return [
+            f"metrics against the untuned drop: no rank correlation over {n} solutions "
+            "(too few, or no spread)"
+        ]
+
+    def rho(name: str) -> str:
+        s = metrics["by_metric"][name]["untuned_drop"]
+        if s["rho"] is None:  # such as weight fidelity when every write was perfect
+            return "not defined (it does not vary)"
+        interval = s["rho_interval"]
+        shown = "" if interval is None else f" [{interval[0]:+.2f}, {interval[1]:+.2f}]"
+        return f"{s['rho']:+.2f}{shown}"
+
+    names = [best] + [name for name in ("weight_fidelity",) if name != best]
+    width = max(len(name) + 7 for name in names)
+    lines = [
+        f"untuned accuracy drop predicted by (Spearman rho, {100 * metrics['confidence']:.0f} % "
+        f"bootstrap interval, {n} solutions):"
+    ]
+    lines += [
+        f"  {(name + ' (best)' if name == best else name).ljust(width)}  {rho(name)}"
+        for name in names
+    ]
+    ceiling = metrics["ceiling"]["untuned_drop"]
+    if ceiling["ceiling"] is not None:
+        lines.append(
+            f"  {'ceiling from the test split'.ljust(width)}   {ceiling['ceiling']:.2f} "
+            f"(split-half reliability {ceiling['reliability']:.2f})"
+        )
     return lines
 
 

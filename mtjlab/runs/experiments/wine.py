@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtjlab.analysis.metrics import METRIC_KEYS, smoothed_inputs, solution_metrics
 from mtjlab.analysis.network import (
     BinaryNet,
     retune_output_thresholds,
@@ -22,6 +23,7 @@ from mtjlab.protocols.inference import (
     defect_aware_mapping,
     fit_calibration,
     nominal_calibration,
+    read_back_weights,
 )
 from mtjlab.protocols.write import GiveUpKind, write_verify
 from mtjlab.runs.context import write_options
@@ -63,6 +65,11 @@ class Wine:
         self.mapping = PairMapping.default(self.split.n_features, n_hidden)
         self.out_mapping = PairMapping.default(n_hidden, self.split.n_classes)
         self.x_all = np.vstack([self.split.x_train, self.split.x_test])
+        # The training split smoothed, on which each solution's expected drop is measured
+        # (analysis.metrics): the same inputs for every solution, drawn once per process.
+        self.smoothed = smoothed_inputs(
+            self.split.x_train, self.split.y_train, seed=p["split_seed"]
+        )
 
     def group_of(self, k: int) -> tuple[int, ...]:
         return self.groups[k % len(self.groups)]
@@ -182,6 +189,21 @@ class Wine:
                 "gain_offset": net.predict_from_preactivation(hidden["gain_offset"][n_train:]),
                 "tuned": retuned.predict_from_preactivation(hidden["tuned"][n_train:]),
             }
+        # What predicts the accuracy lost, from the read-back map and the training split only.
+        metrics = solution_metrics(
+            net,
+            split.x_train,
+            split.y_train,
+            weights_read=mapping.weights_read(final.states),
+            weights_effective=read_back_weights(final.resistance_ohm, final.states, mapping),
+            untuned_train=untuned.apply(diff[:n_train]),
+            calibrated_train=gain_offset.apply(diff[:n_train]),
+            tuned_thresholds=retuned.b_hidden,
+            smoothed=self.smoothed,
+        )
+        # Each test sample scored, so the test split's own noise can be measured (its halves).
+        correct = {"software": net.predict(split.x_test) == split.y_test}
+        correct |= {name: predicted[name] == split.y_test for name in ("untuned", "tuned")}
         confusion = np.zeros((split.n_classes, split.n_classes), dtype=int)
         np.add.at(confusion, (split.y_test, predicted["tuned"]), 1)
         writes = [written] if out_written is None else [written, out_written]
@@ -199,6 +221,8 @@ class Wine:
             "confusion_tuned": confusion.tolist(),
             "states": final.states.tolist(),
             "target": target.tolist(),
+            **metrics,
+            "test_correct": {name: v.astype(int).tolist() for name, v in correct.items()},
         }
 
 
@@ -231,7 +255,7 @@ def learn(results: list[dict], thresholds: dict, known: dict) -> None:
 
 
 #: Keys of a solution's result that are its record in the run store (the rest are arrays);
-#: the output layer's keys only when it is on an array.
+#: the output layer's keys only when it is on an array, the metrics when the run computed them.
 RECORD_KEYS = (
     "solution",
     "array",
@@ -246,6 +270,7 @@ RECORD_KEYS = (
     "output_weight_fidelity",
     "pulses",
     "given_up",
+    *METRIC_KEYS,
 )
 
 
