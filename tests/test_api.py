@@ -39,11 +39,16 @@ def test_each_command_has_its_function_with_the_commands_options():
 
 
 def test_a_read_gives_a_labelled_map_with_units_and_leaves_nothing_on_disk(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    before = _mtjlab_temp_folders()
+    # A temporary folder of its own: other processes on the machine make mtjlab-* folders too.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     result = mtjlab.read(array=2, seed=3)
-    assert list(tmp_path.iterdir()) == []
-    assert _mtjlab_temp_folders() == before
+    assert list(work.iterdir()) == []
+    assert _mtjlab_temp_folders() == set() and list(temp.iterdir()) == []
     ds = result.to_xarray()
     assert isinstance(ds, xr.Dataset)
     assert dict(ds.sizes) == {"row": 15, "column": 15}
