@@ -145,6 +145,25 @@ def retune_thresholds(
     return BinaryNet(net.w_hidden, b, net.w_out, net.b_out)
 
 
+def retune_software(
+    net: BinaryNet, x: np.ndarray, y: np.ndarray, *, output_thresholds: bool = False
+) -> BinaryNet:
+    """The software network given the threshold retuning hardware gets: the fair baseline for
+    tuned hardware.
+
+    Its hidden thresholds re-chosen by :func:`retune_thresholds` on its own exact sums
+    ``x @ w_hidden``, and with ``output_thresholds`` (as for an output layer on an array) its
+    output thresholds then by :func:`retune_output_thresholds` on its exact output sums. Only the
+    training (or a calibration) split may be given, never the test split.
+    """
+    tuned = retune_thresholds(net, np.asarray(x) @ net.w_hidden, y)
+    if not output_thresholds:
+        return tuned
+    h = sign(tuned.hidden_preactivation(x))
+    b_out = retune_output_thresholds(h @ tuned.w_out, tuned.b_out, y)
+    return BinaryNet(tuned.w_hidden, tuned.b_hidden, tuned.w_out, b_out)
+
+
 def retune_output_thresholds(
     scores: np.ndarray, b_out: np.ndarray, y: np.ndarray, *, sweeps: int = 2
 ) -> np.ndarray:

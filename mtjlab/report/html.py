@@ -1,8 +1,9 @@
-"""The one-page HTML report of a run: headline numbers, the run's figures and its parameters.
+"""The one-page HTML report of a run: headline numbers, its tables, figures and parameters.
 Figures are linked by file name, so the run's folder can be moved or archived as a whole."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
@@ -14,9 +15,10 @@ def write_html_report(
     headline: list[tuple[str, str]],
     parameters: dict,
     figures: list[Path],
+    tables: Sequence[tuple[str, list[str], list[list[str]]]] = (),
 ) -> Path:
-    """One HTML page: the headline figures, the figures (linked by relative path, so the folder
-    can be moved as a whole) and the run's parameters.
+    """One HTML page: the headline figures, the tables, the figures (linked by relative path, so
+    the folder can be moved as a whole) and the run's parameters.
 
     Parameters
     ----------
@@ -31,6 +33,8 @@ def write_html_report(
     figures : list of Path
         Figure files in the same folder as ``path``; each is linked by its name and captioned
         by its stem.
+    tables : sequence of (str, list of str, list of list of str), optional
+        Each table's caption, column names and formatted rows, shown after the headline.
 
     Returns
     -------
@@ -42,6 +46,14 @@ def write_html_report(
     params = "".join(
         f"<tr><th>{escape(str(k))}</th><td><code>{escape(str(v))}</code></td></tr>"
         for k, v in parameters.items()
+    )
+    tabled = "".join(
+        f"<table><caption>{escape(caption)}</caption><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in header)
+        + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        + "</table>"
+        for caption, header, rows in tables
     )
     images = "".join(
         f'<figure><img src="{escape(f.name)}" alt="{escape(f.stem)}">'
@@ -57,9 +69,11 @@ th, td {{ text-align: left; padding: 2px 10px; border-bottom: 1px solid #ddd; }}
 figure {{ display: inline-block; width: 48%; margin: 0.5%; vertical-align: top; }}
 img {{ width: 100%; }}
 figcaption {{ font-size: 0.8em; color: #555; text-align: center; }}
+caption {{ text-align: left; font-weight: bold; padding: 2px 10px; }}
 </style></head><body>
 <h1>{escape(title)}</h1>
 <table>{rows}</table>
+{tabled}
 {images}
 <h2>Parameters</h2>
 <table>{params}</table>

@@ -21,7 +21,13 @@ from matplotlib.figure import Figure
 from mtjlab import report
 from mtjlab.analysis.metrics import METRIC_KEYS, metric_statistics
 from mtjlab.analysis.network import distinct_binary_networks, float_mlp_accuracy, wine_split
-from mtjlab.bench.description import FileBench, SimBench, bench_label, from_params
+from mtjlab.bench.description import (
+    BenchDescription,
+    FileBench,
+    SimBench,
+    bench_label,
+    from_params,
+)
 from mtjlab.core.events import Progress, emit
 from mtjlab.runs.context import Context, safe_on_exit
 from mtjlab.runs.experiments.wine import RECORD_KEYS, Wine, learn, record_of, stateful
@@ -386,6 +392,98 @@ def _metrics(results: list[dict], wine: Wine, seed: int) -> dict | None:
     return metric_statistics(metrics, drops, sample_drops, wine.split.y_test, seed=seed)
 
 
+def _tuning_lowered(results: list[dict]) -> dict:
+    """The solutions whose test accuracy the tuning lowered (tuned below untuned hardware), and
+    those whose software accuracy the same threshold retuning lowered (the tuning is fitted on the
+    training split, so it can lose on the test split)."""
+    lowered = [r["solution"] for r in results if r["tuned_accuracy"] < r["untuned_accuracy"]]
+    out: dict = {"n_tuning_lowered": len(lowered), "tuning_lowered_solutions": lowered}
+    if all("software_retuned_accuracy" in r for r in results):
+        out["n_software_retuning_lowered"] = sum(
+            r["software_retuned_accuracy"] < r["software_accuracy"] for r in results
+        )
+    return out
+
+
+def _diameters_nm(bench: BenchDescription) -> tuple[float, ...] | None:
+    """Each array's device diameter: the simulated chip's, or a bench file's emulated chip's;
+    None on a real bench, whose devices mtjlab does not know."""
+    if isinstance(bench, FileBench) and bench.seed is None:
+        return None
+    return bench.spec().diameters_nm
+
+
+def _per_array(results: list[dict], diameters_nm: tuple[float, ...] | None) -> list[dict]:
+    """The solutions grouped by the array holding their hidden layer, with its device diameter
+    (None on a real bench) and each group's accuracies and mean weight fidelity."""
+    groups: dict[int, list[dict]] = {}
+    for r in results:
+        groups.setdefault(r["array"], []).append(r)
+    out = []
+    for array, rs in sorted(groups.items()):
+        untuned = np.array([r["untuned_accuracy"] for r in rs])
+        tuned = np.array([r["tuned_accuracy"] for r in rs])
+        out.append(
+            {
+                "array": array,
+                "diameter_nm": None if diameters_nm is None else float(diameters_nm[array]),
+                "n_solutions": len(rs),
+                "solutions": [r["solution"] for r in rs],
+                "median_untuned_accuracy": float(np.median(untuned)),
+                "mean_untuned_accuracy": float(np.mean(untuned)),
+                "median_tuned_accuracy": float(np.median(tuned)),
+                "mean_tuned_accuracy": float(np.mean(tuned)),
+                "mean_weight_fidelity": float(np.mean([r["weight_fidelity"] for r in rs])),
+                "n_tuning_lowered": int(np.sum(tuned < untuned)),
+            }
+        )
+    return out
+
+
+#: The per-array table's columns, in the console and the report (each "mean" that of the column
+#: before it; weight fidelity a mean; "tuning lowered" counts tuned below untuned).
+_PER_ARRAY_HEADER = ["array", "diameter", "solutions", "untuned median", "mean"]
+_PER_ARRAY_HEADER += ["tuned median", "mean", "weight fidelity", "tuning lowered"]
+
+_PER_ARRAY_TITLE = "per array (its solutions' hidden layer; percent, weight fidelity a mean)"
+
+
+def _per_array_rows(per_array: list[dict]) -> list[list[str]]:
+    """The per-array section as table rows, accuracies and fidelity in percent."""
+    return [
+        [
+            str(g["array"]),
+            "-" if g["diameter_nm"] is None else f"{g['diameter_nm']:g} nm",
+            str(g["n_solutions"]),
+            *(
+                f"{100 * g[key]:.1f}"
+                for key in (
+                    "median_untuned_accuracy",
+                    "mean_untuned_accuracy",
+                    "median_tuned_accuracy",
+                    "mean_tuned_accuracy",
+                )
+            ),
+            f"{100 * g['mean_weight_fidelity']:.2f}",
+            str(g["n_tuning_lowered"]),
+        ]
+        for g in per_array
+    ]
+
+
+def _tuning_line(summary: dict) -> str:
+    """One line: on how many solutions tuning lowered test accuracy (and retuning software's)."""
+    line = (
+        f"tuning lowered test accuracy on {summary['n_tuning_lowered']} of "
+        f"{summary['n_solutions']} solutions (tuned below untuned)"
+    )
+    if "n_software_retuning_lowered" in summary:
+        line += (
+            f"; the same retuning lowered software's on {summary['n_software_retuning_lowered']}"
+        )
+    return line
+
+
 def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
     p, split = ctx.params, wine.split
     solutions = [record_of(r) for r in results]
@@ -402,11 +500,14 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         overall[f"q95_{key}"] = float(np.quantile(v, 0.95))
         overall[f"max_{key}"] = float(np.max(v))
     overall["float_mlp_accuracy"] = float_mlp_accuracy(split)
+    overall |= _tuning_lowered(results)
+    bench = from_params(p["bench"])
+    overall["per_array"] = _per_array(results, _diameters_nm(bench))
     metrics = _metrics(results, wine, p["split_seed"])
     if metrics is not None:
         overall["metrics"] = metrics
     summary = {**overall, "solutions": solutions, "figures": [], "html": ""}
-    on = from_params(p["bench"]).label
+    on = bench.label
     figures = ctx.save_figures(_figures(ctx.dataset(), on))
     headline = [
         ("solutions", str(len(results))),
@@ -415,11 +516,25 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         ("median untuned hardware accuracy", f"{100 * overall['median_untuned_accuracy']:.1f} %"),
         ("median tuned hardware accuracy", f"{100 * overall['median_tuned_accuracy']:.1f} %"),
         ("best tuned hardware accuracy", f"{100 * overall['max_tuned_accuracy']:.1f} %"),
+        (
+            "solutions whose test accuracy tuning lowered",
+            f"{overall['n_tuning_lowered']} of {len(results)}",
+        ),
         ("float MLP (same shape)", f"{100 * overall['float_mlp_accuracy']:.1f} %"),
         ("median device fidelity", f"{100 * overall['median_device_fidelity']:.2f} %"),
         ("median weight fidelity", f"{100 * overall['median_weight_fidelity']:.2f} %"),
         ("median pulses per write", f"{overall['median_pulses']:.0f}"),
     ]
+    if "median_software_retuned_accuracy" in overall:  # not in a run resumed from before it
+        retuned = 100 * overall["median_software_retuned_accuracy"]
+        headline.insert(3, ("median software accuracy, thresholds retuned", f"{retuned:.1f} %"))
+    if "n_software_retuning_lowered" in overall:
+        headline.append(
+            (
+                "solutions whose software accuracy the same retuning lowered",
+                f"{overall['n_software_retuning_lowered']} of {len(results)}",
+            )
+        )
     if wine.output_on_array:
         headline[2:2] = [("output layer", "on a second array (hidden signs as row voltages)")]
         headline += [
@@ -435,6 +550,13 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         headline=headline,
         parameters=params,
         figures=[Path(f) for f in figures],
+        tables=[
+            (
+                _PER_ARRAY_TITLE[0].upper() + _PER_ARRAY_TITLE[1:],
+                _PER_ARRAY_HEADER,
+                _per_array_rows(overall["per_array"]),
+            )
+        ],
     )
     summary["figures"], summary["html"] = figures, str(html)
     return summary
@@ -491,6 +613,7 @@ def text(summary: dict) -> list[str]:
         [name, *(f"{100 * summary[f'{q}_{key}']:.1f}" for q in ("mean", "median", "q05", "max"))]
         for name, key in (
             ("software (binary)", "software_accuracy"),
+            ("  thresholds retuned", "software_retuned_accuracy"),
             ("hardware, untuned", "untuned_accuracy"),
             ("  tuned: gain and offset", "gain_offset_accuracy"),
             ("  tuned: and thresholds", "tuned_accuracy"),
@@ -510,6 +633,13 @@ def text(summary: dict) -> list[str]:
     ]
     if "metrics" in summary:
         lines += _metric_lines(summary["metrics"], summary["n_solutions"])
+    if "n_tuning_lowered" in summary:  # not in a summary made before it
+        lines.append(_tuning_line(summary))
+    if "per_array" in summary:
+        lines += [
+            _PER_ARRAY_TITLE,
+            report.format_table(_PER_ARRAY_HEADER, _per_array_rows(summary["per_array"])),
+        ]
     if "html" in summary:  # a run from Python without an output folder has no report file
         lines.append(f"report: {summary['html']}")
     return lines
