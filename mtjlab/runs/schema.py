@@ -1,5 +1,5 @@
 """The run store's file: its SQLite schema and version, the header that marks a file as a store,
-and making a new one safely beside other processes.
+making a new one safely beside other processes, and opening one for reading only.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import sqlite3
 import uuid
 import zlib
 from pathlib import Path
+from urllib.parse import quote
 
 from mtjlab.core.version import __version__
 
@@ -143,3 +144,36 @@ def unit_crc(unit: str, result: str, state_key: str | None, state: bytes | None)
     """The CRC-32 a finished unit is stored with: of its name, result, state key and state."""
     head = f"{unit}\0{result}\0{state_key}\0".encode()
     return zlib.crc32(state or b"", zlib.crc32(head))
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection to the store at ``path`` that writes nothing: ``mode=ro``, which reads a store
+    another process is writing (through its write-ahead log). On read-only media, where SQLite
+    cannot create the log's index beside the file, a store with no pending log is read as
+    immutable (no process can be writing it there); one whose log holds pages cannot be read
+    safely and is a StoreError."""
+    uri = "file:" + quote(str(path.resolve())) + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if os.access(path.parent, os.W_OK) and _writable_mount(path):
+            raise
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(
+            f"{path}: on read-only media with a write-ahead log ({wal.name}) that SQLite "
+            "cannot index there; copy the store and its -wal file to a writable folder"
+        )
+    return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+
+
+def _writable_mount(path: Path) -> bool:
+    """Whether the file system holding ``path`` is mounted for writing (root writes to a
+    write-protected folder, but not to a read-only mount)."""
+    try:
+        return not (os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False

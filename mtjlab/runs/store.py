@@ -17,7 +17,6 @@ from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 
@@ -35,6 +34,7 @@ from mtjlab.runs.schema import (
     NotAStoreError,
     StoreError,
     check_header,
+    connect_read_only,
     create_file,
     record_crc,
     schema_version,
@@ -45,15 +45,6 @@ from mtjlab.runs.tables import write_csv, write_parquet
 STORE_FORMATS = ("csv", "parquet", "netcdf")
 #: Connections this process has open, by resolved store path (see RunStore._open).
 _OPEN: dict[Path, int] = {}
-
-
-def _writable_mount(path: Path) -> bool:
-    """Whether the file system holding ``path`` is mounted for writing (root writes to a
-    write-protected folder, but not to a read-only mount)."""
-    try:
-        return not (os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
 
 
 STATUSES = ("running", "interrupted", "finished", "failed")
@@ -106,7 +97,7 @@ class RunStore:
             # Python opened drops every POSIX lock the process holds on it, SQLite's included,
             # and another process would then read the store as if its WAL were not there.
             check_header(self.path)
-        self._db = self._connect_read_only() if self.read_only else self._connect()
+        self._db = connect_read_only(self.path) if self.read_only else self._connect()
         self._key = key
         _OPEN[key] = _OPEN.get(key, 0) + 1
         # WAL with synchronous=NORMAL: a commit survives a killed process (not a power cut) and
@@ -139,28 +130,6 @@ class RunStore:
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
-
-    def _connect_read_only(self) -> sqlite3.Connection:
-        """A connection that writes nothing: ``mode=ro``, which reads a store another process is
-        writing (through its write-ahead log). On read-only media, where SQLite cannot create
-        the log's index beside the file, a store with no pending log is read as immutable (no
-        process can be writing it there); one whose log holds pages cannot be read safely."""
-        uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
-        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
-        try:
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError:
-            db.close()
-            if os.access(self.path.parent, os.W_OK) and _writable_mount(self.path):
-                raise
-        wal = Path(f"{self.path}-wal")
-        if wal.exists() and wal.stat().st_size > 0:
-            raise StoreError(
-                f"{self.path}: on read-only media with a write-ahead log ({wal.name}) that SQLite "
-                "cannot index there; copy the store and its -wal file to a writable folder"
-            )
-        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
 
     def _upgrade(self) -> None:
         """Bring an older store to :data:`SCHEMA_VERSION` in place, in one transaction.
