@@ -391,7 +391,7 @@ def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
                 f"{bound} the emulated chip's own {allowed:g} ({own.reasons.get(name, '')})",
             )
     for n, (width, positive, negative) in enumerate(limits.max_unselected_v):
-        chips = next((row for row in own.max_unselected_v if width <= row[0] * (1 + 1e-9)), None)
+        chips = own.envelope_row(width)
         if chips is None or positive > chips[1] or negative > chips[2]:
             allowed = (
                 "pulses no longer than the emulated chip's envelope bounds"

@@ -127,8 +127,7 @@ class ArrayBackend(ABC):
         if polarity not in (1, -1) or isinstance(polarity, bool):
             raise ValueError(f"polarity={polarity!r} is not allowed; allowed: +1, -1")
         check_choice("scheme", scheme, WRITE_SCHEMES)
-        self.limits.check_pulse(amplitude_v, width_s)
-        self.limits.check_unselected(scheme, amplitude_v, width_s, int(polarity))
+        self.limits.check_write(scheme, amplitude_v, width_s, int(polarity))
         self._write_pulse(row, col, amplitude_v, width_s, int(polarity), scheme)
 
     def column_currents_a(self, row_voltages_v) -> np.ndarray:

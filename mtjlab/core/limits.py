@@ -182,11 +182,16 @@ class Limits:
         if peak > self.max_device_v:
             raise self._refuse(f"a device voltage of {peak:g} V", "max_device_v", "V")
 
+    def envelope_row(self, width_s: float) -> tuple[float, float, float] | None:
+        """The row of ``max_unselected_v`` that bounds a pulse of ``width_s``: the first at least
+        as long (the lower bound, as disturb grows with the width); None past the last row."""
+        return next((row for row in self.max_unselected_v if width_s <= row[0] * (1 + 1e-9)), None)
+
     def largest_write_v(self, scheme: str, width_s: float, polarity: int) -> float:
         """The largest pulse amplitude of ``polarity`` and ``width_s`` under ``scheme`` that
         ``max_write_v`` and the disturb envelope both allow (LimitError if the envelope bounds
         no pulse that long)."""
-        bound = next((row for row in self.max_unselected_v if width_s <= row[0] * (1 + 1e-9)), None)
+        bound = self.envelope_row(width_s)
         if bound is None:
             self.check_unselected(scheme, self.max_write_v, width_s, polarity)  # says why
         assert bound is not None
@@ -198,6 +203,12 @@ class Limits:
             largest = min(largest, bound[2] / on_negative)
         return math.floor(largest * 1e6) / 1e6
 
+    def check_write(self, scheme: str, amplitude_v: float, width_s: float, polarity: int) -> None:
+        """Refuse a write pulse outside the envelope: :meth:`check_pulse` (amplitude, width),
+        then :meth:`check_unselected` (what it puts on the devices it does not select)."""
+        self.check_pulse(amplitude_v, width_s)
+        self.check_unselected(scheme, amplitude_v, width_s, polarity)
+
     def check_unselected(
         self, scheme: str, amplitude_v: float, width_s: float, polarity: int
     ) -> None:
@@ -206,7 +217,7 @@ class Limits:
         why = self.reasons.get("max_unselected_v")
         because = f" ({why})" if why else ""
         rows = self.max_unselected_v
-        bound = next((row for row in rows if width_s <= row[0] * (1 + 1e-9)), None)
+        bound = self.envelope_row(width_s)
         if bound is None:
             if not rows:
                 raise LimitError(

@@ -209,9 +209,7 @@ def write_verify(
     for name, ramp in (("ramp_p_to_ap", ramp_p_to_ap), ("ramp_ap_to_p", ramp_ap_to_p)):
         if not (0 < ramp.start_v <= ramp.stop_v and ramp.step_v >= 0):
             raise ValueError(f"{name} must have 0 < start_v <= stop_v and step_v >= 0, got {ramp}")
-        limits.check_pulse(ramp.stop_v, width_s)
-        polarity = 1 if name == "ramp_p_to_ap" else -1
-        limits.check_unselected(scheme, ramp.stop_v, width_s, polarity)
+        limits.check_write(scheme, ramp.stop_v, width_s, 1 if name == "ramp_p_to_ap" else -1)
     limits.check_read(v_read_v)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 

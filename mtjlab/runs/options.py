@@ -288,10 +288,7 @@ def check_write_params(write: dict, limits: Limits) -> None:
     included."""
     limits.check_read(write["v_read_v"])
     for key, polarity in (("ramp_p_to_ap", 1), ("ramp_ap_to_p", -1)):
-        limits.check_pulse(write[key][2], write["width_s"])
-        limits.check_unselected(
-            write.get("scheme", "v/2"), write[key][2], write["width_s"], polarity
-        )
+        limits.check_write(write.get("scheme", "v/2"), write[key][2], write["width_s"], polarity)
 
 
 def check_cells(cells: list[tuple[int, int]], shape: tuple[int, int]) -> list[list[int]]:

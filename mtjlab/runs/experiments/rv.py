@@ -61,8 +61,7 @@ def prepare(o: dict) -> dict:
     arrays_on(bench, [o["array"]])
     limits = disturb_allowed(bench.limits(), o)
     for polarity, top in zip((1, -1), o["max_amplitude_v"], strict=True):
-        limits.check_pulse(top, o["width_s"])
-        limits.check_unselected(o["scheme"], top, o["width_s"], polarity)
+        limits.check_write(o["scheme"], top, o["width_s"], polarity)
     if not 0 < o["step_v"] <= min(o["max_amplitude_v"]):
         raise OptionError(f"--step {o['step_v']:g}: expected 0 < step <= --max-amplitude")
     return {

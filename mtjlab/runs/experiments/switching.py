@@ -117,11 +117,9 @@ def prepare(o: dict) -> dict:
     for d in directions:
         polarity = 1 if d == "P->AP" else -1
         for w in o["widths_s"]:
-            limits.check_pulse(max(amplitudes[d]), w)
-            limits.check_unselected(o["scheme"], max(amplitudes[d]), w, polarity)
+            limits.check_write(o["scheme"], max(amplitudes[d]), w, polarity)
     for polarity, amplitude in ((1, reset["to_ap"]), (-1, reset["to_p"])):
-        limits.check_pulse(amplitude, 100e-9)
-        limits.check_unselected(o["scheme"], amplitude, 100e-9, polarity)
+        limits.check_write(o["scheme"], amplitude, 100e-9, polarity)
     if not 1.0 <= o["barrier_exponent"] <= 3.0:  # also NaN
         raise OptionError(f"--barrier-exponent {o['barrier_exponent']:g}: expected 1 to 3")
     return {
