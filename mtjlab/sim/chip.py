@@ -73,6 +73,20 @@ class ChipSpec:
     p_open: float = 0.002
     p_stuck_p: float = 0.002
     p_stuck_ap: float = 0.002
+    #: Device size as physics (docs/device-model.md, "Device size"); each default leaves the die as
+    #: it was before these fields existed. Spread of each device's own diameter about its array's
+    #: (edge roughness, lithography): R_P goes as 1 / d^2, so its relative spread grows as 1 / d.
+    sigma_diameter_nm: float = 0.0
+    #: Diameter below which Delta falls with the free layer's area, (d / d_nucleation)^2 (a
+    #: single domain); at or above it reversal starts by nucleation and Delta does not depend on
+    #: size. 0: Delta never depends on size.
+    delta_nucleation_nm: float = 0.0
+    #: Barrier pinholes per square micrometre of junction and edge shorts (sidewall redeposition)
+    #: per micrometre of its perimeter: a device is shorted by either (Poisson), besides
+    #: ``p_shorted``, so small devices short less through pinholes and more, relative to their
+    #: area, at their edge.
+    pinholes_per_um2: float = 0.0
+    edge_shorts_per_um: float = 0.0
     #: Resistance of a shorted device, and of a device after barrier breakdown.
     r_short_ohm: float = 100.0
     #: Line resistance per segment (terminal to first crosspoint, and between crosspoints).
@@ -107,6 +121,10 @@ class ChipSpec:
             "sigma_delta_rel",
             "sigma_v_breakdown_rel",
             "sigma_barrier_exponent_rel",
+            "sigma_diameter_nm",
+            "delta_nucleation_nm",
+            "pinholes_per_um2",
+            "edge_shorts_per_um",
             "tau0_prec_s",
             "r_row_ohm",
             "r_col_ohm",
@@ -139,6 +157,32 @@ class ChipSpec:
         """R_P = RA / area of a circular device of the given diameter."""
         area_um2 = math.pi * (diameter_nm * 1e-3 / 2.0) ** 2
         return self.ra_ohm_um2 / area_um2
+
+    def defect_rates(self, diameter_nm: float | None = None) -> tuple[float, float, float, float]:
+        """Probabilities of (shorted, open, stuck-P, stuck-AP) for a device of ``diameter_nm``:
+        ``p_shorted`` and a short by a pinhole (``pinholes_per_um2`` times the area) or at the
+        edge (``edge_shorts_per_um`` times the perimeter), Poisson; the others do not depend on
+        size. Without a diameter, or with no pinhole or edge density, the spec's own rates."""
+        rates = (self.p_shorted, self.p_open, self.p_stuck_p, self.p_stuck_ap)
+        if diameter_nm is None or (self.pinholes_per_um2 == 0 and self.edge_shorts_per_um == 0):
+            return rates
+        d_um = diameter_nm * 1e-3
+        expected = self.pinholes_per_um2 * math.pi * d_um**2 / 4 + self.edge_shorts_per_um * (
+            math.pi * d_um
+        )
+        # Shorted by p_shorted's cause or by a pinhole or edge short: 1 - (1 - p) exp(-expected).
+        shorted = 1.0 - (1.0 - self.p_shorted) * math.exp(-expected)
+        # The other classes keep their share of what is not shorted.
+        rest = (1.0 - shorted) / (1.0 - self.p_shorted) if self.p_shorted < 1 else 0.0
+        return (shorted, self.p_open * rest, self.p_stuck_p * rest, self.p_stuck_ap * rest)
+
+    def delta_size_factor(self, diameter_nm: np.ndarray | float) -> np.ndarray:
+        """How much of Delta a device of ``diameter_nm`` keeps: (d / delta_nucleation_nm)^2
+        below the nucleation diameter, 1 at or above it (and always 1 when it is 0)."""
+        d = np.asarray(diameter_nm, dtype=float)
+        if self.delta_nucleation_nm == 0:
+            return np.ones_like(d)
+        return np.minimum(d / self.delta_nucleation_nm, 1.0) ** 2
 
 
 @dataclass
@@ -208,6 +252,9 @@ class Chip:
                     rng, spec.barrier_exponent, spec.sigma_barrier_exponent_rel, a.shape
                 )
                 a.params = a.params.with_values(barrier_exponent=n)
+        if spec.sigma_diameter_nm > 0 or spec.delta_nucleation_nm > 0:
+            for a in arrays:
+                _apply_size(spec, a, rng)
         return cls(spec=spec, seed=seed, arrays=arrays)
 
     def array(self, index: int) -> MTJArray:
@@ -241,10 +288,11 @@ class Chip:
         return {"seed": self.seed, "spec": asdict(self.spec), "arrays": summary}
 
 
-def defect_classes(spec: ChipSpec, u: np.ndarray) -> np.ndarray:
+def defect_classes(spec: ChipSpec, u: np.ndarray, diameter_nm: float | None = None) -> np.ndarray:
     """Each device's defect class (OK, SHORTED, OPEN, STUCK_P, STUCK_AP) from a uniform draw
-    ``u`` in [0, 1), at the spec's rates."""
-    rates = np.array([spec.p_shorted, spec.p_open, spec.p_stuck_p, spec.p_stuck_ap])
+    ``u`` in [0, 1), at the spec's rates for devices of ``diameter_nm``
+    (:meth:`ChipSpec.defect_rates`)."""
+    rates = np.array(spec.defect_rates(diameter_nm))
     edges = np.cumsum(rates)
     return np.where(u < edges[-1], np.searchsorted(edges, u, side="right") + 1, OK)
 
@@ -277,7 +325,7 @@ def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) ->
         barrier_exponent=np.full(shape, spec.barrier_exponent),
         tau0_prec_s=np.full(shape, spec.tau0_prec_s),
     )
-    defect = defect_classes(spec, rng.random(shape))
+    defect = defect_classes(spec, rng.random(shape), diameter_nm)
     if spec.initial_state == "random":
         state = (rng.random(shape) < 0.5).astype(np.int8)
     else:
@@ -296,6 +344,29 @@ def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) ->
     )
 
 
+def device_diameters_nm(
+    spec: ChipSpec, diameter_nm: float, rng: np.random.Generator, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Each device's own diameter: normal about the array's with ``sigma_diameter_nm``, floored at
+    half of it (a junction is never etched away)."""
+    d = rng.normal(diameter_nm, spec.sigma_diameter_nm, size=shape)
+    return np.maximum(d, 0.5 * diameter_nm)
+
+
+def _apply_size(spec: ChipSpec, a: MTJArray, rng: np.random.Generator) -> None:
+    """Give each device of ``a`` its own diameter: R_P as 1 / d^2 about the array's, Delta as
+    :meth:`ChipSpec.delta_size_factor`. Drawn after every array, and only for a spec that uses
+    them, so that one without them draws the chip it drew before they existed."""
+    if spec.sigma_diameter_nm > 0:
+        d = device_diameters_nm(spec, a.diameter_nm, rng, a.shape)
+    else:
+        d = np.full(a.shape, a.diameter_nm)
+    a.params = a.params.with_values(
+        r_p_ohm=a.params.r_p_ohm * (a.diameter_nm / d) ** 2,
+        delta=a.params.delta * spec.delta_size_factor(d),
+    )
+
+
 #: Named dies (values and reasons in docs/device-model.md).
 #:
 #: - ``default``: the die every seed has stood for so far; write-verify gets 99.1-100 % of a
@@ -308,6 +379,9 @@ def _draw_array(spec: ChipSpec, diameter_nm: float, rng: np.random.Generator) ->
 #:   0.65,0.05,0.75 V and 0.50,0.05,0.55 V. A single 100 ns pulse at their start fails on some
 #:   devices, their tops leave a few unswitched, half-selected neighbours flip now and then, and
 #:   write-verify gets 95 to 100 % of a random pattern right (98 % on average over seeds 0 to 7).
+#: - ``sized``: the default die with device size as physics (a diameter spread, pinhole and edge
+#:   shorts, Delta's nucleation diameter) and lines of 3 Ohm a segment; written inside its
+#:   disturb envelope with the default ramps, it loses accuracy that tuning recovers in part.
 PRESETS: dict[str, ChipSpec] = {
     "default": ChipSpec(),
     "ideal": ChipSpec(
@@ -340,6 +414,22 @@ PRESETS: dict[str, ChipSpec] = {
         p_open=0.005,
         p_stuck_p=0.005,
         p_stuck_ap=0.005,
+    ),
+    "sized": ChipSpec(
+        # Device size as physics (docs/device-model.md, "Device size"): each device's own
+        # diameter spread by 2 nm, so R_P spreads 10 % at 40 nm and 5 % at 80 nm (RA itself 3 %);
+        # Delta constant above a 30 nm nucleation diameter; shorts from pinholes (area) and the
+        # etched edge (perimeter) instead of one rate.
+        sigma_diameter_nm=2.0,
+        sigma_r_p_log=0.03,
+        delta_nucleation_nm=30.0,
+        p_shorted=0.0,
+        pinholes_per_um2=0.5,
+        edge_shorts_per_um=0.02,
+        # Lines of 3 Ohm a segment: the 80 nm devices (2 kOhm) then lose a few per cent of a read
+        # or a write to them, the 40 nm ones (8 kOhm) a quarter of that.
+        r_row_ohm=3.0,
+        r_col_ohm=3.0,
     ),
 }
 

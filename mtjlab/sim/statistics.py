@@ -7,17 +7,29 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mtjlab.sim.chip import OPEN, STUCK_AP, STUCK_P, ChipSpec, defect_classes, positive_normal
+from mtjlab.sim.chip import (
+    OPEN,
+    STUCK_AP,
+    STUCK_P,
+    ChipSpec,
+    defect_classes,
+    device_diameters_nm,
+    positive_normal,
+)
 from mtjlab.sim.device import tmr
 
 WeightSampler = Callable[[np.random.Generator, np.ndarray], np.ndarray]
 
 
-def pair_weight_sampler(spec: ChipSpec, v_read_v: float) -> WeightSampler:
+def pair_weight_sampler(
+    spec: ChipSpec, v_read_v: float, diameter_nm: float | None = None
+) -> WeightSampler:
     """A function ``(rng, w) -> effective weights`` for +-1 weights ``w`` stored as pairs.
 
-    Each pair's two devices are drawn from ``spec``: R_P lognormal and TMR0 normal about their
-    means, and a defect class with the spec's rates. The effective weight is the pair's
+    Each pair's two devices are drawn from ``spec`` as devices of ``diameter_nm`` (by default
+    the median of the spec's diameters): R_P lognormal and TMR0 normal about their means, R_P
+    also as 1 / d^2 of the device's own diameter when the spec spreads it, and a defect class
+    with the spec's rates for that size. The effective weight is the pair's
     conductance difference at ``v_read_v`` over the nominal pair's, times the weight, so a
     nominal pair gives exactly +-1. A device stuck in the other state makes the pair's two
     conductances alike (0); an open device leaves only the other one's (-1/TMR when the P-side
@@ -25,6 +37,8 @@ def pair_weight_sampler(spec: ChipSpec, v_read_v: float) -> WeightSampler:
     short pulls its row and column to itself and ruins its unit whatever the weights are, so
     there is nothing for training to learn from it.
     """
+    if diameter_nm is None:
+        diameter_nm = float(np.median(spec.diameters_nm))
     t0 = float(tmr(v_read_v, spec.tmr0, spec.v_half_v))
     nominal = t0 / (1.0 + t0)  # G_P - G_AP for R_P = 1
 
@@ -32,11 +46,13 @@ def pair_weight_sampler(spec: ChipSpec, v_read_v: float) -> WeightSampler:
         """Conductances of devices in P and in AP, and their defect class, drawn as the chip
         draws them."""
         g_p = 1.0 / rng.lognormal(0.0, spec.sigma_r_p_log, size=shape)
+        if spec.sigma_diameter_nm > 0:
+            g_p = g_p * (device_diameters_nm(spec, diameter_nm, rng, shape) / diameter_nm) ** 2
         t = tmr(
             v_read_v, positive_normal(rng, spec.tmr0, spec.sigma_tmr0_rel, shape), spec.v_half_v
         )
         g_ap = g_p / (1.0 + t)
-        return g_p, g_ap, defect_classes(spec, rng.random(shape))
+        return g_p, g_ap, defect_classes(spec, rng.random(shape), diameter_nm)
 
     def sample(rng: np.random.Generator, w: np.ndarray) -> np.ndarray:
         shape = np.shape(w)

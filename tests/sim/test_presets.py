@@ -25,7 +25,7 @@ def random_pattern(seed, shape=(15, 15)):
 
 
 def test_presets_by_name_and_an_unknown_name_lists_them():
-    assert set(PRESETS) == {"default", "ideal", "reference"}
+    assert set(PRESETS) == {"default", "ideal", "reference", "sized"}
     assert chip_spec("default") == ChipSpec()
     assert ChipSpec.preset("reference") is PRESETS["reference"]
     for lookup in (chip_spec, ChipSpec.preset):

@@ -75,7 +75,7 @@ OPTIONS = (
         TEXT,
         default="default",
         metavar="PRESET",
-        help="simulated chip preset: default, ideal or reference (default 'default'; see "
+        help="simulated chip preset: default, ideal, reference or sized (default 'default'; see "
         "docs/device-model.md)",
     ),
     replace(ARRAYS, help="arrays the solutions are written into in turn (default all)"),
