@@ -43,7 +43,12 @@ SMOOTHED_COPIES = 50
 
 
 def smoothed_inputs(
-    x: np.ndarray, y: np.ndarray, *, copies: int = SMOOTHED_COPIES, seed: int = 0
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    copies: int = SMOOTHED_COPIES,
+    seed: int = 0,
+    low: float = -1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Inputs drawn from a kernel density estimate of a labelled split, each with its label.
 
@@ -51,7 +56,8 @@ def smoothed_inputs(
     the pooled within-class covariance of ``x`` times the square of Silverman's bandwidth
     ``(4 / (d + 2))^(1 / (d + 4)) n^(-1 / (d + 4))`` (0.70 for the Wine training split, d = 13,
     n = 124). Within-class, so a step follows how the features vary together inside a class
-    and keeps its source's label; clipped to [-1, 1] as test inputs are. A drop measured on them
+    and keeps its source's label; clipped to [``low``, 1] as test inputs are (-1 for signed
+    inputs, 0 for unsigned ones). A drop measured on them
     is averaged over far more inputs than the 124 of the split, and over more of them near the
     decision boundaries (the Wine networks score 92 % on them, 97 % on the training and the test
     split): it says how far the hardware moved the boundaries where the data lie, with less of
@@ -71,7 +77,7 @@ def smoothed_inputs(
     root = vectors * np.sqrt(np.clip(values, 0.0, None))
     bandwidth = (4.0 / (d + 2)) ** (1.0 / (d + 4)) * n ** (-1.0 / (d + 4))
     steps = np.random.default_rng([int(seed), 0x5E]).standard_normal((copies, n, d))
-    smoothed = np.clip(x[None] + bandwidth * steps @ root.T, -1.0, 1.0)
+    smoothed = np.clip(x[None] + bandwidth * steps @ root.T, low, 1.0)
     return smoothed.reshape(-1, d), np.tile(y, copies)
 
 

@@ -15,11 +15,14 @@ import numpy as np
 
 @dataclass(frozen=True)
 class WineSplit:
-    """A stratified train/test split of scikit-learn's Wine data, inputs scaled to [-1, 1].
+    """A stratified train/test split of scikit-learn's Wine data, inputs scaled to [-1, 1]
+    (``inputs="signed"``) or to [0, 1] (``"unsigned"``).
 
-    Each feature is z-scored with the training split's mean and standard deviation, then divided
-    by the largest magnitude it reaches in the training split; test inputs beyond +-1 are clipped,
-    so every input is a voltage fraction a row can be driven at.
+    Signed: each feature is z-scored with the training split's mean and standard deviation, then
+    divided by the largest magnitude it reaches in the training split. Unsigned, as the reference
+    experiment scaled them: each feature mapped linearly so that the training split spans 0 to 1.
+    Test inputs beyond the range are clipped, so every input is a voltage fraction a row can be
+    driven at.
     """
 
     x_train: np.ndarray
@@ -27,6 +30,7 @@ class WineSplit:
     x_test: np.ndarray
     y_test: np.ndarray
     seed: int
+    inputs: str = "signed"
 
     @property
     def n_features(self) -> int:
@@ -37,33 +41,71 @@ class WineSplit:
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
 
-def wine_split(seed: int = 0, *, test_fraction: float = 0.3) -> WineSplit:
-    """The Wine data (178 samples, 13 features, 3 classes) split and scaled, fixed by ``seed``."""
+#: How wine_split may scale the inputs.
+INPUT_SCALINGS = ("signed", "unsigned")
+#: Samples in scikit-learn's Wine data.
+N_WINE = 178
+
+
+def wine_split(
+    seed: int = 0,
+    *,
+    test_fraction: float = 0.3,
+    test_samples: int | None = None,
+    inputs: str = "signed",
+) -> WineSplit:
+    """The Wine data (178 samples, 13 features, 3 classes) split and scaled, fixed by ``seed``.
+
+    The test split is ``test_samples`` wines when given (the reference experiment's 30), else
+    ``test_fraction`` of them (54 of 178 for 0.3); ``inputs`` is ``"signed"`` or
+    ``"unsigned"`` (:class:`WineSplit`).
+    """
     # scikit-learn is imported when the data are asked for, not with mtjlab (half a second
     # that every command and `import mtjlab` would otherwise pay)
     from sklearn.datasets import load_wine
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_fraction < 1.0:
+    if inputs not in INPUT_SCALINGS:
+        raise ValueError(f"inputs={inputs!r} is not allowed; allowed: {', '.join(INPUT_SCALINGS)}")
+    test_size: float | int
+    if test_samples is not None:
+        # each of the 3 classes needs a sample on both sides of a stratified split
+        if not 3 <= test_samples <= N_WINE - 3:
+            raise ValueError(
+                f"test_samples={test_samples!r} is out of range; allowed: 3 to {N_WINE - 3} "
+                f"(of Wine's {N_WINE} samples)"
+            )
+        test_size = int(test_samples)
+    elif not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    else:
+        test_size = test_fraction
     data = load_wine()
     x_train, x_test, y_train, y_test = train_test_split(
         data.data,
         data.target,
-        test_size=test_fraction,
+        test_size=test_size,
         stratify=data.target,
         random_state=seed,
     )
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    z_train = (x_train - mean) / std
-    scale = np.abs(z_train).max(axis=0)
+    if inputs == "unsigned":
+        low, span = x_train.min(axis=0), np.ptp(x_train, axis=0)
+        x_train_scaled = (x_train - low) / span
+        x_test_scaled = np.clip((x_test - low) / span, 0.0, 1.0)
+    else:
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+        z_train = (x_train - mean) / std
+        scale = np.abs(z_train).max(axis=0)
+        x_train_scaled = z_train / scale
+        x_test_scaled = np.clip((x_test - mean) / std / scale, -1.0, 1.0)
     return WineSplit(
-        x_train=z_train / scale,
+        x_train=x_train_scaled,
         y_train=y_train.astype(int),
-        x_test=np.clip((x_test - mean) / std / scale, -1.0, 1.0),
+        x_test=x_test_scaled,
         y_test=y_test.astype(int),
         seed=int(seed),
+        inputs=inputs,
     )
 
 

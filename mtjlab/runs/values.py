@@ -165,6 +165,39 @@ def _check_amplitude_pair(value: Any) -> tuple[float, float]:
 #: One pulse amplitude for both polarities, or P->AP,AP->P.
 AMPLITUDE_PAIR = ValueKind("amplitude_pair", _parse_amplitude_pair, _check_amplitude_pair)
 
+#: Samples of scikit-learn's Wine data, which a train/test split divides.
+WINE_SAMPLES = 178
+
+
+def _wine_split(train: int, test: int, shown: object) -> tuple[int, int]:
+    if train + test != WINE_SAMPLES or not (3 <= test <= WINE_SAMPLES - 3):
+        raise OptionError(
+            f"a split is TRAIN/TEST wines adding up to Wine's {WINE_SAMPLES}, each part at "
+            f"least 3, such as 124/54 or 148/30; got {shown!r}"
+        )
+    return train, test
+
+
+def _parse_wine_split(text: str) -> tuple[int, int]:
+    parts = text.split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        return _wine_split(0, 0, text)
+    return _wine_split(int(parts[0]), int(parts[1]), text)
+
+
+def _check_wine_split(value: Any) -> tuple[int, int]:
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        return _wine_split(int(value[0]), int(value[1]), value)
+    return _wine_split(0, 0, value)
+
+
+#: A train/test split of the Wine data, TRAIN/TEST (124/54).
+WINE_SPLIT = ValueKind("wine_split", _parse_wine_split, _check_wine_split)
+
 _TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 

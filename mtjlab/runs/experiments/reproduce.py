@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.analysis.metrics import METRIC_KEYS, metric_statistics
-from mtjlab.analysis.network import distinct_binary_networks, float_mlp_accuracy, wine_split
+from mtjlab.analysis.network import INPUT_SCALINGS, distinct_binary_networks, float_mlp_accuracy
 from mtjlab.bench.description import (
     BenchDescription,
     FileBench,
@@ -30,7 +30,14 @@ from mtjlab.bench.description import (
 )
 from mtjlab.core.events import Progress, emit
 from mtjlab.runs.context import Context, safe_on_exit
-from mtjlab.runs.experiments.wine import RECORD_KEYS, Wine, learn, record_of, stateful
+from mtjlab.runs.experiments.wine import (
+    RECORD_KEYS,
+    Wine,
+    learn,
+    record_of,
+    split_of,
+    stateful,
+)
 from mtjlab.runs.options import (
     ALLOW_DISTURB,
     ARRAYS,
@@ -51,6 +58,7 @@ from mtjlab.runs.values import (
     POSITIVE_INT,
     TEXT,
     VOLTS,
+    WINE_SPLIT,
     OptionError,
     bounded,
 )
@@ -95,6 +103,24 @@ OPTIONS = (
         VOLTS,
         default=0.1,
         help="row voltage of an input of 1 (default 0.1 V, inside the read limit)",
+    ),
+    Option(
+        "inputs",
+        "--inputs",
+        TEXT,
+        default="signed",
+        choices=INPUT_SCALINGS,
+        help="how the 13 features become row voltages: signed, each z-scored and scaled into "
+        "-1..1 (default), or unsigned, each scaled into 0..1 as the reference experiment did",
+    ),
+    Option(
+        "split",
+        "--split",
+        WINE_SPLIT,
+        default=(124, 54),
+        metavar="TRAIN/TEST",
+        help="training and test wines of the stratified split (default 124/54; the reference "
+        "experiment used 148/30)",
     ),
     Option(
         "output_layer",
@@ -190,6 +216,8 @@ def prepare(o: dict) -> dict:
     return {
         "bench": bench.as_params(),
         "split_seed": o["seed"],
+        "test_samples": o["split"][1],
+        "inputs": o["inputs"],
         "arrays": arrays,
         "v_in_v": o["v_in_v"],
         "workers": workers,
@@ -212,7 +240,7 @@ def expand(params: dict) -> dict:
     if p["statistics_aware"]:
         sampler = pair_weight_sampler(from_params(p["bench"]).spec(), p["v_in_v"])
     nets = distinct_binary_networks(
-        wine_split(p["split_seed"]),
+        split_of(p),
         n,
         seed=p["split_seed"],
         weight_fault_rate=p["train_fault_rate"],

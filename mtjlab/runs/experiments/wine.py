@@ -11,6 +11,7 @@ import numpy as np
 from mtjlab.analysis.metrics import METRIC_KEYS, smoothed_inputs, solution_metrics
 from mtjlab.analysis.network import (
     BinaryNet,
+    WineSplit,
     retune_output_thresholds,
     retune_software,
     retune_thresholds,
@@ -31,6 +32,16 @@ from mtjlab.runs.context import write_options
 from mtjlab.runs.units import StateGroup
 
 
+def split_of(params: dict) -> WineSplit:
+    """The Wine split a run's parameters give (a run stored before ``test_samples`` and
+    ``inputs`` existed: 30 % of the wines for testing, signed inputs)."""
+    return wine_split(
+        params["split_seed"],
+        test_samples=params.get("test_samples"),
+        inputs=params.get("inputs", "signed"),
+    )
+
+
 @dataclass
 class Wine:
     """What every solution of a reproduce run shares: data, networks, mappings, settings.
@@ -44,7 +55,7 @@ class Wine:
 
     def __post_init__(self) -> None:
         p = self.params
-        self.split = wine_split(p["split_seed"])
+        self.split = split_of(p)
         self.nets = [
             BinaryNet(
                 w_hidden=np.array(n["w_hidden"], dtype=np.int8),
@@ -69,7 +80,10 @@ class Wine:
         # The training split smoothed, on which each solution's expected drop is measured
         # (analysis.metrics): the same inputs for every solution, drawn once per process.
         self.smoothed = smoothed_inputs(
-            self.split.x_train, self.split.y_train, seed=p["split_seed"]
+            self.split.x_train,
+            self.split.y_train,
+            seed=p["split_seed"],
+            low=0.0 if self.split.inputs == "unsigned" else -1.0,
         )
 
     def group_of(self, k: int) -> tuple[int, ...]:
