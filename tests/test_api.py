@@ -82,7 +82,7 @@ def test_reproduce_from_python_scores_what_the_command_scores(tmp_path):
     np.testing.assert_array_equal(
         ds.tuned_accuracy.values, [s["tuned_accuracy"] for s in cli["solutions"]]
     )
-    assert len(result.figures()) == len(cli["figures"]) == 4
+    assert len(result.figures()) == len(cli["figures"]) == 6
 
 
 def test_with_a_store_and_an_output_folder_the_run_is_kept_and_opens_again(tmp_path):

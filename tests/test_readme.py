@@ -35,7 +35,7 @@ def test_from_python_runs_and_gives_labelled_data_with_units():
     assert scores.sizes["solution"] == 3
     assert all("units" in var.attrs for var in scores.variables.values())
     assert np.shape(namespace["tuned"]) == (3,) and 0.5 < namespace["tuned"].min() <= 1.0
-    assert len(namespace["figures"]) == 4
+    assert len(namespace["figures"]) == 6  # too few solutions to rank metrics
     assert namespace["map_ohm"].dims == ("column",) and namespace["map_ohm"].sizes["column"] == 15
     assert namespace["fidelity"] > 0.99
     assert namespace["bench"].array(1).limits.max_read_v > 0

@@ -434,6 +434,24 @@ def figure_cases():
             (FIDELITY, accuracy),
             {},
         ),
+        "accuracy_by_solution": (
+            report.figure_accuracy_by_solution,
+            report.plot_accuracy_by_solution,
+            ({"software": TUNED, **accuracy},),
+            {},
+        ),
+        "accuracy_drop": (
+            report.figure_accuracy_drop,
+            report.plot_accuracy_drop,
+            (TUNED - UNTUNED, {"weight fidelity (%)": 100 * FIDELITY}),
+            {"rho": {"weight fidelity (%)": (-0.4, (-0.9, 0.2))}},
+        ),
+        "accuracy_by_array": (
+            report.figure_accuracy_by_array,
+            report.plot_accuracy_by_array,
+            (["0: 40 nm", "1: 50 nm"], {"untuned": UNTUNED[:2], "tuned": TUNED[:2]}, FIDELITY[:2]),
+            {},
+        ),
         "confusion_matrix": (
             figure_confusion_matrix,
             plot_confusion_matrix,
@@ -452,6 +470,9 @@ N_AXES = {
     "rv_loop": 1,
     "accuracy_distributions": 1,
     "fidelity_vs_accuracy": 1,
+    "accuracy_by_solution": 1,
+    "accuracy_drop": 1,
+    "accuracy_by_array": 2,
     "confusion_matrix": 2,
 }
 
@@ -479,7 +500,8 @@ def test_each_figure_function_returns_a_figure_with_its_axes_and_title(name):
     fig = figure(*args, title="run 7", **kwargs)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == N_AXES[name]
-    assert fig.axes[0].get_title() == "run 7"
+    # a figure of panels has the title above them, each panel's own saying what it holds
+    assert "run 7" in (fig.axes[0].get_title(), fig.get_suptitle())
     assert fig.canvas.manager is None  # a bare Figure: pyplot's figure manager never saw it
 
 
@@ -549,9 +571,56 @@ def test_network_figures_show_fractions_in_percent():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
 
 
+def test_the_slopegraph_joins_each_solution_through_the_stages_and_the_medians():
+    stages = {"software": TUNED, "untuned": UNTUNED, "tuned": TUNED}
+    ax = report.figure_accuracy_by_solution(stages).axes[0]
+    *solutions, medians = ax.lines
+    assert len(solutions) == UNTUNED.size
+    a = 100 * np.array(list(stages.values()))
+    for k, line in enumerate(solutions):
+        offset = line.get_ydata() - a[:, k]
+        assert np.ptp(offset) == 0 and abs(offset[0]) <= 0.35  # one offset, under a sample
+    np.testing.assert_allclose(medians.get_ydata(), np.median(a, axis=1))
+    lowered = [line.get_color() == "#ee6677" for line in solutions]
+    assert lowered == list(a[-1] < a[-2])  # red where the last step lowered it
+
+
+def test_the_drop_figure_has_a_panel_per_predictor_titled_with_its_rho():
+    drop = TUNED - UNTUNED
+    fig = report.figure_accuracy_drop(
+        drop,
+        {"weight fidelity (%)": 100 * FIDELITY, "metric": np.array([1.0, 2.0, 3.0, 4.0])},
+        rho={"weight fidelity (%)": (-0.4, (-0.9, 0.2)), "metric": (None, None)},
+        title="run 7",
+    )
+    left, right = fig.axes
+    assert left.get_title() == "Spearman rho -0.40 [-0.90, +0.20]"
+    assert right.get_title() == "Spearman rho not defined (no spread)"
+    y = left.collections[0].get_offsets()[:, 1]
+    assert np.all(np.abs(y - 100 * drop) <= 0.35)  # points, jittered under a test sample
+    np.testing.assert_array_equal(right.collections[0].get_offsets()[:, 0], [1, 2, 3, 4])
+    x = left.collections[0].get_offsets()[:, 0]
+    assert np.all(np.abs(x - 100 * FIDELITY) <= 1 / 3 + 1e-9)  # few distinct values: spread
+
+
+def test_the_per_array_figure_holds_the_medians_and_the_fidelity_in_percent():
+    fig = report.figure_accuracy_by_array(
+        ["0: 40 nm", "1: 50 nm"], {"untuned": UNTUNED[:2], "tuned": TUNED[:2]}, FIDELITY[:2]
+    )
+    left, right = fig.axes
+    np.testing.assert_allclose(left.lines[0].get_ydata(), 100 * UNTUNED[:2])
+    np.testing.assert_allclose(left.lines[1].get_ydata(), 100 * TUNED[:2])
+    np.testing.assert_allclose(right.lines[0].get_ydata(), 100 * FIDELITY[:2])
+    assert [t.get_text() for t in left.get_xticklabels()] == ["0: 40 nm", "1: 50 nm"]
+
+
 @pytest.mark.parametrize(
     ("name", "args", "kwargs"),
     [
+        ("accuracy_by_solution", ({"software": UNTUNED},), {}),
+        ("accuracy_by_solution", ({"a": UNTUNED, "b": TUNED[:2]},), {}),
+        ("accuracy_drop", (UNTUNED, {"x": FIDELITY[:3]}), {}),
+        ("accuracy_by_array", (["0"], {"untuned": UNTUNED}, FIDELITY[:1]), {}),
         ("resistance_map", (np.ones(5),), {}),
         ("state_map", (np.array([[0, 4]]),), {}),
         ("state_map", (np.array([[0, 1]]),), {"target": np.array([[0], [1]])}),

@@ -12,7 +12,6 @@ import signal
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -30,6 +29,7 @@ from mtjlab.bench.description import (
 )
 from mtjlab.core.events import Progress, emit
 from mtjlab.runs.context import Context, safe_on_exit
+from mtjlab.runs.experiments import reproduce_report
 from mtjlab.runs.experiments.wine import (
     RECORD_KEYS,
     Wine,
@@ -536,127 +536,45 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         overall["metrics"] = metrics
     summary = {**overall, "solutions": solutions, "figures": [], "html": ""}
     on = bench.label
-    figures = ctx.save_figures(_figures(ctx.dataset(), on))
-    headline = [
-        ("solutions", str(len(results))),
-        ("on", on),
-        ("median software accuracy (binary)", f"{100 * overall['median_software_accuracy']:.1f} %"),
-        ("median untuned hardware accuracy", f"{100 * overall['median_untuned_accuracy']:.1f} %"),
-        ("median tuned hardware accuracy", f"{100 * overall['median_tuned_accuracy']:.1f} %"),
-        ("best tuned hardware accuracy", f"{100 * overall['max_tuned_accuracy']:.1f} %"),
-        (
-            "solutions whose test accuracy tuning lowered",
-            f"{overall['n_tuning_lowered']} of {len(results)}",
-        ),
-        ("float MLP (same shape)", f"{100 * overall['float_mlp_accuracy']:.1f} %"),
-        ("median device fidelity", f"{100 * overall['median_device_fidelity']:.2f} %"),
-        ("median weight fidelity", f"{100 * overall['median_weight_fidelity']:.2f} %"),
-        ("median pulses per write", f"{overall['median_pulses']:.0f}"),
-    ]
-    if "median_software_retuned_accuracy" in overall:  # not in a run resumed from before it
-        retuned = 100 * overall["median_software_retuned_accuracy"]
-        headline.insert(3, ("median software accuracy, thresholds retuned", f"{retuned:.1f} %"))
-    if "n_software_retuning_lowered" in overall:
-        headline.append(
-            (
-                "solutions whose software accuracy the same retuning lowered",
-                f"{overall['n_software_retuning_lowered']} of {len(results)}",
-            )
-        )
-    if wine.output_on_array:
-        headline[2:2] = [("output layer", "on a second array (hidden signs as row voltages)")]
-        headline += [
-            (
-                "median output-layer weight fidelity",
-                f"{100 * overall['median_output_weight_fidelity']:.2f} %",
-            )
-        ]
-    params = {k: v for k, v in p.items() if k != "networks"}
-    html = report.write_html_report(
+    ds = ctx.dataset()
+    figures = ctx.save_figures(_figures(ds, overall, on))
+    emulated = ctx.emulated  # on an emulated bench: the bench time so far, as the console says
+    html = reproduce_report.write_report(
         ctx.out / "report.html",
-        title="mtjlab reproduce: binary neural network for Wine on a passive MTJ array",
-        headline=headline,
-        parameters=params,
-        figures=[Path(f) for f in figures],
-        tables=[
-            (
-                _PER_ARRAY_TITLE[0].upper() + _PER_ARRAY_TITLE[1:],
-                _PER_ARRAY_HEADER,
-                _per_array_rows(overall["per_array"]),
-            )
-        ],
+        ds=ds,
+        summary=overall,
+        params=p,
+        on=on,
+        output_on_array=wine.output_on_array,
+        figure_paths=figures,
+        per_array_table=(
+            _PER_ARRAY_TITLE[0].upper() + _PER_ARRAY_TITLE[1:],
+            _PER_ARRAY_HEADER,
+            _per_array_rows(overall["per_array"]),
+        ),
+        bench_time=None if emulated is None else (emulated.clock.now_s, emulated.round_trips()),
+        store=ctx.store.path,
     )
     summary["figures"], summary["html"] = figures, str(html)
     return summary
 
 
 def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
-    return _figures(ds, bench_label(json.loads(ds.attrs["bench"])))
+    return _figures(ds, summary, bench_label(json.loads(ds.attrs["bench"])))
 
 
-def _figures(ds: xr.Dataset, on: str) -> dict[str, Figure]:
-    """Accuracy distributions, fidelity against accuracy, the summed confusion matrix, and the
-    written map of the solution of median tuned accuracy (and of its output layer)."""
-    n = ds.sizes["solution"]
-    acc = {name: ds[f"{name}_accuracy"].values for name in ("software", "untuned", "tuned")}
-    out = {
-        "accuracy_distributions.png": report.figure_accuracy_distributions(
-            {
-                "software (binary)": acc["software"],
-                "hardware, untuned": acc["untuned"],
-                "hardware, tuned": acc["tuned"],
-            },
-            title=f"{n} binary solutions for Wine, {on}",
-        ),
-        "fidelity_vs_accuracy.png": report.figure_fidelity_vs_accuracy(
-            ds.weight_fidelity.values,
-            {"untuned": acc["untuned"], "tuned": acc["tuned"]},
-            title="write fidelity against hardware accuracy",
-        ),
-        "confusion_tuned.png": report.figure_confusion_matrix(
-            ds.confusion_tuned.sum("solution").values,
-            labels=["class 0", "class 1", "class 2"],
-            title=f"tuned hardware, all {n} solutions, test split",
-        ),
-    }
-    r = ds.isel(solution=int(np.argsort(acc["tuned"])[n // 2]))
-    out["written_array_map.png"] = report.figure_state_map(
-        r.state.values,
-        target=r.target.values,
-        title=f"solution {int(r.solution)} (median tuned accuracy) on array {int(r.array)}: "
-        f"device fidelity {100 * float(r.device_fidelity):.1f} %",
-    )
-    if "output_state" in ds:
-        out["written_output_array_map.png"] = report.figure_state_map(
-            r.output_state.values,
-            target=r.output_target.values,
-            title=f"its output layer on array {int(r.output_array)}: "
-            f"device fidelity {100 * float(r.output_device_fidelity):.1f} %",
-        )
-    return out
+def _figures(ds: xr.Dataset, summary: dict, on: str) -> dict[str, Figure]:
+    """The report's figures (:func:`reproduce_report.figures`)."""
+    return reproduce_report.figures(ds, summary, on)
 
 
 def text(summary: dict) -> list[str]:
-    rows = [
-        [name, *(f"{100 * summary[f'{q}_{key}']:.1f}" for q in ("mean", "median", "q05", "max"))]
-        for name, key in (
-            ("software (binary)", "software_accuracy"),
-            ("  thresholds retuned", "software_retuned_accuracy"),
-            ("hardware, untuned", "untuned_accuracy"),
-            ("  tuned: gain and offset", "gain_offset_accuracy"),
-            ("  tuned: and thresholds", "tuned_accuracy"),
-            ("device fidelity", "device_fidelity"),
-            ("weight fidelity", "weight_fidelity"),
-            ("output layer: device fidelity", "output_device_fidelity"),
-            ("output layer: weight fidelity", "output_weight_fidelity"),
-        )
-        if f"median_{key}" in summary
-    ]
+    rows = reproduce_report.accuracy_rows(summary)  # the report's table too
     on_array = summary.get("output_layer") == "array"
     where = "output layer on a second array" if on_array else "output layer in software"
     lines = [
         f"{summary['n_solutions']} solutions, {where} (percent)",
-        report.format_table(["", "mean", "median", "5 %", "best"], rows, label_column=True),
+        report.format_table(reproduce_report.ACCURACY_HEADER, rows, label_column=True),
         f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %",
     ]
     if "metrics" in summary:
