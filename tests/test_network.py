@@ -106,3 +106,29 @@ def test_fault_aware_training_checks_its_rate_and_still_trains(split):
     plain = train_binary_networks(split, list(range(8)))
     assert np.mean([n.accuracy(split.x_test, split.y_test) for n in nets]) > 0.9
     assert any(a.canonical() != b.canonical() for a, b in zip(nets, plain, strict=True))
+
+
+def test_unsigned_inputs_train_as_well_as_signed_ones():
+    # Unsigned inputs (0..1) put the hidden sums far from 0: trained with thresholds starting at
+    # 0 they scored 88 % mean (the units never entered the straight-through window); centred,
+    # about what signed inputs score on the same split (measured: 96.4 % against 97.1 %, 60 seeds).
+    signed, unsigned = wine_split(0), wine_split(0, inputs="unsigned")
+    seeds = list(range(24))
+    acc = {
+        name: np.array([n.accuracy(s.x_test, s.y_test) for n in train_binary_networks(s, seeds)])
+        for name, s in (("signed", signed), ("unsigned", unsigned))
+    }
+    assert acc["unsigned"].mean() > acc["signed"].mean() - 0.02
+    assert acc["unsigned"].mean() > 0.94
+
+
+def test_centring_unsigned_inputs_gives_the_network_its_own_thresholds():
+    # The network returned computes x . w + b on the unsigned inputs themselves: its training
+    # accuracy, recomputed from its weights and thresholds alone, is what it learned (> 95 %).
+    s = wine_split(0, inputs="unsigned")
+    for net in train_binary_networks(s, [0, 1, 2]):
+        pre = s.x_train @ net.w_hidden + net.b_hidden
+        h = np.where(pre >= 0, 1.0, -1.0)
+        predicted = np.argmax(h @ net.w_out + net.b_out, axis=1)
+        assert np.mean(predicted == s.y_train) > 0.95
+        np.testing.assert_array_equal(predicted, net.predict(s.x_train))

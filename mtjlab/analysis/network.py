@@ -264,6 +264,14 @@ def train_binary_networks(
     if not seeds:
         raise ValueError("seeds must name at least one training seed")
     x, y = split.x_train, split.y_train
+    # Unsigned inputs (0..1) put every hidden sum far from 0, outside the straight-through window
+    # where thresholds starting at 0 would get no gradient: the units are trained on inputs
+    # centred on the training split's mean, with thresholds b' relative to it, and given
+    # b = b' - mean . w at the end, the same network (x . w + b = (x - mean) . w + b'). Signed
+    # inputs are z-scored on the training split, already centred: they are trained as they are.
+    centre = x.mean(axis=0) if split.inputs == "unsigned" else None
+    if centre is not None:
+        x = x - centre
     n, d = x.shape
     k = split.n_classes
     s = len(seeds)
@@ -320,6 +328,8 @@ def train_binary_networks(
         state[0] = np.clip(state[0], -1, 1)
         state[2] = np.clip(state[2], -1, 1)
     w1, b1, w2, b2 = state
+    if centre is not None:
+        b1 = b1 - centre @ sign(w1)
     return [
         BinaryNet(
             w_hidden=sign(w1[i]).astype(np.int8),
