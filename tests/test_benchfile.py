@@ -39,7 +39,7 @@ def test_the_built_in_bench_wires_two_arrays_of_chip_0_through_a_707b():
     bench = load_bench(builtin_bench_path())
     assert bench.kind == "emulated" and bench.chip == {
         "seed": 0,
-        "preset": "default",
+        "preset": "kind",
         "changes": {},
     }
     assert bench.matrix == "matrix" and sorted(bench.arrays) == [1, 2]

@@ -20,6 +20,7 @@ from mtjlab.analysis.network import (
 )
 from mtjlab.cli.app import main
 from mtjlab.runs.datasets import run_dataset
+from mtjlab.runs.experiments.wine import split_of
 from mtjlab.runs.store import RunStore
 from mtjlab.sim.chip import chip_spec
 
@@ -58,7 +59,7 @@ def test_the_retuned_software_accuracy_is_the_training_split_retuning_scored_on_
     default_run,
 ):
     summary, _, params, ds, _ = default_run
-    split = wine_split(params["split_seed"])
+    split = split_of(params)
     for s, n in zip(summary["solutions"], params["networks"], strict=True):
         net = _net(n)
         # the oracle: hidden thresholds re-chosen on the exact training sums, nothing of the test
@@ -133,7 +134,7 @@ def test_the_per_array_groups_partition_the_solutions(default_run):
     ids = [k for g in groups for k in g["solutions"]]
     assert sorted(ids) == sorted(solutions) and len(ids) == len(set(ids))
     # the default chip's arrays, each with its device diameter from the chip preset
-    diameters = chip_spec("default").diameters_nm
+    diameters = chip_spec("sized").diameters_nm
     assert [g["array"] for g in groups] == list(range(len(diameters)))
     for g in groups:
         assert g["diameter_nm"] == diameters[g["array"]]

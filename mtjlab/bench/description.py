@@ -20,7 +20,7 @@ from mtjlab.core.backend import ArrayBackend
 from mtjlab.core.limits import Limits
 from mtjlab.core.wiring import Bench
 from mtjlab.sim.backend import SimulatedBackend
-from mtjlab.sim.chip import Chip, ChipSpec, chip_spec
+from mtjlab.sim.chip import BUILT_IN_PRESET, Chip, ChipSpec, chip_spec
 from mtjlab.sim.limits import chip_limits
 
 
@@ -34,7 +34,7 @@ class SimBench:
     """The built-in simulated bench: chip ``seed`` of ``preset``, some of its fields changed."""
 
     seed: int
-    preset: str = "default"
+    preset: str = BUILT_IN_PRESET
     changes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -118,7 +118,7 @@ class FileBench:
             raise BenchDescriptionError(
                 f"bench file {self.path} is a real bench, with no simulated chip"
             )
-        return SimBench(chip["seed"], chip.get("preset", "default"), chip.get("changes", {}))
+        return SimBench(chip["seed"], chip.get("preset", BUILT_IN_PRESET), chip.get("changes", {}))
 
     def spec(self) -> ChipSpec:
         return self._emulated_chip().spec()
@@ -182,14 +182,14 @@ def bench_label(params: dict) -> str:
         label = f"bench {Path(params['path']).name}"
         seed = params.get("seed")
         return label if seed is None else label + f" (emulated, chip {seed})"
-    return f"simulated chip {params['seed']} ({params.get('preset', 'default')})"
+    return f"simulated chip {params['seed']} ({params.get('preset', BUILT_IN_PRESET)})"
 
 
 def from_params(params: dict) -> BenchDescription:
     """The description a run stored (``as_params``)."""
     kind = params.get("kind")
     if kind == "sim":
-        return SimBench(int(params["seed"]), params.get("preset", "default"),
+        return SimBench(int(params["seed"]), params.get("preset", BUILT_IN_PRESET),
                         dict(params.get("changes", {})))  # fmt: skip
     if kind == "file":
         return FileBench(params["path"], params["text"], params.get("seed"))

@@ -28,7 +28,7 @@ from mtjlab.core.wiring import (
 from mtjlab.instruments import DRIVERS, SwitchMatrix, driver_for
 from mtjlab.instruments.registry import ROLES, role_of
 from mtjlab.instruments.roles import ChannelSpecError
-from mtjlab.sim.chip import Chip, chip_spec
+from mtjlab.sim.chip import BUILT_IN_PRESET, Chip, chip_spec
 from mtjlab.sim.limits import chip_limits
 
 KINDS = ("emulated", "real")
@@ -327,7 +327,7 @@ def _chip(c: _Checker, value: object) -> dict[str, Any]:
     seed = chip["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         c.fail("chip.seed", seed, "a whole number >= 0")
-    preset = c.text(chip.get("preset", "default"), "chip.preset")
+    preset = c.text(chip.get("preset", BUILT_IN_PRESET), "chip.preset")
     changes = c.mapping(chip.get("changes", {}), "chip.changes")
     try:
         spec = chip_spec(preset, changes)

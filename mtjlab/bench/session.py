@@ -15,7 +15,7 @@ from mtjlab.bench.file import load_bench
 from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
 from mtjlab.core.wiring import Bench, InstrumentEntry
 from mtjlab.sim.backend import SimulatedBackend
-from mtjlab.sim.chip import Chip, chip_spec
+from mtjlab.sim.chip import BUILT_IN_PRESET, Chip, chip_spec
 from mtjlab.sim.limits import chip_limits
 
 
@@ -108,7 +108,7 @@ class SimulatedBench:
     a SimulatedBackend of array ``i`` of chip ``seed`` of ``preset`` (fields ``changes``d), all
     sharing the chip and its limits, each made safe when the ``with`` block ends."""
 
-    def __init__(self, seed: int = 0, preset: str = "default", **changes: float) -> None:
+    def __init__(self, seed: int = 0, preset: str = BUILT_IN_PRESET, **changes: float) -> None:
         self.chip = Chip.from_seed(seed, chip_spec(preset, changes))
         self.limits = chip_limits(self.chip)
         self._arrays: dict[int, SimulatedBackend] = {}
@@ -135,7 +135,9 @@ class SimulatedBench:
         self.safe_state()
 
 
-def simulated_bench(seed: int = 0, preset: str = "default", **changes: float) -> SimulatedBench:
+def simulated_bench(
+    seed: int = 0, preset: str = BUILT_IN_PRESET, **changes: float
+) -> SimulatedBench:
     """The built-in simulated bench: chip ``seed`` of ``preset`` with some fields changed
     (``r_row_ohm=0``); an unknown preset or field is a ValueError naming the known ones."""
     return SimulatedBench(seed, preset, **changes)

@@ -369,8 +369,9 @@ def _apply_size(spec: ChipSpec, a: MTJArray, rng: np.random.Generator) -> None:
 
 #: Named dies (values and reasons in docs/device-model.md).
 #:
-#: - ``default``: the die every seed has stood for so far; write-verify gets 99.1-100 % of a
-#:   random pattern right, losing only its few defects.
+#: - ``kind``: the built-in die of every command but ``reproduce`` (named ``default`` until
+#:   ``sized`` became reproduce's default; that name still means it); write-verify gets
+#:   99.1-100 % of a random pattern right, losing only its few defects.
 #: - ``ideal``: the device physics alone, every device of an array the nominal device, with no
 #:   defects, line resistance or read noise.
 #: - ``reference``: a die closer to a real bench: a wider critical-voltage spread, an n = 2
@@ -379,11 +380,11 @@ def _apply_size(spec: ChipSpec, a: MTJArray, rng: np.random.Generator) -> None:
 #:   0.65,0.05,0.75 V and 0.50,0.05,0.55 V. A single 100 ns pulse at their start fails on some
 #:   devices, their tops leave a few unswitched, half-selected neighbours flip now and then, and
 #:   write-verify gets 95 to 100 % of a random pattern right (98 % on average over seeds 0 to 7).
-#: - ``sized``: the default die with device size as physics (a diameter spread, pinhole and edge
+#: - ``sized``: the kind die with device size as physics (a diameter spread, pinhole and edge
 #:   shorts, Delta's nucleation diameter) and lines of 3 Ohm a segment; written inside its
 #:   disturb envelope with the default ramps, it loses accuracy that tuning recovers in part.
 PRESETS: dict[str, ChipSpec] = {
-    "default": ChipSpec(),
+    "kind": ChipSpec(),
     "ideal": ChipSpec(
         sigma_r_p_log=0.0,
         sigma_tmr0_rel=0.0,
@@ -434,14 +435,25 @@ PRESETS: dict[str, ChipSpec] = {
 }
 
 
+#: Other names of presets: ``default`` is what the kind die was called until ``sized`` became
+#: the default of ``reproduce``; runs stored and bench files written before say it.
+PRESET_ALIASES: dict[str, str] = {"default": "kind"}
+
+#: The die ``mtjlab reproduce`` runs on unless told otherwise, and that of the other commands'
+#: built-in bench.
+REPRODUCE_PRESET = "sized"
+BUILT_IN_PRESET = "kind"
+
+
 def chip_spec(name: str, changes: Mapping[str, Any] | None = None) -> ChipSpec:
-    """The :class:`ChipSpec` of preset ``name`` with some of its fields ``changes``d.
+    """The :class:`ChipSpec` of preset ``name`` (or of its alias, :data:`PRESET_ALIASES`) with
+    some of its fields ``changes``d.
 
     An unknown preset or field is a ValueError naming the known ones. Lists stand for tuples
     (``diameters_nm``), as JSON gives them back.
     """
     try:
-        spec = PRESETS[name]
+        spec = PRESETS[PRESET_ALIASES.get(name, name)]
     except (KeyError, TypeError):
         raise ValueError(
             f"unknown chip preset {name!r}; expected one of {sorted(PRESETS)}"

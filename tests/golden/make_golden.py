@@ -16,6 +16,10 @@ when the disturb envelope (issue 23) changed what the commands do: the write ram
 amplitudes and switching's resets moved inside it, ``--allow-disturb`` and
 ``--repair-disturbed`` were added, ``reproduce`` took the ramps, a write reports the cells
 outside its pattern, and the switching run below moved its grids inside the envelope.
+The reproduce goldens were re-recorded on purpose twice more: when the report gained two figures
+(the stdout lists them), and when ``reproduce``'s defaults became the ``sized`` die and unsigned
+inputs (issue 24: the main job had shown no hardware effect) and it took ``--inputs`` and
+``--split``; every other command's goldens came out unchanged.
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the

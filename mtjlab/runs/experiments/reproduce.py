@@ -62,6 +62,7 @@ from mtjlab.runs.values import (
     OptionError,
     bounded,
 )
+from mtjlab.sim.chip import PRESETS, REPRODUCE_PRESET
 from mtjlab.sim.statistics import pair_weight_sampler
 
 #: The write-verify options reproduce takes: its ramps (a chip outside the default window, such as
@@ -81,10 +82,10 @@ OPTIONS = (
         "chip",
         "--chip",
         TEXT,
-        default="default",
+        default=REPRODUCE_PRESET,
         metavar="PRESET",
-        help="simulated chip preset: default, ideal, reference or sized (default 'default'; see "
-        "docs/device-model.md)",
+        help=f"simulated chip preset: {', '.join(sorted(PRESETS))} (default {REPRODUCE_PRESET!r}, "
+        "device size as physics; 'default' is the old name of 'kind'; see docs/device-model.md)",
     ),
     replace(ARRAYS, help="arrays the solutions are written into in turn (default all)"),
     Option(
@@ -108,10 +109,11 @@ OPTIONS = (
         "inputs",
         "--inputs",
         TEXT,
-        default="signed",
+        default="unsigned",
         choices=INPUT_SCALINGS,
-        help="how the 13 features become row voltages: signed, each z-scored and scaled into "
-        "-1..1 (default), or unsigned, each scaled into 0..1 as the reference experiment did",
+        help="how the 13 features become row voltages: unsigned, each scaled into 0..1 as the "
+        "reference experiment did (default), or signed, each z-scored and scaled into -1..1, "
+        "whose currents largely cancel on the lines",
     ),
     Option(
         "split",
@@ -185,7 +187,7 @@ def prepare(o: dict) -> dict:
         bench = SimBench(o["seed"], o["chip"], dict(o["chip_set"]))
         workers = o["workers"] or min(2, os.cpu_count() or 1)
     else:
-        if o["chip"] != "default" or o["chip_set"]:
+        if o["chip"] != REPRODUCE_PRESET or o["chip_set"]:
             raise OptionError(
                 "--chip and --chip-set describe the built-in simulated chip; with --bench the "
                 "bench file says what is behind its matrix"

@@ -301,7 +301,7 @@ def _bench_rows(bench: dict) -> dict[str, str]:
     if bench.get("kind") == "sim":
         return {
             "bench": f"simulated chip {bench['seed']}",
-            "bench: chip preset": str(bench.get("preset", "default")),
+            "bench: chip preset": str(bench.get("preset", "kind")),
             "bench: chip changes": _plain(bench.get("changes", {})),
         }
     return {f"bench: {k}": _plain(v) for k, v in bench.items()}
@@ -366,8 +366,7 @@ def command_line(params: dict, n_solutions: int, store: Path | str | None = None
     if bench.get("kind") == "file":
         argv += ["--bench", str(bench["path"])]
     else:
-        if bench.get("preset", "default") != "default":
-            argv += ["--chip", str(bench["preset"])]
+        argv += ["--chip", str(bench.get("preset", "kind"))]
         for field, value in bench.get("changes", {}).items():
             argv += ["--chip-set", f"{field}={value:g}" if isinstance(value, float) else
                      f"{field}={value}"]  # fmt: skip
