@@ -1,6 +1,6 @@
-"""Ablation of the reference chip's non-idealities: each switched off in turn, its cost in accuracy.
+"""Ablation of a chip's non-idealities: each switched off in turn, its cost in accuracy.
 
-Run: python benchmarks/ablation.py [--solutions 100] [--preset reference] [--seed 0]
+Run: python benchmarks/ablation.py [--solutions 100] [--preset sized] [--seed 0] [--inputs signed]
 
 Each row runs `mtjlab reproduce` on the same chip seed and the same solutions with some ChipSpec
 fields changed (`--chip-set`), and reports the mean and median test accuracy untuned and tuned,
@@ -26,9 +26,15 @@ VARIANTS: dict[str, dict[str, float]] = {
         "sigma_delta_rel": 0.0,
         "sigma_barrier_exponent_rel": 0.0,
     },
-    "no resistance spread (R_P, TMR)": {"sigma_r_p_log": 0.0, "sigma_tmr0_rel": 0.0},
+    "no resistance spread (R_P, TMR, diameter)": {
+        "sigma_r_p_log": 0.0,
+        "sigma_tmr0_rel": 0.0,
+        "sigma_diameter_nm": 0.0,
+    },
     "no defects (shorts, opens, stuck)": {
         "p_shorted": 0.0,
+        "pinholes_per_um2": 0.0,
+        "edge_shorts_per_um": 0.0,
         "p_open": 0.0,
         "p_stuck_p": 0.0,
         "p_stuck_ap": 0.0,
@@ -45,9 +51,10 @@ OUTSIDE_THE_ENVELOPE = {
 }
 
 
-def run(preset: str, seed: int, solutions: int, changes: dict[str, float]) -> dict:
+def run(preset: str, seed: int, solutions: int, changes: dict[str, float], inputs: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         argv = ["reproduce", "--solutions", str(solutions), "--seed", str(seed)]
+        argv += ["--inputs", inputs]
         argv += ["--chip", preset, "--out", str(Path(tmp) / "r")]
         argv += OUTSIDE_THE_ENVELOPE.get(preset, [])
         for name, value in changes.items():
@@ -62,11 +69,15 @@ def run(preset: str, seed: int, solutions: int, changes: dict[str, float]) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solutions", type=int, default=100)
-    parser.add_argument("--preset", default="reference")
+    parser.add_argument("--preset", default="sized")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--inputs", default="unsigned", choices=("unsigned", "signed"))
     args = parser.parse_args()
 
-    print(f"{args.solutions} solutions, chip {args.seed} ({args.preset}); accuracy in percent")
+    print(
+        f"{args.solutions} solutions, chip {args.seed} ({args.preset}), {args.inputs} inputs; "
+        "accuracy in percent"
+    )
     print(
         "| chip | untuned mean | untuned median | tuned mean | tuned median | weight fidelity "
         "| untuned gain | time |"
@@ -75,7 +86,7 @@ def main() -> None:
     base = None
     for name, changes in VARIANTS.items():
         start = time.perf_counter()
-        s = run(args.preset, args.seed, args.solutions, changes)
+        s = run(args.preset, args.seed, args.solutions, changes, args.inputs)
         elapsed = time.perf_counter() - start
         if base is None:
             base = s

@@ -1,6 +1,6 @@
 """Time of `mtjlab reproduce` on the simulated bench, and how it splits.
 
-Run: python benchmarks/bench_reproduce.py [--solutions 300] [--chip default]
+Run: python benchmarks/bench_reproduce.py [--solutions 300] [--chip sized]
 
 Runs the command end to end into a temporary folder (what a user waits for), then times its parts
 on a sample of solutions: training, write-verify, the inference batch (train and test splits
@@ -37,7 +37,7 @@ OUTSIDE_THE_ENVELOPE = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solutions", type=int, default=300)
-    parser.add_argument("--chip", default="default")
+    parser.add_argument("--chip", default="sized")
     parser.add_argument("--sample", type=int, default=20, help="solutions timed part by part")
     args = parser.parse_args()
 
