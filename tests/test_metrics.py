@@ -24,7 +24,7 @@ from mtjlab.analysis.metrics import (
 )
 from mtjlab.analysis.network import BinaryNet
 from mtjlab.cli.app import main
-from mtjlab.runs.experiments import reproduce
+from mtjlab.runs.experiments import reproduce_text
 
 # One hidden unit summing two inputs; class 0 when it fires, class 1 when it does not.
 NET = BinaryNet(
@@ -274,7 +274,7 @@ def test_a_metric_that_does_not_vary_is_said_to_have_no_rho(small_runs):
     summary = json.loads(json.dumps(small_runs[1][0]))
     summary["metrics"]["by_metric"]["weight_fidelity"]["untuned_drop"]["rho"] = None
     summary["metrics"]["best"] = "train_accuracy_drop"
-    lines = reproduce.text(summary)
+    lines = reproduce_text.text(summary)
     assert any(
         line.split()[0] == "weight_fidelity" and line.endswith("not defined (it does not vary)")
         for line in lines

@@ -17,7 +17,6 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from mtjlab import report
 from mtjlab.analysis.metrics import METRIC_KEYS, metric_statistics
 from mtjlab.analysis.network import INPUT_SCALINGS, distinct_binary_networks, float_mlp_accuracy
 from mtjlab.bench.description import (
@@ -29,7 +28,7 @@ from mtjlab.bench.description import (
 )
 from mtjlab.core.events import Progress, emit
 from mtjlab.runs.context import Context, safe_on_exit
-from mtjlab.runs.experiments import reproduce_report
+from mtjlab.runs.experiments import reproduce_report, reproduce_text
 from mtjlab.runs.experiments.wine import (
     RECORD_KEYS,
     Wine,
@@ -470,50 +469,6 @@ def _per_array(results: list[dict], diameters_nm: tuple[float, ...] | None) -> l
     return out
 
 
-#: The per-array table's columns, in the console and the report (each "mean" that of the column
-#: before it; weight fidelity a mean; "tuning lowered" counts tuned below untuned).
-_PER_ARRAY_HEADER = ["array", "diameter", "solutions", "untuned median", "mean"]
-_PER_ARRAY_HEADER += ["tuned median", "mean", "weight fidelity", "tuning lowered"]
-
-_PER_ARRAY_TITLE = "per array (its solutions' hidden layer; percent, weight fidelity a mean)"
-
-
-def _per_array_rows(per_array: list[dict]) -> list[list[str]]:
-    """The per-array section as table rows, accuracies and fidelity in percent."""
-    return [
-        [
-            str(g["array"]),
-            "-" if g["diameter_nm"] is None else f"{g['diameter_nm']:g} nm",
-            str(g["n_solutions"]),
-            *(
-                f"{100 * g[key]:.1f}"
-                for key in (
-                    "median_untuned_accuracy",
-                    "mean_untuned_accuracy",
-                    "median_tuned_accuracy",
-                    "mean_tuned_accuracy",
-                )
-            ),
-            f"{100 * g['mean_weight_fidelity']:.2f}",
-            str(g["n_tuning_lowered"]),
-        ]
-        for g in per_array
-    ]
-
-
-def _tuning_line(summary: dict) -> str:
-    """One line: on how many solutions tuning lowered test accuracy (and retuning software's)."""
-    line = (
-        f"tuning lowered test accuracy on {summary['n_tuning_lowered']} of "
-        f"{summary['n_solutions']} solutions (tuned below untuned)"
-    )
-    if "n_software_retuning_lowered" in summary:
-        line += (
-            f"; the same retuning lowered software's on {summary['n_software_retuning_lowered']}"
-        )
-    return line
-
-
 def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
     p, split = ctx.params, wine.split
     solutions = [record_of(r) for r in results]
@@ -550,9 +505,9 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
         output_on_array=wine.output_on_array,
         figure_paths=figures,
         per_array_table=(
-            _PER_ARRAY_TITLE[0].upper() + _PER_ARRAY_TITLE[1:],
-            _PER_ARRAY_HEADER,
-            _per_array_rows(overall["per_array"]),
+            reproduce_text.PER_ARRAY_TITLE[0].upper() + reproduce_text.PER_ARRAY_TITLE[1:],
+            reproduce_text.PER_ARRAY_HEADER,
+            reproduce_text.per_array_rows(overall["per_array"]),
         ),
         bench_time=None if emulated is None else (emulated.clock.now_s, emulated.round_trips()),
         store=ctx.store.path,
@@ -570,66 +525,6 @@ def _figures(ds: xr.Dataset, summary: dict, on: str) -> dict[str, Figure]:
     return reproduce_report.figures(ds, summary, on)
 
 
-def text(summary: dict) -> list[str]:
-    rows = reproduce_report.accuracy_rows(summary)  # the report's table too
-    on_array = summary.get("output_layer") == "array"
-    where = "output layer on a second array" if on_array else "output layer in software"
-    lines = [
-        f"{summary['n_solutions']} solutions, {where} (percent)",
-        report.format_table(reproduce_report.ACCURACY_HEADER, rows, label_column=True),
-        f"float MLP of the same shape: {100 * summary['float_mlp_accuracy']:.1f} %",
-    ]
-    if "metrics" in summary:
-        lines += _metric_lines(summary["metrics"], summary["n_solutions"])
-    if "n_tuning_lowered" in summary:  # not in a summary made before it
-        lines.append(_tuning_line(summary))
-    if "per_array" in summary:
-        lines += [
-            _PER_ARRAY_TITLE,
-            report.format_table(_PER_ARRAY_HEADER, _per_array_rows(summary["per_array"])),
-        ]
-    if "html" in summary:  # a run from Python without an output folder has no report file
-        lines.append(f"report: {summary['html']}")
-    return lines
-
-
-def _metric_lines(metrics: dict, n: int) -> list[str]:
-    """The best metric's rho against the untuned drop beside weight fidelity's, and the
-    ceiling; the rest is in summary.json."""
-    best = metrics["best"]
-    if best is None:
-        return [
-            f"metrics against the untuned drop: no rank correlation over {n} solutions "
-            "(too few, or no spread)"
-        ]
-
-    def rho(name: str) -> str:
-        s = metrics["by_metric"][name]["untuned_drop"]
-        if s["rho"] is None:  # such as weight fidelity when every write was perfect
-            return "not defined (it does not vary)"
-        interval = s["rho_interval"]
-        shown = "" if interval is None else f" [{interval[0]:+.2f}, {interval[1]:+.2f}]"
-        return f"{s['rho']:+.2f}{shown}"
-
-    names = [best] + [name for name in ("weight_fidelity",) if name != best]
-    width = max(len(name) + 7 for name in names)
-    lines = [
-        f"untuned accuracy drop predicted by (Spearman rho, {100 * metrics['confidence']:.0f} % "
-        f"bootstrap interval, {n} solutions):"
-    ]
-    lines += [
-        f"  {(name + ' (best)' if name == best else name).ljust(width)}  {rho(name)}"
-        for name in names
-    ]
-    ceiling = metrics["ceiling"]["untuned_drop"]
-    if ceiling["ceiling"] is not None:
-        lines.append(
-            f"  {'ceiling from the test split'.ljust(width)}   {ceiling['ceiling']:.2f} "
-            f"(split-half reliability {ceiling['reliability']:.2f})"
-        )
-    return lines
-
-
 EXPERIMENT = register(
     Experiment(
         kind="reproduce",
@@ -643,7 +538,7 @@ EXPERIMENT = register(
         options=OPTIONS,
         prepare=prepare,
         run=run,
-        text=text,
+        text=reproduce_text.text,
         figures=figures,
         expand=expand,
         expanding="training binary networks for {solutions} solutions ...",

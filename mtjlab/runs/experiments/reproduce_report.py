@@ -12,36 +12,10 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from mtjlab import report
+from mtjlab.runs.experiments.reproduce_text import ACCURACY_HEADER, accuracy_rows
 from mtjlab.runs.values import WINE_SAMPLES
 
-#: The accuracy table's rows, as the console and the report show them: label and summary key
-#: (each row has ``mean_``, ``median_``, ``q05_`` and ``max_`` of its key; a row whose key the
-#: summary lacks, such as the output layer's with the output layer in software, is left out).
-ACCURACY_ROWS = (
-    ("software (binary)", "software_accuracy"),
-    ("  thresholds retuned", "software_retuned_accuracy"),
-    ("hardware, untuned", "untuned_accuracy"),
-    ("  tuned: gain and offset", "gain_offset_accuracy"),
-    ("  tuned: and thresholds", "tuned_accuracy"),
-    ("device fidelity", "device_fidelity"),
-    ("weight fidelity", "weight_fidelity"),
-    ("output layer: device fidelity", "output_device_fidelity"),
-    ("output layer: weight fidelity", "output_weight_fidelity"),
-)
-
-#: The accuracy table's columns (the first holds the row names).
-ACCURACY_HEADER = ["", "mean", "median", "5 %", "best"]
-
 _TITLE = "mtjlab reproduce: binary neural network for Wine on a passive MTJ array"
-
-
-def accuracy_rows(summary: dict) -> list[list[str]]:
-    """The accuracy table's rows, in percent, as the console prints them."""
-    return [
-        [name, *(f"{100 * summary[f'{q}_{key}']:.1f}" for q in ("mean", "median", "q05", "max"))]
-        for name, key in ACCURACY_ROWS
-        if f"median_{key}" in summary
-    ]
 
 
 # -- figures -------------------------------------------------------------------------------------
