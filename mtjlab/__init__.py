@@ -3,8 +3,9 @@
 Each command is a function here (``mtjlab.read``, ``mtjlab.write``,
 ``mtjlab.characterize_fidelity``, ``mtjlab.characterize_switching``, ``mtjlab.characterize_rv``,
 ``mtjlab.reproduce``) returning a :class:`Result` (``.summary``, ``.to_xarray()``,
-``.figures()``); ``open_run`` reads a stored run; ``open_bench`` and ``simulated_bench`` hand a
-script the ArrayBackend of each array, which every protocol (``mtjlab.protocols``) runs on.
+``.figures()``); ``mtjlab.sweep`` runs one of them over many chips and values; ``open_run``
+reads a stored run; ``open_bench`` and ``simulated_bench`` hand a script the ArrayBackend of each
+array, which every protocol (``mtjlab.protocols``) runs on.
 """
 
 from mtjlab.core.version import __version__
@@ -22,6 +23,7 @@ __all__ = [
     "read",
     "reproduce",
     "simulated_bench",
+    "sweep",
     "write",
 ]
 

@@ -184,6 +184,63 @@ def _function(exp: Experiment) -> Callable[..., Result]:
 FUNCTIONS: dict[str, Callable[..., Result]] = {
     experiment(kind).function_name: _function(experiment(kind)) for kind in COMMAND_ORDER
 }
+
+
+def sweep(
+    experiment: str,
+    *,
+    vary: Any = (),
+    seeds: Any = 1,
+    sample: int | None = None,
+    sample_seed: int = 0,
+    workers: int | None = None,
+    store: str | Path | None = None,
+    out: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> Result:
+    """Run ``experiment`` at every point of a grid (or a random sample) of chip fields and its
+    options, each point on its own simulated chip seed.
+
+    Parameters
+    ----------
+    experiment : str
+        The experiment run at each point (``"reproduce"``).
+    vary : sequence
+        The fields to vary: ``("r_row_ohm", [0, 5, 20])`` for a grid of values, or text as on
+        the command line, ``"r_row_ohm=0,5,20"``, or a range ``"p_open=0:0.01"`` for ``sample``.
+        A field is a chip field (``docs/device-model.md``) or an option of the experiment.
+    seeds : int or sequence of int
+        The chip seeds of every point: a count (1: seed 0) or the seeds.
+    sample : int, optional
+        Draw this many points uniformly from the ranges instead of a grid (``sample_seed``
+        fixes the draw).
+    workers : int, optional
+        Processes running points side by side (default: every core); the results are those of
+        one process.
+    store, out, progress
+        As for every experiment: the run store, the output folder, a progress callback.
+    **options
+        The experiment's own options, fixed over the sweep (``solutions=5``).
+
+    Returns
+    -------
+    Result
+        ``.summary["points"]`` (each point's values and figures) and ``.to_xarray()`` (one
+        dimension per varied field and ``seed``, or ``point`` for a sample).
+    """
+    values = {
+        "experiment": experiment,
+        "vary": [vary] if isinstance(vary, str) else list(vary),
+        "seeds": seeds,
+        "sample": sample,
+        "sample_seed": sample_seed,
+        "workers": workers,
+        "settings": options,
+    }
+    return run_experiment("sweep", values, store=store, out=out, progress=progress)
+
+
 read = FUNCTIONS["read"]
 write = FUNCTIONS["write"]
 characterize_fidelity = FUNCTIONS["characterize_fidelity"]
@@ -205,5 +262,6 @@ __all__ = [
     "reproduce",
     "run_experiment",
     "simulated_bench",
+    "sweep",
     "write",
 ]

@@ -39,3 +39,6 @@ def test_from_python_runs_and_gives_labelled_data_with_units():
     assert namespace["map_ohm"].dims == ("column",) and namespace["map_ohm"].sizes["column"] == 15
     assert namespace["fidelity"] > 0.99
     assert namespace["bench"].array(1).limits.max_read_v > 0
+    by_line = namespace["by_line"]
+    assert by_line.dims == ("r_row_ohm", "seed") and by_line.shape == (3, 2)
+    assert by_line.r_row_ohm.values.tolist() == [0.0, 4.0, 8.0]

@@ -458,6 +458,15 @@ def figure_cases():
             (COUNTS,),
             {"labels": ["a", "b", "c"]},
         ),
+        "sweep_field": (
+            report.figure_sweep_field,
+            report.plot_sweep_field,
+            (
+                np.array([0.0, 5.0, 20.0]),
+                {"tuned": np.array([[0.9, 0.95], [0.9, np.nan], [0.8, 0.85]])},
+            ),
+            {"xlabel": "r_row_ohm", "ylabel": "accuracy"},
+        ),
     }
 
 
@@ -474,6 +483,7 @@ N_AXES = {
     "accuracy_drop": 1,
     "accuracy_by_array": 2,
     "confusion_matrix": 2,
+    "sweep_field": 1,
 }
 
 

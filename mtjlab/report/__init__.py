@@ -34,6 +34,7 @@ from mtjlab.report.networks import (
     plot_fidelity_vs_accuracy,
 )
 from mtjlab.report.states import figure_state_map, plot_state_map
+from mtjlab.report.sweeps import figure_sweep_field, plot_sweep_field
 from mtjlab.report.tables import format_table
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "figure_resistance_map",
     "figure_rv_loop",
     "figure_state_map",
+    "figure_sweep_field",
     "figure_switching_curves",
     "format_resistance_map",
     "format_table",
@@ -64,6 +66,7 @@ __all__ = [
     "plot_resistance_map",
     "plot_rv_loop",
     "plot_state_map",
+    "plot_sweep_field",
     "plot_switching_curves",
     "resistance_color_limits",
     "save_figure",

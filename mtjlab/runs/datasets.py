@@ -409,6 +409,53 @@ def reproduce_dataset(
     return xr.Dataset(variables, coords | _grid(variables["state"][1].shape))
 
 
+def sweep_dataset(
+    info: RunInfo,
+    results: dict[str, dict],
+    records: list[dict],
+    finished: dict[str, str] | None = None,
+) -> xr.Dataset:
+    """A ``sweep`` run: each point's figures (every number of its experiment's summary).
+
+    A grid has one dimension per varied field and ``seed``, each with the field's values in
+    the order given (a point not finished yet is NaN); a sample has the dimension ``point``, with
+    each field and the seed as coordinates along it."""
+    p = info.parameters
+    fields = [*p["varied"], "seed"]
+    points = p["points"]
+    done = [results[u] for u in sorted(results, key=lambda u: results[u]["point"])]
+    names = sorted(
+        {k for r in done for k, v in r.items() if isinstance(v, (int, float))} - {"point", *fields}
+    )
+    values = {
+        f: [(pt["chip"] | pt["options"] | {"seed": pt["seed"]})[f] for pt in points] for f in fields
+    }
+    by_index = {r["point"]: r for r in done}
+    if p["sampled"]:
+        dims: tuple[str, ...] = ("point",)
+        shape: tuple[int, ...] = (len(points),)
+        position = {pt["index"]: (pt["index"],) for pt in points}
+        coords = {"point": ("point", [pt["index"] for pt in points], {"units": "1"})}
+        coords |= {f: ("point", values[f], {"units": _units(f)}) for f in fields}
+    else:
+        levels = {f: list(dict.fromkeys(values[f])) for f in fields}
+        dims = tuple(fields)
+        shape = tuple(len(levels[f]) for f in fields)
+        position = {
+            pt["index"]: tuple(levels[f].index(values[f][k]) for f in fields)
+            for k, pt in enumerate(points)
+        }
+        coords = {f: (f, levels[f], {"units": _units(f)}) for f in fields}
+    variables = {}
+    for name in names:
+        data = np.full(shape, np.nan)
+        for index, r in by_index.items():
+            if name in r:
+                data[position[index]] = r[name]
+        variables[name] = _v(dims, data, _units(name))
+    return xr.Dataset(variables, coords)
+
+
 #: Each kind's layout: ``(info, unit results, records, unit finished times) -> Dataset``, the
 #: records with their ``time`` and the times as :meth:`RunStore.unit_times` gives them.
 DATASETS: dict[
@@ -420,6 +467,7 @@ DATASETS: dict[
     "switching": switching_dataset,
     "rv": rv_dataset,
     "reproduce": reproduce_dataset,
+    "sweep": sweep_dataset,
 }
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import mtjlab
 from mtjlab.cli.app import main
 from mtjlab.core.patterns import make_pattern, save_pattern
 from mtjlab.core.states import NAMES
@@ -34,6 +35,8 @@ COMMANDS = {
     "rv": ["characterize", "rv", "--cells", "7,7", "1,1", "--step", "0.1", "--cycles", "2"],
     "reproduce": ["reproduce", "--solutions", "3", "--workers", "1"],
 }  # fmt: skip
+#: Every kind a store holds: the commands', and a sweep's (run from Python).
+KINDS = (*COMMANDS, "sweep")
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +48,9 @@ def runs(tmp_path_factory):
     for kind, argv in COMMANDS.items():
         extra = [str(pattern)] if kind == "write" else []
         assert main(argv + extra + ["--store", str(db), "--out", str(tmp / kind)]) == 0
+    mtjlab.sweep(
+        "reproduce", vary="r_row_ohm=0,6", solutions=2, workers=1, store=db, out=tmp / "sweep"
+    )
     with RunStore(db) as store:
         yield store, {info.kind: info.id for info in store.runs()}, tmp
 
@@ -72,10 +78,10 @@ def _is_time(var):
 
 def test_every_run_kind_has_a_dataset(runs):
     _, ids, _ = runs
-    assert set(ids) == set(COMMANDS) == set(DATASETS)  # the kinds the commands record
+    assert set(ids) == set(KINDS) == set(DATASETS)  # the kinds the commands record
 
 
-@pytest.mark.parametrize("kind", COMMANDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_units_attributes_and_text(runs, kind):
     ds, store, run_id = _dataset(runs, kind)
     info = store.run(run_id)
@@ -310,7 +316,7 @@ def test_reproduce(runs):
     np.testing.assert_array_equal(ds.finished, [_utc(times[u]) for u in units])
 
 
-@pytest.mark.parametrize("kind", COMMANDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_netcdf_round_trip(runs, kind, tmp_path):
     ds, _, _ = _dataset(runs, kind)
     path = write_netcdf(ds, tmp_path / f"{kind}.nc")

@@ -1,0 +1,112 @@
+"""A sweep run end to end on the simulated bench: each point the experiment on its own chip
+seed, the same results in one process and in a process pool, each point stored once and an
+interrupted sweep resumed with only the points it lacked; its dataset and figures."""
+
+import json
+
+import numpy as np
+import pytest
+
+import mtjlab
+from mtjlab.runs import engine
+from mtjlab.runs.experiments.sweep import prepare
+from mtjlab.runs.registry import experiment
+from mtjlab.runs.store import RunStore
+from mtjlab.runs.values import OptionError
+
+GRID = {"vary": [("r_row_ohm", [0, 6])], "seeds": 2, "solutions": 2}
+
+
+def _figures(result):
+    """Each point's values and figures, as the sweep's summary lists them."""
+    return result.summary["points"]
+
+
+@pytest.fixture(scope="module")
+def in_one_process():
+    return mtjlab.sweep("reproduce", workers=1, **GRID)
+
+
+def test_a_point_is_the_experiment_on_its_own_chip(in_one_process):
+    points = in_one_process.summary["points"]
+    assert [(p["r_row_ohm"], p["seed"]) for p in points] == [(0, 0), (0, 1), (6, 0), (6, 1)]
+    alone = mtjlab.reproduce(solutions=2, seed=1, chip_set=[("r_row_ohm", 6)], workers=1)
+    for key in ("median_untuned_accuracy", "median_tuned_accuracy", "mean_weight_fidelity"):
+        assert points[3][key] == alone.summary[key]
+    # the line resistance is the point's own: fidelity moves with it on the same seed
+    assert points[0]["mean_weight_fidelity"] != points[2]["mean_weight_fidelity"]
+
+
+def test_a_process_pool_gives_the_results_of_one_process(in_one_process):
+    pooled = mtjlab.sweep("reproduce", workers=2, **GRID)
+    assert _figures(pooled) == _figures(in_one_process)
+
+
+def test_the_dataset_has_a_dimension_per_varied_field_and_seed(in_one_process):
+    ds = in_one_process.to_xarray()
+    tuned = ds.median_tuned_accuracy
+    assert tuned.dims == ("r_row_ohm", "seed")
+    assert ds.r_row_ohm.values.tolist() == [0.0, 6.0] and ds.seed.values.tolist() == [0, 1]
+    assert tuned.attrs["units"] == "1" and not np.isnan(tuned.values).any()
+    for p in in_one_process.summary["points"]:
+        at = tuned.sel(r_row_ohm=p["r_row_ohm"], seed=p["seed"])
+        assert float(at) == p["median_tuned_accuracy"]
+
+
+def test_an_interrupted_sweep_resumes_with_only_the_points_it_lacked(tmp_path, in_one_process):
+    store_path, out = tmp_path / "runs.db", tmp_path / "out"
+    options = {"experiment": "reproduce", "vary": GRID["vary"], "seeds": 2, "sample": None}
+    options |= {"sample_seed": 0, "workers": 1, "settings": {"solutions": 2}}
+    taken = {o.name: o.take(options[o.name]) for o in experiment("sweep").options}
+    params = prepare(taken) | {"out": str(out)}
+    seen = []
+
+    def stop_after_two(event):
+        seen.append(event.done)
+        if event.done == 2:
+            raise KeyboardInterrupt
+
+    with RunStore(store_path) as store:
+        run_id = engine.create(store, "sweep", params)
+        with pytest.raises(KeyboardInterrupt):
+            engine.execute(store, run_id, progress=stop_after_two)
+        assert store.run(run_id).status == "interrupted"
+        assert len(store.unit_results(run_id)) == 2
+        summary = engine.resume(store, run_id)
+        assert store.run(run_id).status == "finished"
+        results = store.unit_results(run_id)
+        records = store.records(run_id, finished_only=True, with_time=False)
+    assert len(results) == 4 and len(records) == 4  # every point once
+    assert summary["points"] == _figures(in_one_process)
+    assert json.loads((out / "summary.json").read_text())["n_points"] == 4
+    assert (out / "sweep_r_row_ohm.png").stat().st_size > 10_000
+
+
+def test_a_sample_runs_along_one_point_dimension():
+    r = mtjlab.sweep("reproduce", vary="r_row_ohm=0:8", sample=2, seeds=1, solutions=2, workers=1)
+    ds = r.to_xarray()
+    assert ds.median_tuned_accuracy.dims == ("point",)
+    assert ds.r_row_ohm.dims == ("point",) and 0 <= ds.r_row_ohm.min() <= ds.r_row_ohm.max() <= 8
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"vary": ["r_row_ohm=0,1"], "solutionz": 2}, r"reproduce has no option solutionz"),
+        ({"vary": ["solutions=2,3"], "solutions": 2}, r"solutions: both fixed and varied"),
+        ({"vary": ["r_row_ohm=0,1"], "workers": 2, "chip_set": []}, r"chip_set: set by the sweep"),
+        ({"vary": ["r_row_ohm=0,1"], "v_in_v": 0.5}, r"read limit|max_read_v|input voltage"),
+        ({"vary": ["p_shorted=0,2"]}, r"p_shorted=2"),
+    ],
+)
+def test_bad_input_is_refused_before_any_point_runs(kwargs, message):
+    options = dict(kwargs)
+    vary = options.pop("vary")
+    workers = options.pop("workers", 1)
+    with pytest.raises((OptionError, ValueError), match=message):
+        mtjlab.sweep("reproduce", vary=vary, workers=workers, **options)
+
+
+def test_only_an_experiment_that_names_its_chip_can_be_swept():
+    with pytest.raises(OptionError, match=r"experiment='read' is not allowed; allowed: reproduce"):
+        mtjlab.sweep("read", vary=["r_row_ohm=0,1"])
