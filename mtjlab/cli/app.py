@@ -11,6 +11,7 @@ from pathlib import Path
 from mtjlab.cli.experiments import add_experiment_commands
 from mtjlab.cli.manage import add_manage_commands
 from mtjlab.cli.running import interrupted_status, terminate_as_interrupt
+from mtjlab.cli.sweep import add_sweep_command
 from mtjlab.core.schemes import READ_BIASES
 from mtjlab.core.version import __version__
 from mtjlab.report import check_figure_path, format_resistance_map, plot_resistance_map
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.set_defaults(handler=_sim_read)
 
     add_experiment_commands(sub)
+    add_sweep_command(sub)
     add_manage_commands(sub)
     return parser
 

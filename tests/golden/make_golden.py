@@ -20,6 +20,8 @@ The reproduce goldens were re-recorded on purpose twice more: when the report ga
 (the stdout lists them), and when ``reproduce``'s defaults became the ``sized`` die and unsigned
 inputs (issue 24: the main job had shown no hardware effect) and it took ``--inputs`` and
 ``--split``; every other command's goldens came out unchanged.
+The help goldens were re-recorded once more when ``mtjlab sweep`` was added (its own help files
+and the top-level list of commands; nothing else changed).
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the
