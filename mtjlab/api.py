@@ -194,6 +194,8 @@ def sweep(
     sample: int | None = None,
     sample_seed: int = 0,
     workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
     store: str | Path | None = None,
     out: str | Path | None = None,
     progress: ProgressCallback | None = None,
@@ -218,6 +220,10 @@ def sweep(
     workers : int, optional
         Processes running points side by side (default: every core); the results are those of
         one process.
+    scheduler, client : optional
+        Run the points on a Dask cluster instead: its scheduler's address (``tcp://HOST:PORT``)
+        or a ``distributed.Client`` of it (``pip install 'mtjlab[dask]'``); the results are the
+        same.
     store, out, progress
         As for every experiment: the run store, the output folder, a progress callback.
     **options
@@ -236,6 +242,7 @@ def sweep(
         "sample": sample,
         "sample_seed": sample_seed,
         "workers": workers,
+        "scheduler": client.scheduler.address if client is not None else scheduler,
         "settings": options,
     }
     return run_experiment("sweep", values, store=store, out=out, progress=progress)

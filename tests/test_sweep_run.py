@@ -2,12 +2,20 @@
 seed, the same results in one process and in a process pool, each point stored once and an
 interrupted sweep resumed with only the points it lacked; its dataset and figures."""
 
+import contextlib
 import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 import mtjlab
+from mtjlab.cli.app import main
 from mtjlab.runs import engine
 from mtjlab.runs.experiments.sweep import prepare
 from mtjlab.runs.registry import experiment
@@ -57,7 +65,7 @@ def test_an_interrupted_sweep_resumes_with_only_the_points_it_lacked(tmp_path, i
     store_path, out = tmp_path / "runs.db", tmp_path / "out"
     options = {"experiment": "reproduce", "vary": GRID["vary"], "seeds": 2, "sample": None}
     options |= {"sample_seed": 0, "workers": 1, "settings": {"solutions": 2}}
-    taken = {o.name: o.take(options[o.name]) for o in experiment("sweep").options}
+    taken = {o.name: o.take(options.get(o.name, o.default)) for o in experiment("sweep").options}
     params = prepare(taken) | {"out": str(out)}
     seen = []
 
@@ -110,3 +118,53 @@ def test_bad_input_is_refused_before_any_point_runs(kwargs, message):
 def test_only_an_experiment_that_names_its_chip_can_be_swept():
     with pytest.raises(OptionError, match=r"experiment='read' is not allowed; allowed: reproduce"):
         mtjlab.sweep("read", vary=["r_row_ohm=0,1"])
+
+
+def test_a_pool_worker_killed_mid_sweep_costs_only_its_points(tmp_path, in_one_process):
+    killed = []
+
+    def kill_one_worker(event):
+        children = multiprocessing.active_children()
+        if event.done == 1 and children and not killed:
+            os.kill(children[0].pid, signal.SIGKILL)  # the pool breaks; a new one takes over
+            killed.append(children[0].pid)
+
+    store = tmp_path / "runs.db"
+    result = mtjlab.sweep("reproduce", workers=2, store=store, progress=kill_one_worker, **GRID)
+    assert killed
+    assert result.summary["points"] == in_one_process.summary["points"]
+    with RunStore(store) as s:
+        assert len(s.unit_results(result.run_id)) == 4
+        assert len(s.records(result.run_id, finished_only=False, with_time=False)) == 4
+
+
+def test_a_sweep_whose_process_is_killed_resumes_with_the_points_it_lacked(
+    tmp_path, in_one_process
+):
+    out = tmp_path / "o"
+    argv = [sys.executable, "-m", "mtjlab", "sweep", "reproduce", "--vary", "r_row_ohm=0,6"]
+    argv += ["--seeds", "2", "--solutions", "2", "--workers", "1", "--out", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if (out / "runs.db").exists():
+                with contextlib.suppress(Exception), RunStore(out / "runs.db", read_only=True) as s:
+                    if len(s.unit_results(1)) >= 1:
+                        break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the sweep finished no point in 120 s")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    with RunStore(out / "runs.db", read_only=True) as s:
+        before = len(s.unit_results(1))
+    assert 1 <= before < 4
+    assert main(["runs", "resume", "1", "--store", str(out / "runs.db")]) == 0
+    with RunStore(out / "runs.db") as s:
+        assert s.run(1).status == "finished"
+        assert len(s.unit_results(1)) == 4
+        assert len(s.records(1, finished_only=False, with_time=False)) == 4  # each point once
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["points"] == in_one_process.summary["points"]

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,14 @@ OPTIONS = (
         help="processes running points side by side (default: every core); the results are "
         "those of one process",
     ),
+    Option(
+        "scheduler",
+        "--scheduler",
+        TEXT,
+        metavar="tcp://HOST:PORT",
+        help="run the points on the Dask cluster of this scheduler instead of a local pool "
+        "(needs pip install 'mtjlab[dask]')",
+    ),
     Option("settings", None, SETTINGS, default={}, help="the experiment's own options"),
 )
 
@@ -154,6 +163,8 @@ def prepare(o: dict) -> dict:
     )
     for point in points:
         exp.prepare(_point_options(fixed, point))  # an OptionError names what is wrong
+    if o["scheduler"]:
+        dask_client(o["scheduler"]).close()  # reachable, before any work starts
     first = points[0]
     return {
         "experiment": exp.kind,
@@ -163,6 +174,7 @@ def prepare(o: dict) -> dict:
         "fixed": fixed,
         "points": [asdict(p) for p in points],
         "workers": o["workers"] or os.cpu_count() or 1,
+        "scheduler": o["scheduler"],
         # The run's bench as the store records it: the die of its first point (each point's
         # own chip is in the point).
         "bench": SimBench(
@@ -237,8 +249,15 @@ def run(ctx: Context) -> dict:
         if runner.done(_unit(point["index"])):
             done(point["index"], runner.results[_unit(point["index"])])
     pending = [point for point in points if point["index"] not in results]
+
+    def commit(result: dict) -> None:
+        runner.commit(_unit(result["point"]), "sweep", result, None, [result])
+        done(result["point"], result)
+
     workers = min(int(p["workers"]), len(pending))
-    if workers <= 1:
+    if p.get("scheduler"):
+        _on_dask(p["scheduler"], p, pending, commit)
+    elif workers <= 1:
         for point in pending:
 
             def measure(record, point=point) -> dict:
@@ -248,19 +267,7 @@ def run(ctx: Context) -> dict:
 
             done(point["index"], runner.run(Unit(_unit(point["index"]), "sweep", measure)))
     else:
-        # Forked workers, each running whole points; only this process writes the store, each
-        # result committed as it arrives.
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        try:
-            futures = [
-                pool.submit(run_point, p["experiment"], p["fixed"], point) for point in pending
-            ]
-            for future in as_completed(futures):
-                result = future.result()
-                runner.commit(_unit(result["point"]), "sweep", result, None, [result])
-                done(result["point"], result)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        _in_pool(workers, p, pending, commit, results)
     ordered = [results[point["index"]] for point in points]
     summary = {
         "experiment": p["experiment"],
@@ -271,6 +278,80 @@ def run(ctx: Context) -> dict:
     }
     summary["figures"] = ctx.save_figures(figures(ctx.dataset(), summary))
     return summary
+
+
+#: How many times a local pool that lost a worker is started again before the sweep fails.
+POOL_RESTARTS = 3
+
+
+def _in_pool(workers: int, p: dict, pending: list[dict], commit, results: dict) -> None:
+    """Points in forked worker processes, each running whole points; only this process writes
+    the store, each result committed as it arrives. A worker that dies (killed, out of memory)
+    breaks the pool: the points not yet committed run again in a new one, up to
+    :data:`POOL_RESTARTS` times."""
+    for attempt in range(POOL_RESTARTS + 1):
+        left = [point for point in pending if point["index"] not in results]
+        if not left:
+            return
+        pool = ProcessPoolExecutor(min(workers, len(left)), mp_context=_fork())
+        try:
+            futures = [pool.submit(run_point, p["experiment"], p["fixed"], pt) for pt in left]
+            for future in as_completed(futures):
+                commit(future.result())
+            return
+        except BrokenProcessPool:
+            if attempt == POOL_RESTARTS:
+                raise RuntimeError(
+                    f"the sweep's worker processes died {POOL_RESTARTS + 1} times; "
+                    "its finished points are kept (mtjlab runs resume)"
+                ) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fork():
+    return multiprocessing.get_context("fork")
+
+
+def dask_client(address: str):
+    """A Dask client of the scheduler at ``address``, or an OptionError in one line: Dask not
+    installed (the extra to install named), or the scheduler not reachable."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise OptionError(
+            f"--scheduler {address}: running on a Dask cluster needs Dask: "
+            "pip install 'mtjlab[dask]'"
+        ) from None
+    try:
+        return Client(address, timeout=DASK_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise OptionError(
+            f"--scheduler {address}: cannot reach the Dask scheduler ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no answer'})"
+        ) from None
+
+
+#: How long connecting to a Dask scheduler may take.
+DASK_TIMEOUT_S = 10
+
+
+def _on_dask(address: str, p: dict, pending: list[dict], commit) -> None:
+    """Points as tasks of a Dask cluster; only this process writes the store, each result
+    committed as it arrives. A worker lost in the middle costs only its tasks, which the
+    scheduler runs again elsewhere."""
+    from distributed import as_completed as dask_completed
+
+    client = dask_client(address)
+    try:
+        futures = [
+            client.submit(run_point, p["experiment"], p["fixed"], point, pure=False, retries=2)
+            for point in pending
+        ]
+        for future in dask_completed(futures):
+            commit(future.result())
+    finally:
+        client.close()
 
 
 def _point_text(result: dict, params: dict) -> str:
