@@ -5,7 +5,8 @@ Run: python benchmarks/bench_sweep.py [--points 16] [--solutions 4] [--repeats 1
 
 Every point is `mtjlab reproduce` on its own chip seed (line resistance 2 and 3 Ohm, each on
 seeds 0 to N/2 - 1 of the default die), so the three executors run the same work; the results
-are checked to be the same. Dask needs the
+are checked to be the same. The Dask workers import mtjlab once before the timing, as the pool's
+forked workers inherit it from this process; starting the cluster is not timed. Dask needs the
 `dask` extra (`pip install '.[dask]'`); without it its row is left out and says so.
 """
 
