@@ -44,3 +44,13 @@ def test_disabled_view_draws_nothing():
     log = io.StringIO()
     feed(ProgressView(log, enabled=False), "fidelity", 10)
     assert log.getvalue() == ""
+
+
+def test_a_sweep_logs_its_points_with_the_time_left_whatever_runs_them():
+    # the points' progress comes from the parent, however the points are run (pool, Dask)
+    log = io.StringIO()
+    view = ProgressView(log)
+    feed(view, "sweep", 20, "point")
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 11
+    assert lines[-1].startswith("sweep: 20/20 points,") and "s left (step 20)" in lines[-1]

@@ -168,3 +168,10 @@ def test_a_sweep_whose_process_is_killed_resumes_with_the_points_it_lacked(
         assert len(s.records(1, finished_only=False, with_time=False)) == 4  # each point once
     summary = json.loads((out / "summary.json").read_text())
     assert summary["points"] == in_one_process.summary["points"]
+
+
+def test_a_scheduler_without_dask_installed_names_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    with pytest.raises(OptionError, match=r"needs Dask: pip install 'mtjlab\[dask\]'") as e:
+        mtjlab.sweep("reproduce", scheduler="tcp://127.0.0.1:8786", **GRID)
+    assert "\n" not in str(e.value)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from mtjlab.core.events import Progress
 
 #: The outermost task of each command gets a bar that stays; inner tasks get bars that go.
-OUTER_TASKS = ("fidelity", "switching", "rv", "read")
+OUTER_TASKS = ("fidelity", "switching", "rv", "read", "sweep")
 
 
 class ProgressView:
