@@ -178,7 +178,7 @@ def plan(
     if sample is None and ranged:
         r = ranged[0]
         raise OptionError(
-            f"--vary {r.field}={_shown(r.low)}:{_shown(r.high)} is a range: draw from it with "
+            f"--vary {r.field}={shown(r.low)}:{shown(r.high)} is a range: draw from it with "
             "--sample N"
         )
     if sample is not None:
@@ -198,18 +198,18 @@ def plan(
             try:
                 return options[name].take(value)
             except OptionError as exc:
-                raise OptionError(f"--vary {name}={_shown(value)}: {exc}") from None
+                raise OptionError(f"--vary {name}={shown(value)}: {exc}") from None
         current = chip_fields[name]
         if isinstance(current, str):
             if not isinstance(value, str):
-                raise OptionError(f"--vary {name}={_shown(value)}: expected text")
+                raise OptionError(f"--vary {name}={shown(value)}: expected text")
             return value
         number = _as_number(value)
         if number is None:
-            raise OptionError(f"--vary {name}={_shown(value)}: expected a number")
+            raise OptionError(f"--vary {name}={shown(value)}: expected a number")
         if isinstance(current, int):
             if not number.is_integer():
-                raise OptionError(f"--vary {name}={_shown(value)}: expected a whole number")
+                raise OptionError(f"--vary {name}={shown(value)}: expected a whole number")
             return int(number)
         return number
 
@@ -243,7 +243,7 @@ def plan(
             # point's own preset when the experiment's chip option is among the fields varied
             chip_spec(values.get("chip", preset), chip)
         except ValueError as exc:
-            raise OptionError(f"--vary at {_point_text(values)}: {exc}") from None
+            raise OptionError(f"--vary at {point_text(values)}: {exc}") from None
         opts = {k: x for k, x in values.items() if k not in chip}
         for seed in seeds:
             points.append(SweepPoint(len(points), int(seed), chip, opts))
@@ -261,9 +261,11 @@ def _as_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A point's value as the command line writes it (numbers without trailing zeros)."""
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _point_text(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_shown(v)}" for k, v in values.items())
+def point_text(values: dict[str, Any]) -> str:
+    """A point's values as ``field=value, ...``."""
+    return ", ".join(f"{k}={shown(v)}" for k, v in values.items())

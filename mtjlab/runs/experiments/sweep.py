@@ -30,7 +30,16 @@ from mtjlab.runs.context import Context
 from mtjlab.runs.options import Option
 from mtjlab.runs.registry import Experiment, experiment, register
 from mtjlab.runs.store import RunStore
-from mtjlab.runs.sweeps import MAX_POINTS, NOT_VARIED, SEEDS, VARY, SweepPoint, plan
+from mtjlab.runs.sweeps import (
+    MAX_POINTS,
+    NOT_VARIED,
+    SEEDS,
+    VARY,
+    SweepPoint,
+    plan,
+    point_text,
+    shown,
+)
 from mtjlab.runs.units import Unit, UnitRunner
 from mtjlab.runs.values import (
     NON_NEGATIVE_INT,
@@ -153,11 +162,12 @@ def prepare(o: dict) -> dict:
         for name, opt in inner.items()
         if name not in NOT_VARIED and name not in varied
     }
+    preset = fixed.get("chip", inner["chip"].default)
     points = plan(
         exp,
         o["vary"],
         o["seeds"],
-        preset=fixed.get("chip", inner["chip"].default),
+        preset=preset,
         sample=o["sample"],
         sample_seed=o["sample_seed"],
     )
@@ -177,9 +187,7 @@ def prepare(o: dict) -> dict:
         "scheduler": o["scheduler"],
         # The run's bench as the store records it: the die of its first point (each point's
         # own chip is in the point).
-        "bench": SimBench(
-            first.seed, first.options.get("chip", fixed.get("chip", "sized")), first.chip
-        ).as_params(),
+        "bench": SimBench(first.seed, first.options.get("chip", preset), first.chip).as_params(),
     }
 
 
@@ -208,15 +216,15 @@ def run_point(kind: str, fixed: dict, point: dict) -> dict:
         params["out"] = str(Path(tmp) / "out")
         with RunStore(Path(tmp) / "runs.db") as store, contextlib.redirect_stdout(io.StringIO()):
             summary = engine.execute(store, engine.create(store, kind, params))
-    figures = {
+    numbers = {
         k: v
         for k, v in summary.items()
         if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("run",)
     }
     metrics = summary.get("metrics") or {}
     if metrics.get("best") is not None:
-        figures["best_metric_rho"] = metrics["by_metric"][metrics["best"]]["untuned_drop"]["rho"]
-    return {"point": p.index, **p.values(), **figures}
+        numbers["best_metric_rho"] = metrics["by_metric"][metrics["best"]]["untuned_drop"]["rho"]
+    return {"point": p.index, **p.values(), **numbers}
 
 
 class _NoState:
@@ -243,7 +251,16 @@ def run(ctx: Context) -> dict:
 
     def done(index: int, result: dict) -> None:
         results[index] = result
-        emit(ctx.progress, Progress("sweep", len(results), n, "point", _point_text(result, p)))
+        emit(
+            ctx.progress,
+            Progress(
+                "sweep",
+                len(results),
+                n,
+                "point",
+                point_text({k: result[k] for k in (*p["varied"], "seed")}),
+            ),
+        )
 
     for point in points:
         if runner.done(_unit(point["index"])):
@@ -354,14 +371,6 @@ def _on_dask(address: str, p: dict, pending: list[dict], commit) -> None:
         client.close()
 
 
-def _point_text(result: dict, params: dict) -> str:
-    return ", ".join(f"{k}={_shown(result[k])}" for k in (*params["varied"], "seed"))
-
-
-def _shown(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def text(summary: dict) -> list[str]:
     """One row per point: its values and seed, and the experiment's main figures."""
     keys = [
@@ -371,7 +380,7 @@ def text(summary: dict) -> list[str]:
     ]
     fields = [*summary["varied"], "seed"]
     rows = [
-        [_shown(r[f]) for f in fields] + [f"{100 * r[k]:.1f}" for k in keys]
+        [shown(r[f]) for f in fields] + [f"{100 * r[k]:.1f}" for k in keys]
         for r in summary["points"]
     ]
     header = fields + [k.replace("_accuracy", "").replace("_", " ") + " %" for k in keys]
