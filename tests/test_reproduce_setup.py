@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 
 from mtjlab.analysis.network import wine_split
 from mtjlab.cli.app import main
+from mtjlab.core.limits import LimitError
 from mtjlab.runs.experiments.wine import split_of
+from mtjlab.runs.registry import experiment
 from mtjlab.runs.store import RunStore
 from mtjlab.runs.values import WINE_SPLIT, OptionError
+from mtjlab.sim.chip import PRESET_RAMPS_V
 
 
 def test_the_default_split_is_the_one_runs_were_always_given():
@@ -82,3 +85,31 @@ def test_reproduce_runs_the_reference_setup_end_to_end(tmp_path):
         for key in ("software_accuracy", "untuned_accuracy", "tuned_accuracy"):
             # scored on 30 test wines: every accuracy a whole number of them
             assert sol[key] * 30 == pytest.approx(round(sol[key] * 30), abs=1e-9)
+
+
+def _prepared(**given):
+    exp = experiment("reproduce")
+    return exp.prepare({o.name: o.take(given.get(o.name, o.default)) for o in exp.options})
+
+
+def test_a_preset_is_written_with_its_own_ramps_unless_told_otherwise():
+    # the default die takes the default ramps
+    write = _prepared()["write"]
+    assert write == {"ramp_p_to_ap": [0.55, 0.02, 0.59], "ramp_ap_to_p": [0.40, 0.015, 0.43]}
+    # the reference die's window is above them: its own ramps, once going outside is asked for
+    ref = _prepared(chip="reference", allow_disturb=True)["write"]
+    assert [tuple(ref["ramp_p_to_ap"]), tuple(ref["ramp_ap_to_p"])] == list(
+        PRESET_RAMPS_V["reference"]
+    )
+    # a ramp given wins, the other stays the preset's
+    mixed = _prepared(chip="reference", allow_disturb=True, ap_to_p_ramp_v="0.5,0.02,0.6")
+    assert mixed["write"]["ramp_ap_to_p"] == [0.5, 0.02, 0.6]
+    assert tuple(mixed["write"]["ramp_p_to_ap"]) == PRESET_RAMPS_V["reference"][0]
+
+
+def test_the_reference_die_is_not_written_outside_its_envelope_unless_asked(capsys):
+    with pytest.raises(LimitError, match=r"^a 0\.75 V pulse .* or --allow-disturb$"):
+        _prepared(chip="reference")
+    assert main(["reproduce", "--chip", "reference", "--solutions", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--allow-disturb" in err[0]

@@ -377,11 +377,12 @@ def _apply_size(spec: ChipSpec, a: MTJArray, rng: np.random.Generator) -> None:
 #: - ``reference``: a die closer to a real bench: a wider critical-voltage spread, an n = 2
 #:   barrier, a precessional regime, 0.5 % of each defect. So wide that it has no write window
 #:   inside its disturb envelope: it is written outside it (``--allow-disturb``), with ramps of
-#:   0.65,0.05,0.75 V and 0.50,0.05,0.55 V. A single 100 ns pulse at their start fails on some
-#:   devices, their tops leave a few unswitched, half-selected neighbours flip now and then, and
-#:   write-verify gets 95 to 100 % of a random pattern right (98 % on average over seeds 0 to 7).
+#:   0.65,0.05,0.75 V and 0.50,0.05,0.55 V (:data:`PRESET_RAMPS_V`). A single 100 ns pulse at
+#:   their start fails on some devices, their tops leave a few unswitched, half-selected
+#:   neighbours flip now and then, and write-verify gets 95 to 100 % of a random pattern right
+#:   (98 % on average over seeds 0 to 7).
 #: - ``sized``: the kind die with device size as physics (a diameter spread, pinhole and edge
-#:   shorts, Delta's nucleation diameter) and lines of 3 Ohm a segment; written inside its
+#:   shorts, Delta's nucleation diameter) and lines of 4 Ohm a segment; written inside its
 #:   disturb envelope with the default ramps, it loses accuracy that tuning recovers in part.
 PRESETS: dict[str, ChipSpec] = {
     "kind": ChipSpec(),
@@ -425,13 +426,22 @@ PRESETS: dict[str, ChipSpec] = {
         sigma_r_p_log=0.03,
         delta_nucleation_nm=30.0,
         p_shorted=0.0,
-        pinholes_per_um2=0.5,
-        edge_shorts_per_um=0.02,
-        # Lines of 3 Ohm a segment: the 80 nm devices (2 kOhm) then lose a few per cent of a read
-        # or a write to them, the 40 nm ones (8 kOhm) a quarter of that.
-        r_row_ohm=3.0,
-        r_col_ohm=3.0,
+        pinholes_per_um2=0.25,
+        edge_shorts_per_um=0.01,
+        # Lines of 4 Ohm a segment: the 80 nm devices (2 kOhm) then lose several per cent of a
+        # read or a write to them, the 40 nm ones (8 kOhm) a quarter of that; a gain and offset
+        # per unit win most of it back, where shorts cost weights nothing wins back.
+        r_row_ohm=4.0,
+        r_col_ohm=4.0,
     ),
+}
+
+
+#: The write ramps (start, step, stop in volts; P -> AP, then AP -> P) of the presets whose
+#: write window is not the default ramps': ``reproduce`` writes such a die with them unless told
+#: otherwise. Going outside a die's disturb envelope still has to be asked for.
+PRESET_RAMPS_V: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "reference": ((0.65, 0.05, 0.75), (0.50, 0.05, 0.55)),
 }
 
 

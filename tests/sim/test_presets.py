@@ -8,7 +8,16 @@ import pytest
 from mtjlab.core.states import AP, P
 from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP, Ramp, write_verify
 from mtjlab.sim.backend import SimulatedBackend
-from mtjlab.sim.chip import OK, OPEN, PRESETS, SHORTED, Chip, ChipSpec, chip_spec
+from mtjlab.sim.chip import (
+    OK,
+    OPEN,
+    PRESET_RAMPS_V,
+    PRESETS,
+    SHORTED,
+    Chip,
+    ChipSpec,
+    chip_spec,
+)
 from mtjlab.sim.device import switching_probability
 from mtjlab.sim.limits import chip_limits
 
@@ -16,8 +25,7 @@ from mtjlab.sim.limits import chip_limits
 #: the default ramps before the disturb envelope. The reference die has no write window inside
 #: its own envelope (+0.25 / -0.183 V at 100 ns on seed 0, while its nominal critical voltages
 #: are 0.74 V and 0.53 V), so every write on it goes outside the envelope explicitly.
-REFERENCE_RAMP_P_TO_AP = Ramp(0.65, 0.05, 0.75)
-REFERENCE_RAMP_AP_TO_P = Ramp(0.50, 0.05, 0.55)
+REFERENCE_RAMP_P_TO_AP, REFERENCE_RAMP_AP_TO_P = (Ramp(*r) for r in PRESET_RAMPS_V["reference"])
 
 
 def random_pattern(seed, shape=(15, 15)):

@@ -61,12 +61,33 @@ from mtjlab.runs.values import (
     OptionError,
     bounded,
 )
-from mtjlab.sim.chip import PRESETS, REPRODUCE_PRESET
+from mtjlab.sim.chip import PRESET_ALIASES, PRESET_RAMPS_V, PRESETS, REPRODUCE_PRESET
 from mtjlab.sim.statistics import pair_weight_sampler
 
-#: The write-verify options reproduce takes: its ramps (a chip outside the default window, such as
-#: the reference preset, needs its own).
+#: The write-verify options reproduce takes: its ramps, by default those of the chip preset
+#: (:data:`PRESET_RAMPS_V`: the reference die's window is above the default ramps).
 _RAMPS = ("p_to_ap_ramp_v", "ap_to_p_ramp_v")
+
+
+_DEFAULT_RAMPS = {o.name: o.default for o in WRITE_VERIFY if o.name in _RAMPS}
+
+
+def _volts(ramp) -> str:
+    return ",".join(f"{v:g}" for v in ramp)
+
+
+def _ramp_option(o: Option) -> Option:
+    """A write-verify ramp whose default is the chip preset's."""
+    i = _RAMPS.index(o.name)
+    others = "; ".join(f"{name}: {_volts(r[i])}" for name, r in sorted(PRESET_RAMPS_V.items()))
+    return replace(
+        o,
+        group=None,
+        default=None,
+        help=o.help.split(" (default")[0]
+        + f" (default: the chip preset's, {_volts(o.default)}; {others})",
+    )
+
 
 OPTIONS = (
     Option(
@@ -175,7 +196,7 @@ OPTIONS = (
         "the run reports the bench time it would take; --chip and --chip-set describe the "
         "built-in simulated chip, the file its own (default: the built-in simulated chip)",
     ),
-    *(replace(o, group=None) for o in WRITE_VERIFY if o.name in _RAMPS),
+    *(_ramp_option(o) for o in WRITE_VERIFY if o.name in _RAMPS),
     ALLOW_DISTURB,
 )
 
@@ -205,10 +226,14 @@ def prepare(o: dict) -> dict:
     arrays = arrays_on(bench, o["arrays"])
     limits = disturb_allowed(bench.limits(), o)
     limits.check_read(o["v_in_v"], "input voltage --v-in")
-    write = {
-        "ramp_p_to_ap": list(o["p_to_ap_ramp_v"]),
-        "ramp_ap_to_p": list(o["ap_to_p_ramp_v"]),
-    }
+    # A bench file's chip (or the built-in one without ramps of its own) takes the default ramps.
+    preset = None if o["bench"] is not None else PRESET_ALIASES.get(o["chip"], o["chip"])
+    chip_ramps = PRESET_RAMPS_V.get(preset, [_DEFAULT_RAMPS[name] for name in _RAMPS])
+    p_to_ap, ap_to_p = (
+        o[name] if o[name] is not None else given
+        for name, given in zip(_RAMPS, chip_ramps, strict=True)
+    )
+    write = {"ramp_p_to_ap": list(p_to_ap), "ramp_ap_to_p": list(ap_to_p)}
     check_write_params({**write, "scheme": "v/2", "width_s": 100e-9, "v_read_v": 0.1}, limits)
     if o["output_layer"] == "array" and len(arrays) < 2:
         raise OptionError(
@@ -492,6 +517,8 @@ def _summary(ctx: Context, results: list[dict], wine: Wine) -> dict:
     if metrics is not None:
         overall["metrics"] = metrics
     summary = {**overall, "solutions": solutions, "figures": [], "html": ""}
+    if not ctx.draws:
+        return summary
     on = bench.label
     ds = ctx.dataset()
     figures = ctx.save_figures(_figures(ds, overall, on))
