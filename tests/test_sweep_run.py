@@ -175,3 +175,24 @@ def test_a_scheduler_without_dask_installed_names_the_extra(monkeypatch, tmp_pat
     with pytest.raises(OptionError, match=r"needs Dask: pip install 'mtjlab\[dask\]'") as e:
         mtjlab.sweep("reproduce", scheduler="tcp://127.0.0.1:8786", **GRID)
     assert "\n" not in str(e.value)
+
+
+def test_a_point_draws_nothing_but_keeps_every_number(tmp_path):
+    # a sweep keeps a point's numbers only: the point's run skips its figures and report, and
+    # its numbers are those of the same run drawn in full
+    exp = experiment("reproduce")
+    options = {"solutions": 1, "workers": 1}
+    taken = {o.name: o.take(options.get(o.name, o.default)) for o in exp.options}
+    params = exp.expand(exp.prepare(taken))
+    summaries = {}
+    for draw in (True, False):
+        out = tmp_path / f"draw-{draw}"
+        p = params | {"out": str(out), "draw_figures": draw}
+        with RunStore(tmp_path / f"{draw}.db") as store, contextlib.redirect_stdout(None):
+            summaries[draw] = engine.execute(store, engine.create(store, "reproduce", p))
+        assert bool(list(out.glob("*.png"))) is draw
+        assert (out / "report.html").exists() is draw
+    drawn, bare = summaries[True], summaries[False]
+    assert bare["figures"] == [] and bare["html"] == "" and drawn["figures"]
+    for key in drawn.keys() - {"figures", "html", "store"}:
+        assert bare[key] == drawn[key], key

@@ -50,6 +50,12 @@ class Context:
         """The run's data so far, as the Python API and the figures see it."""
         return run_dataset(self.store, self.run_id)
 
+    @property
+    def draws(self) -> bool:
+        """Whether the run draws its figures and report: not a sweep's point, whose numbers alone
+        the sweep keeps (its ``draw_figures`` parameter is False)."""
+        return bool(self.params.get("draw_figures", True))
+
     def save_figures(self, figures: dict[str, Figure]) -> list[str]:
         """Write each figure into the output folder under its file name; the paths written."""
         return [str(save_figure(fig, self.out / name)) for name, fig in figures.items()]

@@ -211,7 +211,7 @@ def run_point(kind: str, fixed: dict, point: dict) -> dict:
 
     p = SweepPoint(**point)
     exp = experiment(kind)
-    params = exp.expand(exp.prepare(_point_options(fixed, p)))
+    params = exp.expand(exp.prepare(_point_options(fixed, p))) | {"draw_figures": False}
     with tempfile.TemporaryDirectory(prefix="mtjlab-point-") as tmp:
         params["out"] = str(Path(tmp) / "out")
         with RunStore(Path(tmp) / "runs.db") as store, contextlib.redirect_stdout(io.StringIO()):
