@@ -196,3 +196,40 @@ def test_a_point_draws_nothing_but_keeps_every_number(tmp_path):
     assert bare["figures"] == [] and bare["html"] == "" and drawn["figures"]
     for key in drawn.keys() - {"figures", "html", "store"}:
         assert bare[key] == drawn[key], key
+
+
+FIDELITY = {"vary": [("r_row_ohm", [0, 6])], "seeds": 2, "patterns": 1, "fixed": "none"}
+
+
+def test_write_fidelity_sweeps_as_reproduce_does(tmp_path):
+    # each point is characterize fidelity on its own chip; a pool gives one process's results
+    alone = mtjlab.sweep("fidelity", workers=1, arrays=[4], **FIDELITY)
+    pooled = mtjlab.sweep("fidelity", workers=2, arrays=[4], **FIDELITY)
+    assert _figures(pooled) == _figures(alone)
+    points = alone.summary["points"]
+    one = mtjlab.characterize_fidelity(
+        seed=1, chip_set=[("r_row_ohm", 6)], arrays=[4], patterns=1, fixed="none"
+    )
+    overall = one.summary["overall"]
+    assert points[3]["mean_fidelity"] == overall["mean_fidelity"]
+    assert points[3]["pulses"] == overall["pulses"]
+    # the lines' drop costs the 80 nm array writes on the same seed
+    assert points[0]["mean_fidelity"] > points[2]["mean_fidelity"]
+    ds = alone.to_xarray()
+    assert ds.mean_fidelity.dims == ("r_row_ohm", "seed")
+    figures = alone.experiment.figures(ds, alone.summary)
+    (fig,) = figures.values()
+    assert fig.axes[0].get_ylabel() == "write fidelity (%)"
+
+
+def test_a_chip_is_written_with_its_preset_ramps_inside_its_envelope_or_refused(capsys):
+    # the fidelity command takes the chip options too: the reference die's window is outside
+    # its envelope, so it is refused without --allow-disturb, in one line, before any work
+    assert main(["characterize", "fidelity", "--chip", "reference", "--patterns", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "0.75 V pulse" in err[0] and "--allow-disturb" in err[0]
+    fid = experiment("fidelity")
+    given = {"chip": "reference", "allow_disturb": True}
+    params = fid.prepare({o.name: o.take(given.get(o.name, o.default)) for o in fid.options})
+    assert params["write"]["ramp_p_to_ap"] == [0.65, 0.05, 0.75]
+    assert params["bench"]["preset"] == "reference"

@@ -19,6 +19,7 @@ from mtjlab.runs.values import (
     ARRAY_INDEX,
     ARRAY_LIST,
     CELL,
+    CHIP_CHANGE,
     FLAG,
     NON_NEGATIVE_INT,
     PATH,
@@ -31,6 +32,7 @@ from mtjlab.runs.values import (
     ValueKind,
     bounded,
 )
+from mtjlab.sim.chip import BUILT_IN_PRESET, PRESET_ALIASES, PRESET_RAMPS_V, PRESETS
 
 #: How many arrays the built-in simulated die has (for help texts; a bench says its own).
 N_SIM_ARRAYS = 5
@@ -93,7 +95,9 @@ class Option:
         if self.flag is None:
             parser.add_argument(self.name, **kwargs)
             return
-        default = list(self.default) if self.many == "append" else self.default
+        default = self.default
+        if self.many == "append" and default is not None:
+            default = list(default)
         if default is not None:
             kwargs["default"] = default
         if self.flag.lstrip("-").replace("-", "_") != self.name:
@@ -144,6 +148,42 @@ CELLS = Option(
 #: The bench options of an experiment on one array, and of one on many.
 ON_ONE_ARRAY = (BENCH, SEED, ARRAY)
 ON_MANY_ARRAYS = (BENCH, SEED, ARRAYS)
+
+#: The built-in simulated chip's preset and changes to its fields, for an experiment a sweep can
+#: vary the chip of (each experiment may word them and choose its default preset).
+CHIP = Option(
+    "chip",
+    "--chip",
+    TEXT,
+    default=BUILT_IN_PRESET,
+    metavar="PRESET",
+    help=f"simulated chip preset: {', '.join(sorted(PRESETS))} (default {BUILT_IN_PRESET!r}; "
+    "'default' is its old name; see docs/device-model.md)",
+)
+CHIP_SET = Option(
+    "chip_set",
+    "--chip-set",
+    CHIP_CHANGE,
+    default=(),
+    many="append",
+    metavar="FIELD=VALUE",
+    help="change one field of the chip preset, such as r_row_ohm=0 or p_open=0.01 "
+    "(repeatable; fields in docs/device-model.md)",
+)
+
+
+def chip_bench(options: dict, default_preset: str = BUILT_IN_PRESET) -> BenchDescription:
+    """The bench of an experiment with ``chip`` and ``chip_set``: the bench file if one is given
+    (and then no chip option, which describe the built-in chip only), else the built-in
+    simulated chip ``seed`` of that preset with those changes."""
+    if options["bench"] is None:
+        return SimBench(options["seed"], options["chip"], dict(options["chip_set"]))
+    if options["chip"] != default_preset or options["chip_set"]:
+        raise OptionError(
+            "--chip and --chip-set describe the built-in simulated chip; with --bench the "
+            "bench file says what is behind its matrix"
+        )
+    return FileBench.read(options["bench"])
 
 
 def _ramp_default(ramp: Ramp) -> tuple[float, float, float]:
@@ -248,6 +288,45 @@ WRITE_VERIFY = (
 )
 
 
+#: The ramps of write-verify, which a chip preset may have its own of.
+_RAMPS = ("p_to_ap_ramp_v", "ap_to_p_ramp_v")
+_DEFAULT_RAMPS = {o.name: o.default for o in WRITE_VERIFY if o.name in _RAMPS}
+
+
+def _volts(ramp: Sequence[float]) -> str:
+    return ",".join(f"{v:g}" for v in ramp)
+
+
+def _preset_ramp(o: Option) -> Option:
+    """A write-verify ramp whose default is the chip preset's."""
+    i = _RAMPS.index(o.name)
+    others = "; ".join(f"{name}: {_volts(r[i])}" for name, r in sorted(PRESET_RAMPS_V.items()))
+    return replace(
+        o,
+        default=None,
+        help=o.help.split(" (default")[0]
+        + f" (default: the chip preset's, {_volts(o.default)}; {others})",
+    )
+
+
+#: The write-verify options of an experiment with ``--chip``: its ramps default to the chip
+#: preset's (:data:`~mtjlab.sim.chip.PRESET_RAMPS_V`: the reference die's window is above the
+#: default ramps).
+WRITE_VERIFY_ON_CHIP = tuple(_preset_ramp(o) if o.name in _RAMPS else o for o in WRITE_VERIFY)
+
+
+def chip_ramps(options: dict, bench: BenchDescription) -> dict[str, list[float]]:
+    """The stored ramps of a run: each one given, else the simulated chip preset's, else the
+    default ramps (a bench file's chip, or a preset without ramps of its own)."""
+    preset = PRESET_ALIASES.get(bench.preset, bench.preset) if isinstance(bench, SimBench) else ""
+    own = PRESET_RAMPS_V.get(preset, [_DEFAULT_RAMPS[name] for name in _RAMPS])
+    p_to_ap, ap_to_p = (
+        options.get(name) if options.get(name) is not None else given
+        for name, given in zip(_RAMPS, own, strict=True)
+    )
+    return {"ramp_p_to_ap": list(p_to_ap), "ramp_ap_to_p": list(ap_to_p)}
+
+
 # -- what every experiment does with them --------------------------------------------------------
 
 
@@ -269,13 +348,21 @@ def arrays_on(bench: BenchDescription, asked: list[int] | None) -> list[int]:
     return asked
 
 
-def write_params(options: dict) -> dict:
-    """The stored write-verify parameters from the write-verify options."""
+def write_params(options: dict, bench: BenchDescription | None = None) -> dict:
+    """The stored write-verify parameters from the write-verify options (with ``bench``, ramps
+    not given are the chip preset's: :func:`chip_ramps`)."""
+    ramps = (
+        chip_ramps(options, bench)
+        if bench is not None
+        else {
+            "ramp_p_to_ap": list(options["p_to_ap_ramp_v"]),
+            "ramp_ap_to_p": list(options["ap_to_p_ramp_v"]),
+        }
+    )
     return {
         "scheme": options["scheme"],
         "width_s": options["width_s"],
-        "ramp_p_to_ap": list(options["p_to_ap_ramp_v"]),
-        "ramp_ap_to_p": list(options["ap_to_p_ramp_v"]),
+        **ramps,
         "max_attempts": options["max_attempts"],
         "max_passes": options["max_passes"],
         "order": options["order"],

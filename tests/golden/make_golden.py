@@ -24,7 +24,9 @@ The help goldens were re-recorded once more when ``mtjlab sweep`` was added (its
 and the top-level list of commands; nothing else changed), and the reproduce goldens when the
 ``sized`` die took 4 Ohm lines and half its shorts and ``reproduce``'s ramps became the chip
 preset's (issue 24: tuning then wins back most of the loss on every seed tried; the help says the
-new default).
+new default), and the help of ``characterize fidelity`` and ``sweep`` when write fidelity took the
+chip options (``--chip``, ``--chip-set``, ramps defaulting to the preset's) and became sweepable
+(``help/sweep_fidelity.txt`` is new); every run's golden came out unchanged.
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the

@@ -14,12 +14,14 @@ from mtjlab.protocols.fidelity import characterize_fidelity
 from mtjlab.runs.context import Context, safe_on_exit, write_options
 from mtjlab.runs.options import (
     ALLOW_DISTURB,
+    CHIP,
+    CHIP_SET,
     ON_MANY_ARRAYS,
-    WRITE_VERIFY,
+    WRITE_VERIFY_ON_CHIP,
     Option,
     arrays_on,
-    bench_of,
     check_write_params,
+    chip_bench,
     disturb_allowed,
     write_params,
 )
@@ -37,6 +39,8 @@ _FIXED_KINDS = [k for k in PATTERN_KINDS if k != "random"]
 
 OPTIONS = (
     *ON_MANY_ARRAYS,
+    CHIP,
+    CHIP_SET,
     Option(
         "patterns",
         "--patterns",
@@ -68,7 +72,7 @@ OPTIONS = (
         many="append",
         help="a pattern file to add (repeatable)",
     ),
-    *WRITE_VERIFY,
+    *WRITE_VERIFY_ON_CHIP,
     ALLOW_DISTURB,
 )
 
@@ -81,7 +85,7 @@ def prepare(o: dict) -> dict:
                 f"--fixed: unknown pattern {kind!r}; expected any of "
                 f"{', '.join(_FIXED_KINDS)} or 'none'"
             )
-    bench = bench_of(o["bench"], o["seed"])
+    bench = chip_bench(o)
     arrays = arrays_on(bench, o["arrays"])
     shapes = {bench.shape(a) for a in arrays}
     if len(shapes) != 1:
@@ -105,7 +109,7 @@ def prepare(o: dict) -> dict:
     ]
     if not patterns:
         raise OptionError("no patterns: give --patterns N, --fixed or --pattern-file")
-    write = write_params(o)
+    write = write_params(o, bench)
     check_write_params(write, disturb_allowed(bench.limits(), o))
     return {
         "bench": bench.as_params(),

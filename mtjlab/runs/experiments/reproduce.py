@@ -22,7 +22,6 @@ from mtjlab.analysis.network import INPUT_SCALINGS, distinct_binary_networks, fl
 from mtjlab.bench.description import (
     BenchDescription,
     FileBench,
-    SimBench,
     bench_label,
     from_params,
 )
@@ -41,17 +40,20 @@ from mtjlab.runs.options import (
     ALLOW_DISTURB,
     ARRAYS,
     BENCH,
+    CHIP,
+    CHIP_SET,
     SEED,
-    WRITE_VERIFY,
+    WRITE_VERIFY_ON_CHIP,
     Option,
     arrays_on,
     check_write_params,
+    chip_bench,
+    chip_ramps,
     disturb_allowed,
 )
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit, UnitRunner
 from mtjlab.runs.values import (
-    CHIP_CHANGE,
     FLAG,
     FRACTION,
     POSITIVE_INT,
@@ -61,33 +63,11 @@ from mtjlab.runs.values import (
     OptionError,
     bounded,
 )
-from mtjlab.sim.chip import PRESET_ALIASES, PRESET_RAMPS_V, PRESETS, REPRODUCE_PRESET
+from mtjlab.sim.chip import PRESETS, REPRODUCE_PRESET
 from mtjlab.sim.statistics import pair_weight_sampler
 
-#: The write-verify options reproduce takes: its ramps, by default those of the chip preset
-#: (:data:`PRESET_RAMPS_V`: the reference die's window is above the default ramps).
-_RAMPS = ("p_to_ap_ramp_v", "ap_to_p_ramp_v")
-
-
-_DEFAULT_RAMPS = {o.name: o.default for o in WRITE_VERIFY if o.name in _RAMPS}
-
-
-def _volts(ramp) -> str:
-    return ",".join(f"{v:g}" for v in ramp)
-
-
-def _ramp_option(o: Option) -> Option:
-    """A write-verify ramp whose default is the chip preset's."""
-    i = _RAMPS.index(o.name)
-    others = "; ".join(f"{name}: {_volts(r[i])}" for name, r in sorted(PRESET_RAMPS_V.items()))
-    return replace(
-        o,
-        group=None,
-        default=None,
-        help=o.help.split(" (default")[0]
-        + f" (default: the chip preset's, {_volts(o.default)}; {others})",
-    )
-
+#: The write-verify options reproduce takes: its ramps, by default the chip preset's.
+_RAMP_OPTIONS = ("p_to_ap_ramp_v", "ap_to_p_ramp_v")
 
 OPTIONS = (
     Option(
@@ -98,26 +78,14 @@ OPTIONS = (
         help="binary solutions (default 300)",
     ),
     replace(SEED, help="seed of the chip, the train/test split and the training (default 0)"),
-    Option(
-        "chip",
-        "--chip",
-        TEXT,
+    replace(
+        CHIP,
         default=REPRODUCE_PRESET,
-        metavar="PRESET",
         help=f"simulated chip preset: {', '.join(sorted(PRESETS))} (default {REPRODUCE_PRESET!r}, "
         "device size as physics; 'default' is the old name of 'kind'; see docs/device-model.md)",
     ),
     replace(ARRAYS, help="arrays the solutions are written into in turn (default all)"),
-    Option(
-        "chip_set",
-        "--chip-set",
-        CHIP_CHANGE,
-        default=(),
-        many="append",
-        metavar="FIELD=VALUE",
-        help="change one field of the chip preset, such as r_row_ohm=0 or p_open=0.01 "
-        "(repeatable; fields in docs/device-model.md)",
-    ),
+    CHIP_SET,
     Option(
         "v_in_v",
         "--v-in",
@@ -196,27 +164,21 @@ OPTIONS = (
         "the run reports the bench time it would take; --chip and --chip-set describe the "
         "built-in simulated chip, the file its own (default: the built-in simulated chip)",
     ),
-    *(_ramp_option(o) for o in WRITE_VERIFY if o.name in _RAMPS),
+    *(replace(o, group=None) for o in WRITE_VERIFY_ON_CHIP if o.name in _RAMP_OPTIONS),
     ALLOW_DISTURB,
 )
 
 
 def prepare(o: dict) -> dict:
     """Every value checked against the bench; the networks are trained by :func:`expand`."""
+    bench = chip_bench(o, REPRODUCE_PRESET)
     if o["bench"] is None:
-        bench = SimBench(o["seed"], o["chip"], dict(o["chip_set"]))
         workers = o["workers"] or min(2, os.cpu_count() or 1)
     else:
-        if o["chip"] != REPRODUCE_PRESET or o["chip_set"]:
-            raise OptionError(
-                "--chip and --chip-set describe the built-in simulated chip; with --bench the "
-                "bench file says what is behind its matrix"
-            )
         if o["workers"] not in (None, 1):
             raise OptionError(
                 f"--workers {o['workers']}: a bench's instruments are driven by one process"
             )
-        bench = FileBench.read(o["bench"])
         workers = 1
         if o["statistics_aware"] and bench.seed is None:
             raise OptionError(
@@ -226,14 +188,7 @@ def prepare(o: dict) -> dict:
     arrays = arrays_on(bench, o["arrays"])
     limits = disturb_allowed(bench.limits(), o)
     limits.check_read(o["v_in_v"], "input voltage --v-in")
-    # A bench file's chip (or the built-in one without ramps of its own) takes the default ramps.
-    preset = None if o["bench"] is not None else PRESET_ALIASES.get(o["chip"], o["chip"])
-    chip_ramps = PRESET_RAMPS_V.get(preset, [_DEFAULT_RAMPS[name] for name in _RAMPS])
-    p_to_ap, ap_to_p = (
-        o[name] if o[name] is not None else given
-        for name, given in zip(_RAMPS, chip_ramps, strict=True)
-    )
-    write = {"ramp_p_to_ap": list(p_to_ap), "ramp_ap_to_p": list(ap_to_p)}
+    write = chip_ramps(o, bench)
     check_write_params({**write, "scheme": "v/2", "width_s": 100e-9, "v_read_v": 0.1}, limits)
     if o["output_layer"] == "array" and len(arrays) < 2:
         raise OptionError(

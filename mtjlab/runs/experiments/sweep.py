@@ -51,8 +51,9 @@ from mtjlab.runs.values import (
 )
 
 #: Experiments a sweep can run: those whose options name the simulated chip (``chip`` and
-#: ``chip_set``), so each point's chip fields reach the point's run.
-SWEEPABLE = ("reproduce",)
+#: ``chip_set``), so each point's chip fields reach the point's run: the reference experiment,
+#: and write fidelity characterized over many writes.
+SWEEPABLE = ("reproduce", "fidelity")
 
 #: The figures of a point shown in the sweep's table, by experiment (all of a point's figures
 #: are in its stored result, the summary and the dataset).
@@ -62,7 +63,8 @@ TABLE_KEYS = {
         "median_untuned_accuracy",
         "median_tuned_accuracy",
         "mean_weight_fidelity",
-    )
+    ),
+    "fidelity": ("mean_fidelity", "min_fidelity", "p_to_ap_error_rate", "ap_to_p_error_rate"),
 }
 
 
@@ -216,9 +218,11 @@ def run_point(kind: str, fixed: dict, point: dict) -> dict:
         params["out"] = str(Path(tmp) / "out")
         with RunStore(Path(tmp) / "runs.db") as store, contextlib.redirect_stdout(io.StringIO()):
             summary = engine.execute(store, engine.create(store, kind, params))
+    # Every number of the summary, and of its "overall" figures (a fidelity run's).
+    flat = {**summary.get("overall", {}), **summary}
     numbers = {
         k: v
-        for k, v in summary.items()
+        for k, v in flat.items()
         if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("run",)
     }
     metrics = summary.get("metrics") or {}
@@ -390,22 +394,31 @@ def text(summary: dict) -> list[str]:
     ]
 
 
-#: The series of a sweep's figures, by experiment: variable and label.
+#: A sweep's figures, by experiment: their y label, and each series' variable and label.
 FIGURE_SERIES = {
     "reproduce": (
-        ("median_software_accuracy", "software"),
-        ("median_untuned_accuracy", "untuned"),
-        ("median_tuned_accuracy", "tuned"),
-    )
+        "test accuracy (%)",
+        (
+            ("median_software_accuracy", "software"),
+            ("median_untuned_accuracy", "untuned"),
+            ("median_tuned_accuracy", "tuned"),
+        ),
+    ),
+    "fidelity": (
+        "write fidelity (%)",
+        (("mean_fidelity", "mean over writes"), ("min_fidelity", "worst write")),
+    ),
 }
 
 
 def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
     """One figure per varied numeric field: the experiment's main figures (for reproduce the
-    median software, untuned and tuned accuracy, in percent) against the field's values, the
-    median over the seeds and the other fields' values, and their spread."""
+    median software, untuned and tuned accuracy, for fidelity the mean and worst write fidelity,
+    in percent) against the field's values, the median over the seeds and the other fields'
+    values, and their spread."""
     kind = summary.get("experiment") or ds.attrs.get("experiment", "")
-    series = [(k, label) for k, label in FIGURE_SERIES.get(kind, ()) if k in ds]
+    ylabel, wanted = FIGURE_SERIES.get(kind, ("", ()))
+    series = [(k, label) for k, label in wanted if k in ds]
     out: dict[str, Figure] = {}
     if not series:
         return out
@@ -421,7 +434,7 @@ def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
             ds[field].values,
             data,
             xlabel=field,
-            ylabel="test accuracy (%)",
+            ylabel=ylabel,
             title=f"{kind}: {ds.sizes[field]} values of {field}, {n_seeds} chip seed"
             + ("s" if n_seeds != 1 else ""),
         )
