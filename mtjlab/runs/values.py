@@ -167,6 +167,8 @@ AMPLITUDE_PAIR = ValueKind("amplitude_pair", _parse_amplitude_pair, _check_ampli
 
 #: Samples of scikit-learn's Wine data, which a train/test split divides.
 WINE_SAMPLES = 178
+#: Test wines of reproduce's default split (30 %, as every run stored before ``--split`` had).
+DEFAULT_TEST_WINES = 54
 
 
 def _wine_split(train: int, test: int, shown: object) -> tuple[int, int]:

@@ -54,11 +54,13 @@ from mtjlab.runs.options import (
 from mtjlab.runs.registry import Experiment, register
 from mtjlab.runs.units import Unit, UnitRunner
 from mtjlab.runs.values import (
+    DEFAULT_TEST_WINES,
     FLAG,
     FRACTION,
     POSITIVE_INT,
     TEXT,
     VOLTS,
+    WINE_SAMPLES,
     WINE_SPLIT,
     OptionError,
     bounded,
@@ -107,10 +109,11 @@ OPTIONS = (
         "split",
         "--split",
         WINE_SPLIT,
-        default=(124, 54),
+        default=(WINE_SAMPLES - DEFAULT_TEST_WINES, DEFAULT_TEST_WINES),
         metavar="TRAIN/TEST",
-        help="training and test wines of the stratified split (default 124/54; the reference "
-        "experiment used 148/30)",
+        help="training and test wines of the stratified split (default "
+        f"{WINE_SAMPLES - DEFAULT_TEST_WINES}/{DEFAULT_TEST_WINES}; the reference experiment "
+        "used 148/30)",
     ),
     Option(
         "output_layer",

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from mtjlab import report
 from mtjlab.runs.experiments.reproduce_text import ACCURACY_HEADER, accuracy_rows
-from mtjlab.runs.values import WINE_SAMPLES
+from mtjlab.runs.values import DEFAULT_TEST_WINES, WINE_SAMPLES
 
 _TITLE = "mtjlab reproduce: binary neural network for Wine on a passive MTJ array"
 
@@ -345,7 +345,7 @@ def command_line(params: dict, n_solutions: int, store: Path | str | None = None
             argv += ["--chip-set", f"{field}={value:g}" if isinstance(value, float) else
                      f"{field}={value}"]  # fmt: skip
     argv += ["--arrays", ",".join(str(a) for a in params["arrays"])]
-    test = params.get("test_samples", 54)  # a run stored before the option: 124/54
+    test = params.get("test_samples", DEFAULT_TEST_WINES)  # a run stored before the option
     argv += ["--inputs", str(params.get("inputs", "signed"))]
     argv += ["--split", f"{WINE_SAMPLES - test}/{test}"]
     argv += ["--v-in", f"{params['v_in_v']:g}", "--output-layer", str(params["output_layer"])]
