@@ -72,6 +72,9 @@ class SimulatedBackend(ArrayBackend):
         self._limits = limits or chip_limits(chip, read_time_s=self.read_time_s)
         #: Counts of operations, for dry-run accounting (reads, pulses, safe-state calls).
         self.counts = {"reads": 0, "pulses": 0, "vectors": 0, "safe_state": 0}
+        # apply_lines' circuits solved while the devices stay as they were (see _lines_solved).
+        self._solved: dict[bytes, tuple[CrossbarSolution, dict]] = {}
+        self._solved_for = b""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -146,10 +149,19 @@ class SimulatedBackend(ArrayBackend):
         thermally activated switching of the devices that can switch. Returns the mask of
         devices whose state or defect changed.
         """
+        return self._respond(*self._response(v_device, duration_s))
+
+    def _response(self, v_device: np.ndarray, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """What ``v_device`` held for ``duration_s`` would do: the devices it breaks down, and
+        each device's probability of switching (with its present state)."""
         a = self.array
         broken = (np.abs(v_device) > a.params.v_breakdown_v) & (a.defect != SHORTED)
+        return broken, device.switching_probability(a.state, v_device, duration_s, a.params)
+
+    def _respond(self, broken: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """`_stress` with its `_response` known: breakdown, then a draw per device."""
+        a = self.array
         a.defect[broken] = SHORTED
-        p = device.switching_probability(a.state, v_device, duration_s, a.params)
         flips = (self.rng.random(a.shape) < p) & (a.defect == OK)
         a.state[flips] ^= 1
         return broken | flips
@@ -228,11 +240,42 @@ class SimulatedBackend(ArrayBackend):
         The devices respond as to any stress (switching, breakdown); no limit is checked, as a
         chip on a bench checks none.
         """
-        sol = self._solve(
-            np.asarray(row_v, dtype=float)[:, None], np.asarray(col_v, dtype=float)[:, None]
+        sol, responses = self._lines_solved(
+            np.asarray(row_v, dtype=float), np.asarray(col_v, dtype=float)
         )
-        self._stress(np.reshape(sol.device_voltages_v, self.shape), duration_s)
+        response = responses.get(duration_s)
+        if response is None:
+            v_device = np.reshape(sol.device_voltages_v, self.shape)
+            response = responses[duration_s] = self._response(v_device, duration_s)
+        self._respond(*response)
         return sol
+
+    def _lines_solved(self, row_v: np.ndarray, col_v: np.ndarray) -> tuple[CrossbarSolution, dict]:
+        """The circuit of these line voltages, solved once while the devices stay as they were,
+        and the devices' response to it by duration (`_response`, filled in by the caller).
+
+        A circuit depends only on the line voltages and on each device's state and defect (its
+        parameters and the lines are fixed), so while those are unchanged a circuit met before
+        is that solution again, exactly: an emulated instrument applies the same few circuits
+        thousands of times (a map's reads, a script's repeated readings), and most solves of a
+        dry run are repeats. So are the switching probabilities of a circuit held for a given
+        time; the draws against them and the reading's noise are not cached: they take their
+        random numbers every time. Any change of a state or defect,
+        by a stress, a restored snapshot or a test, empties the cache (it is compared on every
+        call, 2 x rows x cols bytes).
+        """
+        devices = self.array.state.tobytes() + self.array.defect.tobytes()
+        if devices != self._solved_for:
+            self._solved.clear()
+            self._solved_for = devices
+        key = row_v.tobytes() + col_v.tobytes()
+        known = self._solved.get(key)
+        if known is None:
+            known = (self._solve(row_v[:, None], col_v[:, None]), {})
+            if len(self._solved) >= _SOLVED_CIRCUITS:
+                self._solved.pop(next(iter(self._solved)))  # the oldest
+            self._solved[key] = known
+        return known
 
     def read_noise_a(self, current_a: np.ndarray) -> np.ndarray:
         """``current_a`` as a reading of it: with the chip's relative and absolute read noise."""
@@ -307,6 +350,10 @@ class SimulatedBackend(ArrayBackend):
         # Nothing is driven between operations of the simulator; the count lets tests see that
         # protocols reach the safe state on every exit path.
         self.counts["safe_state"] += 1
+
+
+#: How many circuits `SimulatedBackend._lines_solved` keeps (each about 10 kB on a 15x15 array).
+_SOLVED_CIRCUITS = 1024
 
 
 def _ratio(v: float, i):

@@ -36,6 +36,19 @@ class RelayChange:
     live: tuple[str, ...]
 
 
+#: What a cache holds for a key it has not seen (None is a valid answer).
+_UNKNOWN = object()
+#: How many entries each of the circuit's caches keeps (the oldest go first).
+_CACHED = 4096
+
+
+def _keep(cache: dict, key: object, value: object) -> None:
+    """``cache[key] = value``, dropping the oldest entry when the cache is full."""
+    if len(cache) >= _CACHED:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 class CircuitError(RuntimeError):
     """Something a bench must never do happened in the circuit (two sources joined)."""
 
@@ -68,6 +81,12 @@ class BenchCircuit:
             for j, pad in enumerate(wiring.cols):
                 self._pad_line[pad] = (index, "col", j)
         self.closed: set[tuple[str, str]] = set()
+        # The closed crosspoints as a key, and by it and the array, the lines each terminal
+        # reaches (see _routes) and _line_voltages' answers by the routed terminals' levels: a
+        # scan closes and opens the same few sets of crosspoints over and over.
+        self._closed_key: frozenset = frozenset()
+        self._routes_of: dict[tuple, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self._lines_of: dict[tuple, tuple | None] = {}
         #: Level each source terminal drives, V; None while its output is off (the line floats).
         self.levels: dict[str, float | None] = {
             name: None for name in bench.terminals if name not in (GROUND, SMU_LO)
@@ -96,6 +115,7 @@ class BenchCircuit:
             self.closed.add(key)
         else:
             self.closed.discard(key)
+        self._closed_key = frozenset(self.closed)
 
     def open_all(self) -> None:
         for row, column in sorted(self.closed):
@@ -133,12 +153,13 @@ class BenchCircuit:
             lines = self._line_voltages(index, {})
             if lines is None:
                 continue
-            row_v, col_v, row_term, col_term = lines
+            row_v, col_v, reached = lines
             sol = backend.apply_lines(row_v, col_v, duration_s)  # every array feels its levels
-            if terminal not in row_term and terminal not in col_term:
+            if terminal not in reached:
                 continue
-            into = np.sum(np.where(np.array(row_term) == terminal, sol.row_start_current_a, 0.0))
-            out_of = np.sum(np.where(np.array(col_term) == terminal, sol.column_end_current_a, 0.0))
+            on_rows, on_cols = reached[terminal]
+            into = np.sum(np.where(on_rows, sol.row_start_current_a, 0.0))
+            out_of = np.sum(np.where(on_cols, sol.column_end_current_a, 0.0))
             current += float(backend.read_noise_a(np.array(into - out_of)))
         return current
 
@@ -157,32 +178,74 @@ class BenchCircuit:
     # -- lines ------------------------------------------------------------------------------------
 
     def _line_voltages(self, index: int, override: dict[str, float]):
-        """Each line's source voltage (NaN floating) and the terminal reaching it, or None if no
-        line of the array is driven or grounded."""
+        """Each line's source voltage (NaN floating), and by terminal the rows and columns it
+        drives (two masks), or None if no line of the array is driven or grounded.
+
+        Worked out once per set of closed crosspoints and levels of the terminals they route
+        (a map's thousands of readings meet a few), as read-only arrays."""
+        routes = self._routes(index)
+        key = (index, self._closed_key, tuple(override.get(t, self._level(t)) for t in routes))
+        known = self._lines_of.get(key, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        lines = self._lines_worked_out(index, override)
+        if lines is not None:
+            for a in (lines[0], lines[1], *(m for masks in lines[2].values() for m in masks)):
+                a.flags.writeable = False
+        _keep(self._lines_of, key, lines)
+        return lines
+
+    def _lines_worked_out(self, index: int, override: dict[str, float]):
         wiring = self.bench.arrays[index]
         rows, cols = len(wiring.rows), len(wiring.cols)
         row_v, col_v = np.full(rows, np.nan), np.full(cols, np.nan)
-        row_term: list[str | None] = [None] * rows
-        col_term: list[str | None] = [None] * cols
-        for matrix_row, pad in self.closed:
-            terminal = self._row_terminal.get(matrix_row)
-            line = self._pad_line.get(pad)
-            if terminal is None or line is None or line[0] != index:
-                continue
+        row_term = np.full(rows, None, dtype=object)
+        col_term = np.full(cols, None, dtype=object)
+        row_hits, col_hits = np.zeros(rows, dtype=int), np.zeros(cols, dtype=int)
+        for terminal, (row_lines, col_lines) in self._routes(index).items():
             level = override.get(terminal, self._level(terminal))
             if level is None:
                 continue  # an output that is off leaves the line floating
-            _, side, i = line
-            voltages, terms = (row_v, row_term) if side == "row" else (col_v, col_term)
-            if terms[i] is not None and terms[i] != terminal:
-                raise CircuitError(
-                    f"array {index} {side} {i} is joined to {terms[i]} and {terminal} at once: "
-                    "two sources shorted through the matrix"
+            row_v[row_lines], row_term[row_lines] = level, terminal
+            col_v[col_lines], col_term[col_lines] = level, terminal
+            row_hits[row_lines] += 1
+            col_hits[col_lines] += 1
+        for side, hits in (("row", row_hits), ("col", col_hits)):
+            if hits.max(initial=0) > 1:
+                i = int(np.argmax(hits > 1))
+                joined = sorted(
+                    t
+                    for t, lines in self._routes(index).items()
+                    if i in lines[side == "col"] and override.get(t, self._level(t)) is not None
                 )
-            voltages[i], terms[i] = level, terminal
+                raise CircuitError(
+                    f"array {index} {side} {i} is joined to {joined[0]} and {joined[1]} at "
+                    "once: two sources shorted through the matrix"
+                )
         if np.all(np.isnan(row_v)) and np.all(np.isnan(col_v)):
             return None
-        return row_v, col_v, row_term, col_term
+        terminals = {t for t in (*row_term, *col_term) if t is not None}
+        return row_v, col_v, {t: (row_term == t, col_term == t) for t in terminals}
+
+    def _routes(self, index: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The row and column lines of array ``index`` each terminal reaches through the
+        closed crosspoints, worked out once per set of closed crosspoints."""
+        routes = self._routes_of.get((index, self._closed_key))
+        if routes is None:
+            reached: dict[str, tuple[set[int], set[int]]] = {}
+            for matrix_row, pad in self.closed:
+                terminal = self._row_terminal.get(matrix_row)
+                line = self._pad_line.get(pad)
+                if terminal is None or line is None or line[0] != index:
+                    continue
+                _, side, i = line
+                reached.setdefault(terminal, (set(), set()))[side == "col"].add(i)
+            routes = {
+                t: (np.array(sorted(r), dtype=int), np.array(sorted(c), dtype=int))
+                for t, (r, c) in reached.items()
+            }
+            _keep(self._routes_of, (index, self._closed_key), routes)
+        return routes
 
     def _level(self, terminal: str) -> float | None:
         if terminal in (GROUND, SMU_LO):

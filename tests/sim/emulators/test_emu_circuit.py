@@ -101,3 +101,30 @@ def test_a_pulse_train_is_live_and_caught_up_before_a_relay_moves():
     c.set_train("pulse", False)
     c.set_crosspoint("D", BENCH.arrays[1].rows[0], False)
     assert c.relay_changes[-1].live == ()
+
+
+def test_a_scan_that_comes_back_to_a_read_reads_it_as_before():
+    # the circuit keeps what each set of closed crosspoints and levels routes; a scan that moves
+    # on and comes back reads each cell as a circuit that never saw the others does
+    c, fresh = circuit(), {}
+    for row, col in [(3, 4), (5, 6), (3, 4), (5, 6), (3, 4)]:
+        c.open_all()
+        connect_grounded_read(c, 1, row, col)
+        c.set_level("drive", 0.1)
+        c.set_level("smu_hi", 0.0)
+        key = (row, col)
+        if key not in fresh:
+            alone = circuit()
+            connect_grounded_read(alone, 1, row, col)
+            alone.set_level("drive", 0.1)
+            alone.set_level("smu_hi", 0.0)
+            fresh[key] = alone._line_voltages(1, {})
+        lines = c._line_voltages(1, {})
+        np.testing.assert_array_equal(lines[0], fresh[key][0])
+        np.testing.assert_array_equal(lines[1], fresh[key][1])
+        assert lines[2].keys() == fresh[key][2].keys() == {"drive", "smu_hi", "ground"}
+        assert not lines[0].flags.writeable  # kept, so nobody may change it
+        assert c.measure_current_a("smu_hi", 1e-3) < 0.0
+    # a level change is a new circuit: the drive's row follows it
+    c.set_level("drive", 0.05)
+    assert c._line_voltages(1, {})[0][3] == 0.05
