@@ -9,6 +9,7 @@ bench's safety needs to see: every relay change, with the terminals live at that
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +86,7 @@ class BenchCircuit:
         # reaches (see _routes) and _line_voltages' answers by the routed terminals' levels: a
         # scan closes and opens the same few sets of crosspoints over and over.
         self._closed_key: frozenset = frozenset()
-        self._routes_of: dict[tuple, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self._routes_of: dict[tuple, dict[str, tuple[tuple[int, ...], tuple[int, ...]]]] = {}
         self._lines_of: dict[tuple, tuple | None] = {}
         #: Level each source terminal drives, V; None while its output is off (the line floats).
         self.levels: dict[str, float | None] = {
@@ -196,38 +197,36 @@ class BenchCircuit:
         return lines
 
     def _lines_worked_out(self, index: int, override: dict[str, float]):
+        # In plain lists: a scan meets thousands of sets of closed crosspoints once each, and
+        # on lines of 15 numpy's per-call cost is most of the work.
         wiring = self.bench.arrays[index]
-        rows, cols = len(wiring.rows), len(wiring.cols)
-        row_v, col_v = np.full(rows, np.nan), np.full(cols, np.nan)
-        row_term = np.full(rows, None, dtype=object)
-        col_term = np.full(cols, None, dtype=object)
-        row_hits, col_hits = np.zeros(rows, dtype=int), np.zeros(cols, dtype=int)
-        for terminal, (row_lines, col_lines) in self._routes(index).items():
+        voltages = ([math.nan] * len(wiring.rows), [math.nan] * len(wiring.cols))
+        reaching: tuple[list[str | None], list[str | None]] = (
+            [None] * len(wiring.rows),
+            [None] * len(wiring.cols),
+        )
+        for terminal, lines in self._routes(index).items():
             level = override.get(terminal, self._level(terminal))
             if level is None:
                 continue  # an output that is off leaves the line floating
-            row_v[row_lines], row_term[row_lines] = level, terminal
-            col_v[col_lines], col_term[col_lines] = level, terminal
-            row_hits[row_lines] += 1
-            col_hits[col_lines] += 1
-        for side, hits in (("row", row_hits), ("col", col_hits)):
-            if hits.max(initial=0) > 1:
-                i = int(np.argmax(hits > 1))
-                joined = sorted(
-                    t
-                    for t, lines in self._routes(index).items()
-                    if i in lines[side == "col"] and override.get(t, self._level(t)) is not None
-                )
-                raise CircuitError(
-                    f"array {index} {side} {i} is joined to {joined[0]} and {joined[1]} at "
-                    "once: two sources shorted through the matrix"
-                )
-        if np.all(np.isnan(row_v)) and np.all(np.isnan(col_v)):
+            for side, (on, by) in enumerate(zip(voltages, reaching, strict=True)):
+                for i in lines[side]:
+                    if by[i] is not None and by[i] != terminal:
+                        raise CircuitError(
+                            f"array {index} {('row', 'col')[side]} {i} is joined to {by[i]} and "
+                            f"{terminal} at once: two sources shorted through the matrix"
+                        )
+                    on[i], by[i] = level, terminal
+        terminals = {t for by in reaching for t in by if t is not None}
+        if not terminals:
             return None
-        terminals = {t for t in (*row_term, *col_term) if t is not None}
-        return row_v, col_v, {t: (row_term == t, col_term == t) for t in terminals}
+        masks = {
+            t: (np.array([r == t for r in reaching[0]]), np.array([c == t for c in reaching[1]]))
+            for t in terminals
+        }
+        return np.array(voltages[0]), np.array(voltages[1]), masks
 
-    def _routes(self, index: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _routes(self, index: int) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
         """The row and column lines of array ``index`` each terminal reaches through the
         closed crosspoints, worked out once per set of closed crosspoints."""
         routes = self._routes_of.get((index, self._closed_key))
@@ -240,10 +239,7 @@ class BenchCircuit:
                     continue
                 _, side, i = line
                 reached.setdefault(terminal, (set(), set()))[side == "col"].add(i)
-            routes = {
-                t: (np.array(sorted(r), dtype=int), np.array(sorted(c), dtype=int))
-                for t, (r, c) in reached.items()
-            }
+            routes = {t: (tuple(sorted(r)), tuple(sorted(c))) for t, (r, c) in reached.items()}
             _keep(self._routes_of, (index, self._closed_key), routes)
         return routes
 
