@@ -51,6 +51,9 @@ class Keysight33500BChannel(GuardedWaveformNames, Agilent33500Channel):
     # pymeasure's string-valued load property: only what output_load_ohm would send
     output_load_validator = staticmethod(strict_discrete_set)
     output_load_values = (50, "INF")
+    # pymeasure bounds the burst count by range(1, 100000), which its range check scans in full
+    # (about 4 ms a setting, once per pulse); the same bounds as a pair check in no time.
+    burst_ncycles_values = (1, 99999)
 
     output_load_ohm = Instrument.control(
         "OUTP{ch}:LOAD?",
@@ -89,6 +92,7 @@ class Keysight33500B(BusTriggeredPulser, Agilent33500):
     ch_1 = Instrument.ChannelCreator(Keysight33500BChannel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500BChannel, 2)
 
+    burst_ncycles_values = Keysight33500BChannel.burst_ncycles_values
     amplitude_limits_v = {LOAD_50_OHM: (1e-3, 5.0), LOAD_HIGH_Z: (2e-3, 10.0)}
     width_limits_s = (16e-9, 1.0)
     min_period_s = 1e-6

@@ -162,6 +162,10 @@ def test_properties_read_back():
         (lambda g: setattr(g.ch_1, "output_load_ohm", 75), r"75 is not in the discrete set"),
         (lambda g: setattr(g.ch_1, "output_load_ohm", "INF;*RST"), r"not in the discrete set"),
         (lambda g: setattr(g.ch_1, "trigger_source", "BUS;*TRG"), r"not in the discrete set"),
+        # pymeasure's bounds of the burst count, range(1, 100000), kept as a pair
+        (lambda g: setattr(g.ch_1, "burst_ncycles", 0), r"not in range"),
+        (lambda g: setattr(g.ch_1, "burst_ncycles", 100000), r"not in range"),
+        (lambda g: setattr(g, "burst_ncycles", 100000), r"not in range"),
     ],
 )  # fmt: skip
 def test_refused_values_send_no_byte(call, message):
@@ -187,6 +191,7 @@ def test_refused_output_channels(channel):
         ("polarity", "normal", "OUTP1:POL NORM", "NORM"),
         ("trigger_source", "BUS", "TRIG1:SOUR BUS", "BUS"),
         ("burst_ncycles", 1, "SOUR1:BURS:NCYC 1", "+1"),
+        ("burst_ncycles", 99999, "SOUR1:BURS:NCYC 99999", "+99999"),
         ("burst_state", True, "SOUR1:BURS:STAT 1", "1"),
         ("output", False, "OUTP1 0", "0"),
     ],
