@@ -2,6 +2,7 @@
 
 import io
 
+from mtjlab.cli.app import main
 from mtjlab.cli.progress import ProgressView
 from mtjlab.core.events import Progress
 
@@ -54,3 +55,27 @@ def test_a_sweep_logs_its_points_with_the_time_left_whatever_runs_them():
     lines = log.getvalue().splitlines()
     assert len(lines) == 11
     assert lines[-1].startswith("sweep: 20/20 points,") and "s left (step 20)" in lines[-1]
+
+
+def test_reproduce_solutions_are_the_outer_bar_on_a_terminal():
+    # the solutions' bar stays on the top line when done; an inner bar under it goes
+    term = FakeTerminal()
+    view = ProgressView(term)
+    feed(view, "reproduce", 4, "solution")
+    feed(view, "write-verify", 3, "pulse")
+    bar = view._bars["reproduce"]
+    assert bar.leave and bar.pos == 0 and bar.n == 4
+    assert "write-verify" not in view._bars
+    view.close()
+
+
+def test_reproduce_logs_a_line_per_tenth_of_its_solutions_with_the_time_left(tmp_path, capsys):
+    # stderr captured is not a terminal: what `mtjlab reproduce ... 2>log` writes
+    argv = ["reproduce", "--solutions", "20", "--workers", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    log = capsys.readouterr().err.splitlines()
+    lines = [line for line in log if line.startswith("reproduce: ")]
+    assert len(lines) == 11  # the first solution (an early ETA), then every tenth
+    assert lines[0].startswith("reproduce: 1/20 solutions,")
+    assert lines[-1].startswith("reproduce: 20/20 solutions,")
+    assert all("s left (tuned " in line for line in lines)

@@ -12,8 +12,9 @@ from tqdm import tqdm
 
 from mtjlab.core.events import Progress
 
-#: The outermost task of each command gets a bar that stays; inner tasks get bars that go.
-OUTER_TASKS = ("fidelity", "switching", "rv", "read", "sweep")
+#: The outermost task of each command (reproduce's is its solutions) gets a bar that stays and,
+#: in a log, a line every tenth of the way; inner tasks get bars that go and no log lines.
+OUTER_TASKS = ("fidelity", "switching", "rv", "read", "sweep", "reproduce")
 
 
 class ProgressView:

@@ -227,6 +227,10 @@ class MTJArray:
         g = np.where(shorted, g_short, np.where(opened, 0.0, g))
         return i, g
 
+    def __repr__(self) -> str:
+        # The dataclass repr prints every parameter array: a screenful for one array.
+        return f"MTJArray({_array_summary(self, shape=True)})"
+
 
 @dataclass
 class Chip:
@@ -286,6 +290,49 @@ class Chip:
                 }
             )
         return {"seed": self.seed, "spec": asdict(self.spec), "arrays": summary}
+
+    def __repr__(self) -> str:
+        # What ``print(chip)`` needs to tell chips apart, on a line per array; the dataclass repr
+        # would print every device parameter of every array.
+        n, shapes = len(self.arrays), {a.shape for a in self.arrays}
+        arrays = f"{n} array{'s' if n != 1 else ''}"
+        same = len(shapes) == 1  # the usual die: its shape once, not on every line
+        if same:
+            arrays += f" of {'x'.join(map(str, shapes.pop()))}"
+        lines = [f"Chip(seed={self.seed}, {_spec_text(self.spec)}, {arrays})"]
+        lines += [
+            f"  array {k}: {_array_summary(a, shape=not same)}" for k, a in enumerate(self.arrays)
+        ]
+        return "\n".join(lines)
+
+
+def _array_summary(a: MTJArray, *, shape: bool) -> str:
+    """One array in a line: device diameter, its shape if ``shape``, median R_P, defect cells by
+    kind, and the states its cells hold."""
+    defects = ", ".join(
+        f"{int(np.sum(a.defect == code))} {name}" for code, name in DEFECT_NAMES.items() if code
+    )
+    n_ap = int(np.sum(a.state == AP))
+    size = f"{a.diameter_nm:g} nm" + (f", {a.shape[0]}x{a.shape[1]}" if shape else "")
+    r_p_kohm = float(np.median(a.params.r_p_ohm)) / 1e3
+    return f"{size}, median R_P {r_p_kohm:.1f} kOhm, {defects}; {n_ap} AP / {a.state.size - n_ap} P"
+
+
+def _spec_text(spec: ChipSpec, most: int = 4) -> str:
+    """The preset ``spec`` is, or the preset it differs from in the fewest fields and those
+    fields (at most ``most`` of them named)."""
+    for name, preset in PRESETS.items():
+        if spec == preset:
+            return f"preset={name!r}"
+    diffs = {
+        name: [f.name for f in fields(spec) if getattr(spec, f.name) != getattr(preset, f.name)]
+        for name, preset in PRESETS.items()
+    }
+    name = min(diffs, key=lambda n: len(diffs[n]))
+    changed = [f"{k}={getattr(spec, k)!r}" for k in diffs[name][:most]]
+    if len(diffs[name]) > most:
+        changed.append(f"and {len(diffs[name]) - most} more")
+    return f"custom spec: {name!r} with {', '.join(changed)}"
 
 
 def defect_classes(spec: ChipSpec, u: np.ndarray, diameter_nm: float | None = None) -> np.ndarray:

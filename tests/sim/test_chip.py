@@ -12,6 +12,7 @@ from mtjlab.sim.chip import (
     STUCK_P,
     Chip,
     ChipSpec,
+    chip_spec,
 )
 
 
@@ -184,3 +185,26 @@ def test_barrier_exponent_spread_has_the_requested_size():
 def test_spec_rejects_bad_new_device_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ChipSpec(**kwargs)
+
+
+def test_repr_of_a_chip_fits_on_a_few_lines_and_says_which_chip_it_is():
+    chip = Chip.from_seed(0)
+    text = repr(chip)
+    lines = text.splitlines()
+    assert len(lines) <= 10
+    assert lines[0].startswith("Chip(seed=0, preset='kind', 5 arrays of 15x15")
+    for k, d in enumerate(chip.spec.diameters_nm):
+        assert lines[1 + k].startswith(f"  array {k}: {d:g} nm,")
+    first = chip.arrays[0]
+    n_open, n_ap = int(np.sum(first.defect == OPEN)), int(np.sum(first.state == AP))
+    assert f"{n_open} open" in lines[1] and f"{n_ap} AP / {first.state.size - n_ap} P" in lines[1]
+
+
+def test_repr_of_a_chip_of_a_changed_spec_names_the_changed_field():
+    text = repr(Chip.from_seed(0, chip_spec("kind", {"r_row_ohm": 0.0})))
+    assert "custom spec: 'kind' with r_row_ohm=0.0" in text.splitlines()[0]
+
+
+def test_repr_of_an_array_is_one_line():
+    text = repr(Chip.from_seed(0).arrays[2])
+    assert "\n" not in text and text.startswith("MTJArray(60 nm, 15x15,")
