@@ -151,6 +151,12 @@ class ScriptRuntime:
         self._clock_advance = clock_advance
         self._builtin = set(g.keys())
         self._loading: tuple[str, list[str]] | None = None
+        # The instrument's names that are tables (``smua.measure``): a name is a table or a
+        # value for good, and a script's loop asks the same ones thousands of times. Each is
+        # still a fresh _Local: with one object per name, the scan script's
+        # meter.measure.i(meter.nvbuffer1) reached the emulator with meter.measure as its
+        # argument (seen with lupa 2.8).
+        self._tables: set[str] = set()
 
     # -- the instrument's side ---------------------------------------------------------------
 
@@ -213,9 +219,12 @@ class ScriptRuntime:
     def _get(self, obj: Any, name: str) -> Any:
         if isinstance(obj, _Local):
             path = f"{obj.path}.{name}"
+            if path in self._tables:
+                return _Local(self, obj.objects, path)
             try:
                 value = obj.objects.script_lookup(path)
             except LookupError:
+                self._tables.add(path)
                 return _Local(self, obj.objects, path)
             if isinstance(value, list):
                 return self.lua.table_from(value)

@@ -159,8 +159,8 @@ class BenchCircuit:
             if terminal not in reached:
                 continue
             on_rows, on_cols = reached[terminal]
-            into = np.sum(np.where(on_rows, sol.row_start_current_a, 0.0))
-            out_of = np.sum(np.where(on_cols, sol.column_end_current_a, 0.0))
+            into = np.where(on_rows, sol.row_start_current_a, 0.0).sum()
+            out_of = np.where(on_cols, sol.column_end_current_a, 0.0).sum()
             current += float(backend.read_noise_a(np.array(into - out_of)))
         return current
 
@@ -185,6 +185,8 @@ class BenchCircuit:
         Worked out once per set of closed crosspoints and levels of the terminals they route
         (a map's thousands of readings meet a few), as read-only arrays."""
         routes = self._routes(index)
+        if not routes:
+            return None  # nothing reaches the array: every line floats
         key = (index, self._closed_key, tuple(override.get(t, self._level(t)) for t in routes))
         known = self._lines_of.get(key, _UNKNOWN)
         if known is not _UNKNOWN:
