@@ -10,6 +10,7 @@ import pytest
 
 from mtjlab import __version__
 from mtjlab.cli.app import EXIT_BROKEN_PIPE, main
+from mtjlab.runs.registry import experiment
 
 
 def test_sim_read_prints_the_map_and_saves_a_png(tmp_path, capsys):
@@ -137,3 +138,47 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(argv, unbuffered, tm
     assert stderr == ""  # no traceback, no "Exception ignored" at exit
     if argv[0] == "sim":  # the figure is saved before the table is printed
         assert (tmp_path / "resistance_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _switching_prepared(**given):
+    exp = experiment("switching")
+    return exp.prepare({o.name: o.take(given.get(o.name, o.default)) for o in exp.options})
+
+
+@pytest.mark.parametrize(
+    ("spelling", "directions"),
+    [
+        ("P->AP", ["P->AP"]),
+        ("AP->P", ["AP->P"]),
+        ("p-ap", ["P->AP"]),
+        ("ap-p", ["AP->P"]),
+        ("P-AP", ["P->AP"]),
+        ("AP-P", ["AP->P"]),
+        ("Ap-P", ["AP->P"]),
+        ("both", ["P->AP", "AP->P"]),
+    ],
+)
+def test_switching_directions_that_need_no_quoting_are_stored_as_the_arrow_ones(
+    spelling, directions
+):
+    prepared = _switching_prepared(direction=spelling)
+    assert prepared["directions"] == directions
+    assert list(prepared["amplitudes_v"]) == directions
+
+
+@pytest.mark.parametrize("spelling", ["P-", "P>AP", "pap", "AP->"])
+def test_a_direction_switching_does_not_know_is_one_line_naming_the_spellings(
+    spelling, tmp_path, capsys
+):
+    # "P-" is what an unquoted --direction P->AP leaves the command once the shell has taken
+    # ">AP" as a redirection
+    out = tmp_path / "out"
+    argv = ["characterize", "switching", "--direction", spelling, "--out", str(out)]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"mtjlab: error: --direction {spelling!r}: expected both, P->AP or AP->P; p-ap and "
+        "ap-p (any case) name the same two and need no quoting\n"
+    )
+    assert not out.exists()

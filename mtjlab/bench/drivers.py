@@ -25,6 +25,19 @@ class CheckRow:
     ok: bool
 
 
+#: How a bench file's ``resource`` reaches an instrument, by :func:`connection`.
+VISA = "VISA resource"
+SERIAL = "serial port or URL"
+
+
+def connection(model: str) -> str:
+    """How the bench file's ``resource`` of a ``model`` instrument is opened: :data:`SERIAL` (a
+    pyserial port name or URL, such as ``COM3`` or ``socket://host:port``) for the serial relay
+    matrix, whose driver opens the port itself; :data:`VISA` (a VISA resource string, on
+    whatever interface VISA reaches it) for every other driver, which is given a VISA session."""
+    return SERIAL if issubclass(driver_for(model), SerialRelayMatrix) else VISA
+
+
 def build_drivers(
     bench: Bench,
     adapter: Callable[[InstrumentEntry, int | None], object],
@@ -41,7 +54,7 @@ def build_drivers(
         options = dict(entry.options)
         timeout_ms = options.pop("timeout", None)
         try:
-            if entry.model == "serial_matrix":
+            if connection(entry.model) == SERIAL:
                 drivers[name] = driver_for(entry.model)(serial_url(entry), **options)
             else:
                 drivers[name] = driver_for(entry.model)(adapter(entry, timeout_ms), **options)

@@ -1,18 +1,21 @@
-"""The commands that look after a bench and a run store: ``bench check`` and ``runs list | show |
-export | resume``.
+"""The commands that look after a bench and a run store: ``bench check | instruments`` and
+``runs list | show | export | resume``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 from pathlib import Path
 
 from mtjlab import report
 from mtjlab.bench import drivers as bench_use
+from mtjlab.bench.emulated import EMULATORS
 from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.bench.session import connect
 from mtjlab.cli.running import UsageError, existing_store, resume
+from mtjlab.instruments.registry import DRIVERS, ROLES
 from mtjlab.runs.store import STORE_FORMATS
 from mtjlab.runs.values import (
     POSITIVE_INT,
@@ -38,6 +41,14 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         help="the bench file (default: the built-in emulated bench)",
     )
     bench_check.set_defaults(handler=_cmd_bench_check)
+    bench_instruments = bench_sub.add_parser(
+        "instruments",
+        help="list the instrument models a bench file can name",
+        description="List every instrument model mtjlab has a driver for: its name as a bench "
+        "file's 'model' spells it, the instrument, the role it can fill, how the file's "
+        "'resource' reaches it, and whether an emulated bench can stand it in.",
+    )
+    bench_instruments.set_defaults(handler=_cmd_bench_instruments)
 
     runs = sub.add_parser("runs", help="list, show, export and resume the runs of a store")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
@@ -85,6 +96,32 @@ def _cmd_bench_check(args: argparse.Namespace) -> int:
             f"{emulated.clock.now_s:.2f} s of bench time"
         )
     return 0 if all(r.ok for r in rows) else 1
+
+
+def _cmd_bench_instruments(args: argparse.Namespace) -> int:
+    rows = []
+    for model, driver in DRIVERS.items():
+        roles = [text for role, text in ROLES.items() if issubclass(driver, role)]
+        # the driver's default instrument name (its errors carry it): the model as sold
+        name = inspect.signature(driver).parameters.get("name")
+        instrument = driver.__name__ if name is None or name.default is name.empty else name.default
+        rows.append(
+            [
+                model,
+                instrument,
+                ", ".join(roles),
+                bench_use.connection(model),
+                "yes" if model in EMULATORS else "no",
+            ]
+        )
+    print(
+        report.format_table(
+            ["model", "instrument", "role", "connects through", "emulator"],
+            rows,
+            label_column=True,
+        )
+    )
+    return 0
 
 
 def _cmd_runs_list(args: argparse.Namespace) -> int:

@@ -26,7 +26,9 @@ and the top-level list of commands; nothing else changed), and the reproduce gol
 preset's (issue 24: tuning then wins back most of the loss on every seed tried; the help says the
 new default), and the help of ``characterize fidelity`` and ``sweep`` when write fidelity took the
 chip options (``--chip``, ``--chip-set``, ramps defaulting to the preset's) and became sweepable
-(``help/sweep_fidelity.txt`` is new); every run's golden came out unchanged.
+(``help/sweep_fidelity.txt`` is new); every run's golden came out unchanged. The help of
+``bench`` and ``characterize switching`` was re-recorded when ``bench instruments`` was added
+(``help/bench_instruments.txt`` is new) and ``--direction`` took ``p-ap`` and ``ap-p``.
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the

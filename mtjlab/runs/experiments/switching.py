@@ -38,6 +38,33 @@ from mtjlab.runs.values import (
     bounded,
 )
 
+#: Each spelling of ``--direction`` (lower case) and the direction it stands for, stored as such.
+#: ``p-ap`` and ``ap-p`` are there for the shell, where an unquoted ``P->AP`` is a redirection
+#: that creates a file named ``AP``.
+DIRECTION_SPELLINGS = {
+    "both": "both",
+    "p->ap": "P->AP",
+    "ap->p": "AP->P",
+    "p-ap": "P->AP",
+    "ap-p": "AP->P",
+}
+
+
+def _direction(text: str) -> str:
+    """The direction ``--direction`` names, in the form runs store (both, P->AP or AP->P).
+
+    Checked here rather than by argparse's choices, which match exactly, case included, and print
+    the usage before their error: a bad value is one line naming what is allowed.
+    """
+    try:
+        return DIRECTION_SPELLINGS[text.strip().lower()]
+    except KeyError:
+        raise OptionError(
+            f"--direction {text!r}: expected both, P->AP or AP->P; p-ap and ap-p (any case) "
+            "name the same two and need no quoting"
+        ) from None
+
+
 OPTIONS = (
     *ON_ONE_ARRAY,
     with_help(CELLS, "cells to measure (default 7,7)"),
@@ -46,8 +73,9 @@ OPTIONS = (
         "--direction",
         TEXT,
         default="both",
-        choices=("both", "P->AP", "AP->P"),
-        help="switching to measure (default both)",
+        metavar="{both,P->AP,AP->P,p-ap,ap-p}",
+        help="switching to measure (default both); p-ap and ap-p (any case) are P->AP and AP->P "
+        "and need no quoting in a shell, where an unquoted > redirects",
     ),
     Option(
         "p_to_ap_amplitudes_v",
@@ -103,10 +131,11 @@ OPTIONS = (
 
 
 def prepare(o: dict) -> dict:
+    direction = _direction(o["direction"])
     bench = bench_of(o["bench"], o["seed"])
     arrays_on(bench, [o["array"]])
     limits = disturb_allowed(bench.limits(), o)
-    directions = ["P->AP", "AP->P"] if o["direction"] == "both" else [o["direction"]]
+    directions = ["P->AP", "AP->P"] if direction == "both" else [direction]
     amplitudes = {"P->AP": o["p_to_ap_amplitudes_v"], "AP->P": o["ap_to_p_amplitudes_v"]}
     # The resets put a cell into AP with a positive pulse and into P with a negative one.
     given = o["reset_amplitude_v"]
