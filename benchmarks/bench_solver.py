@@ -27,7 +27,7 @@ R_LOW_OHM, R_HIGH_OHM = 5e3, 12e3
 R_SEGMENT_OHM = 2.0
 
 # (rows, cols, input vectors); badcrossbar is skipped where one solve would take too long.
-CASES = [(15, 15, 178), (64, 64, 100), (128, 128, 100), (256, 256, 10)]
+CASES = [(15, 15, 178), (64, 64, 100), (128, 128, 100), (256, 256, 10), (256, 256, 1)]
 LARGE_CASES = [(512, 512, 1), (1024, 1024, 1)]
 
 

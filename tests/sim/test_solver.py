@@ -557,8 +557,9 @@ def test_block_path_with_floating_lines_matches_general_path(shape, general_path
         lines[1::3] = NAN  # every third row floats
     for lines in (t.column_start_v, t.column_end_v):
         lines[2::4] = NAN  # every fourth column floats
-    fast = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t)
-    assert fast.method == "block"
+    # asked for: two vectors on 97x98 would go to conjugate gradients first (PCG_FIRST_DEVICES)
+    fast = solve_crossbar(g, r_row=2.0, r_col=3.0, terminals=t, method="block")
+    assert fast.method == "block" and fast.fallbacks == ()
     assert np.all(fast.row_currents_a[:, 1::3] == 0.0)
     assert np.all(fast.column_currents_a[:, 2::4] == 0.0)
     assert_same_solution(fast, general_path(g, r_row=2.0, r_col=3.0, terminals=t))
@@ -1068,3 +1069,25 @@ def test_more_vectors_than_sources_are_superposed_responses_to_each_source(shape
     v = rng.uniform(0, 0.3, size=(rows, 40))
     sol = solve_crossbar(g, v, 2.0, 2.0)
     assert_same_solution(sol, solve_crossbar(g, v, 2.0, 2.0, method="nodal"), rtol=1e-9)
+
+
+@pytest.mark.parametrize("n", [64, 96])
+def test_few_vectors_on_a_large_array_go_to_conjugate_gradients_as_exact_as_the_block_path(n):
+    # one or two vectors from 64x64 on: the iterative path first, to a residual tight enough that
+    # the column currents agree with the sparse direct path as the block path's do
+    rng = np.random.default_rng(n)
+    g = random_array(rng, n, n)
+    one = rng.uniform(0.0, 0.3, size=(n, 1))
+    sol = solve_crossbar(g, one, 2.0, 2.0)
+    assert sol.method == "pcg" and sol.fallbacks == ()
+    block = solve_crossbar(g, one, 2.0, 2.0, method="block")
+    nodal = solve_crossbar(g, one, 2.0, 2.0, method="nodal")
+    scale = np.abs(nodal.column_currents_a).max()
+    for fast in (sol, block):
+        assert np.abs(fast.column_currents_a - nodal.column_currents_a).max() < 1e-11 * scale
+    # three vectors: the block path, whose elimination they share, is faster
+    three = rng.uniform(0.0, 0.3, size=(n, 3))
+    assert solve_crossbar(g, three, 2.0, 2.0).method == "block"
+    # below 64x64 the block path as before
+    small = random_array(rng, 40, 40)
+    assert solve_crossbar(small, one[:40], 2.0, 2.0).method == "block"
