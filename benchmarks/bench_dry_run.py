@@ -20,6 +20,7 @@ import dataclasses
 import time
 
 import numpy as np
+from _memory import peak_memory_line  # benchmarks/, the script's own folder
 
 from mtjlab.bench.emulated import EmulatedBench
 from mtjlab.bench.file import builtin_bench_path, load_bench
@@ -73,3 +74,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(peak_memory_line())

@@ -13,6 +13,7 @@ import argparse
 import time
 
 import numpy as np
+from _memory import peak_memory_line  # benchmarks/, the script's own folder
 
 from mtjlab.sim import Chip, ChipSpec
 from mtjlab.sim.solver import solve_crossbar
@@ -47,3 +48,4 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+    print(peak_memory_line())

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_memory_line  # benchmarks/, the script's own folder
 
 from mtjlab.analysis.network import train_binary_networks, wine_split
 from mtjlab.cli.app import main as mtjlab_main
@@ -113,3 +114,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(peak_memory_line())

@@ -14,6 +14,7 @@ import logging
 import time
 
 import numpy as np
+from _memory import peak_memory_line  # benchmarks/, the script's own folder
 
 from mtjlab.sim import _solver_iterative
 from mtjlab.sim.solver import Terminals, _as_ends, solve_crossbar
@@ -154,3 +155,4 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+    print(peak_memory_line())

@@ -3,8 +3,9 @@
 Run: python benchmarks/bench_write_verify.py [--seeds 5] [--arrays 0,1,2,3,4]
 
 For each array of Chip.from_seed(seed) and each pattern seed, a fresh chip is drawn, a random
-pattern (half AP) is written with the default write-verify (V/2, 100 ns, P->AP 0.65-0.75 V,
-AP->P 0.50-0.55 V, at most 6 pulses a cell), and the wall time, pulses, passes, reads and final
+pattern (half AP) is written with the default write-verify (V/2, 100 ns, the default ramps,
+inside the chip's disturb envelope: P->AP 0.55-0.59 V, AP->P 0.40-0.43 V, at most 6 pulses a
+cell), and the wall time, pulses, passes, reads and final
 fidelity are reported, and how the time splits between the pulses, the map reads and the
 protocol's own work; then the mean cost of one pulse, one grounded map read and one inference
 batch (column_currents_a of 178 input vectors, the Wine data set's size).
@@ -17,9 +18,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from _memory import peak_memory_line  # benchmarks/, the script's own folder
 
 from mtjlab.core.patterns import make_pattern
-from mtjlab.protocols.write import write_verify
+from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, write_verify
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import Chip
 
@@ -80,7 +82,9 @@ def main() -> None:
     count = 200
     start = time.perf_counter()
     for k in range(count):
-        backend.write_pulse(k % 15, (7 * k) % 15, amplitude_v=0.5, width_s=1e-7, polarity=-1)
+        backend.write_pulse(
+            k % 15, (7 * k) % 15, amplitude_v=DEFAULT_RAMP_AP_TO_P.stop_v, width_s=1e-7, polarity=-1
+        )
     pulse_ms = (time.perf_counter() - start) / count * 1e3
     start = time.perf_counter()
     for _ in range(20):
@@ -99,3 +103,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(peak_memory_line())
