@@ -139,3 +139,33 @@ def test_statistics_aware_training_needs_a_simulated_chip_behind_the_bench(tmp_p
     args = ["reproduce", "--bench", str(bench), "--statistics-aware", "--solutions", "1"]
     assert main([*args, "--out", str(tmp_path / "o")]) == 2
     assert "is a real bench, whose statistics mtjlab does not know" in capsys.readouterr().err
+
+
+def _fidelity_on_the_bench(out, progress=None):
+    import mtjlab
+
+    return mtjlab.characterize_fidelity(
+        bench=EMULATED, arrays=[1, 2], patterns=1, fixed="none", out=out, progress=progress
+    )
+
+
+def test_a_resumed_dry_run_reports_the_bench_time_of_the_whole_run(tmp_path, capsys):
+    # The bench time of the units measured before an interruption is kept with their state, so
+    # a resumed dry run reports what the whole run would take on the bench, not only its rest.
+    whole = _fidelity_on_the_bench(tmp_path / "whole").summary["bench_time_s"]
+
+    def stop_after_the_first_array(event):
+        if event.task == "fidelity" and event.done == 1:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        _fidelity_on_the_bench(out, stop_after_the_first_array)
+    with RunStore(out / "runs.db") as store:
+        assert len(store.done_units(1)) == 1  # the first array only
+    assert main(["runs", "resume", "1", "--store", str(out / "runs.db")]) == 0
+    capsys.readouterr()
+    resumed = json.loads((out / "summary.json").read_text())["bench_time_s"]
+    # the resumed session sets its instruments up again (a few commands): a little more, never
+    # the half that the second array alone takes
+    assert whole <= resumed < whole + 5.0

@@ -9,6 +9,7 @@ InstrumentBackend a protocol runs on, byte for byte the code path of a real benc
 
 from __future__ import annotations
 
+import struct
 from collections import defaultdict
 from typing import Any
 
@@ -43,6 +44,33 @@ EMULATORS: dict[str, type[EmulatedInstrument]] = {
 }
 SOURCE_METERS = ("keithley2400", "keithley2450", "keithley2600b")
 PULSE_GENERATORS = ("keysight33500b", "keysight81160a", "keysight81150a")
+
+
+class ClockedState:
+    """An emulated array's state for a run that resumes, with the bench time so far.
+
+    A resumed dry run starts a new emulated bench, whose clock starts at 0: its bench time would
+    count only the units measured after the resume. The state a unit commits therefore carries
+    the clock's time, and putting it back moves the clock on to the latest such time (several
+    arrays put back their states in turn). A state stored without it (a run stored before) is
+    put back as it is.
+    """
+
+    _TAG = b"mtjlab bench time\x00"
+
+    def __init__(self, array: Any, clock: VirtualClock) -> None:
+        self.array = array
+        self.clock = clock
+
+    def snapshot_state(self) -> bytes:
+        return self._TAG + struct.pack("<d", self.clock.now_s) + self.array.snapshot_state()
+
+    def restore_state(self, blob: bytes) -> None:
+        if blob.startswith(self._TAG):
+            (bench_time_s,) = struct.unpack_from("<d", blob, len(self._TAG))
+            blob = blob[len(self._TAG) + 8 :]
+            self.clock.now_s = max(self.clock.now_s, bench_time_s)
+        self.array.restore_state(blob)
 
 
 class EmulatedBench:
@@ -149,7 +177,7 @@ class EmulatedBench:
         limits = limits or self.bench.limits or chip_limits(self.chip)
         backend = InstrumentBackend(
             self.bench, array, self._instruments, limits=limits,
-            state=self.circuit.arrays[array], **kwargs,
+            state=ClockedState(self.circuit.arrays[array], self.clock), **kwargs,
         )  # fmt: skip
         backend.emulated = self
         return backend
