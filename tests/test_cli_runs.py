@@ -55,7 +55,7 @@ def test_runs_list_show_export(tmp_path, capsys):
     listing = capsys.readouterr().out.splitlines()
     assert listing[0].split()[:3] == ["id", "kind", "status"]
     assert listing[1].split()[:3] == ["1", "fidelity", "finished"]
-    assert main(["runs", "show", "1", "--store", str(store)]) == 0
+    assert main(["runs", "show", "1", "--store", str(store), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "finished" and shown["parameters"]["arrays"] == [1]
     csv_path = tmp_path / "r.csv"
@@ -274,6 +274,115 @@ def test_unknown_run_and_wrong_export_suffix(tmp_path, capsys):
     assert not (tmp_path / "x.txt").exists()
 
 
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> Path:
+    """A store with run 1, a small fidelity run, and run 2, a reproduce run of 2 solutions."""
+    where = tmp_path_factory.mktemp("two_runs")
+    store = where / "runs.db"
+    fidelity = ["characterize", "fidelity", *SMALL, "--out", str(where / "f")]
+    assert main([*fidelity, "--store", str(store)]) == 0
+    reproduce = ["reproduce", "--solutions", "2", "--arrays", "1", "--workers", "1"]
+    assert main([*reproduce, "--out", str(where / "r"), "--store", str(store)]) == 0
+    return store
+
+
+@pytest.mark.parametrize(("run_id", "kind"), [(1, "fidelity"), (2, "reproduce")])
+def test_runs_show_prints_a_short_summary(two_runs, capsys, run_id, kind):
+    capsys.readouterr()
+    assert main(["runs", "show", str(run_id), "--store", str(two_runs)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    with RunStore(two_runs) as s:
+        info = s.run(run_id)
+    assert len(lines) <= 25, text
+    assert lines[0] == f"run {run_id}: {kind}, finished"
+    assert f"records: {info.n_records}, units done: 2 of 2" in lines
+    assert "bench: simulated chip 0, preset " in text
+    assert "limits: max_read_v=" in text
+    if kind == "reproduce":
+        assert "  networks: 2 binary networks" in lines
+        assert "units (2): solution=0, solution=1" in lines
+    else:
+        assert "  patterns: [random-0, random-1]" in lines
+        assert "units (2): pattern=0/array=1, pattern=1/array=1" in lines
+    assert all(len(line) <= 100 for line in lines), text
+
+
+def test_runs_show_summary_shortens_long_values(two_runs, capsys):
+    argv = ["characterize", "fidelity", "--arrays", "0,3", "--patterns", "5"]
+    store = two_runs.parent / "long.db"
+    assert main([*argv, "--out", str(two_runs.parent / "long"), "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["runs", "show", "1", "--store", str(store)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) <= 25
+    assert lines[3].startswith("records: ") and lines[3].endswith("units done: 14 of 14")
+    assert "  arrays: [0, 3]" in lines
+    assert "  patterns: 7 items" in lines  # 5 random ones, a checkerboard and all-AP
+    assert "  write: {scheme, width_s, " in "\n".join(lines)
+    first, last = "pattern=0/array=0, pattern=0/array=3", "pattern=6/array=0, pattern=6/array=3"
+    assert f"units (14): {first}, ..., {last}" in lines
+
+
+def test_runs_show_json_is_what_show_printed_before(two_runs, capsys):
+    for run_id in (1, 2):
+        capsys.readouterr()
+        assert main(["runs", "show", str(run_id), "--store", str(two_runs), "--json"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        with RunStore(two_runs) as s:
+            info, results = s.run(run_id), s.unit_results(run_id)
+        params = {k: v for k, v in info.parameters.items() if k not in ("patterns", "networks")}
+        if "patterns" in info.parameters:
+            params["patterns"] = [p["name"] for p in info.parameters["patterns"]]
+        if "networks" in info.parameters:
+            params["networks"] = f"{len(info.parameters['networks'])} binary networks"
+        assert shown == {
+            "id": run_id,
+            "kind": info.kind,
+            "status": "finished",
+            "started": info.started,
+            "ended": info.ended,
+            "seed": 0,
+            "mtjlab": info.version,
+            "records": info.n_records,
+            "units_done": 2,
+            "parameters": params,
+            "limits": info.snapshot["limits"],
+            "units": {
+                unit: {k: v for k, v in r.items() if not isinstance(v, list)}
+                for unit, r in results.items()
+            },
+        }
+        assert list(shown) == ["id", "kind", "status", "started", "ended", "seed", "mtjlab"] + [
+            "records",
+            "units_done",
+            "parameters",
+            "limits",
+            "units",
+        ]
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_runs_show_of_an_unknown_run_is_one_line(two_runs, capsys, as_json):
+    capsys.readouterr()
+    assert main(["runs", "show", "9", "--store", str(two_runs), *as_json]) == 2
+    assert "run 9" in _error_line(capsys)
+
+
+def test_parquet_export_without_pyarrow_names_the_extra_and_writes_nothing(
+    two_runs, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # makes pyarrow unimportable
+    monkeypatch.chdir(tmp_path)
+    argv = ["runs", "export", "1", "--store", str(two_runs), "--format", "parquet"]
+    capsys.readouterr()
+    for out in ([], ["--out", str(tmp_path / "r.parquet")]):
+        assert main([*argv, *out]) == 2
+        line = _error_line(capsys)
+        assert "--format parquet" in line and "pip install 'mtjlab[export]'" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -331,7 +440,7 @@ def test_reproduce_scores_solutions_and_writes_its_report(tmp_path, capsys):
     page = (out / "report.html").read_text()
     for f in summary["figures"]:
         assert Path(f).exists() and Path(f).name in page
-    assert main(["runs", "show", "1", "--store", str(out / "runs.db")]) == 0
+    assert main(["runs", "show", "1", "--store", str(out / "runs.db"), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["parameters"]["networks"] == "4 binary networks"
 

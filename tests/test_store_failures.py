@@ -167,7 +167,7 @@ def test_reading_commands_work_on_read_only_media_and_writing_ones_say_why(read_
     capsys.readouterr()
     assert main(["runs", "list", "--store", str(store)]) == 0
     assert " 1  read  finished" in capsys.readouterr().out
-    assert main(["runs", "show", "1", "--store", str(store)]) == 0
+    assert main(["runs", "show", "1", "--store", str(store), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["records"] == 225
     out = where.parent / "export.csv"
     assert main(["runs", "export", "1", "--store", str(store), "--out", str(out)]) == 0

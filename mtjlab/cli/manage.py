@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
 import json
 from pathlib import Path
@@ -16,6 +17,7 @@ from mtjlab.bench.file import builtin_bench_path, load_bench
 from mtjlab.bench.session import connect
 from mtjlab.cli.running import UsageError, existing_store, resume
 from mtjlab.instruments.registry import DRIVERS, ROLES
+from mtjlab.runs.info import RunInfo
 from mtjlab.runs.store import STORE_FORMATS
 from mtjlab.runs.values import (
     POSITIVE_INT,
@@ -62,6 +64,12 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         if name != "list":
             p.add_argument("run_id", type=POSITIVE_INT, metavar="ID", help="run id")
         p.add_argument("--store", type=Path, required=True, help="the run store (SQLite file)")
+        if name == "show":
+            p.add_argument(
+                "--json",
+                action="store_true",
+                help="print the run as JSON: parameters, limits and each unit's results",
+            )
         if name == "export":
             p.add_argument("--format", choices=STORE_FORMATS, default="csv", dest="fmt")
             p.add_argument(
@@ -155,13 +163,24 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
     with existing_store(args.store) as store:
         info = store.run(args.run_id)
         results = store.unit_results(args.run_id)
+    shown = _shown(info, results)
+    if args.json:
+        print(json.dumps(shown, indent=2))
+    else:
+        print("\n".join(_summary(info, shown)))
+    return 0
+
+
+def _shown(info: RunInfo, results: dict[str, dict]) -> dict:
+    """What ``runs show --json`` prints: the run, its parameters without the bulky ones (the
+    patterns by name, the networks by count), its limits and each unit's scalar results."""
     bulky = ("patterns", "target", "networks")
     params = {k: v for k, v in info.parameters.items() if k not in bulky}
     if "patterns" in info.parameters:
         params["patterns"] = [p["name"] for p in info.parameters["patterns"]]
     if "networks" in info.parameters:
         params["networks"] = f"{len(info.parameters['networks'])} binary networks"
-    shown = {
+    return {
         "id": info.id,
         "kind": info.kind,
         "status": info.status,
@@ -178,11 +197,105 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
             for name, r in results.items()
         },
     }
-    print(json.dumps(shown, indent=2))
-    return 0
+
+
+#: How many units a run of each kind measures, from its parameters (a kind not here: unknown).
+_PLANNED_UNITS = {
+    "read": lambda p: 1,
+    "write": lambda p: 1,
+    "fidelity": lambda p: len(p["patterns"]) * len(p["arrays"]),
+    "switching": lambda p: len(p["cells"]) * len(p["directions"]),
+    "rv": lambda p: len(p["cells"]),
+    "reproduce": lambda p: len(p["networks"]),
+    "sweep": lambda p: len(p["points"]),
+}
+
+#: The most parameter lines ``runs show`` prints; the rest are counted in one more line.
+_MAX_PARAMETER_LINES = 14
+
+
+def _short(value: object, width: int = 80) -> str:
+    """A parameter's value in a few words: a list of more than 6 items as its length, a dict as
+    its keys (as many as fit), a long text cut in the middle."""
+    if isinstance(value, dict):
+        keys = [str(k) for k in value]
+        while len(keys) > 1 and len(", ".join(keys)) + 7 > width:
+            keys = keys[:-1]
+        more = ", ..." if len(keys) < len(value) else ""
+        return "{" + ", ".join(keys) + more + "}"
+    if isinstance(value, list | tuple):
+        if len(value) > 6:
+            return f"{len(value)} items"
+        return "[" + ", ".join(_short(v, width) for v in value) + "]"
+    text = value if isinstance(value, str) else json.dumps(value)  # true, false, null, numbers
+    if len(text) > width:
+        keep = width - 3
+        text = text[: keep // 2] + "..." + text[len(text) - (keep - keep // 2) :]
+    return text
+
+
+def _bench_line(bench: object) -> str:
+    if not isinstance(bench, dict):
+        return "not recorded with the run"
+    if bench.get("kind") == "sim":
+        changes = ", ".join(f"{k}={v}" for k, v in bench.get("changes", {}).items())
+        text = f"simulated chip {bench.get('seed')}, preset {bench.get('preset')}"
+        return text + (f", changes: {changes}" if changes else "")
+    if bench.get("kind") == "file":
+        seed = bench.get("seed")
+        emulated = "" if seed is None else f" (emulated, chip {seed})"
+        return f"bench file {bench.get('path')}{emulated}"
+    return _short(bench)
+
+
+def _limits_lines(limits: dict | None) -> list[str]:
+    """The limits as ``key=value`` on at most two lines (their reasons are left to --json)."""
+    if not limits:
+        return ["limits: none stored with the run"]
+    words = [f"{k}={_short(v, 20)}" for k, v in limits.items() if k != "reasons"]
+    lines = ["limits:"]
+    for i, word in enumerate(words):
+        if len(lines[-1]) + len(word) > 94 and lines[-1] != "limits:":
+            lines.append(" ")
+        lines[-1] += f" {word}" + ("," if i < len(words) - 1 else "")
+    return lines if len(lines) <= 2 else [lines[0], lines[1] + " ..."]
+
+
+def _summary(info: RunInfo, shown: dict) -> list[str]:
+    """``runs show``: the run in at most 25 lines, from what ``--json`` prints."""
+    params = shown["parameters"]
+    try:
+        planned = _PLANNED_UNITS[info.kind](info.parameters)
+    except (KeyError, TypeError):
+        planned = None
+    units_done = f"{info.units_done}" + ("" if planned is None else f" of {planned}")
+    lines = [
+        f"run {info.id}: {info.kind}, {info.status}",
+        f"started: {info.started}, ended: {info.ended or 'not ended'}",
+        f"seed: {info.seed}, mtjlab: {info.version}",
+        f"records: {info.n_records}, units done: {units_done}",
+        f"bench: {_bench_line(params.get('bench'))}",
+    ]
+    rest = [f"  {k}: {_short(v)}" for k, v in params.items() if k != "bench"]
+    if len(rest) > _MAX_PARAMETER_LINES:
+        more = len(rest) - _MAX_PARAMETER_LINES + 1
+        rest = [*rest[: _MAX_PARAMETER_LINES - 1], f"  ({more} more: see --json)"]
+    lines += ["parameters:" if rest else "parameters: none", *rest]
+    lines += _limits_lines(shown["limits"])
+    names = list(shown["units"])
+    if len(names) > 4:
+        names = [*names[:2], "...", *names[-2:]]
+    lines.append(f"units ({len(shown['units'])}): " + (", ".join(names) or "none finished"))
+    lines.append("more with --json: whole parameter values, the limits' reasons, unit results")
+    return lines
 
 
 def _cmd_runs_export(args: argparse.Namespace) -> int:
+    if args.fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError(
+            "--format parquet needs pyarrow, which is not installed: "
+            "pip install 'mtjlab[export]', or use --format csv or netcdf"
+        )
     suffix = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}[args.fmt]
     out = args.out or Path(f"run-{args.run_id}{suffix}")
     if out.suffix.lower() != suffix:

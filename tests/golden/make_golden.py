@@ -28,7 +28,8 @@ new default), and the help of ``characterize fidelity`` and ``sweep`` when write
 chip options (``--chip``, ``--chip-set``, ramps defaulting to the preset's) and became sweepable
 (``help/sweep_fidelity.txt`` is new); every run's golden came out unchanged. The help of
 ``bench`` and ``characterize switching`` was re-recorded when ``bench instruments`` was added
-(``help/bench_instruments.txt`` is new) and ``--direction`` took ``p-ap`` and ``ap-p``.
+(``help/bench_instruments.txt`` is new) and ``--direction`` took ``p-ap`` and ``ap-p``, and
+the help of ``runs show`` when it took ``--json`` (its default became a summary).
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the
