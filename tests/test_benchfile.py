@@ -2,6 +2,7 @@
 file, the key and the value named, and what each bench's wiring allows is derived from it."""
 
 import copy
+import pickle
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from mtjlab.bench.file import (
     load_bench,
     parse_bench,
 )
+from mtjlab.cli.app import main
 from mtjlab.core.limits import LIMIT_NAMES
 from mtjlab.sim.chip import Chip
 from mtjlab.sim.limits import chip_limits
@@ -115,7 +117,7 @@ _DELETE = object()
         (builtin, ("instruments", "smu_a", "resource"), "",
          "instruments.smu_a.resource = '': expected a non-empty line of text"),
         (builtin, ("instruments", "smu_a", "colour"), "red",
-         "instruments.smu_a.colour = 'red': expected only the keys model, resource, options"),
+         "instruments.smu_a.colour: unknown key; expected only the keys model, resource, options"),
         (builtin, ("instruments", "smu_a", "options", "chanel"), "a",
          "instruments.smu_a.options = 'chanel': expected options of keithley2600b: channel, "
          "timeout"),
@@ -131,7 +133,8 @@ _DELETE = object()
         (builtin, ("terminals", "pulse", "matrix_row"), "A",
          "terminals.pulse.matrix_row = 'A': expected a row of its own (smu_hi is on it)"),
         (builtin, ("terminals", "laser"), {"matrix_row": "G"},
-         "terminals.laser = {'matrix_row': 'G'}: expected terminal names among smu_hi, "),
+         "terminals.laser: unknown terminal (did you mean pulse?); expected terminal names among "
+         "smu_hi, "),
         (builtin, ("terminals", "hold", "instrument"), "pulser_1",
          "terminals.hold.instrument = 'pulser_1': expected another instrument (channel) "
          "than pulse's"),
@@ -147,7 +150,7 @@ _DELETE = object()
         (builtin, ("arrays", 7), {"rows": ["601"], "cols": ["602"]},
          "arrays = 7: expected array indices of the chip, 0 to 4"),
         (builtin, ("arrays", "one"), {"rows": ["601"], "cols": ["602"]},
-         "arrays.one = {"),
+         "arrays = 'one': expected array indices as keys: whole numbers >= 0"),
         (builtin, ("chip", "preset"), "golden", "b.yaml: chip: unknown chip preset 'golden'"),
         (builtin, ("chip", "seed"), -1, "chip.seed = -1: expected a whole number >= 0"),
         (builtin, ("chip",), _DELETE,
@@ -163,7 +166,7 @@ _DELETE = object()
         (builtin, ("tsp_link", "matrix_node"), "2",
          "tsp_link.matrix_node = '2': expected a TSP-Link node number, 1 to 64"),
         (builtin, ("tsp_link", "master"), 1,
-         "tsp_link.master = 1: expected only the keys matrix_node"),
+         "tsp_link.master: unknown key; expected only the keys matrix_node"),
         (builtin, ("tsp_link",), {},
          "tsp_link = {}: expected a non-empty mapping"),
         (builtin, ("instruments", "smu_b", "resource"), "emulated://smu2",
@@ -242,6 +245,109 @@ def test_any_damaged_entry_is_a_bench_file_error_or_still_a_bench(data):
         parsed = parse_bench(bench, "b.yaml")
     except BenchFileError as exc:
         assert str(exc).startswith("b.yaml: ")
+    else:
+        assert parsed.terminals and parsed.arrays
+
+
+# -- every mistake of a file in one error, one line each -----------------------------------------
+
+
+def _three_mistakes() -> dict:
+    """The built-in bench with three mistakes in three independent entries."""
+    data = builtin()
+    data["instruments"]["smu_a"]["colour"] = "red"  # a key no instrument has
+    data["instruments"]["pulser_2"]["resource"] = 5  # a resource is a line of text
+    data["arrays"][2]["cols"][3] = "101"  # array 1's row pad 0 is on column 101 already
+    return data
+
+
+THREE_MISTAKES = [
+    "b.yaml: instruments.smu_a.colour: unknown key; expected only the keys model, resource, "
+    "options",
+    "b.yaml: instruments.pulser_2.resource = 5: expected a non-empty line of text",
+    "b.yaml: arrays.2.cols[3] = '101': expected a matrix column of its own "
+    "(arrays.1.rows[0] is on it)",
+]
+
+
+def test_every_independent_mistake_is_reported_on_a_line_of_its_own(tmp_path):
+    path = tmp_path / "b.yaml"
+    path.write_text(yaml.safe_dump(_three_mistakes(), sort_keys=False))
+    with pytest.raises(BenchFileError) as info:
+        load_bench(path)
+    assert info.value.problems == [line.replace("b.yaml", str(path), 1) for line in THREE_MISTAKES]
+    assert str(info.value) == "\n".join(info.value.problems)
+    again = pickle.loads(pickle.dumps(info.value))  # (a worker process hands it back whole)
+    assert again.problems == info.value.problems
+
+
+def test_the_command_line_prints_every_mistake_and_exits_2(tmp_path, capsys):
+    path = tmp_path / "b.yaml"
+    path.write_text(yaml.safe_dump(_three_mistakes(), sort_keys=False))
+    assert main(["bench", "check", "--bench", str(path)]) == 2
+    captured = capsys.readouterr()
+    lines = [line.replace("b.yaml", str(path), 1) for line in THREE_MISTAKES]
+    assert captured.err == "mtjlab: error: " + "\n".join(lines) + "\n"
+    assert captured.out == ""
+
+
+def test_a_key_typo_is_one_line_with_the_key_meant_and_not_the_mapping():
+    data = builtin()
+    entry = data["instruments"]["smu_a"]
+    entry["resourse"] = entry.pop("resource")
+    with pytest.raises(BenchFileError) as info:
+        parse_bench(data, "b.yaml")
+    # not "resource is missing" as well, nor the terminals on smu_a, whose entry was refused
+    assert str(info.value) == (
+        "b.yaml: instruments.smu_a.resourse: unknown key (did you mean resource?); expected only "
+        "the keys model, resource, options"
+    )
+
+
+def test_a_section_typo_names_the_section_meant():
+    data = builtin()
+    data["instrumnets"] = data.pop("instruments")
+    with pytest.raises(BenchFileError) as info:
+        parse_bench(data, "b.yaml")
+    assert str(info.value).startswith(
+        "b.yaml: instrumnets: unknown key (did you mean instruments?)"
+    )
+    assert "\n" not in str(info.value) and "emulated://" not in str(info.value)
+
+
+NOT_TEXT = st.one_of(st.none(), st.integers(), st.just(""), st.just(" "), st.lists(st.text()))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(sorted(builtin()["instruments"])), min_size=1, unique=True),
+    data=st.data(),
+)
+def test_each_instrument_refused_is_one_line_of_the_error(names, data):
+    """One instrument's mistake stops neither the others' checks nor adds a line of its own
+    to what depends on it (the terminals on it, the wiring through the matrix)."""
+    bench = builtin()
+    for name in names:
+        bench["instruments"][name]["resource"] = data.draw(NOT_TEXT)
+    with pytest.raises(BenchFileError) as info:
+        parse_bench(bench, "b.yaml")
+    in_file_order = [n for n in bench["instruments"] if n in names]
+    keys = [line.split(" = ")[0] for line in info.value.problems]
+    assert keys == [f"b.yaml: instruments.{name}.resource" for name in in_file_order]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_damaged_entries_are_refused_a_line_each_or_still_a_bench(data):
+    bench = builtin() if data.draw(st.booleans()) else real()
+    for _ in range(data.draw(st.integers(2, 5))):
+        paths = [p for p in _leaves(bench) if p]
+        _set(bench, data.draw(st.sampled_from(paths)), data.draw(st.one_of(JUNK, st.just(_DELETE))))
+    try:
+        parsed = parse_bench(bench, "b.yaml")
+    except BenchFileError as exc:
+        assert exc.problems and all(line.startswith("b.yaml: ") for line in exc.problems)
+        assert str(exc).split("\n") == exc.problems
     else:
         assert parsed.terminals and parsed.arrays
 

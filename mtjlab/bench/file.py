@@ -1,16 +1,20 @@
 """The bench file: one YAML file that names a bench's instruments, how they reach the arrays
 through the switch matrix, its safety limits, and for an emulated bench the chip behind it.
 
-Everything is checked on load; an error names the file, the key, the value and what is allowed.
+Everything is checked on load, and every mistake found is reported at once, one line each naming
+the file, the key, the value and what is allowed.
 What each read and write scheme needs of the wiring is in ``docs/bench.md``.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import os
 import reprlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -51,7 +55,16 @@ TSP_LINK_MATRICES = ("keithley707b", "keithley708b")
 
 
 class BenchFileError(ValueError):
-    """A bench file that cannot be used; the message names the file, the key and the value."""
+    """A bench file that cannot be used: ``problems`` holds every mistake found in it, one line
+    each naming the file, the key and the value; the message is those lines, one under another.
+    """
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+    def __reduce__(self) -> tuple[type[BenchFileError], tuple[list[str]]]:
+        return type(self), (self.problems,)
 
 
 def crosspoint(bench: Bench, terminal: str, pad: str) -> str:
@@ -128,46 +141,74 @@ def builtin_bench_path() -> Path:
 
 
 def parse_bench(data: object, source: str = "<bench>") -> Bench:
-    """Check a bench description (the YAML file's content) and return it as a :class:`Bench`."""
+    """Check a bench description (the YAML file's content) and return it as a :class:`Bench`.
+
+    Every mistake found is reported, in one :class:`BenchFileError`: a mistake in one entry
+    stops the checks of what depends on that entry, not of the others.
+    """
     c = _Checker(source)
+    bench = None
+    with c.part():
+        bench = _bench(c, data, source)
+    if c.problems:
+        raise BenchFileError(c.problems)
+    assert bench is not None
+    return bench
+
+
+def _bench(c: _Checker, data: object, source: str) -> Bench:
     top = c.mapping(data, "")
-    c.keys(top, "", required=("kind", "instruments", "terminals", "arrays"),
-           optional=("version", "name", "chip", "limits", "timing", "tsp_link"))  # fmt: skip
-    version = top.get("version", 1)
-    if version != 1:
-        c.fail("version", version, "1 (the only version so far)")
-    name = c.text(top.get("name", Path(source).stem), "name")
-    kind = c.choice(top["kind"], "kind", KINDS)
-    instruments = _instruments(c, top["instruments"])
-    matrices = [n for n, e in instruments.items() if _role(e.model) == "switch matrix"]
-    if len(matrices) != 1:
-        c.fail("instruments", sorted(instruments), "exactly one switch matrix among them")
-    matrix = matrices[0]
-    terminals = _terminals(c, top["terminals"], instruments, matrix)
-    arrays = _arrays(c, top["arrays"], instruments[matrix], terminals)
+    with c.part():
+        c.keys(top, "", required=("kind", "instruments", "terminals", "arrays"),
+               optional=("version", "name", "chip", "limits", "timing", "tsp_link"))  # fmt: skip
+    with c.part():
+        version = top.get("version", 1)
+        if version != 1:
+            c.fail("version", version, "1 (the only version so far)")
+    name = kind = None
+    with c.part():
+        name = c.text(top.get("name", Path(source).stem), "name")
+    if "kind" in top:
+        with c.part():
+            kind = c.choice(top["kind"], "kind", KINDS)
+    # The wiring, each section on the one before: a section whose input was refused is skipped.
+    instruments = matrix = terminals = arrays = None
+    if "instruments" in top:
+        with c.part():
+            instruments = _instruments(c, top["instruments"])
+    if instruments is not None:
+        with c.part():
+            matrix = _the_matrix(c, instruments)
+        if matrix is not None and "terminals" in top:
+            with c.part():
+                terminals = _terminals(c, top["terminals"], instruments, matrix)
+        if matrix is not None and terminals and "arrays" in top:  # (a pad is tried on a row)
+            with c.part():
+                arrays = _arrays(c, top["arrays"], instruments[matrix], terminals)
     chip = None
     if kind == "emulated":
-        chip = _chip(c, top.get("chip"))
-        n_arrays = len(chip["spec"].diameters_nm)
-        shape = (chip["spec"].rows, chip["spec"].cols)
-        for index, wiring in arrays.items():
-            if index >= n_arrays:
-                c.fail("arrays", index, f"array indices of the chip, 0 to {n_arrays - 1}")
-            if (len(wiring.rows), len(wiring.cols)) != shape:
-                c.fail(
-                    f"arrays.{index}",
-                    f"{len(wiring.rows)} rows x {len(wiring.cols)} cols",
-                    f"the chip's {shape[0]} row pads and {shape[1]} column pads",
-                )
-    elif "chip" in top:
-        c.fail("chip", top["chip"], "no chip section on a real bench (its chip is real)")
-    limits = _limits(c, top.get("limits"), required=kind == "real")
+        with c.part():
+            chip = _chip(c, top.get("chip"))
+        if chip is not None and arrays is not None:
+            _arrays_on_the_chip(c, arrays, chip["spec"])
+    elif kind == "real" and "chip" in top:
+        with c.part():
+            c.fail("chip", top["chip"], "no chip section on a real bench (its chip is real)")
+    limits = None
+    with c.part():
+        limits = _limits(c, top.get("limits"), required=kind == "real")
     if chip is not None and limits is not None:
         _within_the_chips(c, limits, Chip.from_seed(chip["seed"], chip["spec"]))
-    timing = _timing(c, top.get("timing", {}))
+    timing = None
+    with c.part():
+        timing = _timing(c, top.get("timing", {}))
     tsp_link_node = None
     if "tsp_link" in top:
-        tsp_link_node = _tsp_link(c, top["tsp_link"], instruments, matrix, terminals)
+        with c.part():
+            tsp_link_node = _tsp_link(c, top["tsp_link"], instruments, matrix, terminals)
+    if c.problems:
+        c.skip("")
+    assert name and kind and instruments and matrix and terminals and arrays and timing
     return Bench(
         source=source,
         name=name,
@@ -209,55 +250,119 @@ def _role(model: str) -> str:
 
 
 def _instruments(c: _Checker, value: object) -> dict[str, InstrumentEntry]:
+    """The instruments the file names, each checked on its own; one refused is left out."""
     section = c.mapping(value, "instruments", nonempty=True)
     out = {}
     for name, entry in section.items():
-        key = f"instruments.{name}"
-        c.identifier(name, key)
-        e = c.mapping(entry, key)
-        c.keys(e, key, required=("model", "resource"), optional=("options",))
-        model = c.choice(e["model"], f"{key}.model", tuple(sorted(DRIVERS)))
-        resource = c.text(e["resource"], f"{key}.resource")
-        options = c.mapping(e.get("options", {}), f"{key}.options")
-        allowed = _driver_options(model)
-        for option, v in options.items():
-            if option not in allowed:
-                c.fail(f"{key}.options", option, f"options of {model}: " + ", ".join(allowed))
-            if isinstance(v, (dict, list)) or v is None:
-                c.fail(f"{key}.options.{option}", v, "a number or a name")
-        if "timeout" in options:
-            t = options["timeout"]
-            if isinstance(t, bool) or not isinstance(t, int) or not 0 < t <= MAX_TIMEOUT_MS:
-                c.fail(f"{key}.options.timeout", t, f"a whole number of ms, 1 to {MAX_TIMEOUT_MS}")
-        out[name] = InstrumentEntry(name, model, resource, dict(options))
+        with c.part():
+            out[name] = _instrument(c, name, entry)
     return out
+
+
+def _instrument(c: _Checker, name: object, entry: object) -> InstrumentEntry:
+    key = _join("instruments", name)
+    before = c.mark()
+    with c.part():
+        c.identifier(name, key)
+    e = c.mapping(entry, key)
+    c.keys(e, key, required=("model", "resource"), optional=("options",))
+    model = resource = None
+    with c.part():
+        model = c.choice(e["model"], f"{key}.model", tuple(sorted(DRIVERS)))
+    with c.part():
+        resource = c.text(e["resource"], f"{key}.resource")
+    options: dict = {}
+    if model is not None:
+        with c.part():
+            options = _options(c, e.get("options", {}), f"{key}.options", model)
+    c.settled(before)
+    assert isinstance(name, str) and model is not None and resource is not None
+    return InstrumentEntry(name, model, resource, dict(options))
+
+
+def _options(c: _Checker, value: object, key: str, model: str) -> dict:
+    options = c.mapping(value, key)
+    allowed = _driver_options(model)
+    for option, v in options.items():
+        with c.part():
+            if option not in allowed:
+                c.fail(key, option, f"options of {model}: " + ", ".join(allowed)
+                       + _did_you_mean(option, allowed))  # fmt: skip
+            if isinstance(v, (dict, list)) or v is None:
+                c.fail(_join(key, option), v, "a number or a name")
+    if "timeout" in options and not c.refused(f"{key}.timeout"):
+        t = options["timeout"]
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 < t <= MAX_TIMEOUT_MS:
+            c.fail(f"{key}.timeout", t, f"a whole number of ms, 1 to {MAX_TIMEOUT_MS}")
+    return options
+
+
+def _the_matrix(c: _Checker, instruments: dict[str, InstrumentEntry]) -> str:
+    matrices = [n for n, e in instruments.items() if _role(e.model) == "switch matrix"]
+    if not matrices and c.refused("instruments"):
+        c.skip("instruments")  # the matrix may be the instrument refused
+    if len(matrices) != 1:
+        c.fail("instruments", sorted(instruments), "exactly one switch matrix among them")
+    return matrices[0]
 
 
 def _terminals(
     c: _Checker, value: object, instruments: dict[str, InstrumentEntry], matrix: str
 ) -> dict[str, Terminal]:
+    """The terminals, each checked on its own (one refused is left out), then together."""
     matrix_driver = _matrix_driver(instruments[matrix].model)
     section = c.mapping(value, "terminals", nonempty=True)
     out: dict[str, Terminal] = {}
     rows_used: dict[str, str] = {}
     for name, entry in section.items():
-        key = f"terminals.{name}"
-        if name not in TERMINALS:
-            c.fail(key, entry, "terminal names among " + ", ".join(TERMINALS))
-        t = c.mapping(entry, key)
-        if name == "ground":
-            c.keys(t, key, required=("matrix_row",), optional=())
-            instrument = None
-        else:
-            c.keys(t, key, required=("instrument", "matrix_row"), optional=())
-            instrument = c.choice(t["instrument"], f"{key}.instrument", tuple(instruments))
-            role = _role(instruments[instrument].model)
-            if role != TERMINAL_ROLES[name]:
+        with c.part():
+            out[name] = _terminal(c, name, entry, instruments, matrix_driver, rows_used)
+    # A terminal refused is absent here, and is not reported absent a second time.
+    if "smu_lo" in out and "smu_hi" not in out and not c.refused("terminals.smu_hi"):
+        with c.part():
+            c.fail("terminals.smu_lo", "without smu_hi", "smu_hi too: both belong to one channel")
+    if "smu_lo" in out and "smu_hi" in out and out["smu_lo"].instrument != out["smu_hi"].instrument:
+        with c.part():
+            c.fail(
+                "terminals.smu_lo.instrument",
+                out["smu_lo"].instrument,
+                f"smu_hi's instrument {out['smu_hi'].instrument!r}: HI and LO of one channel",
+            )
+    for a, b in (("drive", "smu_hi"), ("hold", "pulse")):
+        if a in out and b in out and out[a].instrument == out[b].instrument:
+            with c.part():
                 c.fail(
-                    f"{key}.instrument",
-                    instrument,
-                    f"a {TERMINAL_ROLES[name]} ({instrument} is a {role})",
+                    f"terminals.{a}.instrument",
+                    out[a].instrument,
+                    f"another instrument (channel) than {b}'s",
                 )
+    return out
+
+
+def _terminal(
+    c: _Checker,
+    name: object,
+    entry: object,
+    instruments: dict[str, InstrumentEntry],
+    matrix_driver: type[SwitchMatrix],
+    rows_used: dict[str, str],
+) -> Terminal:
+    key = _join("terminals", name)
+    if name not in TERMINALS:
+        c.unknown("terminals", name, tuple(TERMINALS),
+                  "terminal names among " + ", ".join(TERMINALS), what="terminal")  # fmt: skip
+        c.skip(key)
+    before = c.mark()
+    t = c.mapping(entry, key)
+    if name == "ground":
+        c.keys(t, key, required=("matrix_row",), optional=())
+    else:
+        c.keys(t, key, required=("instrument", "matrix_row"), optional=())
+    instrument = row = None
+    if name != "ground":
+        with c.part():
+            instrument = _terminal_instrument(c, str(name), t["instrument"], instruments)
+    with c.part():
         row = c.text(t["matrix_row"], f"{key}.matrix_row")
         try:
             matrix_driver.crosspoint(row, matrix_driver.first_column)
@@ -265,58 +370,90 @@ def _terminals(
             c.fail(f"{key}.matrix_row", row, matrix_driver.row_form)
         if row in rows_used:
             c.fail(f"{key}.matrix_row", row, f"a row of its own ({rows_used[row]} is on it)")
-        rows_used[row] = name
-        out[name] = Terminal(name, instrument, row)
-    if "smu_lo" in out and "smu_hi" not in out:
-        c.fail("terminals.smu_lo", "without smu_hi", "smu_hi too: both belong to one channel")
-    if "smu_lo" in out and "smu_hi" in out and out["smu_lo"].instrument != out["smu_hi"].instrument:
-        c.fail(
-            "terminals.smu_lo.instrument",
-            out["smu_lo"].instrument,
-            f"smu_hi's instrument {out['smu_hi'].instrument!r}: HI and LO of one channel",
-        )
-    for a, b in (("drive", "smu_hi"), ("hold", "pulse")):
-        if a in out and b in out and out[a].instrument == out[b].instrument:
-            c.fail(
-                f"terminals.{a}.instrument",
-                out[a].instrument,
-                f"another instrument (channel) than {b}'s",
-            )
-    return out
+        rows_used[row] = str(name)
+    c.settled(before)
+    assert row is not None
+    return Terminal(str(name), instrument, row)
+
+
+def _terminal_instrument(
+    c: _Checker, name: str, value: object, instruments: dict[str, InstrumentEntry]
+) -> str:
+    key = f"terminals.{name}.instrument"
+    if isinstance(value, str) and value not in instruments and c.refused(f"instruments.{value}"):
+        c.skip(key)  # its instrument's own entry was refused
+    instrument = c.choice(value, key, tuple(instruments))
+    role = _role(instruments[instrument].model)
+    if role != TERMINAL_ROLES[name]:
+        c.fail(key, instrument, f"a {TERMINAL_ROLES[name]} ({instrument} is a {role})")
+    return instrument
 
 
 def _arrays(
     c: _Checker, value: object, matrix: InstrumentEntry, terminals: dict[str, Terminal]
 ) -> dict[int, ArrayWiring]:
+    """The arrays' wiring, each array on its own (one refused is left out)."""
     matrix_driver = _matrix_driver(matrix.model)
     section = c.mapping(value, "arrays", nonempty=True)
     out = {}
     pads: dict[str, str] = {}
     some_row = next(iter(terminals.values())).matrix_row
     for index, entry in section.items():
-        key = f"arrays.{index}"
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            c.fail(key, entry, "array indices as keys: whole numbers >= 0")
-        w = c.mapping(entry, key)
-        c.keys(w, key, required=("rows", "cols"), optional=())
-        lines = {}
-        for side in ("rows", "cols"):
+        with c.part():
+            out[index] = _array(c, index, entry, matrix_driver, some_row, pads)
+    return out
+
+
+def _array(
+    c: _Checker,
+    index: object,
+    entry: object,
+    matrix_driver: type[SwitchMatrix],
+    some_row: str,
+    pads: dict[str, str],
+) -> ArrayWiring:
+    key = _join("arrays", index)
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        c.fail("arrays", index, "array indices as keys: whole numbers >= 0")
+    before = c.mark()
+    w = c.mapping(entry, key)
+    c.keys(w, key, required=("rows", "cols"), optional=())
+    lines = {}
+    for side in ("rows", "cols"):
+        with c.part():
             names = w[side]
             if not isinstance(names, list) or not names:
                 c.fail(f"{key}.{side}", names, "a non-empty list of matrix columns")
             for i, pad in enumerate(names):
-                pad_key = f"{key}.{side}[{i}]"
-                pad = c.text(pad if not isinstance(pad, int) else str(pad), pad_key)
-                try:
-                    matrix_driver.crosspoint(some_row, pad)
-                except ChannelSpecError:
-                    c.fail(pad_key, pad, matrix_driver.column_form)
-                if pad in pads:
-                    c.fail(pad_key, pad, f"a matrix column of its own ({pads[pad]} is on it)")
-                pads[pad] = pad_key
+                with c.part():
+                    pad_key = f"{key}.{side}[{i}]"
+                    pad = c.text(pad if not isinstance(pad, int) else str(pad), pad_key)
+                    try:
+                        matrix_driver.crosspoint(some_row, pad)
+                    except ChannelSpecError:
+                        c.fail(pad_key, pad, matrix_driver.column_form)
+                    if pad in pads:
+                        c.fail(pad_key, pad, f"a matrix column of its own ({pads[pad]} is on it)")
+                    pads[pad] = pad_key
             lines[side] = tuple(str(p) for p in names)
-        out[int(index)] = ArrayWiring(int(index), lines["rows"], lines["cols"])
-    return out
+    c.settled(before)
+    return ArrayWiring(index, lines["rows"], lines["cols"])
+
+
+def _arrays_on_the_chip(c: _Checker, arrays: dict[int, ArrayWiring], spec: Any) -> None:
+    """An emulated bench wires arrays its chip has, with the chip's number of pads."""
+    n_arrays = len(spec.diameters_nm)
+    shape = (spec.rows, spec.cols)
+    for index, wiring in arrays.items():
+        with c.part():
+            if index >= n_arrays:
+                c.fail("arrays", index, f"array indices of the chip, 0 to {n_arrays - 1}")
+            if (len(wiring.rows), len(wiring.cols)) != shape:
+                c.fail(
+                    f"arrays.{index}",
+                    f"{len(wiring.rows)} rows x {len(wiring.cols)} cols",
+                    f"the chip's {shape[0]} row pads and {shape[1]} column pads",
+                )
 
 
 def _chip(c: _Checker, value: object) -> dict[str, Any]:
@@ -324,16 +461,22 @@ def _chip(c: _Checker, value: object) -> dict[str, Any]:
         c.missing("chip", "an emulated bench needs the simulated chip behind it (seed, preset)")
     chip = c.mapping(value, "chip")
     c.keys(chip, "chip", required=("seed",), optional=("preset", "changes"))
+    before = c.mark()
     seed = chip["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        c.fail("chip.seed", seed, "a whole number >= 0")
-    preset = c.text(chip.get("preset", BUILT_IN_PRESET), "chip.preset")
-    changes = c.mapping(chip.get("changes", {}), "chip.changes")
+    with c.part():
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            c.fail("chip.seed", seed, "a whole number >= 0")
+    preset = changes = None
+    with c.part():
+        preset = c.text(chip.get("preset", BUILT_IN_PRESET), "chip.preset")
+    with c.part():
+        changes = c.mapping(chip.get("changes", {}), "chip.changes")
+    c.settled(before)
     try:
         spec = chip_spec(preset, changes)
     except (ValueError, TypeError) as exc:
-        raise BenchFileError(f"{c.source}: chip: {exc}") from None
-    return {"seed": seed, "preset": preset, "changes": dict(changes), "spec": spec}
+        c.refuse("chip", f"chip: {exc}")
+    return {"seed": seed, "preset": preset, "changes": dict(changes or {}), "spec": spec}
 
 
 def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
@@ -345,14 +488,21 @@ def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
         return None
     section = c.mapping(value, "limits")
     c.keys(section, "limits", required=(*LIMIT_NAMES, "max_unselected_v"), optional=())
-    values: dict = {name: c.positive(section[name], f"limits.{name}") for name in LIMIT_NAMES}
-    if values["min_width_s"] > values["max_width_s"]:
-        c.fail("limits.min_width_s", values["min_width_s"], "at most limits.max_width_s")
-    values["max_unselected_v"] = _envelope(c, section["max_unselected_v"])
+    before = c.mark()
+    values: dict = {}
+    for name in LIMIT_NAMES:
+        with c.part():
+            values[name] = c.positive(section[name], f"limits.{name}")
+    if values.get("min_width_s", 0.0) > values.get("max_width_s", math.inf):
+        with c.part():
+            c.fail("limits.min_width_s", values["min_width_s"], "at most limits.max_width_s")
+    with c.part():
+        values["max_unselected_v"] = _envelope(c, section["max_unselected_v"])
+    c.settled(before)
     try:
         return Limits(**values, reasons={name: f"bench file {c.source}" for name in values})
     except ValueError as exc:  # the limits' own consistency (reads and writes within a device's)
-        raise BenchFileError(f"{c.source}: limits: {exc}") from None
+        c.refuse("limits", f"limits: {exc}")
 
 
 #: How the disturb envelope is written in a bench file.
@@ -385,11 +535,12 @@ def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
         wider = stated < allowed if name == "min_width_s" else stated > allowed
         if wider:
             bound = "at least" if name == "min_width_s" else "at most"
-            c.fail(
-                f"limits.{name}",
-                stated,
-                f"{bound} the emulated chip's own {allowed:g} ({own.reasons.get(name, '')})",
-            )
+            with c.part():
+                c.fail(
+                    f"limits.{name}",
+                    stated,
+                    f"{bound} the emulated chip's own {allowed:g} ({own.reasons.get(name, '')})",
+                )
     for n, (width, positive, negative) in enumerate(limits.max_unselected_v):
         chips = own.envelope_row(width)
         if chips is None or positive > chips[1] or negative > chips[2]:
@@ -399,34 +550,45 @@ def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
                 else f"at most the emulated chip's own [{chips[1]:g}, {chips[2]:g}] V for "
                 f"pulses up to {chips[0]:g} s ({own.reasons['max_unselected_v']})"
             )
-            c.fail(f"limits.max_unselected_v[{n}]", [width, positive, negative], allowed)
+            with c.part():
+                c.fail(f"limits.max_unselected_v[{n}]", [width, positive, negative], allowed)
 
 
 def _tsp_link(
     c: _Checker,
     value: object,
-    instruments: dict[str, InstrumentEntry],
-    matrix: str,
-    terminals: dict[str, Terminal],
+    instruments: dict[str, InstrumentEntry] | None,
+    matrix: str | None,
+    terminals: dict[str, Terminal] | None,
 ) -> int:
     """The matrix's TSP-Link node; the read source-meter must be a 2600B that can reach it,
-    with the drive on its other channel (one instrument runs the whole map)."""
+    with the drive on its other channel (one instrument runs the whole map). What names a
+    section that was refused (``None`` here) is not checked."""
     section = c.mapping(value, "tsp_link", nonempty=True)
     c.keys(section, "tsp_link", required=("matrix_node",), optional=())
     node = section["matrix_node"]
-    if isinstance(node, bool) or not isinstance(node, int) or not 1 <= node <= 64:
-        c.fail("tsp_link.matrix_node", node, "a TSP-Link node number, 1 to 64")
+    with c.part():
+        if isinstance(node, bool) or not isinstance(node, int) or not 1 <= node <= 64:
+            c.fail("tsp_link.matrix_node", node, "a TSP-Link node number, 1 to 64")
+    if instruments is None or matrix is None:
+        return node
     if instruments[matrix].model not in TSP_LINK_MATRICES:
-        c.fail(
-            f"instruments.{matrix}.model",
-            instruments[matrix].model,
-            "with tsp_link, a matrix on TSP-Link: " + ", ".join(TSP_LINK_MATRICES),
-        )
+        with c.part():
+            c.fail(
+                f"instruments.{matrix}.model",
+                instruments[matrix].model,
+                "with tsp_link, a matrix on TSP-Link: " + ", ".join(TSP_LINK_MATRICES),
+            )
+    if terminals is None or ("smu_hi" not in terminals and c.refused("terminals.smu_hi")):
+        return node
     if "smu_hi" not in terminals:
         c.missing("terminals.smu_hi", "tsp_link needs the read source-meter that runs the map")
     hi = instruments[str(terminals["smu_hi"].instrument)]
     if hi.model != "keithley2600b":
-        c.fail(f"instruments.{hi.name}.model", hi.model, "with tsp_link, keithley2600b (smu_hi)")
+        with c.part():
+            c.fail(
+                f"instruments.{hi.name}.model", hi.model, "with tsp_link, keithley2600b (smu_hi)"
+            )
     if "drive" in terminals:
         drive = instruments[str(terminals["drive"].instrument)]
         if drive.resource != hi.resource:
@@ -443,9 +605,12 @@ def _timing(c: _Checker, value: object) -> dict[str, float]:
     c.keys(section, "timing", required=(), optional=tuple(TIMING_DEFAULTS))
     out = dict(TIMING_DEFAULTS)
     for name, v in section.items():
-        out[name] = c.positive(v, f"timing.{name}", allow_zero=name != "line_frequency_hz")
-        if name.endswith("_s") and out[name] > MAX_TIMING_S:
-            c.fail(f"timing.{name}", v, f"at most {MAX_TIMING_S:g} s")
+        if name not in TIMING_DEFAULTS:
+            continue  # refused by keys()
+        with c.part():
+            out[name] = c.positive(v, f"timing.{name}", allow_zero=name != "line_frequency_hz")
+            if name.endswith("_s") and out[name] > MAX_TIMING_S:
+                c.fail(f"timing.{name}", v, f"at most {MAX_TIMING_S:g} s")
     if out["line_frequency_hz"] not in (50.0, 60.0):
         c.fail("timing.line_frequency_hz", section["line_frequency_hz"], "50 or 60")
     return out
@@ -454,16 +619,71 @@ def _timing(c: _Checker, value: object) -> dict[str, float]:
 # -- checks that name the file, the key and the value -------------------------------------------
 
 
+class _Abandon(Exception):
+    """Ends the check of one part of a bench file once its problem is recorded."""
+
+
 class _Checker:
+    """Checks a bench description's values and collects every problem, one line each.
+
+    A failed check records its problem and abandons the part it is in (``with c.part():``), so
+    the next part is still checked. A part that builds on another one checks with ``mark()``
+    and ``settled()`` that nothing it needs was refused, or asks ``refused(key)``.
+    """
+
     def __init__(self, source: str) -> None:
         self.source = source
+        self.problems: list[str] = []
+        self._refused: list[str] = []  # the key path of each problem
+
+    @contextmanager
+    def part(self) -> Iterator[None]:
+        """Check one part of the file: a problem in it ends this part, not the ones after."""
+        with suppress(_Abandon):
+            yield
+
+    def mark(self) -> int:
+        return len(self._refused)
+
+    def settled(self, mark: int) -> None:
+        """Abandon the part if anything was refused since ``mark``: what it would build from
+        that is not there."""
+        if len(self._refused) > mark:
+            raise _Abandon
+
+    def refused(self, key: str) -> bool:
+        """Whether ``key``, or a key inside it, was refused (or may be an unknown key's)."""
+        return any(k == key or k.startswith((f"{key}.", f"{key}[")) for k in self._refused)
+
+    def skip(self, key: str) -> NoReturn:
+        """Abandon the check of ``key``, whose input was refused already: what builds on
+        ``key`` is not checked either."""
+        assert self.problems, "a check is skipped only when the file is refused anyway"
+        self._refused.append(key)
+        raise _Abandon
+
+    def refuse(self, key: str, problem: str) -> NoReturn:
+        self._refused.append(key)
+        self.problems.append(f"{self.source}: {problem}")
+        raise _Abandon
 
     def fail(self, key: str, value: object, allowed: str) -> NoReturn:
         where = key or "(top level)"
-        raise BenchFileError(f"{self.source}: {where} = {_excerpt(value)}: expected {allowed}")
+        self.refuse(key, f"{where} = {_excerpt(value)}: expected {allowed}")
 
     def missing(self, key: str, allowed: str) -> NoReturn:
-        raise BenchFileError(f"{self.source}: {key} is missing: {allowed}")
+        self.refuse(key, f"{key} is missing: {allowed}")
+
+    def unknown(
+        self, key: str, name: object, allowed: tuple[str, ...], expected: str, what: str = "key"
+    ) -> None:
+        """Record ``name``, not among ``allowed`` in ``key``: the name and the closest allowed
+        one, never its value (which can be a whole section)."""
+        self.problems.append(f"{self.source}: {_join(key, name)}: unknown {what}"
+                             f"{_did_you_mean(name, allowed)}; expected {expected}")  # fmt: skip
+        meant = _closest(name, allowed)
+        if meant is not None:  # what was meant is not there: not checked, nor reported missing
+            self._refused.append(_join(key, meant))
 
     def mapping(self, value: object, key: str, *, nonempty: bool = False) -> dict:
         if value is None and not nonempty:
@@ -472,14 +692,20 @@ class _Checker:
             self.fail(key, value, "a non-empty mapping" if nonempty else "a mapping")
         return value  # type: ignore[return-value]
 
-    def keys(self, d: dict, key: str, *, required, optional) -> None:
-        known = tuple(required) + tuple(optional)
+    def keys(self, d: dict, key: str, *, required: tuple, optional: tuple) -> None:
+        """Record every key of ``d`` not allowed, and every required one missing; abandon the
+        part if one is missing."""
+        known = (*required, *optional)
         for k in d:
             if k not in known:
-                self.fail(_join(key, k), d[k], "only the keys " + ", ".join(known))
-        for k in required:
-            if k not in d:
-                self.missing(_join(key, k), f"{key or 'a bench'} needs " + ", ".join(required))
+                self.unknown(key, k, known, "only the keys " + ", ".join(known))
+        missing = [k for k in required if k not in d]
+        for k in missing:
+            if not self.refused(_join(key, k)):  # else an unknown key's line names it
+                with self.part():
+                    self.missing(_join(key, k), f"{key or 'a bench'} needs " + ", ".join(required))
+        if missing:
+            raise _Abandon
 
     def text(self, value: object, key: str) -> str:
         if not isinstance(value, str) or not value.strip() or not value.isprintable():
@@ -507,6 +733,17 @@ class _Checker:
         return float(value)  # type: ignore[arg-type]
 
 
+def _closest(name: object, allowed: tuple[str, ...]) -> str | None:
+    """The allowed name closest to ``name`` (a typo of it), if one is close."""
+    close = difflib.get_close_matches(str(name), allowed, n=1)
+    return close[0] if close else None
+
+
+def _did_you_mean(name: object, allowed: tuple[str, ...]) -> str:
+    meant = _closest(name, allowed)
+    return "" if meant is None else f" (did you mean {meant}?)"
+
+
 def _excerpt(value: object, limit: int = 80) -> str:
     """A value as an error quotes it, cut short: the repr of a whole mapping can be megabytes."""
     short = reprlib.Repr()  # (keyword arguments only from Python 3.12)
@@ -516,4 +753,8 @@ def _excerpt(value: object, limit: int = 80) -> str:
 
 
 def _join(key: str, sub: object) -> str:
-    return f"{key}.{sub}" if key else str(sub)
+    """The path of ``sub`` in ``key``; a name that is not one short line is quoted, cut short."""
+    name = str(sub)
+    if not name.isprintable() or len(name) > 80:
+        name = _excerpt(sub)
+    return f"{key}.{name}" if key else name
