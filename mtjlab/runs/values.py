@@ -353,12 +353,17 @@ def _grid(start: float, stop: float, step: float, shown: object) -> list[float]:
 
 
 def _parse_amplitude_grid(text: str) -> list[float]:
-    """START:STOP:STEP in volts, both ends included."""
+    """START,STEP,STOP in volts, both ends included, in the order and form the write ramps are
+    given in; or START:STOP:STEP, the form the switching amplitudes were first given in."""
     try:
-        start, stop, step = (float(p) for p in text.split(":"))
+        if ":" in text:
+            start, stop, step = (float(p) for p in text.split(":"))
+        else:
+            start, step, stop = (float(p) for p in text.split(","))
     except ValueError:
         raise OptionError(
-            f"expected START:STOP:STEP in volts such as 0.40:0.60:0.01, got {text!r}"
+            f"expected START,STEP,STOP in volts such as 0.40,0.01,0.60 (or START:STOP:STEP), "
+            f"got {text!r}"
         ) from None
     return _grid(start, stop, step, text)
 
