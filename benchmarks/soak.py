@@ -67,7 +67,7 @@ import numpy as np
 
 from mtjlab.bench import description
 from mtjlab.bench.description import FileBench
-from mtjlab.bench.emulated import EmulatedBench
+from mtjlab.bench.emulated import ClockedState, EmulatedBench
 from mtjlab.bench.file import builtin_bench_path
 from mtjlab.protocols.fidelity import unit_name
 from mtjlab.runs import engine
@@ -478,6 +478,9 @@ def plan_faults(
 
 
 def _decode_state(blob: bytes) -> dict:
+    # The bench time the state carries differs between a faulted run and a clean one (retries
+    # take bench time): the array's own state is what is compared.
+    _, blob = ClockedState.split(blob)
     with np.load(io.BytesIO(blob)) as saved:
         return {
             "state": saved["state"].copy(),

@@ -66,11 +66,19 @@ class ClockedState:
         return self._TAG + struct.pack("<d", self.clock.now_s) + self.array.snapshot_state()
 
     def restore_state(self, blob: bytes) -> None:
-        if blob.startswith(self._TAG):
-            (bench_time_s,) = struct.unpack_from("<d", blob, len(self._TAG))
-            blob = blob[len(self._TAG) + 8 :]
+        bench_time_s, blob = self.split(blob)
+        if bench_time_s is not None:
             self.clock.now_s = max(self.clock.now_s, bench_time_s)
         self.array.restore_state(blob)
+
+    @classmethod
+    def split(cls, blob: bytes) -> tuple[float | None, bytes]:
+        """The bench time a stored state carries (None for one stored without it) and the
+        array's own state."""
+        if not blob.startswith(cls._TAG):
+            return None, blob
+        (bench_time_s,) = struct.unpack_from("<d", blob, len(cls._TAG))
+        return bench_time_s, blob[len(cls._TAG) + 8 :]
 
 
 class EmulatedBench:
