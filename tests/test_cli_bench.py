@@ -7,11 +7,41 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mtjlab.bench.file import load_bench
 from mtjlab.cli.app import main
 from mtjlab.runs.store import RunStore
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EMULATED = str(EXAMPLES / "emulated-bench.yaml")
+
+
+def test_bench_example_writes_the_example_files_byte_for_byte(tmp_path, monkeypatch, capsys):
+    """The packaged examples are examples/*.yaml, so the two copies cannot drift apart."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "example"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "wrote the example emulated bench file to emulated-bench.yaml",
+        "next: mtjlab bench check --bench emulated-bench.yaml",
+    ]
+    written = tmp_path / "emulated-bench.yaml"
+    assert written.read_bytes() == Path(EMULATED).read_bytes()
+    assert load_bench(written).kind == "emulated"
+    out = tmp_path / "my bench.yaml"
+    assert main(["bench", "example", "--real", "--out", str(out)]) == 0
+    next_step = capsys.readouterr().out.splitlines()[-1]
+    assert next_step.endswith(f"then run: mtjlab bench check --bench '{out}'")  # quoted: a space
+    assert out.read_bytes() == (EXAMPLES / "real-bench.yaml").read_bytes()
+    assert load_bench(out).kind == "real"
+
+
+@pytest.mark.parametrize("real", [[], ["--real"]])
+def test_bench_example_never_overwrites_a_file(tmp_path, capsys, real):
+    out = tmp_path / "mine.yaml"
+    out.write_text("my own bench\n")
+    assert main(["bench", "example", *real, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"mtjlab: error: --out {out}: the file exists; give another --out"]
+    assert out.read_text() == "my own bench\n"
 
 
 def test_a_read_on_the_emulated_bench_is_the_simulators_and_reports_its_bench_time(

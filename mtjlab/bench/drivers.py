@@ -38,6 +38,23 @@ def connection(model: str) -> str:
     return SERIAL if issubclass(driver_for(model), SerialRelayMatrix) else VISA
 
 
+def one_line(exc: Exception) -> str:
+    """``exc`` as one line, its type first (a VISA or driver message may span several)."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def _driver(
+    entry: InstrumentEntry,
+    adapter: Callable[[InstrumentEntry, int | None], object],
+    serial_url: Callable[[InstrumentEntry], str],
+) -> object:
+    options = dict(entry.options)
+    timeout_ms = options.pop("timeout", None)
+    if connection(entry.model) == SERIAL:
+        return driver_for(entry.model)(serial_url(entry), **options)
+    return driver_for(entry.model)(adapter(entry, timeout_ms), **options)
+
+
 def build_drivers(
     bench: Bench,
     adapter: Callable[[InstrumentEntry, int | None], object],
@@ -47,25 +64,39 @@ def build_drivers(
 ) -> dict[str, object]:
     """mtjlab's driver of every instrument of ``bench``, with the file's options: a VISA
     instrument on ``adapter(entry, timeout_ms)`` (instruments at one resource get the same
-    one), the serial matrix at ``serial_url(entry)``. With ``named_errors`` a failure to
-    connect is a ConnectionError naming the file, the instrument and its resource."""
+    one), the serial matrix at ``serial_url(entry)``. The first instrument that cannot be
+    connected stops it: with ``named_errors`` as a one-line ConnectionError naming the file,
+    the instrument and its resource, else with the driver's own exception."""
     drivers: dict[str, object] = {}
     for name, entry in bench.instruments.items():
-        options = dict(entry.options)
-        timeout_ms = options.pop("timeout", None)
         try:
-            if connection(entry.model) == SERIAL:
-                drivers[name] = driver_for(entry.model)(serial_url(entry), **options)
-            else:
-                drivers[name] = driver_for(entry.model)(adapter(entry, timeout_ms), **options)
+            drivers[name] = _driver(entry, adapter, serial_url)
         except Exception as exc:
             if not named_errors:
                 raise
             raise ConnectionError(
                 f"{bench.source}: instrument {name} ({entry.model}) at {entry.resource}: "
-                f"cannot connect: {type(exc).__name__}: {exc}"
+                f"cannot connect: {one_line(exc)}"
             ) from exc
     return drivers
+
+
+def build_reachable_drivers(
+    bench: Bench,
+    adapter: Callable[[InstrumentEntry, int | None], object],
+    serial_url: Callable[[InstrumentEntry], str],
+) -> tuple[dict[str, object], dict[str, str]]:
+    """As :func:`build_drivers`, for :func:`check`, which reports what it cannot reach rather
+    than stopping there: every instrument is tried. Returns the drivers of those connected and,
+    by name, the one-line reason each of the others could not be."""
+    drivers: dict[str, object] = {}
+    unreachable: dict[str, str] = {}
+    for name, entry in bench.instruments.items():
+        try:
+            drivers[name] = _driver(entry, adapter, serial_url)
+        except Exception as exc:  # noqa: BLE001 - the check reports it
+            unreachable[name] = one_line(exc)
+    return drivers, unreachable
 
 
 def _check_link(bench: Bench, drivers: dict[str, object]) -> CheckRow:
@@ -97,48 +128,89 @@ def identify(driver: object) -> str:
     return str(driver.ask("*IDN?")).strip()  # type: ignore[attr-defined]
 
 
-def check(bench: Bench, drivers: dict[str, object]) -> list[CheckRow]:
+def _not_done(needed: list[str]) -> str:
+    return f"not done: needs {', '.join(needed)}"
+
+
+def check(
+    bench: Bench, drivers: dict[str, object], unreachable: dict[str, str] | None = None
+) -> list[CheckRow]:
     """Identify every instrument, then, with every source off, close each terminal onto every
     pad of each wired array in turn, read the matrix back and open it again.
 
-    Nothing is sourced: the sources are put in their safe state first and stay there.
+    Nothing is sourced: the sources are put in their safe state first and stay there. An
+    instrument in ``unreachable`` (name -> why it could not be connected; it has no driver),
+    one that does not identify and one that does not go to its safe state each get a row
+    saying so, and every later check that needs one of them is reported as not done, not
+    tried: no relay is closed onto a terminal whose instrument is not known to be safe, and
+    an instrument that did not identify is sent nothing more.
     """
-
+    unreachable = unreachable or {}
     rows: list[CheckRow] = []
-    seen_resources: set[str] = set()
+    failed: set[str] = set()  # the instruments whose check failed
+    asked: dict[str, str] = {}  # resource -> the instrument asked at it
+    answered: set[str] = set()  # the resources that answered
     for name, entry in bench.instruments.items():
-        if entry.resource in seen_resources:
+        if name in unreachable:
+            result = f"cannot connect at {entry.resource}: {unreachable[name]}"
+        elif entry.resource in answered:
             rows.append(CheckRow(name, entry.model, "shares its resource, identified above", True))
             continue
-        seen_resources.add(entry.resource)
-        try:
-            rows.append(CheckRow(name, entry.model, identify(drivers[name]), True))
-        except Exception as exc:  # noqa: BLE001 - the table reports it
-            rows.append(CheckRow(name, entry.model, f"no answer: {exc}", False))
-    sources = [(n, d.safe_state) for n, d in drivers.items() if n != bench.matrix]  # type: ignore[attr-defined]
+        elif entry.resource in asked:  # asking again would only wait for its timeout again
+            result = f"not asked at {entry.resource}: {asked[entry.resource]} there did not answer"
+        else:
+            asked[entry.resource] = name
+            try:
+                rows.append(CheckRow(name, entry.model, identify(drivers[name]), True))
+                answered.add(entry.resource)
+                continue
+            except Exception as exc:  # noqa: BLE001 - the table reports it
+                result = f"no answer at {entry.resource}: {one_line(exc)}"
+        rows.append(CheckRow(name, entry.model, result, False))
+        failed.add(name)
+    # an instrument that did not answer is sent nothing more: each command would only wait for
+    # its timeout, and nothing is switched onto its terminals, so the chip never meets it
+    sources = [
+        (n, d.safe_state)  # type: ignore[attr-defined]
+        for n, d in drivers.items()
+        if n != bench.matrix and n not in failed
+    ]
     for name, failure in try_every(sources):
         rows.append(CheckRow(name, "safe state", f"failed: {failure}", False))
+        failed.add(name)
     if bench.tsp_link_node is not None:
-        rows.append(_check_link(bench, drivers))
-    matrix = drivers[bench.matrix]
-    assert isinstance(matrix, SwitchMatrix)
+        reader_name = str(bench.terminals["smu_hi"].instrument)
+        needed = [n for n in (reader_name, bench.matrix) if n in failed]
+        if needed:
+            label = f"TSP-Link node {bench.tsp_link_node}"
+            rows.append(CheckRow(label, f"from {reader_name}", _not_done(needed), False))
+        else:
+            rows.append(_check_link(bench, drivers))
     for index, wiring in bench.arrays.items():
         pads = list(wiring.rows) + list(wiring.cols)
-        for terminal in bench.terminals:
+        for terminal, wired in bench.terminals.items():
             wanted = sorted(crosspoint(bench, terminal, pad) for pad in pads)
             label = f"array {index} <- {terminal}"
+            what = f"{len(wanted)} crosspoints"
+            needed = [n for n in (bench.matrix, wired.instrument) if n in failed]
+            if needed:
+                rows.append(CheckRow(label, what, _not_done(needed), False))
+                continue
+            matrix = drivers[bench.matrix]
+            assert isinstance(matrix, SwitchMatrix)
             try:
                 matrix.exclusive_close(wanted)
                 held = sorted(matrix.closed())
                 matrix.open_all()
             except Exception as exc:  # noqa: BLE001
-                rows.append(CheckRow(label, f"{len(wanted)} crosspoints", f"failed: {exc}", False))
+                rows.append(CheckRow(label, what, f"failed: {exc}", False))
                 continue
             ok = held == wanted
             result = "all closed and read back" if ok else f"read back {len(held)} of them"
-            rows.append(CheckRow(label, f"{len(wanted)} crosspoints", result, ok))
-    try:
-        matrix.safe_state()
-    except Exception as exc:  # noqa: BLE001
-        rows.append(CheckRow(bench.matrix, "safe state", f"failed: {exc}", False))
+            rows.append(CheckRow(label, what, result, ok))
+    if bench.matrix not in failed:
+        try:
+            drivers[bench.matrix].safe_state()  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001
+            rows.append(CheckRow(bench.matrix, "safe state", f"failed: {exc}", False))
     return rows

@@ -6,10 +6,11 @@ simulated bench, each handing out the ArrayBackend of an array and making it saf
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from pymeasure.adapters import VISAAdapter
 
-from mtjlab.bench.drivers import build_drivers
+from mtjlab.bench.drivers import build_drivers, build_reachable_drivers
 from mtjlab.bench.emulated import EmulatedBench
 from mtjlab.bench.file import load_bench
 from mtjlab.bench.instrument_backend import BenchInstruments, InstrumentBackend
@@ -19,20 +20,59 @@ from mtjlab.sim.chip import BUILT_IN_PRESET, Chip, chip_spec
 from mtjlab.sim.limits import chip_limits
 
 
+def _visa_sessions() -> Callable[[InstrumentEntry, int | None], VISAAdapter]:
+    """A VISA session for each instrument, opened once per resource (instruments at one resource
+    share it); a resource that could not be opened is not tried again for the next instrument
+    at it, whose connection would fail the same way after the same wait."""
+    adapters: dict[str, VISAAdapter] = {}
+    failures: dict[str, Exception] = {}
+
+    def session(entry: InstrumentEntry, timeout_ms: int | None) -> VISAAdapter:
+        if entry.resource in failures:
+            raise failures[entry.resource]
+        if entry.resource not in adapters:
+            try:
+                adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout_ms or 10_000)
+            except Exception as exc:
+                failures[entry.resource] = exc
+                raise
+        return adapters[entry.resource]
+
+    return session
+
+
 def connect(bench: Bench):
     """The drivers of ``bench`` by instrument name, and the EmulatedBench behind them (None on a
-    real bench). Instruments at one VISA resource share one session."""
+    real bench). Instruments at one VISA resource share one session. The first instrument that
+    cannot be connected stops it, with a one-line ConnectionError on a real bench."""
     if bench.kind == "emulated":
         emulated = EmulatedBench(bench)
         return emulated.drivers(), emulated
-    adapters: dict[str, VISAAdapter] = {}
+    drivers = build_drivers(
+        bench, _visa_sessions(), lambda entry: entry.resource, named_errors=True
+    )
+    return drivers, None
 
-    def session(entry: InstrumentEntry, timeout_ms: int | None) -> VISAAdapter:
-        if entry.resource not in adapters:
-            adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout_ms or 10_000)
-        return adapters[entry.resource]
 
-    return build_drivers(bench, session, lambda entry: entry.resource, named_errors=True), None
+def connect_reachable(
+    bench: Bench,
+) -> tuple[dict[str, object], dict[str, str], EmulatedBench | None]:
+    """As :func:`connect`, for ``mtjlab bench check``, which reports every instrument it cannot
+    reach rather than stopping at the first: the drivers of the instruments that could be
+    connected, the one-line reason of each that could not (by name), and the EmulatedBench
+    (None on a real bench)."""
+    if bench.kind == "emulated":
+        emulated = EmulatedBench(bench)
+        drivers, unreachable = build_reachable_drivers(
+            bench,  # the emulators' adapters and URLs, as EmulatedBench.drivers() uses them
+            lambda entry, timeout_ms: emulated.adapter(entry.name),
+            lambda entry: emulated.serial_url(entry.name),
+        )
+        return drivers, unreachable, emulated
+    drivers, unreachable = build_reachable_drivers(
+        bench, _visa_sessions(), lambda entry: entry.resource
+    )
+    return drivers, unreachable, None
 
 
 class OpenBench:

@@ -1,5 +1,5 @@
-"""The commands that look after a bench and a run store: ``bench check | instruments`` and
-``runs list | show | export | resume``.
+"""The commands that look after a bench and a run store: ``bench check | instruments |
+example`` and ``runs list | show | export | resume``.
 """
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ import argparse
 import importlib.util
 import inspect
 import json
+import shlex
 from pathlib import Path
 
 from mtjlab import report
 from mtjlab.bench import drivers as bench_use
 from mtjlab.bench.emulated import EMULATORS
 from mtjlab.bench.file import builtin_bench_path, load_bench
-from mtjlab.bench.session import connect
+from mtjlab.bench.session import connect_reachable
 from mtjlab.cli.running import UsageError, existing_store, resume
 from mtjlab.instruments.registry import DRIVERS, ROLES
 from mtjlab.runs.info import RunInfo
@@ -22,6 +23,7 @@ from mtjlab.runs.store import STORE_FORMATS
 from mtjlab.runs.values import (
     POSITIVE_INT,
 )
+from mtjlab.sim.limits import chip_limits
 
 
 def add_manage_commands(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +36,8 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         description="Load the bench file (errors name the file, key and value), connect to "
         "every instrument and ask it what it is, then with every source off close each "
         "terminal onto every pad of each wired array, read the matrix back and open it. "
-        "Exit status 1 if anything failed.",
+        "An instrument that cannot be reached is reported and the others are still checked; "
+        "nothing is switched onto its terminals. Exit status 1 if anything failed.",
     )
     bench_check.add_argument(
         "--bench",
@@ -51,6 +54,24 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         "'resource' reaches it, and whether an emulated bench can stand it in.",
     )
     bench_instruments.set_defaults(handler=_cmd_bench_instruments)
+    bench_example = bench_sub.add_parser(
+        "example",
+        help="write an example bench file to start your own from",
+        description="Write the example emulated bench file (the built-in emulated bench), or "
+        "with --real the example real bench file (a 2636B, a 33522B and a 707B) to edit to "
+        "your own bench. An existing file is never overwritten.",
+    )
+    bench_example.add_argument(
+        "--real", action="store_true", help="the real bench example instead of the emulated one"
+    )
+    bench_example.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="file to write (default: emulated-bench.yaml, or real-bench.yaml with --real, "
+        "in the current folder)",
+    )
+    bench_example.set_defaults(handler=_cmd_bench_example)
 
     runs = sub.add_parser("runs", help="list, show, export and resume the runs of a store")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
@@ -80,8 +101,8 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_bench_check(args: argparse.Namespace) -> int:
     bench = load_bench(args.bench or builtin_bench_path())
-    drivers, emulated = connect(bench)
-    rows = bench_use.check(bench, drivers)
+    drivers, unreachable, emulated = connect_reachable(bench)
+    rows = bench_use.check(bench, drivers, unreachable)
     print(f"bench {bench.name!r} ({bench.kind}, {bench.source})")
     print(
         report.format_table(
@@ -92,9 +113,8 @@ def _cmd_bench_check(args: argparse.Namespace) -> int:
     )
     print(f"read biases: {', '.join(bench.read_schemes) or 'none'}; "
           f"write schemes: {', '.join(bench.write_schemes) or 'none'}")  # fmt: skip
-    limits = bench.limits or (
-        emulated.backend(next(iter(bench.arrays))).limits if emulated else None
-    )
+    # an emulated bench without limits of its own runs under its chip's (as its backends do)
+    limits = bench.limits or (chip_limits(emulated.chip) if emulated else None)
     if limits is not None:
         whose = "the bench file's" if bench.limits is not None else "the emulated chip's own"
         print(f"limits ({whose}): " + "\n  ".join(limits.describe()))
@@ -104,6 +124,31 @@ def _cmd_bench_check(args: argparse.Namespace) -> int:
             f"{emulated.clock.now_s:.2f} s of bench time"
         )
     return 0 if all(r.ok for r in rows) else 1
+
+
+#: The example bench files ``bench example`` writes, packaged beside the built-in emulated bench
+#: (the same bytes as examples/emulated-bench.yaml and examples/real-bench.yaml).
+_EXAMPLE_BENCHES = {
+    "emulated": builtin_bench_path(),
+    "real": builtin_bench_path().with_name("real.yaml"),
+}
+
+
+def _cmd_bench_example(args: argparse.Namespace) -> int:
+    kind = "real" if args.real else "emulated"
+    source = _EXAMPLE_BENCHES[kind]
+    out = args.out or Path(f"{kind}-bench.yaml")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    try:
+        with out.open("xb") as file:  # "x": an existing file is refused, never overwritten
+            file.write(source.read_bytes())
+    except FileExistsError:
+        raise UsageError(f"--out {out}: the file exists; give another --out") from None
+    print(f"wrote the example {kind} bench file to {out}")
+    then = "edit its resources, wiring and limits to your bench, then run" if args.real else "next"
+    print(f"{then}: mtjlab bench check --bench {shlex.quote(str(out))}")
+    return 0
 
 
 def _cmd_bench_instruments(args: argparse.Namespace) -> int:
