@@ -2,9 +2,14 @@
 
 import io
 
+import pytest
+
 from mtjlab.cli.app import main
 from mtjlab.cli.progress import ProgressView
 from mtjlab.core.events import Progress
+from mtjlab.runs import engine
+from mtjlab.runs.registry import experiment
+from mtjlab.runs.store import RunStore
 
 
 class FakeTerminal(io.StringIO):
@@ -79,3 +84,54 @@ def test_reproduce_logs_a_line_per_tenth_of_its_solutions_with_the_time_left(tmp
     assert lines[0].startswith("reproduce: 1/20 solutions,")
     assert lines[-1].startswith("reproduce: 20/20 solutions,")
     assert all("s left (tuned " in line for line in lines)
+
+
+def test_a_resumed_run_measures_its_time_left_from_where_it_resumed(monkeypatch):
+    # The first event of a resumed run says what it had stored (done=30 of 40): the time left is
+    # measured from there, not as if the 30 had taken no time.
+    now = [100.0]
+    monkeypatch.setattr("mtjlab.cli.progress.time.monotonic", lambda: now[0])
+    log = io.StringIO()
+    view = ProgressView(log)
+    view(Progress("reproduce", 30, 40, "solution"))
+    for done in range(31, 41):
+        now[0] += 2.0  # each new solution takes 2 s
+        view(Progress("reproduce", done, 40, "solution"))
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("reproduce: 31/40 solutions, 2 s, about 18 s left")
+    assert lines[-1].startswith("reproduce: 40/40 solutions, 20 s, about 0 s left")
+    # a fresh run of the task (done=0) starts the clock again
+    view(Progress("reproduce", 0, 10, "solution"))
+    now[0] += 5.0
+    view(Progress("reproduce", 1, 10, "solution"))
+    assert log.getvalue().splitlines()[-1].startswith("reproduce: 1/10 solutions, 5 s, about 45 s")
+
+
+def test_a_resumed_bar_starts_at_what_was_stored():
+    term = FakeTerminal()
+    view = ProgressView(term)
+    view(Progress("sweep", 6, 8, "point"))
+    assert view._bars["sweep"].n == 6 and view._bars["sweep"].initial == 6
+    view(Progress("sweep", 8, 8, "point"))
+    view.close()
+    assert "8/8" in term.getvalue()
+
+
+def test_a_resumed_reproduce_starts_its_progress_at_the_solutions_it_had_stored(tmp_path):
+    exp = experiment("reproduce")
+    given = {"solutions": 4, "workers": 1}
+    params = exp.expand(exp.prepare({o.name: o.take(given.get(o.name, o.default))
+                                     for o in exp.options}))  # fmt: skip
+    params["out"] = str(tmp_path / "out")
+
+    def stop_after_two(event):
+        if event.task == "reproduce" and event.done == 2:
+            raise KeyboardInterrupt
+
+    with RunStore(tmp_path / "runs.db") as store:
+        run_id = engine.create(store, "reproduce", params)
+        with pytest.raises(KeyboardInterrupt):
+            engine.execute(store, run_id, progress=stop_after_two)
+        events: list = []
+        engine.resume(store, run_id, progress=events.append)
+    assert [(e.done, e.total) for e in events if e.task == "reproduce"] == [(2, 4), (3, 4), (4, 4)]

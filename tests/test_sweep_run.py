@@ -80,8 +80,11 @@ def test_an_interrupted_sweep_resumes_with_only_the_points_it_lacked(tmp_path, i
             engine.execute(store, run_id, progress=stop_after_two)
         assert store.run(run_id).status == "interrupted"
         assert len(store.unit_results(run_id)) == 2
-        summary = engine.resume(store, run_id)
+        resumed: list = []
+        summary = engine.resume(store, run_id, progress=resumed.append)
         assert store.run(run_id).status == "finished"
+        # the resumed run's progress starts at the two points it had stored
+        assert [(e.done, e.total) for e in resumed if e.task == "sweep"] == [(2, 4), (3, 4), (4, 4)]
         results = store.unit_results(run_id)
         records = store.records(run_id, finished_only=True, with_time=False)
     assert len(results) == 4 and len(records) == 4  # every point once

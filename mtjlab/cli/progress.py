@@ -26,7 +26,7 @@ class ProgressView:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._bars: dict[str, Any] = {}
         self._logged: dict[str, int] = {}
-        self._started: dict[str, float] = {}
+        self._started: dict[str, tuple[float, int]] = {}  # by task: when, and done then
 
     def __call__(self, event: Progress) -> None:
         if not self.enabled:
@@ -49,6 +49,7 @@ class ProgressView:
             outer = event.task in OUTER_TASKS
             bar = tqdm(
                 total=event.total,
+                initial=event.done,  # a resumed run's stored units: not in the rate
                 desc=event.task,
                 unit=event.unit,
                 file=self.stream,
@@ -64,19 +65,22 @@ class ProgressView:
             del self._bars[event.task]
 
     def _log(self, event: Progress) -> None:
-        # Only the outer task, at most every tenth of the way, with the time it has taken.
+        # Only the outer task, at most every tenth of the way, with the time it has taken; its
+        # first event starts the clock (done is 0, or what a resumed run had stored).
         if event.task not in OUTER_TASKS or event.total <= 0:
             return
-        if event.done == 0:
-            self._started[event.task] = time.monotonic()
-            self._logged[event.task] = -1
+        started = self._started.get(event.task)
+        if started is None or event.done < started[1] or event.done == 0:
+            self._started[event.task] = (time.monotonic(), event.done)
+            self._logged[event.task] = -1  # the next step is logged: an early time left
             return
         tenth = 10 * event.done // event.total
         if tenth == self._logged.get(event.task):
             return
         self._logged[event.task] = tenth
-        elapsed = time.monotonic() - self._started.get(event.task, time.monotonic())
-        eta = elapsed / event.done * (event.total - event.done)
+        since, done_then = started
+        elapsed = time.monotonic() - since
+        eta = elapsed / (event.done - done_then) * (event.total - event.done)
         detail = f" ({event.detail})" if event.detail else ""
         print(
             f"{event.task}: {event.done}/{event.total} {event.unit}s, {elapsed:.0f} s, "

@@ -16,7 +16,9 @@ class Progress:
 
     ``task`` names the stage (``"write-verify"``, ``"switching"``, ...); ``unit`` what one step is
     (``"pulse"``, ``"pattern"``, ``"trial"``); ``detail`` a short free text for the current step.
-    The first event of a task has ``done == 0``; the last has ``done == total``.
+    The first event of a task has the steps finished before it began in ``done``: 0, or, when a
+    run resumes, the units it had already stored (a rate or time left is then measured from
+    there, not from 0); the last has ``done == total``.
     """
 
     task: str

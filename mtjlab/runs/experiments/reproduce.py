@@ -254,16 +254,16 @@ def run(ctx: Context) -> dict:
             ctx.run_id,
         )
         results: dict[int, dict] = {}
-        emit(ctx.progress, Progress("reproduce", 0, n, "solution"))
 
         def done(k: int, result: dict) -> None:
             results[k] = result
             detail = f"tuned {100 * result['tuned_accuracy']:.1f} %"
             emit(ctx.progress, Progress("reproduce", len(results), n, "solution", detail))
 
-        for k in range(n):
-            if runner.done(f"solution={k}"):
-                done(k, runner.results[f"solution={k}"])
+        # A resumed run's stored solutions come first, as the progress's starting point.
+        results |= {k: runner.results[f"solution={k}"] for k in range(n)
+                    if runner.done(f"solution={k}")}  # fmt: skip
+        emit(ctx.progress, Progress("reproduce", len(results), n, "solution"))
         pending = [k for k in range(n) if k not in results]
         workers = min(int(ctx.params.get("workers", 1)), len({wine.group_of(k) for k in pending}))
         # What each array's finished solutions left to know: its P/AP threshold and its defects.

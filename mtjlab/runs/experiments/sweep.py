@@ -251,7 +251,6 @@ def run(ctx: Context) -> dict:
     n = len(points)
     runner = UnitRunner({"sweep": _NoState()}, ctx.store, ctx.run_id)
     results: dict[int, dict] = {}
-    emit(ctx.progress, Progress("sweep", 0, n, "point"))
 
     def done(index: int, result: dict) -> None:
         results[index] = result
@@ -266,9 +265,11 @@ def run(ctx: Context) -> dict:
             ),
         )
 
+    # A resumed sweep's stored points come first, as the progress's starting point.
     for point in points:
         if runner.done(_unit(point["index"])):
-            done(point["index"], runner.results[_unit(point["index"])])
+            results[point["index"]] = runner.results[_unit(point["index"])]
+    emit(ctx.progress, Progress("sweep", len(results), n, "point"))
     pending = [point for point in points if point["index"] not in results]
 
     def commit(result: dict) -> None:
