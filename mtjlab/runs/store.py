@@ -46,6 +46,19 @@ STORE_FORMATS = ("csv", "parquet", "netcdf")
 #: Connections this process has open, by resolved store path (see RunStore._open).
 _OPEN: dict[Path, int] = {}
 
+#: Held by the lease's heartbeat thread while it is inside SQLite, and taken around every fork of
+#: this process. A process forked while another of its threads holds one of SQLite's own locks
+#: (it takes a process-wide one to open a file) inherits it held, and its first connection waits
+#: on it for ever: a sweep's pool workers, forked while the run's heartbeat connected, hung in
+#: sqlite3.connect of their points' stores. SQLite is not fork-safe with threads; this keeps the
+#: one thread that uses it beside the forking one out of it at the moment of the fork.
+_SQLITE_CALLS = threading.Lock()
+os.register_at_fork(
+    before=_SQLITE_CALLS.acquire,
+    after_in_parent=_SQLITE_CALLS.release,
+    after_in_child=_SQLITE_CALLS.release,
+)
+
 
 STATUSES = ("running", "interrupted", "finished", "failed")
 #: Keys the store adds to the records it hands back and to the exported tables, so no record
@@ -302,15 +315,18 @@ class RunStore:
         """Say every :data:`HEARTBEAT_S` that the holder of lease ``token`` lives, until
         ``stop`` is set: for a thread of its own, on a connection of its own (SQLite's; one more
         RunStore would open the file from Python, see ``__init__``)."""
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        with _SQLITE_CALLS:  # never inside SQLite when the process forks (see _SQLITE_CALLS)
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
             while not stop.wait(HEARTBEAT_S):
-                db.execute(
-                    "UPDATE leases SET heartbeat=? WHERE run_id=? AND token=?",
-                    (_now(), run_id, token),
-                )
+                with _SQLITE_CALLS:
+                    db.execute(
+                        "UPDATE leases SET heartbeat=? WHERE run_id=? AND token=?",
+                        (_now(), run_id, token),
+                    )
         finally:
-            db.close()
+            with _SQLITE_CALLS:
+                db.close()
 
     @staticmethod
     def let_go(token: str) -> None:
