@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-#: ru_maxrss is in kilobytes on Linux and in bytes on macOS.
-MAXRSS_PER_MIB = 1024 * 1024 if sys.platform == "darwin" else 1024
+from _memory import run_measured  # benchmarks/, the script's own folder
 
 #: One solver point, run in its own Python: prints its best time in seconds.
 SOLVE = """
@@ -49,16 +46,13 @@ print(best)
 
 def run(argv: list[str], cwd: str) -> tuple[float, float, str]:
     """Wall time, peak memory (MiB) and stdout of one command."""
-    start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
-        took = time.perf_counter() - start
+        took, status, mib = run_measured(argv, cwd, out, subprocess.DEVNULL)
         out.seek(0)
         text = out.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} exited with {os.waitstatus_to_exitcode(status)}")
-    return took, usage.ru_maxrss / MAXRSS_PER_MIB, text
+    if status != 0:
+        raise SystemExit(f"{' '.join(argv)} exited with {status}")
+    return took, mib, text
 
 
 def reproduce_points(counts: list[int]) -> list[dict]:

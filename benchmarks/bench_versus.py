@@ -51,14 +51,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _memory import PER_MIB, run_measured  # benchmarks/, the script's own folder
 
 BENCH_FILE = Path(__file__).resolve().parents[1] / "examples" / "emulated-bench.yaml"
 
@@ -68,9 +68,6 @@ METRICS = [
     for name in ("software_accuracy", "untuned_accuracy", "tuned_accuracy", "weight_fidelity")
     for stat in ("median", "mean")
 ]
-
-#: ru_maxrss is in kilobytes on Linux and in bytes on macOS.
-MAXRSS_PER_MIB = 1024 * 1024 if sys.platform == "darwin" else 1024
 
 
 def say(text: str = "") -> None:
@@ -119,17 +116,12 @@ def run_once(command: list[str], args: list[str]) -> dict:
         argv = [*command, *args, "--out", str(out)]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         with open(tmp / "stdout.txt", "wb") as stdout, open(tmp / "stderr.txt", "wb") as stderr:
-            start = time.perf_counter()
-            child = subprocess.Popen(argv, cwd=tmp, stdout=stdout, stderr=stderr)
-            _, wait_status, usage = os.wait4(child.pid, 0)
-            wall = time.perf_counter() - start
-        status = os.waitstatus_to_exitcode(wait_status)
-        child.returncode = status  # reaped here, not by Popen
+            wall, status, mib = run_measured(argv, tmp, stdout, stderr)
         after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        if after > before and after != usage.ru_maxrss:
+        if after > before and after / PER_MIB != mib:
             say(
-                f"    note: RUSAGE_CHILDREN rose to {after / MAXRSS_PER_MIB:.0f} MiB, os.wait4 "
-                f"gave {usage.ru_maxrss / MAXRSS_PER_MIB:.0f} MiB"
+                f"    note: RUSAGE_CHILDREN rose to {after / PER_MIB:.0f} MiB, os.wait4 "
+                f"gave {mib:.0f} MiB"
             )
         summary = {}
         if (out / "summary.json").exists():
@@ -141,7 +133,7 @@ def run_once(command: list[str], args: list[str]) -> dict:
             "argv": argv,
             "wall": wall,
             "status": status,
-            "mib": usage.ru_maxrss / MAXRSS_PER_MIB,
+            "mib": mib,
             "summary": summary,
             "error": error,
         }
