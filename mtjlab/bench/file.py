@@ -8,18 +8,16 @@ What each read and write scheme needs of the wiring is in ``docs/bench.md``.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import os
-import reprlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
+from mtjlab.bench._checker import Checker, did_you_mean, key_path
 from mtjlab.core.limits import LIMIT_NAMES, Limits
 from mtjlab.core.wiring import (
     TERMINAL_ROLES,
@@ -146,7 +144,7 @@ def parse_bench(data: object, source: str = "<bench>") -> Bench:
     Every mistake found is reported, in one :class:`BenchFileError`: a mistake in one entry
     stops the checks of what depends on that entry, not of the others.
     """
-    c = _Checker(source)
+    c = Checker(source)
     bench = None
     with c.part():
         bench = _bench(c, data, source)
@@ -156,7 +154,7 @@ def parse_bench(data: object, source: str = "<bench>") -> Bench:
     return bench
 
 
-def _bench(c: _Checker, data: object, source: str) -> Bench:
+def _bench(c: Checker, data: object, source: str) -> Bench:
     top = c.mapping(data, "")
     with c.part():
         c.keys(top, "", required=("kind", "instruments", "terminals", "arrays"),
@@ -249,7 +247,7 @@ def _role(model: str) -> str:
     return ROLES[role_of(model)]
 
 
-def _instruments(c: _Checker, value: object) -> dict[str, InstrumentEntry]:
+def _instruments(c: Checker, value: object) -> dict[str, InstrumentEntry]:
     """The instruments the file names, each checked on its own; one refused is left out."""
     section = c.mapping(value, "instruments", nonempty=True)
     out = {}
@@ -259,8 +257,8 @@ def _instruments(c: _Checker, value: object) -> dict[str, InstrumentEntry]:
     return out
 
 
-def _instrument(c: _Checker, name: object, entry: object) -> InstrumentEntry:
-    key = _join("instruments", name)
+def _instrument(c: Checker, name: object, entry: object) -> InstrumentEntry:
+    key = key_path("instruments", name)
     before = c.mark()
     with c.part():
         c.identifier(name, key)
@@ -280,16 +278,16 @@ def _instrument(c: _Checker, name: object, entry: object) -> InstrumentEntry:
     return InstrumentEntry(name, model, resource, dict(options))
 
 
-def _options(c: _Checker, value: object, key: str, model: str) -> dict:
+def _options(c: Checker, value: object, key: str, model: str) -> dict:
     options = c.mapping(value, key)
     allowed = _driver_options(model)
     for option, v in options.items():
         with c.part():
             if option not in allowed:
                 c.fail(key, option, f"options of {model}: " + ", ".join(allowed)
-                       + _did_you_mean(option, allowed))  # fmt: skip
+                       + did_you_mean(option, allowed))  # fmt: skip
             if isinstance(v, (dict, list)) or v is None:
-                c.fail(_join(key, option), v, "a number or a name")
+                c.fail(key_path(key, option), v, "a number or a name")
     if "timeout" in options and not c.refused(f"{key}.timeout"):
         t = options["timeout"]
         if isinstance(t, bool) or not isinstance(t, int) or not 0 < t <= MAX_TIMEOUT_MS:
@@ -297,7 +295,7 @@ def _options(c: _Checker, value: object, key: str, model: str) -> dict:
     return options
 
 
-def _the_matrix(c: _Checker, instruments: dict[str, InstrumentEntry]) -> str:
+def _the_matrix(c: Checker, instruments: dict[str, InstrumentEntry]) -> str:
     matrices = [n for n, e in instruments.items() if _role(e.model) == "switch matrix"]
     if not matrices and c.refused("instruments"):
         c.skip("instruments")  # the matrix may be the instrument refused
@@ -307,7 +305,7 @@ def _the_matrix(c: _Checker, instruments: dict[str, InstrumentEntry]) -> str:
 
 
 def _terminals(
-    c: _Checker, value: object, instruments: dict[str, InstrumentEntry], matrix: str
+    c: Checker, value: object, instruments: dict[str, InstrumentEntry], matrix: str
 ) -> dict[str, Terminal]:
     """The terminals, each checked on its own (one refused is left out), then together."""
     matrix_driver = _matrix_driver(instruments[matrix].model)
@@ -340,14 +338,14 @@ def _terminals(
 
 
 def _terminal(
-    c: _Checker,
+    c: Checker,
     name: object,
     entry: object,
     instruments: dict[str, InstrumentEntry],
     matrix_driver: type[SwitchMatrix],
     rows_used: dict[str, str],
 ) -> Terminal:
-    key = _join("terminals", name)
+    key = key_path("terminals", name)
     if name not in TERMINALS:
         c.unknown("terminals", name, tuple(TERMINALS),
                   "terminal names among " + ", ".join(TERMINALS), what="terminal")  # fmt: skip
@@ -377,7 +375,7 @@ def _terminal(
 
 
 def _terminal_instrument(
-    c: _Checker, name: str, value: object, instruments: dict[str, InstrumentEntry]
+    c: Checker, name: str, value: object, instruments: dict[str, InstrumentEntry]
 ) -> str:
     key = f"terminals.{name}.instrument"
     if isinstance(value, str) and value not in instruments and c.refused(f"instruments.{value}"):
@@ -390,7 +388,7 @@ def _terminal_instrument(
 
 
 def _arrays(
-    c: _Checker, value: object, matrix: InstrumentEntry, terminals: dict[str, Terminal]
+    c: Checker, value: object, matrix: InstrumentEntry, terminals: dict[str, Terminal]
 ) -> dict[int, ArrayWiring]:
     """The arrays' wiring, each array on its own (one refused is left out)."""
     matrix_driver = _matrix_driver(matrix.model)
@@ -405,14 +403,14 @@ def _arrays(
 
 
 def _array(
-    c: _Checker,
+    c: Checker,
     index: object,
     entry: object,
     matrix_driver: type[SwitchMatrix],
     some_row: str,
     pads: dict[str, str],
 ) -> ArrayWiring:
-    key = _join("arrays", index)
+    key = key_path("arrays", index)
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         c.fail("arrays", index, "array indices as keys: whole numbers >= 0")
     before = c.mark()
@@ -440,7 +438,7 @@ def _array(
     return ArrayWiring(index, lines["rows"], lines["cols"])
 
 
-def _arrays_on_the_chip(c: _Checker, arrays: dict[int, ArrayWiring], spec: Any) -> None:
+def _arrays_on_the_chip(c: Checker, arrays: dict[int, ArrayWiring], spec: Any) -> None:
     """An emulated bench wires arrays its chip has, with the chip's number of pads."""
     n_arrays = len(spec.diameters_nm)
     shape = (spec.rows, spec.cols)
@@ -456,7 +454,7 @@ def _arrays_on_the_chip(c: _Checker, arrays: dict[int, ArrayWiring], spec: Any) 
                 )
 
 
-def _chip(c: _Checker, value: object) -> dict[str, Any]:
+def _chip(c: Checker, value: object) -> dict[str, Any]:
     if value is None:
         c.missing("chip", "an emulated bench needs the simulated chip behind it (seed, preset)")
     chip = c.mapping(value, "chip")
@@ -479,7 +477,7 @@ def _chip(c: _Checker, value: object) -> dict[str, Any]:
     return {"seed": seed, "preset": preset, "changes": dict(changes or {}), "spec": spec}
 
 
-def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
+def _limits(c: Checker, value: object, *, required: bool) -> Limits | None:
     """A real bench states every limit; an emulated one derives them from its chip unless the
     file states them (all of them: a limit is never half taken from the file)."""
     if value is None:
@@ -509,7 +507,7 @@ def _limits(c: _Checker, value: object, *, required: bool) -> Limits | None:
 _ENVELOPE_FORM = "a list of [width_s, positive_v, negative_v] rows in rising width"
 
 
-def _envelope(c: _Checker, value: object) -> tuple[tuple[float, float, float], ...]:
+def _envelope(c: Checker, value: object) -> tuple[tuple[float, float, float], ...]:
     """``limits.max_unselected_v``: per pulse width, the largest positive and negative voltage
     (a magnitude) a write may put on a device it does not select."""
     key = "limits.max_unselected_v"
@@ -526,7 +524,7 @@ def _envelope(c: _Checker, value: object) -> tuple[tuple[float, float, float], .
     return tuple(rows)
 
 
-def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
+def _within_the_chips(c: Checker, limits: Limits, chip: Chip) -> None:
     """An emulated bench's stated limits may be narrower than its chip's own, never wider:
     wider, the dry run would accept pulses that break the emulated devices down."""
     own = chip_limits(chip)
@@ -555,7 +553,7 @@ def _within_the_chips(c: _Checker, limits: Limits, chip: Chip) -> None:
 
 
 def _tsp_link(
-    c: _Checker,
+    c: Checker,
     value: object,
     instruments: dict[str, InstrumentEntry] | None,
     matrix: str | None,
@@ -600,7 +598,7 @@ def _tsp_link(
     return node
 
 
-def _timing(c: _Checker, value: object) -> dict[str, float]:
+def _timing(c: Checker, value: object) -> dict[str, float]:
     section = c.mapping(value, "timing")
     c.keys(section, "timing", required=(), optional=tuple(TIMING_DEFAULTS))
     out = dict(TIMING_DEFAULTS)
@@ -614,147 +612,3 @@ def _timing(c: _Checker, value: object) -> dict[str, float]:
     if out["line_frequency_hz"] not in (50.0, 60.0):
         c.fail("timing.line_frequency_hz", section["line_frequency_hz"], "50 or 60")
     return out
-
-
-# -- checks that name the file, the key and the value -------------------------------------------
-
-
-class _Abandon(Exception):
-    """Ends the check of one part of a bench file once its problem is recorded."""
-
-
-class _Checker:
-    """Checks a bench description's values and collects every problem, one line each.
-
-    A failed check records its problem and abandons the part it is in (``with c.part():``), so
-    the next part is still checked. A part that builds on another one checks with ``mark()``
-    and ``settled()`` that nothing it needs was refused, or asks ``refused(key)``.
-    """
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[str] = []
-        self._refused: list[str] = []  # the key path of each problem
-
-    @contextmanager
-    def part(self) -> Iterator[None]:
-        """Check one part of the file: a problem in it ends this part, not the ones after."""
-        with suppress(_Abandon):
-            yield
-
-    def mark(self) -> int:
-        return len(self._refused)
-
-    def settled(self, mark: int) -> None:
-        """Abandon the part if anything was refused since ``mark``: what it would build from
-        that is not there."""
-        if len(self._refused) > mark:
-            raise _Abandon
-
-    def refused(self, key: str) -> bool:
-        """Whether ``key``, or a key inside it, was refused (or may be an unknown key's)."""
-        return any(k == key or k.startswith((f"{key}.", f"{key}[")) for k in self._refused)
-
-    def skip(self, key: str) -> NoReturn:
-        """Abandon the check of ``key``, whose input was refused already: what builds on
-        ``key`` is not checked either."""
-        assert self.problems, "a check is skipped only when the file is refused anyway"
-        self._refused.append(key)
-        raise _Abandon
-
-    def refuse(self, key: str, problem: str) -> NoReturn:
-        self._refused.append(key)
-        self.problems.append(f"{self.source}: {problem}")
-        raise _Abandon
-
-    def fail(self, key: str, value: object, allowed: str) -> NoReturn:
-        where = key or "(top level)"
-        self.refuse(key, f"{where} = {_excerpt(value)}: expected {allowed}")
-
-    def missing(self, key: str, allowed: str) -> NoReturn:
-        self.refuse(key, f"{key} is missing: {allowed}")
-
-    def unknown(
-        self, key: str, name: object, allowed: tuple[str, ...], expected: str, what: str = "key"
-    ) -> None:
-        """Record ``name``, not among ``allowed`` in ``key``: the name and the closest allowed
-        one, never its value (which can be a whole section)."""
-        self.problems.append(f"{self.source}: {_join(key, name)}: unknown {what}"
-                             f"{_did_you_mean(name, allowed)}; expected {expected}")  # fmt: skip
-        meant = _closest(name, allowed)
-        if meant is not None:  # what was meant is not there: not checked, nor reported missing
-            self._refused.append(_join(key, meant))
-
-    def mapping(self, value: object, key: str, *, nonempty: bool = False) -> dict:
-        if value is None and not nonempty:
-            return {}
-        if not isinstance(value, dict) or (nonempty and not value):
-            self.fail(key, value, "a non-empty mapping" if nonempty else "a mapping")
-        return value  # type: ignore[return-value]
-
-    def keys(self, d: dict, key: str, *, required: tuple, optional: tuple) -> None:
-        """Record every key of ``d`` not allowed, and every required one missing; abandon the
-        part if one is missing."""
-        known = (*required, *optional)
-        for k in d:
-            if k not in known:
-                self.unknown(key, k, known, "only the keys " + ", ".join(known))
-        missing = [k for k in required if k not in d]
-        for k in missing:
-            if not self.refused(_join(key, k)):  # else an unknown key's line names it
-                with self.part():
-                    self.missing(_join(key, k), f"{key or 'a bench'} needs " + ", ".join(required))
-        if missing:
-            raise _Abandon
-
-    def text(self, value: object, key: str) -> str:
-        if not isinstance(value, str) or not value.strip() or not value.isprintable():
-            self.fail(key, value, "a non-empty line of text")
-        return value  # type: ignore[return-value]
-
-    def identifier(self, value: object, key: str) -> None:
-        if not (isinstance(value, str) and value.isidentifier() and value.isascii()):
-            self.fail(key, value, "a name of letters, digits and _")
-
-    def choice(self, value: object, key: str, allowed: tuple) -> str:
-        if not isinstance(value, str) or value not in allowed:
-            self.fail(key, value, "one of " + ", ".join(str(a) for a in allowed))
-        return value  # type: ignore[return-value]
-
-    def positive(self, value: object, key: str, *, allow_zero: bool = False) -> float:
-        ok = (
-            not isinstance(value, bool)
-            and isinstance(value, (int, float))
-            and math.isfinite(value)
-            and (value >= 0 if allow_zero else value > 0)
-        )
-        if not ok:
-            self.fail(key, value, "a finite number " + (">= 0" if allow_zero else "> 0"))
-        return float(value)  # type: ignore[arg-type]
-
-
-def _closest(name: object, allowed: tuple[str, ...]) -> str | None:
-    """The allowed name closest to ``name`` (a typo of it), if one is close."""
-    close = difflib.get_close_matches(str(name), allowed, n=1)
-    return close[0] if close else None
-
-
-def _did_you_mean(name: object, allowed: tuple[str, ...]) -> str:
-    meant = _closest(name, allowed)
-    return "" if meant is None else f" (did you mean {meant}?)"
-
-
-def _excerpt(value: object, limit: int = 80) -> str:
-    """A value as an error quotes it, cut short: the repr of a whole mapping can be megabytes."""
-    short = reprlib.Repr()  # (keyword arguments only from Python 3.12)
-    short.maxlevel, short.maxdict, short.maxlist = 2, 4, 4
-    short.maxstring = short.maxother = limit
-    return short.repr(value)
-
-
-def _join(key: str, sub: object) -> str:
-    """The path of ``sub`` in ``key``; a name that is not one short line is quoted, cut short."""
-    name = str(sub)
-    if not name.isprintable() or len(name) > 80:
-        name = _excerpt(sub)
-    return f"{key}.{name}" if key else name
