@@ -348,21 +348,13 @@ def arrays_on(bench: BenchDescription, asked: list[int] | None) -> list[int]:
     return asked
 
 
-def write_params(options: dict, bench: BenchDescription | None = None) -> dict:
-    """The stored write-verify parameters from the write-verify options (with ``bench``, ramps
-    not given are the chip preset's: :func:`chip_ramps`)."""
-    ramps = (
-        chip_ramps(options, bench)
-        if bench is not None
-        else {
-            "ramp_p_to_ap": list(options["p_to_ap_ramp_v"]),
-            "ramp_ap_to_p": list(options["ap_to_p_ramp_v"]),
-        }
-    )
+def write_params(options: dict, bench: BenchDescription) -> dict:
+    """The stored write-verify parameters from the write-verify options on ``bench`` (ramps not
+    given are the chip preset's: :func:`chip_ramps`)."""
     return {
         "scheme": options["scheme"],
         "width_s": options["width_s"],
-        **ramps,
+        **chip_ramps(options, bench),
         "max_attempts": options["max_attempts"],
         "max_passes": options["max_passes"],
         "order": options["order"],

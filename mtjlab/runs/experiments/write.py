@@ -59,7 +59,7 @@ def prepare(o: dict) -> dict:
         target = load_pattern(o["pattern"], shape)
     else:
         target = place_pattern(load_pattern(o["pattern"]), shape, o["offset"])
-    write = write_params(o)
+    write = write_params(o, bench)
     arrays_on(bench, [o["array"]])
     check_write_params(write, disturb_allowed(bench.limits(), o))
     return {
