@@ -467,6 +467,18 @@ def figure_cases():
             ),
             {"xlabel": "r_row_ohm", "ylabel": "accuracy"},
         ),
+        "wrong_per_pass": (
+            report.figure_wrong_per_pass,
+            report.plot_wrong_per_pass,
+            (np.array([106, 8, 1, 0]),),
+            {},
+        ),
+        "fidelity_by_write": (
+            report.figure_fidelity_by_write,
+            report.plot_fidelity_by_write,
+            (np.array([[1.0, 0.996], [0.991, np.nan]]), [0, 4]),
+            {"pattern_names": ["random-0", "checkerboard"]},
+        ),
     }
 
 
@@ -484,6 +496,8 @@ N_AXES = {
     "accuracy_by_array": 2,
     "confusion_matrix": 2,
     "sweep_field": 1,
+    "wrong_per_pass": 1,
+    "fidelity_by_write": 1,
 }
 
 
@@ -693,3 +707,24 @@ def test_no_module_of_the_report_package_imports_pyplot():
         if pyplot.match(line) and "pyplot" in line
     ]
     assert imports == []
+
+
+def test_wrong_per_pass_draws_zero_on_its_floor_and_labels_every_read():
+    fig = report.figure_wrong_per_pass(np.array([106, 8, 1, 0]))
+    ax = fig.axes[0]
+    line = ax.lines[0]
+    assert list(line.get_ydata()) == [106, 8, 1, 0.5]  # 0 on the dotted floor of the log axis
+    assert [t.get_text() for t in ax.texts] == ["106", "8", "1", "0"]
+    assert ax.get_yscale() == "log"
+
+
+def test_fidelity_by_write_has_a_line_per_array_with_not_written_left_out():
+    fidelity = np.array([[1.0, 0.996], [0.991, np.nan]])
+    fig = report.figure_fidelity_by_write(fidelity, [0, 4], pattern_names=["a", "b"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["array 0", "array 4"]
+    first, second = (line.get_ydata() for line in ax.lines)
+    assert list(first) == [100.0, 99.1]
+    assert second[0] == pytest.approx(99.6) and np.isnan(second[1])
+    # side by side at each pattern, so equal fidelities of two arrays both show
+    assert ax.lines[0].get_xdata()[0] < 0 < ax.lines[1].get_xdata()[0]

@@ -36,6 +36,12 @@ from mtjlab.report.networks import (
 from mtjlab.report.states import figure_state_map, plot_state_map
 from mtjlab.report.sweeps import figure_sweep_field, plot_sweep_field
 from mtjlab.report.tables import format_table
+from mtjlab.report.writes import (
+    figure_fidelity_by_write,
+    figure_wrong_per_pass,
+    plot_fidelity_by_write,
+    plot_wrong_per_pass,
+)
 
 __all__ = [
     "FIGURE_SUFFIXES",
@@ -48,12 +54,14 @@ __all__ = [
     "figure_accuracy_drop",
     "figure_confusion_matrix",
     "figure_error_map",
+    "figure_fidelity_by_write",
     "figure_fidelity_vs_accuracy",
     "figure_resistance_map",
     "figure_rv_loop",
     "figure_state_map",
     "figure_sweep_field",
     "figure_switching_curves",
+    "figure_wrong_per_pass",
     "format_resistance_map",
     "format_table",
     "plot_accuracy_by_array",
@@ -62,12 +70,14 @@ __all__ = [
     "plot_accuracy_drop",
     "plot_confusion_matrix",
     "plot_error_map",
+    "plot_fidelity_by_write",
     "plot_fidelity_vs_accuracy",
     "plot_resistance_map",
     "plot_rv_loop",
     "plot_state_map",
     "plot_sweep_field",
     "plot_switching_curves",
+    "plot_wrong_per_pass",
     "resistance_color_limits",
     "save_figure",
     "write_html_report",

@@ -150,14 +150,26 @@ def run(ctx: Context) -> dict:
 
 
 def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
-    """Per array, the fraction of its finished writes after which each cell was wrong."""
-    out = {}
+    """Each write's fidelity by array, and per array the fraction of its finished writes after
+    which each cell was wrong."""
+    arrays = [int(a) for a in ds.array.values]
+    out = {
+        "fidelity_by_write.png": report.figure_fidelity_by_write(
+            ds.fidelity.values,
+            arrays,
+            pattern_names=[str(n) for n in ds.pattern_name.values],
+            title=f"write fidelity of each of {ds.sizes['pattern']} patterns in "
+            f"{len(arrays)} arrays",
+        )
+    }
     for a in ds.array.values:
         done = ~np.isnat(ds.finished.sel(array=a).values)
         wrong = ds.wrong.sel(array=a).values[done]
+        n_done, n = int(done.sum()), ds.sizes["pattern"]
+        patterns = f"{n} patterns" if n_done == n else f"the {n_done} of {n} patterns written"
         out[f"error_map_array{a}.png"] = report.figure_error_map(
-            wrong.sum(axis=0) / max(int(done.sum()), 1),
-            title=f"array {a}: fraction of {ds.sizes['pattern']} patterns each cell ended wrong",
+            wrong.sum(axis=0) / max(n_done, 1),
+            title=f"array {a}: fraction of {patterns} each cell ended wrong",
             label="error fraction",
         )
     return out

@@ -115,6 +115,10 @@ def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
             ds.state.values, target=ds.target.values, title=title
         ),
         "resistance_map.png": report.figure_resistance_map(ds.resistance_ohm.values, title=title),
+        "wrong_per_pass.png": report.figure_wrong_per_pass(
+            ds.wrong_per_pass.values,
+            title=f"array {ds.attrs['array']}: write-verify, cells read wrong at each verify",
+        ),
     }
 
 
