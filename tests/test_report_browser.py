@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import shutil
-from pathlib import Path
 
 import pytest
+from _browser import chromium_path
 
 from mtjlab.cli.app import main
 
@@ -25,27 +23,9 @@ ACCURACY_ROWS = [
 ]
 
 
-def _chromium() -> str:
-    """The system Chromium's path; skips (fails on CI) when it or Playwright is missing."""
-    missing = []
-    try:
-        import playwright.sync_api  # noqa: F401  (only whether it is there)
-    except ImportError:
-        missing.append("the playwright package (pip install 'mtjlab[test]')")
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        missing.append("chromium (apt-get install chromium)")
-    if missing:
-        message = "report browser test needs " + " and ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture(scope="module")
 def page_of_a_run(tmp_path_factory):
-    chromium = _chromium()
+    chromium = chromium_path()
     from playwright.sync_api import sync_playwright
 
     out = tmp_path_factory.mktemp("browser") / "run"

@@ -12,6 +12,7 @@ from mtjlab.cli.experiments import add_experiment_commands
 from mtjlab.cli.manage import add_manage_commands
 from mtjlab.cli.running import interrupted_status, terminate_as_interrupt
 from mtjlab.cli.sweep import add_sweep_command
+from mtjlab.cli.view import add_view_command
 from mtjlab.core.schemes import READ_BIASES
 from mtjlab.core.version import __version__
 from mtjlab.report import check_figure_path, format_resistance_map, plot_resistance_map
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_experiment_commands(sub)
     add_sweep_command(sub)
     add_manage_commands(sub)
+    add_view_command(sub)
     return parser
 
 
