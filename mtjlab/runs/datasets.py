@@ -295,10 +295,18 @@ def switching_dataset(
             fits[key][i, j] = res.get(key, np.nan)
         flags[:, i, j] = True, res["switchable"], res.get("fit_converged", False)
         reason[i, j], fit_error[i, j] = res["reason"], res.get("fit_error", "")
-    for r in (r for r in records if _type(r) == "trial" and not r["reset_ok"]):
+    for r in (r for r in records if _type(r) == "trial"):
+        counted = r["reset_ok"]
+        if counted and r.get("unit") in results:
+            continue  # a finished curve's counts are its result's
         i, j = cells.index((r["row"], r["col"])), directions.index(r["direction"])
         w = int(np.argmin(np.abs(widths - r["width_s"])))
-        counts[2, i, j, w, int(np.nanargmin(np.abs(amplitudes[j] - r["amplitude_v"])))] += 1
+        a = int(np.nanargmin(np.abs(amplitudes[j] - r["amplitude_v"])))
+        if counted:  # a trial of a curve still being measured (records in flight)
+            counts[0, i, j, w, a] += bool(r["switched"])
+            counts[1, i, j, w, a] += 1
+        else:
+            counts[2, i, j, w, a] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         probability = np.where(counts[1] > 0, counts[0] / counts[1], np.nan)
     points, per_curve = ("cell", "direction", "width", "amplitude"), ("cell", "direction")
@@ -483,7 +491,12 @@ class StoredRuns(Protocol):
     def unit_times(self, run_id: int) -> dict[str, str]: ...
 
 
-def run_dataset(store: StoredRuns, run_id: int) -> xr.Dataset:
+#: Kinds whose dataset can also hold the records of units not finished (``in_flight``): a
+#: switching curve's trials and an R-V loop's points as they arrive.
+IN_FLIGHT = ("switching", "rv")
+
+
+def run_dataset(store: StoredRuns, run_id: int, *, in_flight: bool = False) -> xr.Dataset:
     """A stored run as a Dataset, from its finished units and their records.
 
     Parameters
@@ -492,6 +505,9 @@ def run_dataset(store: StoredRuns, run_id: int) -> xr.Dataset:
         The run store holding the run.
     run_id : int
         The run; its kind picks the layout in :data:`DATASETS`.
+    in_flight : bool
+        For the kinds in :data:`IN_FLIGHT`, also the records of units not finished (a run
+        going on, or one cut short): what the live view draws. Other kinds ignore it.
 
     Returns
     -------
@@ -505,9 +521,10 @@ def run_dataset(store: StoredRuns, run_id: int) -> xr.Dataset:
     if info.kind not in DATASETS:
         raise ValueError(f"run {run_id} is of kind {info.kind!r}; known kinds: {sorted(DATASETS)}")
     results = store.unit_results(run_id)
-    if not results:
+    in_flight = in_flight and info.kind in IN_FLIGHT
+    records = store.records(run_id, finished_only=not in_flight, with_time=True)
+    if not results and not (in_flight and records):
         raise ValueError(f"run {run_id} ({info.kind}, {info.status}) has no finished unit")
-    records = store.records(run_id, finished_only=True, with_time=True)
     dataset = DATASETS[info.kind](info, results, records, store.unit_times(run_id))
     return dataset.assign_attrs(_attrs(info))
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 import mtjlab.runs.experiments  # noqa: F401  (declares every experiment in the registry)
-from mtjlab.runs.datasets import run_dataset
+from mtjlab.runs.datasets import IN_FLIGHT, run_dataset
 from mtjlab.runs.info import RunInfo
 from mtjlab.runs.registry import experiment
 from mtjlab.view.runs import StoreFile, ViewError, opened
@@ -46,7 +46,10 @@ class Drawn:
 
 
 def _stamp(info: RunInfo) -> str:
-    return f"{info.units_done}-{info.status}"
+    """What a drawing is of: the units finished and the status, and for a kind whose figures
+    show records as they arrive (a switching curve's trials), the records too."""
+    stamp = f"{info.units_done}-{info.status}"
+    return f"{info.n_records}r-{stamp}" if info.kind in IN_FLIGHT else stamp
 
 
 def _summary(info: RunInfo) -> dict:
@@ -79,13 +82,10 @@ def draw(store: StoreFile, run_id: int) -> Drawn:
         except ValueError as exc:
             raise ViewError(str(exc)) from None
         drawn = Drawn(_stamp(info))
-        if info.units_done == 0:
-            drawn.note = "no unit finished yet"
-            return drawn
         try:
-            dataset = run_dataset(s, run_id)
-        except ValueError as exc:
-            drawn.note = str(exc)
+            dataset = run_dataset(s, run_id, in_flight=True)
+        except ValueError:
+            drawn.note = "no unit finished yet"
             return drawn
     try:
         figures = experiment(info.kind).figures(dataset, _summary(info))
