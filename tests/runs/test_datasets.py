@@ -399,3 +399,15 @@ def test_only_kinds_that_can_show_records_in_flight_take_them(runs, tmp_path):
         a = run_dataset(cut, ids["fidelity"])
         b = run_dataset(cut, ids["fidelity"], in_flight=True)
     xr.testing.assert_identical(a, b)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_live_view_draws_every_kinds_figures(runs, kind):
+    from mtjlab.view import check_stores
+    from mtjlab.view.figures import draw
+
+    store, ids, _ = runs
+    drawn = draw(check_stores([store.path])[0], ids[kind])
+    assert drawn.note == "" and drawn.pngs
+    for png in drawn.pngs.values():
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
