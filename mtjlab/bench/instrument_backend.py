@@ -15,6 +15,7 @@ switches the matrix itself, and the computer sends a few dozen commands in all
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import TracebackType
 
 import numpy as np
 
@@ -36,6 +37,35 @@ from mtjlab.instruments.roles import (
 
 class SchemeUnavailable(ValueError):
     """The bench's terminals cannot make the scheme asked for."""
+
+
+class SafeStateFailed(InstrumentError):
+    """The safe state failed on some instruments: ``unreached`` names their parts of the bench
+    (``"read source-meter"``, ``"switch matrix"``, ...), ``reached`` the parts made safe."""
+
+    def __init__(
+        self, bench: str, failures: list[tuple[str, Exception]], reached: list[str]
+    ) -> None:
+        super().__init__(bench, [], [(0, f"{label}: {exc}") for label, exc in failures])
+        self.unreached = [label for label, _ in failures]
+        self.reached = reached
+
+
+class BenchNotSafe(OSError):
+    """An instrument's connection failed (a timeout, a lost link), and the safe state that
+    followed could not reach every instrument either: one line that says what failed, which
+    parts were made safe and which may still be live. Its ``__cause__`` is the
+    :class:`SafeStateFailed` with every step's failure."""
+
+    def __init__(self, failure: BaseException, safe_state: SafeStateFailed) -> None:
+        reached = ", ".join(safe_state.reached) or "nothing"
+        unreached = ", ".join(safe_state.unreached)
+        first = " ".join(str(failure).split()) or type(failure).__name__
+        super().__init__(
+            f"{first}; then the safe state reached {reached} but not {unreached}: check "
+            f"{'them' if len(safe_state.unreached) > 1 else 'it'} (an output may still be on, "
+            "or a relay closed)"
+        )
 
 
 class BenchInstruments:
@@ -322,10 +352,29 @@ class InstrumentBackend(ArrayBackend):
         failures = try_every(unique.values())
         self._shared.forget()
         if failures:
-            raise InstrumentError(
-                f"bench {self.bench.name}", [], [(0, f"{label}: {exc}") for label, exc in failures]
-            )
+            failed = {label for label, _ in failures}
+            reached = [label for label, _ in unique.values() if label not in failed]
+            raise SafeStateFailed(f"bench {self.bench.name}", failures, reached)
         self._shared.settled = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """The safe state, however the block ends. When the block ended with a failed
+        connection (an OSError: a timeout, a lost link) and the safe state failed too, the two
+        become one :class:`BenchNotSafe` line; a second array's backend at the same bench then
+        leaves that error as it is."""
+        try:
+            self.safe_state()
+        except SafeStateFailed as failed:
+            if isinstance(exc, BenchNotSafe):
+                return
+            if isinstance(exc, OSError):
+                raise BenchNotSafe(exc, failed) from failed
+            raise
 
     # -- connections and levels ------------------------------------------------------------------
 

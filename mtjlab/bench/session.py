@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+import pyvisa
 from pymeasure.adapters import VISAAdapter
 
 from mtjlab.bench.drivers import build_drivers, build_reachable_drivers
@@ -18,6 +19,43 @@ from mtjlab.core.wiring import Bench, InstrumentEntry
 from mtjlab.sim.backend import SimulatedBackend
 from mtjlab.sim.chip import BUILT_IN_PRESET, Chip, chip_spec
 from mtjlab.sim.limits import chip_limits
+
+#: The message terminator set on a raw socket (``TCPIP0::host::port::SOCKET``), which, unlike
+#: GPIB, USB and VXI-11 (``::INSTR``), has no end-of-message signal of its own: every model
+#: mtjlab drives ends a message with LF there (docs/bench-serve.md).
+SOCKET_TERMINATION = "\n"
+
+
+def is_visa_socket(resource: str) -> bool:
+    """Whether ``resource`` is a VISA raw-socket resource, ``TCPIP[n]::host::port::SOCKET``."""
+    return resource.strip().upper().endswith("::SOCKET")
+
+
+class VISASession(VISAAdapter):
+    """A VISA session whose transport failures end in one line naming the resource: a timeout
+    as a TimeoutError, a lost connection as a ConnectionError. A write to a socket the
+    instrument closed raises BrokenPipeError in pyvisa-py, which a command line would take for
+    its own closed output; a VisaIOError is no OSError, so it would end in a traceback."""
+
+    def _write(self, command: str, **kwargs) -> None:
+        try:
+            super()._write(command, **kwargs)
+        except (pyvisa.errors.VisaIOError, OSError) as exc:
+            raise self._transport_error(exc, f"sending {command[:40]!r}") from exc
+
+    def _read(self, **kwargs) -> str:
+        try:
+            return super()._read(**kwargs)
+        except (pyvisa.errors.VisaIOError, OSError) as exc:
+            raise self._transport_error(exc, "reading a reply") from exc
+
+    def _transport_error(self, exc: Exception, doing: str) -> OSError:
+        where = f"{self.resource_name}: {doing}"
+        code = getattr(exc, "error_code", None)
+        if code == pyvisa.constants.StatusCode.error_timeout:
+            return TimeoutError(f"{where}: no reply within the {self.connection.timeout:g} ms "
+                                "timeout (VI_ERROR_TMO)")  # fmt: skip
+        return ConnectionError(f"{where}: connection lost ({type(exc).__name__}: {exc})")
 
 
 def _visa_sessions() -> Callable[[InstrumentEntry, int | None], VISAAdapter]:
@@ -32,7 +70,14 @@ def _visa_sessions() -> Callable[[InstrumentEntry, int | None], VISAAdapter]:
             raise failures[entry.resource]
         if entry.resource not in adapters:
             try:
-                adapters[entry.resource] = VISAAdapter(entry.resource, timeout=timeout_ms or 10_000)
+                terminations = (
+                    {"read_termination": SOCKET_TERMINATION,
+                     "write_termination": SOCKET_TERMINATION}
+                    if is_visa_socket(entry.resource) else {}
+                )  # fmt: skip
+                adapters[entry.resource] = VISASession(
+                    entry.resource, timeout=timeout_ms or 10_000, **terminations
+                )
             except Exception as exc:
                 failures[entry.resource] = exc
                 raise

@@ -1,5 +1,5 @@
-"""The commands that look after a bench and a run store: ``bench check | instruments |
-example`` and ``runs list | show | export | resume``.
+"""The commands that look after a bench and a run store: ``bench check | instruments | example
+| serve`` and ``runs list | show | export | resume``.
 """
 
 from __future__ import annotations
@@ -9,12 +9,15 @@ import importlib.util
 import inspect
 import json
 import shlex
+import sys
+import threading
 from pathlib import Path
 
 from mtjlab import report
 from mtjlab.bench import drivers as bench_use
 from mtjlab.bench.emulated import EMULATORS
-from mtjlab.bench.file import builtin_bench_path, load_bench
+from mtjlab.bench.file import builtin_bench_path, load_bench, parse_bench_text, read_bench_text
+from mtjlab.bench.serve import MAX_PACE, Fault, ServedBench
 from mtjlab.bench.session import connect_reachable
 from mtjlab.cli.running import UsageError, existing_store, resume
 from mtjlab.instruments.registry import DRIVERS, ROLES
@@ -72,6 +75,54 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         "in the current folder)",
     )
     bench_example.set_defaults(handler=_cmd_bench_example)
+    bench_serve = bench_sub.add_parser(
+        "serve",
+        help="serve an emulated bench's instruments on 127.0.0.1 sockets, for any VISA client",
+        description="Serve every instrument of an emulated bench file on a TCP socket of its "
+        "own on 127.0.0.1, all acting on the bench's one simulated chip: a VISA instrument as "
+        "TCPIP0::127.0.0.1::PORT::SOCKET (messages end with LF: set read_termination='\\n'), "
+        "the serial matrix as the pyserial URL socket://127.0.0.1:PORT. One client at a time "
+        "per socket; a second one waits until the first closes. Prints each instrument's "
+        "resource, writes a bench file that points mtjlab at them (kind real: "
+        "`mtjlab read --bench SERVED.yaml` then goes through pyvisa-py's socket transport), "
+        "and serves until Ctrl-C or SIGTERM. Details: docs/bench-serve.md.",
+    )
+    bench_serve.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE",
+        help="the emulated bench file to serve (default: the built-in emulated bench)",
+    )
+    bench_serve.add_argument(
+        "--write-bench",
+        type=Path,
+        default=Path("served-bench.yaml"),
+        metavar="SERVED.yaml",
+        help="the bench file to write, pointing at the sockets (default served-bench.yaml); "
+        "an existing file is replaced only if `bench serve` wrote it",
+    )
+    bench_serve.add_argument(
+        "--pace",
+        type=_pace,
+        default=0.0,
+        metavar="F",
+        help="wall-clock seconds per second of the emulators' bench time: 1 answers as slowly "
+        "as the bench would (a map in seconds), so client timeouts behave as on a bench; "
+        "0 (default) answers at once",
+    )
+    bench_serve.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="INSTRUMENT:ACTION:WHEN",
+        help="inject a fault once, at an instrument's socket (repeat for more): ACTION is drop "
+        "(close the connection as the command arrives, not acting on it), garble (send the "
+        "next reply reversed) or delay=SECONDS (hold the next reply back that long); WHEN is "
+        "N (the Nth command line that socket receives) or /REGEX/ (the first line it "
+        "matches). E.g. smu_a:drop:40, smu_a:delay=3:/printbuffer/, matrix:garble:/getclose/",
+    )
+    bench_serve.set_defaults(handler=_cmd_bench_serve)
 
     runs = sub.add_parser("runs", help="list, show, export and resume the runs of a store")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
@@ -148,6 +199,70 @@ def _cmd_bench_example(args: argparse.Namespace) -> int:
     print(f"wrote the example {kind} bench file to {out}")
     then = "edit its resources, wiring and limits to your bench, then run" if args.real else "next"
     print(f"{then}: mtjlab bench check --bench {shlex.quote(str(out))}")
+    return 0
+
+
+def _pace(text: str) -> float:
+    try:
+        pace = float(text)
+    except ValueError:
+        pace = -1.0
+    if not 0 <= pace <= MAX_PACE:
+        raise argparse.ArgumentTypeError(
+            f"expected a number from 0 (no pacing) to {MAX_PACE:g}, got {text!r}"
+        )
+    return pace
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return Fault.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cmd_bench_serve(args: argparse.Namespace) -> int:
+    source = args.bench or builtin_bench_path()
+    text = read_bench_text(source)
+    bench = parse_bench_text(text, str(source))
+    if bench.kind != "emulated":
+        raise UsageError(f"--bench {source}: a {bench.kind} bench; only an emulated bench, "
+                         "whose chip is simulated, can be served")  # fmt: skip
+    if not args.write_bench.parent.is_dir():
+        raise UsageError(
+            f"--write-bench {args.write_bench}: folder {args.write_bench.parent} does not exist"
+        )
+    served = ServedBench(
+        bench,
+        pace=args.pace,
+        faults=args.fault,
+        log=lambda line: print(f"serve: {line}", file=sys.stderr, flush=True),
+    )
+    try:
+        served.write_bench(args.write_bench, text, str(source))
+        served.start()
+        faults = "".join(f"; fault {f}" for f in args.fault)
+        seed = served.emulated.chip.seed
+        print(f"serving bench {bench.name!r} ({source}) on 127.0.0.1, chip {seed} emulated; "
+              f"pace {args.pace:g}{faults}")  # fmt: skip
+        print(
+            report.format_table(
+                ["instrument", "model", "resource"],
+                [[n, e.model, served.address(n)] for n, e in bench.instruments.items()],
+                label_column=True,
+            )
+        )
+        out = shlex.quote(str(args.write_bench))
+        print(f"wrote {args.write_bench}; in another terminal: mtjlab read --bench {out}")
+        print("Ctrl-C stops it", flush=True)
+        forever = threading.Event()
+        while not forever.wait(1.0):  # a timed wait, so Ctrl-C is taken at once
+            pass
+    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM as the CLI turns it: the way to stop
+        pass
+    finally:
+        served.stop()
+    print(f"stopped after {served.commands()} commands", file=sys.stderr)
     return 0
 
 

@@ -32,7 +32,9 @@ chip options (``--chip``, ``--chip-set``, ramps defaulting to the preset's) and 
 the help of ``runs show`` when it took ``--json`` (its default became a summary), and of
 ``characterize switching`` when its amplitude grids took the write ramps' START,STEP,STOP, and
 of ``bench`` and ``bench check`` when ``bench example`` was added (``help/bench_example.txt``
-is new) and ``bench check`` went on past an instrument it cannot reach.
+is new) and ``bench check`` went on past an instrument it cannot reach, and of ``bench`` when
+``bench serve`` was added (``help/bench_serve.txt`` is new, recorded alone with the command's
+``--help``; nothing else re-recorded).
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the
