@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from mtjlab.cli.experiments import add_experiment_commands
+from mtjlab.cli.logs import set_command_line
 from mtjlab.cli.manage import add_manage_commands
 from mtjlab.cli.running import interrupted_status, terminate_as_interrupt
 from mtjlab.cli.sweep import add_sweep_command
@@ -144,6 +145,7 @@ def _handle(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command with ``argv`` (default ``sys.argv[1:]``) and return its exit status."""
     parser = build_parser()
+    set_command_line(list(sys.argv[1:] if argv is None else argv))
     try:
         try:
             args = parser.parse_args(argv)

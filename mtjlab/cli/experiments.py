@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from mtjlab.cli.logs import add_log_option
 from mtjlab.cli.running import out_and_store, run
 from mtjlab.runs.experiments import COMMAND_ORDER
 from mtjlab.runs.registry import Experiment, experiment
@@ -54,6 +55,7 @@ def _add_options(parser: argparse.ArgumentParser, exp: Experiment) -> None:
         type=Path,
         help=f"folder for figures and summary.json (default mtjlab-{exp.kind}-DATE-TIME)",
     )
+    add_log_option(parser)
 
 
 def _handler(exp: Experiment) -> Callable[[argparse.Namespace], int]:
@@ -65,6 +67,6 @@ def _handler(exp: Experiment) -> Callable[[argparse.Namespace], int]:
             print(exp.expanding.format(**options), file=sys.stderr)
         params = exp.expand(params)
         params["out"] = str(out)
-        return run(exp.kind, params, store, out)
+        return run(exp.kind, params, store, out, args.log_level)
 
     return handle

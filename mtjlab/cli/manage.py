@@ -19,9 +19,10 @@ from mtjlab.bench.emulated import EMULATORS
 from mtjlab.bench.file import builtin_bench_path, load_bench, parse_bench_text, read_bench_text
 from mtjlab.bench.serve import MAX_PACE, Fault, ServedBench
 from mtjlab.bench.session import connect_reachable
+from mtjlab.cli.logs import add_log_option
 from mtjlab.cli.running import UsageError, existing_store, resume
 from mtjlab.instruments.registry import DRIVERS, ROLES
-from mtjlab.runs.info import RunInfo
+from mtjlab.runs.info import RunInfo, planned_units
 from mtjlab.runs.store import STORE_FORMATS
 from mtjlab.runs.values import (
     POSITIVE_INT,
@@ -142,6 +143,8 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
                 action="store_true",
                 help="print the run as JSON: parameters, limits and each unit's results",
             )
+        if name == "resume":
+            add_log_option(p)
         if name == "export":
             p.add_argument("--format", choices=STORE_FORMATS, default="csv", dest="fmt")
             p.add_argument(
@@ -359,17 +362,6 @@ def _shown(info: RunInfo, results: dict[str, dict]) -> dict:
     }
 
 
-#: How many units a run of each kind measures, from its parameters (a kind not here: unknown).
-_PLANNED_UNITS = {
-    "read": lambda p: 1,
-    "write": lambda p: 1,
-    "fidelity": lambda p: len(p["patterns"]) * len(p["arrays"]),
-    "switching": lambda p: len(p["cells"]) * len(p["directions"]),
-    "rv": lambda p: len(p["cells"]),
-    "reproduce": lambda p: len(p["networks"]),
-    "sweep": lambda p: len(p["points"]),
-}
-
 #: The most parameter lines ``runs show`` prints; the rest are counted in one more line.
 _MAX_PARAMETER_LINES = 14
 
@@ -424,10 +416,7 @@ def _limits_lines(limits: dict | None) -> list[str]:
 def _summary(info: RunInfo, shown: dict) -> list[str]:
     """``runs show``: the run in at most 25 lines, from what ``--json`` prints."""
     params = shown["parameters"]
-    try:
-        planned = _PLANNED_UNITS[info.kind](info.parameters)
-    except (KeyError, TypeError):
-        planned = None
+    planned = planned_units(info)
     units_done = f"{info.units_done}" + ("" if planned is None else f" of {planned}")
     lines = [
         f"run {info.id}: {info.kind}, {info.status}",

@@ -4,6 +4,7 @@ the way when stderr is a log file, so an unattended run's log still says how far
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any, TextIO
@@ -11,6 +12,8 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from mtjlab.core.events import Progress
+
+progress_log = logging.getLogger("mtjlab.progress")  # mtjlab.cli.logs.PROGRESS_LOGGER
 
 #: The outermost task of each command (reproduce's is its solutions) gets a bar that stays and,
 #: in a log, a line every tenth of the way; inner tasks get bars that go and no log lines.
@@ -31,10 +34,13 @@ class ProgressView:
     def __call__(self, event: Progress) -> None:
         if not self.enabled:
             return
+        line = self._line(event)
         if self.tty:
             self._draw(event)
-        else:
-            self._log(event)
+        elif line is not None:
+            print(line, file=self.stream, flush=True)
+        if line is not None:
+            progress_log.info(line)  # the run's log file (mtjlab.cli.logs), terminal or not
 
     def close(self) -> None:
         for bar in self._bars.values():
@@ -64,27 +70,25 @@ class ProgressView:
             bar.close()
             del self._bars[event.task]
 
-    def _log(self, event: Progress) -> None:
+    def _line(self, event: Progress) -> str | None:
         # Only the outer task, at most every tenth of the way, with the time it has taken; its
         # first event starts the clock (done is 0, or what a resumed run had stored).
         if event.task not in OUTER_TASKS or event.total <= 0:
-            return
+            return None
         started = self._started.get(event.task)
         if started is None or event.done < started[1] or event.done == 0:
             self._started[event.task] = (time.monotonic(), event.done)
             self._logged[event.task] = -1  # the next step is logged: an early time left
-            return
+            return None
         tenth = 10 * event.done // event.total
         if tenth == self._logged.get(event.task):
-            return
+            return None
         self._logged[event.task] = tenth
         since, done_then = started
         elapsed = time.monotonic() - since
         eta = elapsed / (event.done - done_then) * (event.total - event.done)
         detail = f" ({event.detail})" if event.detail else ""
-        print(
+        return (
             f"{event.task}: {event.done}/{event.total} {event.unit}s, {elapsed:.0f} s, "
-            f"about {eta:.0f} s left{detail}",
-            file=self.stream,
-            flush=True,
+            f"about {eta:.0f} s left{detail}"
         )

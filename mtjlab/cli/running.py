@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mtjlab.cli.logs import ONCE, log, run_log
 from mtjlab.cli.progress import ProgressView
 from mtjlab.runs import engine as runs
 from mtjlab.runs.registry import experiment
@@ -94,15 +95,19 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(kind: str, params: dict, store_path: Path, out: Path) -> int:
+def run(kind: str, params: dict, store_path: Path, out: Path, log_level: str = "warning") -> int:
     view = ProgressView()
     store = open_store(store_path, out)
     run_id = None
     try:
-        with store:  # SIGTERM is Ctrl-C here: the CLI's handler turned it (app._handle)
+        # SIGTERM is Ctrl-C here: the CLI's handler turned it (app._handle)
+        with store, run_log(out, log_level):
             run_id = runs.create(store, kind, params)
-            print(f"run {run_id} in {store_path} ({kind}), outputs in {out}", file=sys.stderr)
+            said = f"run {run_id} in {store_path} ({kind}), outputs in {out}"
+            print(said, file=sys.stderr)
+            log.info(said, extra=ONCE)
             summary = runs.execute(store, run_id, progress=view)
+            log.info("run %s finished", run_id)
     except KeyboardInterrupt as exc:
         view.close()
         print(
@@ -138,8 +143,12 @@ def resume(args: argparse.Namespace) -> int:
     view = ProgressView()
     with existing_store(args.store, read_only=False) as store:  # SIGTERM turned as in run()
         print(f"resuming run {args.run_id} in {args.store}", file=sys.stderr)
+        out = Path(store.run(args.run_id).parameters.get("out") or ".")
         try:
-            summary = runs.resume(store, args.run_id, progress=view)
+            with run_log(out, getattr(args, "log_level", "warning")):
+                log.info("resuming run %s in %s", args.run_id, args.store, extra=ONCE)
+                summary = runs.resume(store, args.run_id, progress=view)
+                log.info("run %s finished", args.run_id)
         except KeyboardInterrupt as exc:
             view.close()
             print(f"\ninterrupted again: run {args.run_id} is kept", file=sys.stderr)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from mtjlab.cli.logs import add_log_option
 from mtjlab.cli.running import out_and_store, run
 from mtjlab.runs.experiments.sweep import EXPERIMENT as SWEEP
 from mtjlab.runs.experiments.sweep import SWEEPABLE
@@ -55,6 +56,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> None:
             "--out", type=Path, help="folder for figures and summary.json (default "
             "mtjlab-sweep-DATE-TIME)"
         )  # fmt: skip
+        add_log_option(sweep)
         sweep.set_defaults(handler=_handler(exp))
 
 
@@ -75,6 +77,6 @@ def _handler(exp: Experiment) -> Callable[[argparse.Namespace], int]:
         out, store = out_and_store(args, SWEEP.kind)
         print(f"sweep of {exp.kind}: {len(params['points'])} points", file=sys.stderr)
         params["out"] = str(out)
-        return run(SWEEP.kind, params, store, out)
+        return run(SWEEP.kind, params, store, out, args.log_level)
 
     return handle

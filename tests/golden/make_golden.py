@@ -34,7 +34,10 @@ the help of ``runs show`` when it took ``--json`` (its default became a summary)
 of ``bench`` and ``bench check`` when ``bench example`` was added (``help/bench_example.txt``
 is new) and ``bench check`` went on past an instrument it cannot reach, and of ``bench`` when
 ``bench serve`` was added (``help/bench_serve.txt`` is new, recorded alone with the command's
-``--help``; nothing else re-recorded).
+``--help``; nothing else re-recorded). Every help that runs something was re-recorded when
+the runs took ``--log-level`` and a log file, ``mtjlab view`` was added (``help/view.txt`` is
+new), and the write and fidelity goldens when they drew one figure more each
+(``wrong_per_pass.png``, ``fidelity_by_write.png``); their numbers came out unchanged.
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the
