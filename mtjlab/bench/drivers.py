@@ -4,10 +4,12 @@ sourced."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from mtjlab.bench.file import crosspoint
+from mtjlab.bench.transcript import wire_logger, wire_names
 from mtjlab.core.wiring import Bench, InstrumentEntry
 from mtjlab.instruments import SwitchMatrix, driver_for
 from mtjlab.instruments._errors import try_every
@@ -47,12 +49,24 @@ def _driver(
     entry: InstrumentEntry,
     adapter: Callable[[InstrumentEntry, int | None], object],
     serial_url: Callable[[InstrumentEntry], str],
+    wire: str,
 ) -> object:
+    """The driver, its adapter logging on wire ``wire`` (the transcript's name for it) before
+    the driver's first word."""
     options = dict(entry.options)
     timeout_ms = options.pop("timeout", None)
     if connection(entry.model) == SERIAL:
-        return driver_for(entry.model)(serial_url(entry), **options)
-    return driver_for(entry.model)(adapter(entry, timeout_ms), **options)
+        driver = driver_for(entry.model)(serial_url(entry), **options)
+        _on_wire(getattr(driver, "adapter", None), wire)
+        return driver
+    session = adapter(entry, timeout_ms)
+    _on_wire(session, wire)
+    return driver_for(entry.model)(session, **options)
+
+
+def _on_wire(adapter: object, wire: str) -> None:
+    if isinstance(getattr(adapter, "log", None), logging.Logger):
+        adapter.log = wire_logger(wire)  # type: ignore[union-attr]
 
 
 def build_drivers(
@@ -68,9 +82,10 @@ def build_drivers(
     connected stops it: with ``named_errors`` as a one-line ConnectionError naming the file,
     the instrument and its resource, else with the driver's own exception."""
     drivers: dict[str, object] = {}
+    wires = wire_names(bench)
     for name, entry in bench.instruments.items():
         try:
-            drivers[name] = _driver(entry, adapter, serial_url)
+            drivers[name] = _driver(entry, adapter, serial_url, wires[entry.resource])
         except Exception as exc:
             if not named_errors:
                 raise
@@ -91,9 +106,10 @@ def build_reachable_drivers(
     by name, the one-line reason each of the others could not be."""
     drivers: dict[str, object] = {}
     unreachable: dict[str, str] = {}
+    wires = wire_names(bench)
     for name, entry in bench.instruments.items():
         try:
-            drivers[name] = _driver(entry, adapter, serial_url)
+            drivers[name] = _driver(entry, adapter, serial_url, wires[entry.resource])
         except Exception as exc:  # noqa: BLE001 - the check reports it
             unreachable[name] = one_line(exc)
     return drivers, unreachable

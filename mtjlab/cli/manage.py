@@ -19,6 +19,7 @@ from mtjlab.bench.emulated import EMULATORS
 from mtjlab.bench.file import builtin_bench_path, load_bench, parse_bench_text, read_bench_text
 from mtjlab.bench.serve import MAX_PACE, Fault, ServedBench
 from mtjlab.bench.session import connect_reachable
+from mtjlab.bench.transcript import TRANSCRIPT_FILE, escaped, read_transcript
 from mtjlab.cli.logs import add_log_option
 from mtjlab.cli.running import UsageError, existing_store, resume
 from mtjlab.instruments.registry import DRIVERS, ROLES
@@ -132,6 +133,7 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         ("show", "show one run: parameters, status, records, results"),
         ("export", "export one run's records, one row per record"),
         ("resume", "go on with an interrupted run where it stopped"),
+        ("transcript", "print every command a bench run sent its instruments, and each reply"),
     ):
         p = runs_sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         if name != "list":
@@ -145,6 +147,19 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
             )
         if name == "resume":
             add_log_option(p)
+        if name == "transcript":
+            p.add_argument(
+                "--instrument",
+                metavar="NAME",
+                help="only the lines of the instrument of this name in the bench file (those "
+                "sharing its resource, such as a 2636B's two channels, are one wire)",
+            )
+            p.epilog = (
+                f"The transcript is {TRANSCRIPT_FILE} in the run's output folder: per line the "
+                "UTC time, the instruments, > for a command and < for a reply, and the text "
+                "(tabs, line breaks and backslashes escaped). A run on the simulated chip talks "
+                "to no instrument and has none."
+            )
         if name == "export":
             p.add_argument("--format", choices=STORE_FORMATS, default="csv", dest="fmt")
             p.add_argument(
@@ -458,9 +473,36 @@ def _cmd_runs_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runs_transcript(args: argparse.Namespace) -> int:
+    with existing_store(args.store) as store:
+        info = store.run(args.run_id)
+    path = Path(info.parameters.get("out") or ".") / TRANSCRIPT_FILE
+    bench = info.parameters.get("bench") or {}
+    if not path.is_file():
+        if bench.get("kind") == "file":
+            raise UsageError(f"run {args.run_id}: its transcript {path} is not there (moved?)")
+        print(f"run {args.run_id} ran on the simulated chip: no instrument, no transcript")
+        return 1
+    lines = read_transcript(path)
+    if args.instrument is not None:
+        wires = {line.instruments for line in lines}
+        mine = {w for w in wires if args.instrument in w.split("+")}
+        if not mine:
+            raise UsageError(
+                f"--instrument {args.instrument}: not in the transcript; its instruments: "
+                f"{', '.join(sorted(n for w in wires for n in w.split('+')))}"
+            )
+        lines = [line for line in lines if line.instruments in mine]
+    width = max((len(line.instruments) for line in lines), default=0)
+    for line in lines:
+        print(f"{line.time}  {line.instruments:<{width}}  {line.direction} {escaped(line.text)}")
+    return 0
+
+
 _RUNS_HANDLERS = {
     "list": _cmd_runs_list,
     "show": _cmd_runs_show,
     "export": _cmd_runs_export,
     "resume": resume,
+    "transcript": _cmd_runs_transcript,
 }

@@ -16,6 +16,7 @@ import numpy as np
 
 import mtjlab.runs.experiments  # noqa: F401  (declares every experiment in the registry)
 from mtjlab.bench.description import from_params
+from mtjlab.bench.transcript import TRANSCRIPT_FILE, transcribing
 from mtjlab.core.events import ProgressCallback
 from mtjlab.runs.context import Context
 from mtjlab.runs.registry import EXPERIMENTS, experiment
@@ -63,7 +64,8 @@ def execute(store: RunStore, run_id: int, *, progress: ProgressCallback | None =
         ctx = Context(store, run_id, info.parameters, out, progress)
         store.set_status(run_id, "running")
         try:
-            summary = experiment(info.kind).run(ctx)
+            with transcribing(out / TRANSCRIPT_FILE):  # a bench's commands and replies
+                summary = experiment(info.kind).run(ctx)
             summary = {"run": run_id, "kind": info.kind, "store": str(store.path), **summary}
             if ctx.emulated is not None:  # a dry run: what the bench would have taken
                 summary["bench_time_s"] = ctx.emulated.clock.now_s
