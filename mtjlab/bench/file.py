@@ -231,7 +231,7 @@ def _matrix_driver(model: str) -> type[SwitchMatrix]:
     return driver
 
 
-def _driver_options(model: str) -> tuple[str, ...]:
+def driver_options(model: str) -> tuple[str, ...]:
     """Keyword arguments a model's driver takes besides its adapter and name, and the VISA
     session's timeout (ms), which every VISA driver passes on."""
     parameters = inspect.signature(driver_for(model)).parameters
@@ -280,7 +280,7 @@ def _instrument(c: Checker, name: object, entry: object) -> InstrumentEntry:
 
 def _options(c: Checker, value: object, key: str, model: str) -> dict:
     options = c.mapping(value, key)
-    allowed = _driver_options(model)
+    allowed = driver_options(model)
     for option, v in options.items():
         with c.part():
             if option not in allowed:

@@ -17,6 +17,7 @@ from mtjlab import report
 from mtjlab.bench import drivers as bench_use
 from mtjlab.bench.emulated import EMULATORS
 from mtjlab.bench.file import builtin_bench_path, load_bench, parse_bench_text, read_bench_text
+from mtjlab.bench.schema import bench_schema
 from mtjlab.bench.serve import MAX_PACE, Fault, ServedBench
 from mtjlab.bench.session import connect_reachable
 from mtjlab.bench.transcript import TRANSCRIPT_FILE, escaped, read_transcript
@@ -77,6 +78,20 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         "in the current folder)",
     )
     bench_example.set_defaults(handler=_cmd_bench_example)
+    bench_schema_cmd = bench_sub.add_parser(
+        "schema",
+        help="print the bench file's JSON Schema, for an editor to complete and check it",
+        description="Print the JSON Schema of a bench file (draft 2020-12): keys, models and "
+        "each driver's options, terminals, limits, timing. Saved beside your bench files and "
+        "named on their first line ('# yaml-language-server: $schema=bench.schema.json'), it "
+        "lets a YAML editor complete keys and underline mistakes as you type. What depends on "
+        "other keys (a terminal's instrument, a pad on the matrix) is checked by 'mtjlab "
+        "bench check'.",
+    )
+    bench_schema_cmd.add_argument(
+        "--out", type=Path, metavar="FILE", help="write it to FILE instead of printing it"
+    )
+    bench_schema_cmd.set_defaults(handler=_cmd_bench_schema)
     bench_serve = bench_sub.add_parser(
         "serve",
         help="serve an emulated bench's instruments on 127.0.0.1 sockets, for any VISA client",
@@ -217,6 +232,18 @@ def _cmd_bench_example(args: argparse.Namespace) -> int:
     print(f"wrote the example {kind} bench file to {out}")
     then = "edit its resources, wiring and limits to your bench, then run" if args.real else "next"
     print(f"{then}: mtjlab bench check --bench {shlex.quote(str(out))}")
+    return 0
+
+
+def _cmd_bench_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(bench_schema(), indent=2) + "\n"
+    if args.out is None:
+        print(text, end="")
+        return 0
+    if not args.out.parent.is_dir():
+        raise UsageError(f"--out {args.out}: folder {args.out.parent} does not exist")
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote the bench file's JSON Schema to {args.out}")
     return 0
 
 
