@@ -135,3 +135,26 @@ def test_a_resumed_reproduce_starts_its_progress_at_the_solutions_it_had_stored(
         events: list = []
         engine.resume(store, run_id, progress=events.append)
     assert [(e.done, e.total) for e in events if e.task == "reproduce"] == [(2, 4), (3, 4), (4, 4)]
+
+
+def test_a_resumed_characterization_starts_its_progress_at_the_writes_it_had_stored(tmp_path):
+    exp = experiment("fidelity")
+    given = {"patterns": 1, "arrays": "0,1"}
+    params = exp.expand(exp.prepare({o.name: o.take(given.get(o.name, o.default))
+                                     for o in exp.options}))  # fmt: skip
+    params["out"] = str(tmp_path / "out")
+
+    def stop_after_three(event):
+        if event.task == "fidelity" and event.done == 3:
+            raise KeyboardInterrupt
+
+    with RunStore(tmp_path / "runs.db") as store:
+        run_id = engine.create(store, "fidelity", params)
+        with pytest.raises(KeyboardInterrupt):
+            engine.execute(store, run_id, progress=stop_after_three)
+        events: list = []
+        engine.resume(store, run_id, progress=events.append)
+    # 3 writes stored (the third's unit finished before its progress event stopped the run)
+    assert [(e.done, e.total) for e in events if e.task == "fidelity"] == [
+        (3, 6), (4, 6), (5, 6), (6, 6)
+    ]  # fmt: skip

@@ -4,7 +4,7 @@ unattended and resumable; per-array and per-cell statistics of what went wrong a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +59,7 @@ def characterize_fidelity(
     run_unit: RunUnit = run_in_memory,
     seed: int = 0,
     progress: ProgressCallback | None = None,
+    finished: Collection[str] = (),
     **write_options,
 ) -> FidelityReport:
     """Write every pattern into every array with :func:`~mtjlab.protocols.write.write_verify`.
@@ -76,6 +77,9 @@ def characterize_fidelity(
         memory and their records dropped.
     seed : int
         Seeds the write order of each write (with ``order="random"``).
+    finished : collection of str
+        The units ``run_unit`` already holds (a resumed run's): counted from the start of the
+        progress, so its time left is the pace of the writes measured now.
     **write_options
         Passed to ``write_verify`` (scheme, width_s, ramps, max_attempts, ...).
     """
@@ -88,7 +92,8 @@ def characterize_fidelity(
     thresholds: dict[int, float] = {}
 
     total = len(patterns) * len(backends)
-    done = 0
+    names = {unit_name(k, a) for k in range(len(patterns)) for a in backends}
+    done = len(names & set(finished))
     emit(progress, Progress("fidelity", done, total, "write"))
     writes = []
     for k, pattern in enumerate(patterns):
@@ -119,6 +124,8 @@ def characterize_fidelity(
             result = run_unit(unit_name(k, a), f"array={a}", measure)
             thresholds[a] = result["threshold_ohm"]
             writes.append(result)
+            if unit_name(k, a) in finished:
+                continue  # counted at the start
             done += 1
             emit(
                 progress,

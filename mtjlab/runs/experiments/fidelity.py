@@ -125,12 +125,14 @@ def run(ctx: Context) -> dict:
     patterns = [np.array(p["cells"], dtype=np.int8) for p in ctx.params["patterns"]]
     backends = ctx.backends(arrays)
     with safe_on_exit(backends):
+        runner = ctx.runner(backends)
         fidelity = characterize_fidelity(
             backends,
             patterns,
-            run_unit=ctx.runner(backends).run_unit,
+            run_unit=runner.run_unit,
             seed=int(ctx.params["bench"]["seed"]),
             progress=ctx.progress,
+            finished=set(runner.results),
             **write_options(ctx.params["write"]),
         )
     writes = [
