@@ -180,9 +180,11 @@ def _fidelity_on_the_bench(out, progress=None):
 
 
 def test_a_resumed_dry_run_reports_the_bench_time_of_the_whole_run(tmp_path, capsys):
-    # The bench time of the units measured before an interruption is kept with their state, so
-    # a resumed dry run reports what the whole run would take on the bench, not only its rest.
-    whole = _fidelity_on_the_bench(tmp_path / "whole").summary["bench_time_s"]
+    # The bench time and the commands of the units measured before an interruption are kept
+    # with their state, so a resumed dry run reports what the whole run would take on the
+    # bench, not only its rest.
+    whole_summary = _fidelity_on_the_bench(tmp_path / "whole").summary
+    whole = whole_summary["bench_time_s"]
 
     def stop_after_the_first_array(event):
         if event.task == "fidelity" and event.done == 1:
@@ -195,7 +197,10 @@ def test_a_resumed_dry_run_reports_the_bench_time_of_the_whole_run(tmp_path, cap
         assert len(store.done_units(1)) == 1  # the first array only
     assert main(["runs", "resume", "1", "--store", str(out / "runs.db")]) == 0
     capsys.readouterr()
-    resumed = json.loads((out / "summary.json").read_text())["bench_time_s"]
+    resumed_summary = json.loads((out / "summary.json").read_text())
+    resumed = resumed_summary["bench_time_s"]
     # the resumed session sets its instruments up again (a few commands): a little more, never
     # the half that the second array alone takes
     assert whole <= resumed < whole + 5.0
+    commands, resumed_commands = whole_summary["round_trips"], resumed_summary["round_trips"]
+    assert commands <= resumed_commands < commands + 100 < 2 * commands

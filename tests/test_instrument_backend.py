@@ -254,3 +254,17 @@ def test_inference_with_no_input_measures_nothing_and_gives_zeros():
         got = bench_array.column_currents_a(np.zeros((3, 15)))
         assert emulated.round_trips() == before
     np.testing.assert_array_equal(got, np.zeros((3, 15)))
+
+
+def test_a_stored_state_carries_the_bench_time_and_commands_and_older_ones_still_restore():
+    import struct
+
+    from mtjlab.bench.emulated import ClockedState
+
+    array_state = b"\x01\x02\x03"
+    counted = ClockedState._TAG_COUNTED + struct.pack("<dq", 12.5, 3456) + array_state
+    timed = ClockedState._TAG + struct.pack("<d", 7.0) + array_state
+    assert ClockedState.unpack(counted) == (12.5, 3456, array_state)
+    assert ClockedState.unpack(timed) == (7.0, None, array_state)
+    assert ClockedState.unpack(array_state) == (None, None, array_state)
+    assert ClockedState.split(counted) == (12.5, array_state)

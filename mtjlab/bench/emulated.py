@@ -47,38 +47,57 @@ PULSE_GENERATORS = ("keysight33500b", "keysight81160a", "keysight81150a")
 
 
 class ClockedState:
-    """An emulated array's state for a run that resumes, with the bench time so far.
+    """An emulated array's state for a run that resumes, with the bench time and the commands so
+    far.
 
-    A resumed dry run starts a new emulated bench, whose clock starts at 0: its bench time would
-    count only the units measured after the resume. The state a unit commits therefore carries
-    the clock's time, and putting it back moves the clock on to the latest such time (several
-    arrays put back their states in turn). A state stored without it (a run stored before) is
-    put back as it is.
+    A resumed dry run starts a new emulated bench, whose clock starts at 0 and whose instruments
+    have received nothing: its bench time and command count would cover only the units measured
+    after the resume. The state a unit commits therefore carries the clock's time and the
+    commands sent, and putting it back moves the clock and the count on to the latest such
+    values (several arrays put back their states in turn). A state stored with the time alone,
+    or with neither (a run stored before), is put back with what it has.
     """
 
-    _TAG = b"mtjlab bench time\x00"
+    _TAG = b"mtjlab bench time\x00"  # the time alone
+    _TAG_COUNTED = b"mtjlab bench time+commands\x00"  # the time and the commands sent
 
-    def __init__(self, array: Any, clock: VirtualClock) -> None:
+    def __init__(self, array: Any, clock: VirtualClock, bench: EmulatedBench | None = None) -> None:
         self.array = array
         self.clock = clock
+        self.bench = bench
 
     def snapshot_state(self) -> bytes:
-        return self._TAG + struct.pack("<d", self.clock.now_s) + self.array.snapshot_state()
+        if self.bench is None:
+            return self._TAG + struct.pack("<d", self.clock.now_s) + self.array.snapshot_state()
+        counted = struct.pack("<dq", self.clock.now_s, self.bench.round_trips())
+        return self._TAG_COUNTED + counted + self.array.snapshot_state()
 
     def restore_state(self, blob: bytes) -> None:
-        bench_time_s, blob = self.split(blob)
+        bench_time_s, commands, blob = self.unpack(blob)
         if bench_time_s is not None:
             self.clock.now_s = max(self.clock.now_s, bench_time_s)
+        if commands is not None and self.bench is not None:
+            self.bench.commands_before = max(self.bench.commands_before, commands)
         self.array.restore_state(blob)
+
+    @classmethod
+    def unpack(cls, blob: bytes) -> tuple[float | None, int | None, bytes]:
+        """The bench time and the commands sent that a stored state carries (None for what it
+        was stored without), and the array's own state."""
+        if blob.startswith(cls._TAG_COUNTED):
+            bench_time_s, commands = struct.unpack_from("<dq", blob, len(cls._TAG_COUNTED))
+            return bench_time_s, commands, blob[len(cls._TAG_COUNTED) + 16 :]
+        if blob.startswith(cls._TAG):
+            (bench_time_s,) = struct.unpack_from("<d", blob, len(cls._TAG))
+            return bench_time_s, None, blob[len(cls._TAG) + 8 :]
+        return None, None, blob
 
     @classmethod
     def split(cls, blob: bytes) -> tuple[float | None, bytes]:
         """The bench time a stored state carries (None for one stored without it) and the
         array's own state."""
-        if not blob.startswith(cls._TAG):
-            return None, blob
-        (bench_time_s,) = struct.unpack_from("<d", blob, len(cls._TAG))
-        return bench_time_s, blob[len(cls._TAG) + 8 :]
+        bench_time_s, _, rest = cls.unpack(blob)
+        return bench_time_s, rest
 
 
 class EmulatedBench:
@@ -113,6 +132,8 @@ class EmulatedBench:
                 bench.timing["tsp_link_latency_s"],
             )
         self._adapters: dict[str, EmulatorAdapter] = {}
+        #: Commands a resumed run's earlier sessions sent (:class:`ClockedState`).
+        self.commands_before = 0
         self._instruments: BenchInstruments | None = None  # what the backends share
 
     def _emulator(self, model: str, resource: str, entries: list[InstrumentEntry]):
@@ -185,7 +206,7 @@ class EmulatedBench:
         limits = limits or self.bench.limits or chip_limits(self.chip)
         backend = InstrumentBackend(
             self.bench, array, self._instruments, limits=limits,
-            state=ClockedState(self.circuit.arrays[array], self.clock), **kwargs,
+            state=ClockedState(self.circuit.arrays[array], self.clock, self), **kwargs,
         )  # fmt: skip
         backend.emulated = self
         return backend
@@ -195,5 +216,6 @@ class EmulatedBench:
         return {resource: e.transcript for resource, e in self.emulators.items()}
 
     def round_trips(self) -> int:
-        """Commands sent to all instruments so far."""
-        return sum(len(e.received()) for e in self.emulators.values())
+        """Commands sent to all instruments so far, those of the sessions before a resume
+        included (``commands_before``, from the states put back)."""
+        return self.commands_before + sum(len(e.received()) for e in self.emulators.values())
