@@ -9,7 +9,8 @@ def test_bench_instruments_lists_every_model_of_the_registry_and_nothing_else(ca
     assert main(["bench", "instruments"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
-    header, *lines = captured.out.splitlines()
+    table, checks = captured.out.split("\n\nwhat each driver checks:\n")
+    header, *lines = table.splitlines()
     assert header.split() == ["model", "instrument", "role", "connects", "through", "emulator"]
     assert [line.split()[0] for line in lines] == list(DRIVERS)
     by_model = {line.split()[0]: line for line in lines}
@@ -26,3 +27,23 @@ def test_bench_instruments_lists_every_model_of_the_registry_and_nothing_else(ca
     assert all(line.split()[-1] == "yes" for line in lines)
     # the columns line up: every line as long as the header
     assert {len(line) for line in lines} == {len(header)}
+
+
+def test_it_says_what_each_driver_checks(capsys):
+    assert main(["instruments"]) == 0  # the same as bench instruments, at the top level
+    out = capsys.readouterr().out
+    checks = dict(
+        line.strip().split(": ", 1)
+        for line in out.split("what each driver checks:\n")[1].splitlines()
+    )
+    assert list(checks) == list(DRIVERS)
+    assert "output on only once its settings and level are read back" in checks["keithley2400"]
+    assert "sources up to 210 V" in checks["keithley2400"]
+    assert "SYST:ERR?" in checks["keysight33500b"] and "16 ns to 1 s" in checks["keysight33500b"]
+    assert "1 mV to 5 V into 50 Ohm" in checks["keysight33500b"]
+    assert "errorqueue.next" in checks["keithley2600b"]
+    assert "break-before-make" in checks["keithley707b"]
+    assert "checksum" in checks["serial_matrix"]
+    capsys.readouterr()
+    assert main(["bench", "instruments"]) == 0
+    assert capsys.readouterr().out == out

@@ -23,7 +23,7 @@ from mtjlab.bench.session import connect_reachable
 from mtjlab.bench.transcript import TRANSCRIPT_FILE, escaped, read_transcript
 from mtjlab.cli.logs import add_log_option
 from mtjlab.cli.running import UsageError, existing_store, resume
-from mtjlab.instruments.registry import DRIVERS, ROLES
+from mtjlab.instruments.registry import DRIVERS, ROLES, checks_of
 from mtjlab.runs.info import RunInfo, planned_units
 from mtjlab.runs.store import STORE_FORMATS
 from mtjlab.runs.values import (
@@ -60,6 +60,12 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         "'resource' reaches it, and whether an emulated bench can stand it in.",
     )
     bench_instruments.set_defaults(handler=_cmd_bench_instruments)
+    top_level = sub.add_parser(
+        "instruments",
+        help="the instrument models mtjlab drives (as 'bench instruments')",
+        description=bench_instruments.description,
+    )
+    top_level.set_defaults(handler=_cmd_bench_instruments)
     bench_example = bench_sub.add_parser(
         "example",
         help="write an example bench file to start your own from",
@@ -334,6 +340,9 @@ def _cmd_bench_instruments(args: argparse.Namespace) -> int:
             label_column=True,
         )
     )
+    print("\nwhat each driver checks:")
+    for model in DRIVERS:
+        print(f"  {model}: " + "; ".join(checks_of(model)))
     return 0
 
 
