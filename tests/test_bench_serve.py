@@ -537,3 +537,42 @@ def test_bench_serve_prints_the_resources_serves_and_stops_cleanly_on_sigterm(tm
     assert stderr.strip().splitlines()[-1] == "stopped after 1 commands"
     assert lines[0].startswith(f"serving bench 'built-in emulated bench' ({builtin_bench_path()})")
     assert read_bench_text(out).startswith(SERVED_HEADER)
+
+
+def _free_ports(n):
+    """A first port with the n - 1 after it free now (tried, not reserved)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + n > 65535:
+            continue
+        try:
+            held = [socket.create_server(("127.0.0.1", first + i)) for i in range(n)]
+        except OSError:
+            continue
+        for s in held:
+            s.close()
+        return first
+    pytest.skip("no run of free ports found")
+
+
+def test_a_given_port_serves_the_instruments_on_it_and_the_ports_after(tmp_path):
+    text = EMULATED.read_text()
+    first = _free_ports(3)
+    served, path = serve(tmp_path, text, port=first)
+    try:
+        resources = [
+            e["resource"] for e in yaml.safe_load(path.read_text())["instruments"].values()
+        ]
+        ports = sorted({int(r.split("::")[2]) for r in resources})
+        assert ports == [first, first + 1, first + 2]
+        with pytest.raises(OSError, match=rf"on 127.0.0.1:{first} .*choose another --port"):
+            ServedBench(parse_bench_text(text, "bench.yaml"), port=first)
+    finally:
+        served.stop()
+    for bad in (-1, 65536, True):
+        with pytest.raises(ValueError, match="port="):
+            ServedBench(parse_bench_text(text, "bench.yaml"), port=bad)

@@ -139,13 +139,22 @@ class _Client:
         self.reachable = True
 
 
+MAX_PORT = 65535
+
+
 class ServedSocket:
     """One socket of a served bench: one instrument (the instruments at one resource of the
     bench file), one client at a time; a second client's connection waits in the listening
     queue until the first one closes, and its commands are acted on from then."""
 
     def __init__(
-        self, served: ServedBench, resource: str, names: list[str], model: str, faults: list[Fault]
+        self,
+        served: ServedBench,
+        resource: str,
+        names: list[str],
+        model: str,
+        faults: list[Fault],
+        port: int = 0,
     ) -> None:
         self.served = served
         self.resource = resource
@@ -159,7 +168,13 @@ class ServedSocket:
         self.clients = 0
         self._delay_s = 0.0  # a delayed reply's hold, armed by a fault
         self._garble = False
-        self.listener = socket.create_server((HOST, 0))
+        try:
+            self.listener = socket.create_server((HOST, port))
+        except OSError as exc:
+            raise OSError(
+                f"cannot serve {'+'.join(names)} on {HOST}:{port} ({exc.strerror or exc}); "
+                "choose another --port, or 0 for free ones"
+            ) from None
         self.port = self.listener.getsockname()[1]
         #: Set while no client is connected (its commands all acted on).
         self.idle = threading.Event()
@@ -311,6 +326,10 @@ class ServedBench:
         once. At 1 a client's timeouts meet the replies as they would on the bench.
     faults : iterable of Fault
         Faults to inject, each once.
+    port : int
+        The first instrument's port, the next ones' the ports after it in the bench file's
+        order, so a served bench file stays right from one start to the next; 0, the default,
+        takes free ports (others each time).
     log : callable, optional
         Called with one line for each client that comes and goes and each fault that fires.
 
@@ -324,8 +343,13 @@ class ServedBench:
         *,
         pace: float = 0.0,
         faults: Iterable[Fault] = (),
+        port: int = 0,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= MAX_PORT:
+            raise ValueError(f"port={port!r}: expected 0 (free ports) or 1 to {MAX_PORT}")
+        if port and port + len({e.resource for e in bench.instruments.values()}) - 1 > MAX_PORT:
+            raise ValueError(f"port={port}: its instruments would go past port {MAX_PORT}")
         number = isinstance(pace, (int, float)) and not isinstance(pace, bool)
         if not (number and 0 <= pace <= MAX_PACE):
             raise ValueError(f"pace={pace!r}: expected a number from 0 (no pacing) to {MAX_PACE:g}")
@@ -345,10 +369,11 @@ class ServedBench:
             by_resource.setdefault(entry.resource, []).append(name)
         self.sockets: dict[str, ServedSocket] = {}
         try:
-            for resource, names in by_resource.items():
+            for i, (resource, names) in enumerate(by_resource.items()):
                 mine = [f for f in faults if f.instrument in names]
                 model = bench.instruments[names[0]].model
-                self.sockets[resource] = ServedSocket(self, resource, names, model, mine)
+                at = port + i if port else 0
+                self.sockets[resource] = ServedSocket(self, resource, names, model, mine, at)
         except OSError:
             self._close_listeners()
             raise

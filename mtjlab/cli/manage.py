@@ -27,6 +27,7 @@ from mtjlab.instruments.registry import DRIVERS, ROLES, checks_of
 from mtjlab.runs.info import RunInfo, planned_units
 from mtjlab.runs.store import STORE_FORMATS
 from mtjlab.runs.values import (
+    NON_NEGATIVE_INT,
     POSITIVE_INT,
 )
 from mtjlab.sim.limits import chip_limits
@@ -123,6 +124,13 @@ def add_manage_commands(sub: argparse._SubParsersAction) -> None:
         metavar="SERVED.yaml",
         help="the bench file to write, pointing at the sockets (default served-bench.yaml); "
         "an existing file is replaced only if `bench serve` wrote it",
+    )
+    bench_serve.add_argument(
+        "--port",
+        type=NON_NEGATIVE_INT,
+        default=0,
+        help="the first instrument's port, the others' the ports after it, so the served bench "
+        "file stays right from one start to the next (default 0: free ports, others each time)",
     )
     bench_serve.add_argument(
         "--pace",
@@ -287,6 +295,7 @@ def _cmd_bench_serve(args: argparse.Namespace) -> int:
         bench,
         pace=args.pace,
         faults=args.fault,
+        port=args.port,
         log=lambda line: print(f"serve: {line}", file=sys.stderr, flush=True),
     )
     try:

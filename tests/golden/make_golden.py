@@ -40,7 +40,8 @@ new), and the write and fidelity goldens when they drew one figure more each
 (``wrong_per_pass.png``, ``fidelity_by_write.png``); their numbers came out unchanged. The
 help of ``runs`` when it took ``transcript`` (``help/runs_transcript.txt`` is new), and of
 ``bench`` when it took ``schema`` (``help/bench_schema.txt`` is new), and the top-level help
-when ``mtjlab instruments`` was added (``help/instruments.txt`` is new).
+when ``mtjlab instruments`` was added (``help/instruments.txt`` is new), and of ``bench serve``
+when it took ``--port``.
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the
