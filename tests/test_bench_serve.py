@@ -576,3 +576,22 @@ def test_a_given_port_serves_the_instruments_on_it_and_the_ports_after(tmp_path)
     for bad in (-1, 65536, True):
         with pytest.raises(ValueError, match="port="):
             ServedBench(parse_bench_text(text, "bench.yaml"), port=bad)
+
+
+def test_a_write_fidelity_run_through_the_sockets_is_the_in_process_one(tmp_path):
+    # write-verify (pulses, hold outputs, reads) through pyvisa-py's sockets: the same writes,
+    # the same fidelity, from the same commands, as on the in-process emulated bench
+    options = {"arrays": [1], "patterns": 1, "fixed": "none"}
+    in_process = mtjlab.characterize_fidelity(bench=EMULATED, out=tmp_path / "here", **options)
+    served, path = serve(tmp_path, EMULATED.read_text())
+    try:
+        over_sockets = mtjlab.characterize_fidelity(bench=path, out=tmp_path / "there", **options)
+        sent = sum(s.commands for s in served.sockets.values())
+    finally:
+        served.stop()
+    assert over_sockets.summary["per_array"] == in_process.summary["per_array"]
+    assert over_sockets.summary["overall"] == in_process.summary["overall"]
+    here, there = in_process.to_xarray(), over_sockets.to_xarray()
+    np.testing.assert_array_equal(here.state.values, there.state.values)
+    np.testing.assert_array_equal(here.resistance_ohm.values, there.resistance_ohm.values)
+    assert sent == in_process.summary["round_trips"]

@@ -70,6 +70,14 @@ def safe_on_exit(backends: dict[int, ArrayBackend]) -> Iterator[None]:
         yield
 
 
+def random_seed(params: dict) -> int:
+    """The seed of a run's own random choices (a write's cell order, a switching run's trial
+    order): its simulated chip's seed, so a chip and its run go together, or 0 on a real bench,
+    whose chip has no seed."""
+    seed = params["bench"].get("seed")
+    return 0 if seed is None else int(seed)
+
+
 def write_options(params: dict) -> dict:
     """Keyword arguments of write_verify from a run's stored ``write`` parameters."""
     w = dict(params)

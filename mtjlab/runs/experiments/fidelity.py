@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from mtjlab import report
 from mtjlab.core.patterns import PATTERN_KINDS, load_pattern, make_pattern
 from mtjlab.protocols.fidelity import characterize_fidelity
-from mtjlab.runs.context import Context, safe_on_exit, write_options
+from mtjlab.runs.context import Context, random_seed, safe_on_exit, write_options
 from mtjlab.runs.options import (
     ALLOW_DISTURB,
     CHIP,
@@ -130,7 +130,7 @@ def run(ctx: Context) -> dict:
             backends,
             patterns,
             run_unit=runner.run_unit,
-            seed=int(ctx.params["bench"]["seed"]),
+            seed=random_seed(ctx.params),
             progress=ctx.progress,
             finished=set(runner.results),
             **write_options(ctx.params["write"]),

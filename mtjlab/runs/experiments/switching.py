@@ -12,7 +12,7 @@ from mtjlab import report
 from mtjlab.protocols.switching import switching_probability
 from mtjlab.protocols.thermal_fit import fit_thermal_activation, thermal_switching_probability
 from mtjlab.protocols.write import DEFAULT_RAMP_AP_TO_P, DEFAULT_RAMP_P_TO_AP
-from mtjlab.runs.context import Context, safe_on_exit
+from mtjlab.runs.context import Context, random_seed, safe_on_exit
 from mtjlab.runs.options import (
     ALLOW_DISTURB,
     CELLS,
@@ -197,7 +197,7 @@ def run(ctx: Context) -> dict:
                         trials=p["trials"],
                         scheme=p["scheme"],
                         reset_amplitude_v=_resets(p["reset_amplitude_v"], direction),
-                        rng=np.random.default_rng([p["bench"]["seed"], row, col]),
+                        rng=np.random.default_rng([random_seed(p), row, col]),
                         progress=ctx.progress,
                         record=lambda r: record({"array": a, **r}),
                     )
