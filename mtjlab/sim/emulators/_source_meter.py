@@ -19,6 +19,7 @@ from mtjlab.sim.emulators._scpi import (
     header,
     match,
     number,
+    split_parameters,
     split_program_message,
     tokens,
 )
@@ -183,10 +184,14 @@ class ScpiSourceMeter(EmulatedInstrument):
 
     def _dispatch(self, head: str, args: str, query: bool) -> str | None:
         if head.startswith("*"):
-            action = self._common().get((head.upper(), query))
-            if action is None:
-                raise ScpiError(*UNDEFINED_HEADER)
-            return action()
+            return self.answer_common(
+                head.upper(),
+                split_parameters(args),
+                query,
+                identity=self.idn,
+                reset=self.reset,
+                extras=self._common_extras(),
+            )
         handler = self._find(head)
         if handler is None:
             raise ScpiError(*UNDEFINED_HEADER)
@@ -195,19 +200,27 @@ class ScpiSourceMeter(EmulatedInstrument):
     def _find(self, head: str) -> Handler | None:
         return self._table.find(head)
 
-    def _common(self) -> dict[tuple[str, bool], Callable[[], str | None]]:
-        """The IEEE-488.2 common commands."""
-        return {
-            ("*IDN", True): lambda: self.idn,
-            ("*RST", False): self.reset,
-            ("*CLS", False): self.error_queue.clear,
-            ("*OPC", True): lambda: "1",
-            ("*OPC", False): lambda: None,
-            ("*WAI", False): lambda: None,
-            ("*TRG", False): lambda: None,
-            ("*ESR", True): lambda: "0",
-            ("*STB", True): lambda: "0",
-        }
+    def _common_extras(self) -> dict[tuple[str, bool], Callable[[], str | None]]:
+        """The model's common commands beyond the IEEE 488.2 set of
+        :meth:`~mtjlab.sim.emulators.base.EmulatedInstrument.answer_common`: ``*TRG`` (the
+        emulator starts no trigger model on it)."""
+        return {("*TRG", False): lambda: None}
+
+    def _error_count(self, args: str, query: bool) -> str | None:
+        """``:SYSTem:ERRor:COUNt?``: how many entries the error queue holds."""
+        if not query:
+            raise ScpiError(*UNDEFINED_HEADER)
+        return f"{len(self.error_queue)}"
+
+    def _next_error_code(self, args: str, query: bool) -> str | None:
+        """``:SYSTem:ERRor:CODE[:NEXT]?``: the oldest entry's code alone (0 when empty)."""
+        if not query:
+            raise ScpiError(*UNDEFINED_HEADER)
+        return self._code_text(self.error_queue.popleft()[0]) if self.error_queue else "0"
+
+    def _code_text(self, code: int) -> str:
+        """An error code as the model writes it in a reply."""
+        return f"{code}"
 
     # -- handlers both models have -----------------------------------------------------------------
 

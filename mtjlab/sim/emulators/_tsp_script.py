@@ -16,6 +16,7 @@ libraries a TSP instrument does not give a script (``os``, ``io``, ``require``, 
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -201,9 +202,9 @@ class ScriptRuntime:
         try:
             self.lua.execute(statement)
         except lupa.LuaSyntaxError as error:
-            raise ScriptError(-285, f"TSP Syntax error: {_first_line(error)}") from None
+            raise ScriptError(-285, f"TSP Syntax error {_where(error)}") from None
         except lupa.LuaError as error:
-            raise ScriptError(-286, f"TSP Runtime error: {_first_line(error)}") from None
+            raise ScriptError(-286, f"TSP Runtime error {_where(error)}") from None
         return self._output
 
     def _define(self, name: str, body: list[str]) -> None:
@@ -211,7 +212,8 @@ class ScriptRuntime:
         try:
             chunk = self.lua.execute(f"return function()\n{source}\nend")
         except lupa.LuaSyntaxError as error:
-            raise ScriptError(-285, f"TSP Syntax error: {_first_line(error)}") from None
+            # the body starts on the wrapper's second line
+            raise ScriptError(-285, f"TSP Syntax error {_where(error, 1)}") from None
         self.lua.globals()[name] = chunk
 
     # -- what a script's statements do -------------------------------------------------------
@@ -284,8 +286,26 @@ def print_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return f"{float(value):.5e}"
-    return str(value)
+    if isinstance(value, str):
+        return value
+    # a table (an instrument's object, a buffer): Lua prints its kind and address; the
+    # address here is made from its name, so that the same table prints the same every run
+    name = getattr(value, "path", type(value).__name__)
+    return f"table: 0x{zlib.crc32(name.encode()):08x}"
 
 
 def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+_CHUNK = re.compile(r"(?:error loading code: )?\[string \"[^\"]*\"\]:(\d+): ")
+
+
+def _where(error: Exception, lines_before: int = 0) -> str:
+    """A Lua error as the instrument words the rest of its message: ``at line N: ...`` (the
+    line of the statement or script body, not of the chunk Lua was given)."""
+    text = _first_line(error)
+    m = _CHUNK.match(text)
+    if m is None:
+        return f"at line 1: {text}"
+    return f"at line {max(int(m.group(1)) - lines_before, 1)}: {text[m.end() :]}"

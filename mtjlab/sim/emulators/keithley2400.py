@@ -27,7 +27,10 @@ Command facts are from the 2400 Series SourceMeter User's Manual (2400S-900-01):
 - the integration time is NPLC / line frequency, one setting shared by every function;
 - errors: -113 Undefined header, -104 Data type error, -109 Missing parameter, -141 Invalid
   character data, -221 Settings conflict, -222 Data out of range, +803 Not permitted with
-  OUTPUT off; the empty queue answers ``0,"No error"``.
+  OUTPUT off; the empty queue answers ``0,"No error"``;
+- the error queue (section 18, SYSTem subsystem): ``:SYSTem:ERRor[:NEXT]?``, ``:ALL?``,
+  ``:COUNt?``, ``:CODE[:NEXT]?``, ``:CODE:ALL?`` and ``:SYSTem:CLEar``, ``:STATus:QUEue?``
+  the same as ``:SYSTem:ERRor?``; it holds up to 10 messages.
 
 Not emulated: sourcing current (turning the output on with the current source selected is
 refused with -221; the settings are kept), ranges (kept and read back, never limiting),
@@ -110,6 +113,9 @@ class Keithley2400Emulator(ScpiSourceMeter):
     model : str
         Which model of the family (limits and overvoltage-protection levels).
     """
+
+    #: Manual, section 18 ":SYSTem:ERRor[:NEXT]?": the error queue holds up to 10 messages.
+    error_capacity = 10
 
     def __init__(
         self,
@@ -203,6 +209,12 @@ class Keithley2400Emulator(ScpiSourceMeter):
             (":SENSe#:RESistance:NPLCycles", self._nplc),
             (":SYSTem:RSENse", self._flag("remote_sense")),
             (":SYSTem:ERRor[:NEXT]", self._next_error),
+            (":SYSTem:ERRor:ALL", self._all_errors),
+            (":SYSTem:ERRor:COUNt", self._error_count),
+            (":SYSTem:ERRor:CODE[:NEXT]", self._next_error_code),
+            (":SYSTem:ERRor:CODE:ALL", self._all_error_codes),
+            (":SYSTem:CLEar", self._system_clear),
+            (":STATus:QUEue[:NEXT]", self._next_error),
             (":SYSTem:LFRequency", self._line_frequency),
             (":SYSTem:AZERo[:STATe]", self._auto_zero),
             (":OUTPut#[:STATe]", self._output),
@@ -351,7 +363,32 @@ class Keithley2400Emulator(ScpiSourceMeter):
         if not self.error_queue:
             return '0,"No error"'
         code, message = self.error_queue.popleft()
-        return f'{code:+d},"{message}"' if code > 0 else f'{code},"{message}"'
+        return f'{self._code_text(code)},"{message}"'
+
+    def _code_text(self, code: int) -> str:
+        return f"{code:+d}" if code > 0 else f"{code}"
+
+    def _all_errors(self, args: str, query: bool) -> str | None:
+        """``:SYSTem:ERRor:ALL?``: every entry, oldest first, and the queue emptied."""
+        if not query:
+            raise ScpiError(*UNDEFINED_HEADER)
+        entries = [f'{self._code_text(c)},"{m}"' for c, m in self.error_queue]
+        self.error_queue.clear()
+        return ",".join(entries) or '0,"No error"'
+
+    def _all_error_codes(self, args: str, query: bool) -> str | None:
+        """``:SYSTem:ERRor:CODE:ALL?``: every entry's code, and the queue emptied."""
+        if not query:
+            raise ScpiError(*UNDEFINED_HEADER)
+        codes = [self._code_text(c) for c, _ in self.error_queue]
+        self.error_queue.clear()
+        return ",".join(codes) or "0"
+
+    def _system_clear(self, args: str, query: bool) -> str | None:
+        if query:
+            raise ScpiError(*UNDEFINED_HEADER)
+        self.error_queue.clear()
+        return None
 
     def _line_frequency(self, args: str, query: bool) -> str | None:
         if query:

@@ -27,7 +27,10 @@ reference) and appendix B (common commands):
 - ``:SYSTem:ERRor[:NEXT]?`` answers ``<code>,"<message>;<type>;<date time>"``, ``0,"No
   error;0;0 0"`` when empty; -113 Undefined header, -104 Data type error, -109 Missing
   parameter, -141 Invalid character data, -221 Settings conflict, -222 Parameter data out of
-  range.
+  range;
+- ``:SYSTem:ERRor:COUNt?`` and ``:SYSTem:ERRor:CODE[:NEXT]?`` count the entries and read the
+  oldest one's code. Not confirmed from the manual's own page (not at hand): lab scripts for
+  the 2450 family send the count query; the 2400's manual has both.
 
 Not emulated: sourcing current (output on with the current source selected: -221), measuring
 voltage or resistance, ranges limiting anything, user buffers, the TSP command set.
@@ -145,9 +148,9 @@ class Keithley2450Emulator(ScpiSourceMeter):
     def _find(self, head: str) -> Handler | None:
         return super()._find(head) if self.language == "SCPI" else None
 
-    def _common(self) -> dict[tuple[str, bool], Callable[[], str | None]]:
-        """The common commands (manual, appendix B)."""
-        return {**super()._common(), ("*LANG", True): lambda: self.language}
+    def _common_extras(self) -> dict[tuple[str, bool], Callable[[], str | None]]:
+        """The common commands (manual, appendix B) beyond IEEE 488.2's."""
+        return {**super()._common_extras(), ("*LANG", True): lambda: self.language}
 
     def _entries(self) -> list[tuple[str, Handler]]:
         return [
@@ -176,6 +179,8 @@ class Keithley2450Emulator(ScpiSourceMeter):
             ("[:SENSe#]:CURRent[:DC]:NPLCycles", self._nplc("CURR")),
             ("[:SENSe#]:VOLTage[:DC]:NPLCycles", self._nplc("VOLT")),
             (":SYSTem:ERRor[:NEXT]", self._next_error),
+            (":SYSTem:ERRor:COUNt", self._error_count),
+            (":SYSTem:ERRor:CODE[:NEXT]", self._next_error_code),
             (":SYSTem:CLEar", self._system_clear),
             (":ABORt", self._abort),
             (":INITiate[:IMMediate]", self._initiate),

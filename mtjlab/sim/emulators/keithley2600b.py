@@ -24,6 +24,15 @@ error summary:
   on the 200 V models); channel b only on the two-channel models;
 - NPLC 0.001 to 25; integration time NPLC / ``localnode.linefreq``.
 
+The IEEE 488.2 common commands are taken on a line of their own (reference manual, "Common
+commands"), with the status registers of :mod:`mtjlab.sim.emulators._status`;
+``status.condition`` is the status byte (its B2 error available, B4 message available, B5
+event summary, B6 master summary); ``localnode.serialno`` and ``localnode.revision`` answer
+what ``*IDN?`` does. The statements a driver sends are executed directly (fast, and exactly as
+before); any other statement runs in the Lua interpreter of the user scripts, which reaches the
+same objects (``smua``, ``errorqueue``, ``localnode``, ``status``, ``reset``), so globals,
+loops, arithmetic and functions behave as on the instrument.
+
 A value beyond the model's range is refused with -222 "Parameter data out of range" (the code
 the SCPI standard gives; the manual excerpts at hand do not name the 2600B's own) and the
 setting keeps its value. User scripts (``loadscript`` ... ``endscript``) run in Lua with the
@@ -41,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mtjlab.sim.emulators._scpi import ScpiError, split_parameters
 from mtjlab.sim.emulators._source_meter import check_line_frequency, measure_current_a
 from mtjlab.sim.emulators._tsp_script import ScriptError, ScriptRuntime, print_text
 from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
@@ -87,6 +97,20 @@ CONSTANTS = {
     "AUTORANGE_OFF": 0,
     "AUTORANGE_ON": 1,
 }
+
+#: What ``localnode.serialno`` and ``localnode.revision`` (and ``*IDN?``) answer.
+SERIAL = "4000001"
+REVISION = "4.0.4"
+
+#: The IEEE 488.2 common commands a TSP instrument takes on a line of their own (2600B
+#: Reference Manual, "Common commands"); any other line starting with ``*`` is Lua.
+COMMON_COMMANDS = frozenset(
+    ("*CLS", "*ESE", "*ESE?", "*ESR?", "*IDN?", "*OPC", "*OPC?", "*RST", "*SRE", "*SRE?",
+     "*STB?", "*TST?", "*WAI")
+)  # fmt: skip
+#: The instrument's own tables and functions besides the channels, as a script sees them.
+_ROOTS = ("localnode", "errorqueue", "status")
+_CALLS = ("reset", "waitcomplete")
 
 _NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _ASSIGNMENT = re.compile(rf"^\s*({_NAME})\s*=(?!=)\s*(.+?)\s*$")
@@ -136,6 +160,40 @@ def _split_arguments(text: str) -> list[str]:
     if any(not p for p in parts):
         raise _syntax("unexpected symbol near ','")
     return parts
+
+
+def _plain(text: str, *, call: bool = False) -> bool:
+    """Whether ``text`` is an expression the emulator evaluates itself (a call of one of the
+    instrument's functions if ``call``): see :meth:`Keithley2600BEmulator._direct`."""
+    text = text.strip()
+    found = _CALL.match(text)
+    if found:
+        name = found.group(1)
+        if name not in ("print", "printbuffer", *_CALLS) and not _own(name):
+            return False
+        try:
+            arguments = _split_arguments(found.group(2))
+        except TspError:
+            return False
+        return all(_plain(a) for a in arguments)
+    if call:
+        return False
+    if _NUMBER.match(text) or text == "nil":
+        return True
+    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+        return text[0] not in text[1:-1]
+    if text.startswith("{") and text.endswith("}"):
+        try:
+            return all(_plain(a) for a in _split_arguments(text[1:-1]))
+        except TspError:
+            return False
+    return re.fullmatch(_NAME, text) is not None and _own(text)
+
+
+def _own(name: str) -> bool:
+    """Whether dotted ``name`` is one of the instrument's own (``smua.x``, ``localnode.x``)."""
+    head, dot, _ = name.partition(".")
+    return bool(dot) and head in ("smua", "smub", *_ROOTS)
 
 
 class _Buffer:
@@ -246,7 +304,7 @@ class Keithley2600BEmulator(EmulatedInstrument):
         for channel in self.channels.values():
             self._drive(channel)
         self.scripts = ScriptRuntime(
-            self, tuple(f"smu{c}" for c in limits.channels), self.clock.advance
+            self, tuple(f"smu{c}" for c in limits.channels) + _ROOTS + _CALLS, self.clock.advance
         )
 
     def link(self, node: int, emulator: EmulatedInstrument, latency_s: float) -> None:
@@ -264,14 +322,30 @@ class Keithley2600BEmulator(EmulatedInstrument):
         try:
             if self.scripts.take_line(line):
                 return []
-            if statement.upper() in ("*IDN?", "*RST", "*CLS"):
-                return self._common(statement.upper())
-            if self.scripts.runs(statement) or "node[" in statement:
-                return self.scripts.run(statement)  # scripts' names, TSP-Link nodes: Lua
-            return self._execute(statement)
-        except (TspError, ScriptError) as error:
+            head = statement.partition(" ")[0].upper()
+            if head in COMMON_COMMANDS:
+                return self._common(head, statement.partition(" ")[2])
+            if self._direct(statement):
+                return self._execute(statement)
+            # anything else (a script's names, TSP-Link nodes, Lua of any kind) runs in Lua
+            return self.scripts.run(statement)
+        except (TspError, ScriptError, ScpiError) as error:
             self.push_error(error.code, error.message)
             return []
+
+    def _direct(self, statement: str) -> bool:
+        """Whether ``statement`` is one the emulator executes itself, without Lua: an
+        assignment to a channel's attribute or a call of the instrument's own functions, with
+        arguments that are numbers, strings, ``nil``, tables of them or the instrument's own
+        names. These are what a driver sends, thousands of times in a run."""
+        if not statement:
+            return True
+        assignment = _ASSIGNMENT.match(statement)
+        if assignment:
+            return assignment.group(1).startswith(("smua.", "smub.")) and _plain(
+                assignment.group(2)
+            )
+        return _plain(statement, call=True)
 
     # -- what a script sees (ScriptRuntime's LocalObjects) ---------------------------------------
 
@@ -290,14 +364,18 @@ class Keithley2600BEmulator(EmulatedInstrument):
     def script_call(self, name: str, arguments: list[str]) -> list[Any]:
         return self._call(name, arguments)
 
-    def _common(self, command: str) -> list[str]:
-        if command == "*IDN?":
-            return [f"Keithley Instruments Inc., Model {self.model_name}, 4000001, 4.0.4"]
-        if command == "*RST":
-            self._reset()
-        else:
-            self.error_queue.clear()
-        return []
+    def _common(self, head: str, rest: str) -> list[str]:
+        """An IEEE 488.2 common command (see
+        :meth:`~mtjlab.sim.emulators.base.EmulatedInstrument.answer_common`)."""
+        identity = f"Keithley Instruments Inc., Model {self.model_name}, {SERIAL}, {REVISION}"
+        reply = self.answer_common(
+            head.rstrip("?"),
+            split_parameters(rest),
+            head.endswith("?"),
+            identity=identity,
+            reset=self._reset,
+        )
+        return [] if reply is None else [reply]
 
     def _execute(self, statement: str) -> list[str]:
         if not statement:
@@ -361,9 +439,24 @@ class Keithley2600BEmulator(EmulatedInstrument):
             return self.model_name
         if name == "localnode.linefreq":
             return self.line_frequency_hz
+        if name == "localnode.serialno":
+            return SERIAL
+        if name == "localnode.revision":
+            return REVISION
+        if name == "status.condition":
+            return float(
+                self.status.status_byte(
+                    error_available=bool(self.error_queue),
+                    message_available=bool(self._replies),
+                )
+            )
         if name == "errorqueue.count":
             return float(len(self.error_queue))
         if not name.startswith(("smua", "smub")):
+            if name in ("errorqueue.next", "errorqueue.clear"):
+                raise _runtime(f"{name} is a function")  # a script calls it by this name
+            if name.split(".")[0] in _ROOTS:
+                return None  # a field these tables do not have is nil
             if "." in name:
                 raise _runtime(f"attempt to index global '{name.split('.')[0]}' (a nil value)")
             return None  # an undefined global is nil

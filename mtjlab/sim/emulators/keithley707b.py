@@ -19,7 +19,11 @@ What it follows, from the Models 707B and 708B Switching Matrix Reference Manual
 - ``channel.getclose`` lists closed channels slot by slot, each slot sorted, separated by
   semicolons, ``nil`` when none (section 5, "Return value"; section 7, ``channel.close()``
   example);
-- ``errorqueue.next()`` prints code, message, severity and node, oldest first (section 7).
+- ``errorqueue.next()`` prints code, message, severity and node, oldest first (section 7);
+- the IEEE 488.2 common commands, with the status registers of
+  :mod:`mtjlab.sim.emulators._status`; ``print`` of several of the values it knows
+  (``localnode.model``, ``errorqueue.count``, ``status.condition``, ``channel.getclose``, literals),
+  tab-separated, an undefined name as ``nil``.
 
 Not emulated: channel ranges (``1A01:1A05``), channel patterns, ``connectsequential``, user
 delays. They push an error instead of being half-done.
@@ -30,6 +34,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from mtjlab.sim.emulators._scpi import ScpiError, split_outside_quotes, split_parameters
+from mtjlab.sim.emulators._tsp_script import print_text
 from mtjlab.sim.emulators.base import EmulatedInstrument, VirtualClock
 from mtjlab.sim.emulators.circuit import BenchCircuit
 
@@ -59,6 +65,23 @@ _PRINT_GETCLOSE = re.compile(
     r"print\(\s*channel\.getclose\(\s*(?:\"([^\"]*)\"|'([^']*)')\s*\)\s*\)"
 )
 _CALL = re.compile(r"(?:print\(\s*)?([A-Za-z_][\w.]*)\s*\(.*\)\s*\)?")
+_PRINT = re.compile(r"print\((.*)\)")
+_GETCLOSE = re.compile(r"channel\.getclose\(\s*(?:\"([^\"]*)\"|'([^']*)')\s*\)")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_GLOBAL = re.compile(r"[A-Za-z_]\w*")
+_FIELD = re.compile(r"([A-Za-z_]\w*)\.[A-Za-z_][\w.]*")
+#: The instrument's own top-level names (a print of one of their fields it does not know is
+#: not understood, rather than nil).
+_OWN = ("channel", "errorqueue", "localnode", "status", "print", "reset", "slot", "node")
+
+#: What ``localnode.serialno`` and ``localnode.revision`` (and ``*IDN?``) answer.
+SERIAL = "0000000"
+REVISION = "emulated"
+#: The IEEE 488.2 common commands the 707B takes (its reference manual's "Common commands").
+COMMON_COMMANDS = frozenset(
+    ("*CLS", "*ESE", "*ESE?", "*ESR?", "*IDN?", "*OPC", "*OPC?", "*RST", "*SRE", "*SRE?",
+     "*STB?", "*TST?", "*WAI")
+)  # fmt: skip
 
 
 def _number(value: float) -> str:
@@ -122,16 +145,15 @@ class Keithley707BEmulator(EmulatedInstrument):
 
     def handle(self, line: str) -> list[str]:
         statement = line.strip()
-        if statement == "*IDN?":
-            return [f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model},0000000,emulated"]
-        if statement in ("*CLS", "errorqueue.clear()"):
+        head, _, rest = statement.partition(" ")
+        if head.upper() in COMMON_COMMANDS:
+            return self._common(head.upper(), rest)
+        if statement == "errorqueue.clear()":
             self.error_queue.clear()
             return []
-        if statement in ("*RST", "reset()"):
+        if statement == "reset()":
             self._reset()
             return []
-        if statement == "*OPC?":
-            return ["1"]
         if statement == "print(errorqueue.next())":
             return [self._next_error()]
         if statement == "print(errorqueue.count)":
@@ -153,7 +175,77 @@ class Keithley707BEmulator(EmulatedInstrument):
         if match := _PRINT_GETCLOSE.fullmatch(statement):
             text = match.group(1) if match.group(1) is not None else match.group(2)
             return self._getclose(text)
+        if match := _PRINT.fullmatch(statement):
+            printed = self._print(match.group(1))
+            if printed is not None:
+                return printed
         return self._not_understood(statement)
+
+    def _common(self, head: str, rest: str) -> list[str]:
+        """An IEEE 488.2 common command (see
+        :meth:`~mtjlab.sim.emulators.base.EmulatedInstrument.answer_common`)."""
+        try:
+            reply = self.answer_common(
+                head.rstrip("?"),
+                split_parameters(rest),
+                head.endswith("?"),
+                identity=f"KEITHLEY INSTRUMENTS INC.,MODEL {self.model},{SERIAL},{REVISION}",
+                reset=self._reset,
+            )
+        except ScpiError as refused:
+            self.push_error(refused.code, refused.message)
+            return []
+        return [] if reply is None else [reply]
+
+    def _print(self, text: str) -> list[str] | None:
+        """``print(...)`` of values the emulator knows, tab-separated; None if an argument is
+        not one of them (the statement is then not understood). A name nothing defines is
+        ``nil``; a field of one is a runtime error, and nothing is printed."""
+        values: list[object] = []
+        for argument in split_outside_quotes(text, ",") if text.strip() else []:
+            if argument == "errorqueue.next()":
+                values.extend(self._next_error().split("\t"))
+                continue
+            if match := _GETCLOSE.fullmatch(argument):
+                closed = self._getclose(
+                    match.group(1) if match.group(1) is not None else match.group(2)
+                )
+                if not closed:
+                    return []  # the channel list was refused
+                values.append(closed[0])
+                continue
+            known = {
+                "localnode.model": self.model,
+                "localnode.serialno": SERIAL,
+                "localnode.revision": REVISION,
+                "errorqueue.count": float(len(self.error_queue)),
+                "status.condition": float(
+                    self.status.status_byte(
+                        error_available=bool(self.error_queue),
+                        message_available=bool(self._replies),
+                    )
+                ),
+            }
+            if argument in known:
+                values.append(known[argument])
+            elif _NUMBER.fullmatch(argument):
+                values.append(float(argument))
+            elif len(argument) >= 2 and argument[0] in "'\"" and argument[-1] == argument[0]:
+                values.append(argument[1:-1])
+            elif argument in ("nil", "true", "false"):
+                values.append({"nil": None, "true": True, "false": False}[argument])
+            elif _GLOBAL.fullmatch(argument) and argument not in _OWN:
+                values.append(None)  # an undefined global is nil
+            elif (m := _FIELD.fullmatch(argument)) and m.group(1) not in _OWN:
+                self.push_error(
+                    TSP_RUNTIME_ERROR,
+                    f"TSP Runtime error at line 1: attempt to index global '{m.group(1)}' "
+                    "(a nil value)",
+                )
+                return []
+            else:
+                return None
+        return ["\t".join(print_text(v) for v in values)]
 
     # -- commands ----------------------------------------------------------------------------
 

@@ -340,23 +340,20 @@ class PulseGeneratorEmulator(EmulatedInstrument):
         raise ScpiError(*UNDEFINED_HEADER)
 
     def _common(self, head: str, params: list[str]) -> list[str]:
-        """IEEE 488.2 common commands. ``*TRG`` runs the triggered pulses to their end in bench
-        time, so ``*WAI`` has nothing to wait for and ``*OPC?`` answers 1 at once."""
-        replies = {"*IDN?": self.idn, "*OPC?": "1", "*ESR?": "0", "*STB?": "0", "*OPT?": "0"}
-        actions = {
-            "*CLS": self.error_queue.clear,
-            "*RST": self._reset,
-            "*TRG": self._bus_trigger,
-            "*WAI": lambda: None,
-            "*OPC": lambda: None,
+        """IEEE 488.2 common commands (see
+        :meth:`~mtjlab.sim.emulators.base.EmulatedInstrument.answer_common`) and ``*TRG`` and
+        ``*OPT?``. ``*TRG`` runs the triggered pulses to their end in bench time, so ``*WAI``
+        has nothing to wait for and ``*OPC?`` answers 1 at once."""
+        name = head.upper()
+        query = name.endswith("?")
+        extras: dict[tuple[str, bool], Callable[[], str | None]] = {
+            ("*TRG", False): self._bus_trigger,
+            ("*OPT", True): lambda: "0",
         }
-        if head not in replies and head not in actions:
-            raise ScpiError(*UNDEFINED_HEADER)
-        no_parameters(params)
-        if head in replies:
-            return [replies[head]]
-        actions[head]()
-        return []
+        reply = self.answer_common(
+            name.rstrip("?"), params, query, identity=self.idn, reset=self._reset, extras=extras
+        )
+        return [] if reply is None else [reply]
 
     def _reset(self) -> None:
         for n, out in self.outputs.items():
@@ -585,6 +582,9 @@ class Keysight33500BEmulator(PulseGeneratorEmulator):
 
     idn = "Agilent Technologies,33522B,EMULATED,5.00-1.19-2.00-58-00"
     no_error_code = "+0"
+    #: Not confirmed from the 33500B guide: 20 entries, as the same family's 33210A guide
+    #: ("SYSTem:ERRor?") gives.
+    error_capacity = 20
     #: Not from the guide: a bus trigger's latency, taken as 1 us.
     trigger_latency_s = 1e-6
     open_circuit_amplitude_vpp = (2e-3, 20.0)

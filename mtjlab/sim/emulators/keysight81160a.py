@@ -47,6 +47,8 @@ class Keysight81160AEmulator(PulseGeneratorEmulator):
 
     idn = "Agilent Technologies,81160A,EMULATED,1.0.0.0"
     no_error_code = "0"
+    #: Guide, ":SYSTem:ERRor?": up to 30 entries.
+    error_capacity = 30
     #: Not from the guide: a bus trigger's latency, taken as 1 us.
     trigger_latency_s = 1e-6
     open_circuit_amplitude_vpp = (0.1, 10.0)
