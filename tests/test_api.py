@@ -99,7 +99,7 @@ def test_with_a_store_and_an_output_folder_the_run_is_kept_and_opens_again(tmp_p
 def test_options_take_the_command_lines_text_too():
     a = mtjlab.characterize_switching(
         cells="7,7", direction="P->AP", widths_s="1e-7", trials=3,
-        p_to_ap_amplitudes_v="0.40:0.60:0.1",
+        p_to_ap_amplitudes_v="0.40,0.1,0.60",
     )  # fmt: skip
     b = mtjlab.characterize_switching(
         cells=[(7, 7)], direction="P->AP", widths_s=[100e-9], trials=3,

@@ -20,7 +20,7 @@ from mtjlab.runs.registry import experiment
     ("argv", "said"),
     [
         # OverflowError on 0a933d7
-        (["characterize", "switching", "--p-to-ap-amplitudes", "0.4:1e308:0.01"],
+        (["characterize", "switching", "--p-to-ap-amplitudes", "0.4,0.01,1e308"],
          "makes more than 200 amplitudes"),
         # TypeError on 0a933d7
         (["reproduce", "--chip-set", "rows=16.5"], "chip field rows=16.5: expected a whole number"),

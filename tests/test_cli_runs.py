@@ -96,7 +96,7 @@ def test_switching_and_rv_commands(tmp_path, capsys):
         "--out",
         str(out),
     ]
-    grid = ["--ap-to-p-amplitudes", "0.30:0.40:0.01", "--widths", "100ns,1us", "--trials", "10"]
+    grid = ["--ap-to-p-amplitudes", "0.30,0.01,0.40", "--widths", "100ns,1us", "--trials", "10"]
     assert main(argv + grid) == 0
     text = capsys.readouterr().out
     assert "(3, 3)      AP->P" in text and "Vc0 (V)" in text

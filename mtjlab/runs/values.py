@@ -354,16 +354,20 @@ def _grid(start: float, stop: float, step: float, shown: object) -> list[float]:
 
 def _parse_amplitude_grid(text: str) -> list[float]:
     """START,STEP,STOP in volts, both ends included, in the order and form the write ramps are
-    given in; or START:STOP:STEP, the form the switching amplitudes were first given in."""
+    given in. START:STOP:STEP, the form the switching amplitudes were first given in, is
+    refused with the same grid written the one way every command takes."""
+    if ":" in text:
+        parts = text.split(":")
+        shown = ",".join((parts[0], parts[2], parts[1])) if len(parts) == 3 else "START,STEP,STOP"
+        raise OptionError(
+            f"{text!r} is the old START:STOP:STEP form; every command now takes "
+            f"START,STEP,STOP, as the write ramps do: {shown}"
+        )
     try:
-        if ":" in text:
-            start, stop, step = (float(p) for p in text.split(":"))
-        else:
-            start, step, stop = (float(p) for p in text.split(","))
+        start, step, stop = (float(p) for p in text.split(","))
     except ValueError:
         raise OptionError(
-            f"expected START,STEP,STOP in volts such as 0.40,0.01,0.60 (or START:STOP:STEP), "
-            f"got {text!r}"
+            f"expected START,STEP,STOP in volts such as 0.40,0.01,0.60, got {text!r}"
         ) from None
     return _grid(start, stop, step, text)
 

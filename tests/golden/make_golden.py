@@ -41,7 +41,9 @@ new), and the write and fidelity goldens when they drew one figure more each
 help of ``runs`` when it took ``transcript`` (``help/runs_transcript.txt`` is new), and of
 ``bench`` when it took ``schema`` (``help/bench_schema.txt`` is new), and the top-level help
 when ``mtjlab instruments`` was added (``help/instruments.txt`` is new), and of ``bench serve``
-when it took ``--port``.
+when it took ``--port``, and of ``characterize switching`` when the old START:STOP:STEP form
+of its amplitudes was refused (its golden run now gives the same grids as START,STEP,STOP and
+came out unchanged).
 
 (run from the repository root; the script itself imports nothing of mtjlab, only runs the
 executable it is given). Re-run it only when the command line is meant to change, and say so in the
@@ -113,9 +115,9 @@ RUNS: dict[str, list[str]] = {
         "--trials",
         "10",
         "--p-to-ap-amplitudes",
-        "0.40:0.56:0.02",
+        "0.40,0.02,0.56",
         "--ap-to-p-amplitudes",
-        "0.28:0.40:0.02",
+        "0.28,0.02,0.40",
         *_STORE,
     ],
     "characterize_rv": ["characterize", "rv", *_STORE],

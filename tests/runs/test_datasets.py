@@ -29,7 +29,7 @@ COMMANDS = {
     "fidelity": ["characterize", "fidelity", "--arrays", "1", "--patterns", "1"],
     "switching": [
         "characterize", "switching", "--cells", "7,7", "3,4", "--widths", "100ns,1us",
-        "--p-to-ap-amplitudes", "0.40:0.55:0.05", "--ap-to-p-amplitudes", "0.28:0.40:0.04",
+        "--p-to-ap-amplitudes", "0.40,0.05,0.55", "--ap-to-p-amplitudes", "0.28,0.04,0.40",
         "--trials", "3",
     ],
     "rv": ["characterize", "rv", "--cells", "7,7", "1,1", "--step", "0.1", "--cycles", "2"],

@@ -84,7 +84,7 @@ OPTIONS = (
         default=AMPLITUDE_GRID("0.40,0.01,0.55"),
         metavar="START,STEP,STOP",
         help="P->AP pulse amplitudes in volts, both ends included, as the write ramps are "
-        "given (default 0.40,0.01,0.55; START:STOP:STEP, the older form, is taken too)",
+        "given (default 0.40,0.01,0.55)",
     ),
     Option(
         "ap_to_p_amplitudes_v",
@@ -92,7 +92,7 @@ OPTIONS = (
         AMPLITUDE_GRID,
         default=AMPLITUDE_GRID("0.28,0.01,0.40"),
         metavar="START,STEP,STOP",
-        help="AP->P pulse amplitudes in volts (default 0.28,0.01,0.40; or START:STOP:STEP)",
+        help="AP->P pulse amplitudes in volts, START,STEP,STOP (default 0.28,0.01,0.40)",
     ),
     Option(
         "widths_s",
