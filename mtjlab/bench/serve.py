@@ -37,6 +37,8 @@ HOST = "127.0.0.1"
 LINE_END = SOCKET_TERMINATION.encode("ascii")
 #: How often a waiting thread looks whether the bench is being stopped, s.
 POLL_S = 0.05
+#: TCP_QUICKACK where the system has it (Linux); elsewhere replies still go, only slower.
+QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 #: The longest command line taken: far above any (a TSP script is sent line by line); a client
 #: that sends more without a line feed is disconnected rather than buffered without end.
 MAX_LINE_BYTES = 1 << 20
@@ -209,6 +211,8 @@ class ServedSocket:
                 try:
                     with conn:
                         conn.settimeout(SEND_TIMEOUT_S)
+                        # replies go out as soon as they are made, as an instrument's do
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                         self._session(_Client(conn))
                 finally:
                     self.idle.set()
@@ -256,6 +260,12 @@ class ServedSocket:
             return
         try:
             data = client.conn.recv(65536)
+            if data and QUICKACK is not None:
+                # Acknowledge at once: a client's next short command waits for this ACK
+                # (Nagle's algorithm; pyvisa-py leaves it on), and a command with no reply would
+                # otherwise wait for the delayed ACK, tens of ms each. Linux resets it after
+                # every receive.
+                client.conn.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
         except OSError:
             data = b""
         if data:
