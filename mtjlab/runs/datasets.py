@@ -207,9 +207,12 @@ def write_dataset(
 ) -> xr.Dataset:
     """A ``write`` run: target, final state, resistance, attempts per cell and when its record
     was committed (``time``); the write's figures and the wrong cells per verify read
-    (dimension ``verify``)."""
-    (result,) = results.values()
+    (dimension ``verify``). Without a result (a write being measured, its records in flight):
+    what its pulse records say so far (:func:`_write_in_flight`)."""
     target = np.array(info.parameters["target"], np.int8)
+    if not results:
+        return _write_in_flight(target, records)
+    (result,) = results.values()
     r = np.array(result["resistance_ohm"], float)
     variables = {
         "target": (_GRID, target, _TARGET | {"long_name": "pattern to write"}),
@@ -223,6 +226,26 @@ def write_dataset(
     variables["wrong_per_pass"] = _v("verify", history, "1", "cells read wrong at each verify")
     verify = _coords(verify=(range(history.size), "verify read (0: before the first pulse)"))
     return xr.Dataset(variables, _grid(target.shape) | verify)
+
+
+def _write_in_flight(target: np.ndarray, records: list[dict]) -> xr.Dataset:
+    """A write not finished, from its pulse records: the pulses each cell has had, and the cells
+    pulsed in each pass so far (those read wrong at the verify before it and not given up)."""
+    attempts = np.zeros(target.shape, np.int32)
+    pulsed: dict[int, set] = {}
+    pulses = [r for r in records if _type(r) == "pulse"]
+    for r in pulses:
+        attempts[r["row"], r["col"]] = max(attempts[r["row"], r["col"]], r["attempt"])
+        pulsed.setdefault(r["pass"], set()).add((r["row"], r["col"]))
+    per_pass = np.array([len(pulsed.get(p, ())) for p in range(1, max(pulsed, default=0) + 1)])
+    variables = {
+        "target": (_GRID, target, _TARGET | {"long_name": "pattern to write"}),
+        "attempts": _v(_GRID, attempts, "1", "pulses the cell has had so far"),
+        "pulses": _v((), len(pulses), "1", "pulses so far"),
+        "pulsed_per_pass": _v("pass", per_pass.astype(np.int64), "1", "cells pulsed in each pass"),
+    }
+    passes = _coords(**{"pass": (range(1, per_pass.size + 1), "write-verify pass")})
+    return xr.Dataset(variables, _grid(target.shape) | passes)
 
 
 def fidelity_dataset(
@@ -492,8 +515,8 @@ class StoredRuns(Protocol):
 
 
 #: Kinds whose dataset can also hold the records of units not finished (``in_flight``): a
-#: switching curve's trials and an R-V loop's points as they arrive.
-IN_FLIGHT = ("switching", "rv")
+#: write's pulses, a switching curve's trials and an R-V loop's points as they arrive.
+IN_FLIGHT = ("write", "switching", "rv")
 
 
 def run_dataset(store: StoredRuns, run_id: int, *, in_flight: bool = False) -> xr.Dataset:

@@ -372,14 +372,30 @@ def _unfinish_last_unit(store_path, run_id, tmp_path):
     return copy
 
 
-@pytest.mark.parametrize("kind", ["switching", "rv"])
+@pytest.mark.parametrize("kind", ["write", "switching", "rv"])
 def test_records_in_flight_add_up_to_what_the_finished_unit_holds(runs, kind, tmp_path):
     store, ids, _ = runs
     whole = run_dataset(store, ids[kind])
-    with RunStore(_unfinish_last_unit(store.path, ids[kind], tmp_path)) as cut:
-        finished_only = run_dataset(cut, ids[kind])
+    cut_store = RunStore(_unfinish_last_unit(store.path, ids[kind], tmp_path))
+    with cut_store as cut:
+        finished_only = None if kind == "write" else run_dataset(cut, ids[kind])
         in_flight = run_dataset(cut, ids[kind], in_flight=True)
-    if kind == "switching":
+        if kind == "write":
+            with pytest.raises(ValueError, match="no finished unit"):
+                run_dataset(cut, ids[kind])
+    if kind == "write":
+        # its one unit not finished: only the dataset in flight has it (checked above)
+        np.testing.assert_array_equal(in_flight.attempts.values, whole.attempts.values)
+        assert int(in_flight.pulses) == int(whole.pulses) == in_flight.attempts.values.sum()
+        # the cells pulsed in each pass: those read wrong at the verify before it
+        wrong = whole.wrong_per_pass.values
+        assert wrong[-1] == 0 and list(in_flight.pulsed_per_pass.values) == list(wrong[:-1])
+        # what the live view draws of it
+        from mtjlab.runs.registry import experiment
+
+        drawn = experiment("write").figures(in_flight, {})
+        assert sorted(drawn) == ["attempts_map.png", "wrong_per_pass.png"]
+    elif kind == "switching":
         # the last curve: absent from its finished units, counted from its trials in flight,
         # to the same counts as its result held
         last = (whole.sizes["cell"] - 1, whole.sizes["direction"] - 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
@@ -106,6 +108,8 @@ def run(ctx: Context) -> dict:
 
 
 def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
+    if "fidelity" not in ds:  # a write still going on (the live view): its pulses so far
+        return _figures_in_flight(ds)
     title = (
         f"array {ds.attrs['array']}: write fidelity {float(ds.fidelity):.4f}, "
         f"{int(ds.pulses)} pulses"
@@ -118,6 +122,23 @@ def figures(ds: xr.Dataset, summary: dict) -> dict[str, Figure]:
         "wrong_per_pass.png": report.figure_wrong_per_pass(
             ds.wrong_per_pass.values,
             title=f"array {ds.attrs['array']}: write-verify, cells read wrong at each verify",
+        ),
+    }
+
+
+def _figures_in_flight(ds: xr.Dataset) -> dict[str, Figure]:
+    a, n = ds.attrs["array"], int(ds.pulses)
+    write = ds.attrs.get("write", "{}")  # a dict attribute is kept as JSON text
+    most = int(json.loads(write).get("max_attempts", 0)) or max(int(ds.attempts.max()), 1)
+    return {
+        "wrong_per_pass.png": report.figure_wrong_per_pass(
+            ds.pulsed_per_pass.values,
+            title=f"array {a}: writing, cells pulsed in each pass so far ({n} pulses)",
+        ),
+        "attempts_map.png": report.figure_error_map(
+            ds.attempts.values / most,
+            title=f"array {a}: writing, pulses each cell has had (of at most {most})",
+            label="pulses / most a cell gets",
         ),
     }
 
