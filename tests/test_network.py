@@ -5,6 +5,7 @@ import pytest
 
 from mtjlab.analysis.network import (
     BinaryNet,
+    distinct_binary_networks,
     float_mlp_accuracy,
     sign,
     train_binary_networks,
@@ -132,3 +133,53 @@ def test_centring_unsigned_inputs_gives_the_network_its_own_thresholds():
         predicted = np.argmax(h @ net.w_out + net.b_out, axis=1)
         assert np.mean(predicted == s.y_train) > 0.95
         np.testing.assert_array_equal(predicted, net.predict(s.x_train))
+
+
+def _same_nets(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        for field in ("w_hidden", "b_hidden", "w_out", "b_out"):
+            np.testing.assert_array_equal(getattr(x, field), getattr(y, field), field)
+
+
+@pytest.mark.parametrize("inputs", ["signed", "unsigned"])
+def test_training_in_forked_processes_gives_the_same_networks_bit_for_bit(inputs):
+    split = wine_split(0, inputs=inputs)
+    seeds = list(range(100, 111))  # 11 seeds: shares of 4, 4 and 3
+    alone = train_binary_networks(split, seeds, epochs=60)
+    _same_nets(train_binary_networks(split, seeds, epochs=60, processes=2), alone)
+    _same_nets(train_binary_networks(split, seeds, epochs=60, processes=3), alone)
+    # more processes than seeds: one seed each
+    _same_nets(train_binary_networks(split, seeds[:2], epochs=60, processes=4), alone[:2])
+
+
+def test_distinct_networks_are_the_same_trained_in_two_processes(split):
+    _same_nets(
+        distinct_binary_networks(split, 12, seed=3, processes=2),
+        distinct_binary_networks(split, 12, seed=3),
+    )
+
+
+def test_training_with_faults_stays_in_one_process_and_gives_its_own_networks(split, monkeypatch):
+    # the fault draws span the batch: shared out, they would differ; so they are not shared out
+    faults = {"epochs": 40, "weight_fault_rate": 0.05}
+    alone = train_binary_networks(split, list(range(6)), **faults)
+    monkeypatch.setattr(
+        "mtjlab.analysis.network._train_forked",
+        lambda *a: pytest.fail("a batch with weight faults was shared out"),
+    )
+    _same_nets(train_binary_networks(split, list(range(6)), **faults, processes=2), alone)
+
+
+def test_a_forked_training_that_fails_raises_in_the_parent(split, monkeypatch):
+    real = train_binary_networks
+
+    def failing_in_the_child(split, seeds, **options):
+        if seeds[0] != 0:  # the forked share
+            raise ArithmeticError("the child's training failed")
+        return real(split, seeds, **options)
+
+    monkeypatch.setattr("mtjlab.analysis.network.train_binary_networks", failing_in_the_child)
+    with pytest.raises(RuntimeError, match="forked process failed") as failure:
+        real(split, list(range(4)), epochs=10, processes=2)
+    assert isinstance(failure.value.__cause__, ArithmeticError)

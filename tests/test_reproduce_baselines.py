@@ -6,6 +6,7 @@ per-solution values say."""
 import contextlib
 import io
 import json
+import traceback
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from mtjlab.analysis.network import (
 )
 from mtjlab.cli.app import main
 from mtjlab.runs.datasets import run_dataset
+from mtjlab.runs.experiments import reproduce
 from mtjlab.runs.experiments.wine import split_of
 from mtjlab.runs.store import RunStore
 from mtjlab.sim.chip import chip_spec
@@ -162,13 +164,28 @@ def test_the_per_array_groups_partition_the_solutions(default_run):
     assert html.count("<td>40 nm</td>") == 1
 
 
-def test_any_number_of_workers_gives_the_same_summary(default_run, tmp_path_factory):
-    summary, stdout, *_ = default_run
-    parallel, parallel_stdout, *_ = _run(tmp_path_factory, "parallel", "--workers", "2")
+def test_any_number_of_workers_gives_the_same_summary(default_run, tmp_path_factory, monkeypatch):
+    summary, stdout, params, *_ = default_run
+    callers = []
+    baseline = reproduce.float_mlp_accuracy
+
+    def recorded(split):
+        callers.append(traceback.extract_stack()[-2].name)
+        return baseline(split)
+
+    monkeypatch.setattr(reproduce, "float_mlp_accuracy", recorded)
+    parallel, parallel_stdout, parallel_params, *_ = _run(
+        tmp_path_factory, "parallel", "--workers", "2"
+    )
     for key in ("per_array", "n_tuning_lowered", "tuning_lowered_solutions", "solutions"):
         assert parallel[key] == summary[key], key
     assert parallel["n_software_retuning_lowered"] == summary["n_software_retuning_lowered"]
+    assert parallel["float_mlp_accuracy"] == summary["float_mlp_accuracy"]
     assert parallel_stdout.split("report:")[0] == stdout.split("report:")[0]
+    # trained in two processes (one per worker) rather than one: the same networks
+    assert parallel_params["networks"] == params["networks"]
+    # the float baseline was worked out once, when one worker was done and the other was not
+    assert callers == ["spare"]
 
 
 def test_the_default_run_loses_accuracy_untuned_and_tuning_wins_most_of_it_back(default_run):

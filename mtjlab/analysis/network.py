@@ -7,6 +7,7 @@ sign activations, and an output layer of +-1 weights and real thresholds (class 
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -244,6 +245,7 @@ def train_binary_networks(
     learning_rate: float = 0.03,
     weight_fault_rate: float = 0.0,
     weight_sampler: Callable[[np.random.Generator, np.ndarray], np.ndarray] | None = None,
+    processes: int = 1,
 ) -> list[BinaryNet]:
     """Train one binary network per seed, all at once, on the training split only.
 
@@ -258,11 +260,20 @@ def train_binary_networks(
     With ``weight_sampler`` (``(rng, binary weights) -> effective weights``, such as
     :func:`mtjlab.sim.statistics.pair_weight_sampler`), each epoch's forward pass uses the hidden
     weights as a chip's devices would hold them, drawn anew each epoch.
+
+    With ``processes`` > 1 the seeds are shared out, in order, between this process and
+    ``processes - 1`` forked ones, which give the same networks: every operation of the batch
+    (the products, sums and maxima of each seed's own arrays) is done seed by seed, so a network
+    does not depend on the others trained beside it. The draws of ``weight_fault_rate`` and
+    ``weight_sampler`` span the whole batch: with either, the batch stays in this process.
     """
     if not 0.0 <= weight_fault_rate < 1.0:
         raise ValueError(f"weight_fault_rate must be in [0, 1), got {weight_fault_rate!r}")
     if not seeds:
         raise ValueError("seeds must name at least one training seed")
+    options = {"hidden": hidden, "epochs": epochs, "learning_rate": learning_rate}
+    if processes > 1 and len(seeds) > 1 and not weight_fault_rate and weight_sampler is None:
+        return _train_forked(split, list(seeds), min(processes, len(seeds)), options)
     x, y = split.x_train, split.y_train
     # Unsigned inputs (0..1) put every hidden sum far from 0, outside the straight-through window
     # where thresholds starting at 0 would get no gradient: the units are trained on inputs
@@ -341,6 +352,44 @@ def train_binary_networks(
     ]
 
 
+def _train_forked(split: WineSplit, seeds: list, processes: int, options: dict) -> list[BinaryNet]:
+    """`train_binary_networks` of ``seeds`` in contiguous shares, the first in this process and
+    each other in a forked one, in seed order."""
+    shares = [list(share) for share in np.array_split(np.asarray(seeds), processes)]
+    fork = multiprocessing.get_context("fork")
+    children = []
+    for share in shares[1:]:
+        receive, send = fork.Pipe(duplex=False)
+        child = fork.Process(target=_train_share, args=(send, split, share, options), daemon=True)
+        child.start()
+        send.close()
+        children.append((child, receive))
+    try:
+        nets = train_binary_networks(split, shares[0], **options)
+        for _, receive in children:
+            result = receive.recv()  # EOFError if the child died without a word
+            if isinstance(result, BaseException):
+                raise RuntimeError("training in a forked process failed") from result
+            nets.extend(result)
+    finally:
+        for child, receive in children:
+            receive.close()
+            if child.is_alive():
+                child.terminate()
+            child.join()
+    return nets
+
+
+def _train_share(send, split: WineSplit, seeds: list, options: dict) -> None:
+    result: list[BinaryNet] | BaseException
+    try:
+        result = train_binary_networks(split, seeds, **options)
+    except BaseException as exc:  # reported to the parent, which raises
+        result = exc
+    send.send(result)
+    send.close()
+
+
 def distinct_binary_networks(
     split: WineSplit,
     n: int,
@@ -348,11 +397,13 @@ def distinct_binary_networks(
     seed: int = 0,
     weight_fault_rate: float = 0.0,
     weight_sampler=None,
+    processes: int = 1,
 ) -> list[BinaryNet]:
     """``n`` distinct binary networks (no two the same up to the order of hidden units), trained
     from seeds ``seed * 1_000_000`` on; a ValueError if ten rounds of seeds give fewer.
 
-    The options are :func:`train_binary_networks`'s; the same arguments give the same networks.
+    The options are :func:`train_binary_networks`'s; the same arguments give the same networks,
+    whatever ``processes``.
     """
     nets: list[BinaryNet] = []
     seen: set[bytes] = set()
@@ -365,6 +416,7 @@ def distinct_binary_networks(
             range(start, start + n + 10),
             weight_fault_rate=weight_fault_rate,
             weight_sampler=weight_sampler,
+            processes=processes,
         )
         for net in batch:
             form = net.canonical()

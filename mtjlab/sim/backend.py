@@ -16,11 +16,12 @@ from mtjlab.core.backend import ArrayBackend, CellReading, ResistanceMap
 from mtjlab.core.checks import check_scalar
 from mtjlab.core.limits import Limits
 from mtjlab.core.schemes import line_voltages
-from mtjlab.sim import device
+from mtjlab.core.states import AP
+from mtjlab.sim import _pulse_compiled, device
 from mtjlab.sim._solver_common import Ends
-from mtjlab.sim.chip import OK, SHORTED, Chip
+from mtjlab.sim.chip import OK, OPEN, SHORTED, Chip
 from mtjlab.sim.limits import chip_limits
-from mtjlab.sim.solver import CrossbarSolution, solve_ends
+from mtjlab.sim.solver import IDEAL_SEGMENT_OHM, CrossbarSolution, solve_ends
 
 
 class SimulatedBackend(ArrayBackend):
@@ -330,14 +331,47 @@ class SimulatedBackend(ArrayBackend):
         self, row: int, col: int, amplitude_v: float, width_s: float, polarity: int, scheme: str
     ) -> None:
         row_v, col_v = line_voltages(scheme, self.shape, row, col, polarity * amplitude_v)
-        # One circuit: Newton from the lines' source voltages saves the linear solve, which
-        # costs a Newton step here (a batch of reads shares it, and starts from it).
-        sol = self._solve(row_v[:, None], col_v[:, None], start="sources")
-        v_device = np.reshape(sol.device_voltages_v, self.shape)
+        v_device = self._compiled_pulse(row_v, col_v)
+        if v_device is None:
+            # One circuit: Newton from the lines' source voltages saves the linear solve, which
+            # costs a Newton step here (a batch of reads shares it, and starts from it).
+            sol = self._solve(row_v[:, None], col_v[:, None], start="sources")
+            v_device = np.reshape(sol.device_voltages_v, self.shape)
         # Below the public checks: whatever the scheme did, no device sees more than the limit.
         self._limits.check_device_voltages(v_device)
         self._stress(v_device, width_s)
         self.counts["pulses"] += 1
+
+    def _compiled_pulse(self, row_v: np.ndarray, col_v: np.ndarray) -> np.ndarray | None:
+        """A pulse's device voltages from the compiled kernel (`mtjlab.sim._pulse_compiled`), or
+        None where it does not take the pulse: numba absent or turned off, the nonlinear law
+        off, a floating line (Newton starts from the linear solution then), lines without
+        resistance, or a kernel that did not converge (the solver's path starts again)."""
+        a = self.array
+        if not (_pulse_compiled.enabled() and self.nonlinear):
+            return None
+        if np.isnan(row_v).any() or np.isnan(col_v).any() or min(self.shape) < 2:
+            return None
+        r_row, r_col = float(a.r_row_ohm), float(a.r_col_ohm)
+        if min(r_row, r_col) < IDEAL_SEGMENT_OHM:
+            return None
+        open_ends = np.full_like(row_v, np.nan), np.full_like(col_v, np.nan)
+        outcome, v_device, _ = _pulse_compiled.pulse_voltages(
+            _pulse_compiled.device_kinds(a.state, a.defect, AP, SHORTED, OPEN),
+            np.ascontiguousarray(a.params.r_p_ohm, dtype=float),
+            np.ascontiguousarray(a.params.tmr0, dtype=float),
+            np.ascontiguousarray(a.params.v_half_v, dtype=float),
+            1.0 / a.r_short_ohm,
+            row_v,
+            col_v,
+            np.stack([row_v, open_ends[0]]),  # rows driven at their start
+            np.stack([open_ends[1], col_v]),  # columns at their end
+            1.0 / r_row,
+            1.0 / r_col,
+            _PULSE_TOL_V,
+            _PULSE_MAX_ITER,
+        )
+        return v_device if outcome == _pulse_compiled.CONVERGED else None
 
     def _column_currents_a(self, row_voltages_v: np.ndarray) -> np.ndarray:
         k = row_voltages_v.shape[0]
@@ -351,6 +385,11 @@ class SimulatedBackend(ArrayBackend):
         # protocols reach the safe state on every exit path.
         self.counts["safe_state"] += 1
 
+
+# Newton's stopping rule for a pulse, the solver's defaults (`solve_ends`), in the compiled
+# kernel as on the numpy path.
+_PULSE_TOL_V = 1e-9
+_PULSE_MAX_ITER = 50
 
 #: How many circuits `SimulatedBackend._lines_solved` keeps (each about 10 kB on a 15x15 array).
 _SOLVED_CIRCUITS = 1024

@@ -1,0 +1,70 @@
+"""A write pulse's circuit solved in one compiled kernel (numba, the optional ``fast`` extra).
+
+`SimulatedBackend` solves every write pulse as Newton's method on the array's MTJ law from the
+lines' source voltages, each step one banded solve of the circuit (`mtjlab.sim.solver`). On the
+15x15 arrays a step costs about 70 microseconds, nearly all of it the per-call cost of some
+twenty numpy and LAPACK calls on 15x15 blocks, and a pulse about 0.5 ms with the device law and
+the Newton loop around it. The kernel (`mtjlab.sim._pulse_kernel`) does the whole of it in one
+call of compiled loops, about 0.11 ms (0.19 ms for the whole `write_pulse`, against 0.53 ms).
+
+Its arithmetic is not LAPACK's, so its device voltages agree with the numpy path to rounding
+(about 1e-14 V), not bit for bit. The backend uses it for pulses only, whose voltages only
+decide, each against a random draw, whether a device switches or breaks down, so a run's
+outcomes are those of the numpy path (a draw would have to fall within 1e-14 of a switching
+probability to tell them apart); every reading keeps the numpy path, whose currents are results.
+
+Without numba, or with the environment variable ``MTJLAB_NUMBA=0``, `enabled` is False and the
+backend solves pulses with the numpy path. This module is light: the kernel's module, and numba
+with it, is imported on the first pulse that takes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import os
+from types import ModuleType
+
+import numpy as np
+
+#: Kernel outcomes (the first value `pulse_voltages` returns).
+CONVERGED = 0
+NOT_CONVERGED = 1
+NOT_POSITIVE_DEFINITE = 2
+
+# Device kinds for the law (`device_kinds`): the MTJ's two states, and the two defects whose law
+# is not the MTJ's (`MTJArray.current_and_slope`).
+KIND_P = 0
+KIND_AP = 1
+KIND_SHORTED = 2
+KIND_OPEN = 3
+
+#: Whether numba is installed (looked up, not imported).
+NUMBA_INSTALLED = importlib.util.find_spec("numba") is not None
+
+
+def enabled() -> bool:
+    """Whether pulses take the compiled kernel: numba is installed and ``MTJLAB_NUMBA`` is not
+    ``0`` (read on every call, so a test or a run can turn it off)."""
+    return NUMBA_INSTALLED and os.environ.get("MTJLAB_NUMBA", "1") != "0"
+
+
+def device_kinds(state: np.ndarray, defect: np.ndarray, ap: int, shorted: int, opened: int):
+    """Each device's kind for the law: KIND_SHORTED or KIND_OPEN for those defects, else its
+    state's (a stuck device follows the law of the state it is stuck in)."""
+    kind = np.where(state == ap, KIND_AP, KIND_P).astype(np.int8)
+    kind[defect == shorted] = KIND_SHORTED
+    kind[defect == opened] = KIND_OPEN
+    return kind
+
+
+@functools.cache
+def kernel() -> ModuleType:
+    """The kernel's module, imported on first use (with numba, which only pulses need)."""
+    return importlib.import_module("mtjlab.sim._pulse_kernel")
+
+
+def pulse_voltages(*args):
+    """`mtjlab.sim._pulse_kernel.pulse_voltages`: (outcome, device voltages, iterations)."""
+    return kernel().pulse_voltages(*args)
