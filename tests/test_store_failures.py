@@ -182,7 +182,7 @@ def test_reading_commands_work_on_read_only_media_and_writing_ones_say_why(read_
     err = capsys.readouterr().err
     assert err.startswith("mtjlab: error:") and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in store.parent.iterdir()) == sorted(
-        ["runs.db", "summary.json", "resistance_map.png", "state_map.png"]
+        ["runs.db", "summary.json", "resistance_map.png", "state_map.png", "mtjlab.log"]
     )
 
 
