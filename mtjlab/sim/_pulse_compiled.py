@@ -66,5 +66,28 @@ def kernel() -> ModuleType:
 
 
 def pulse_voltages(*args):
-    """`mtjlab.sim._pulse_kernel.pulse_voltages`: (outcome, device voltages, iterations)."""
-    return kernel().pulse_voltages(*args)
+    """`mtjlab.sim._pulse_kernel.pulse_voltages`: (outcome, device voltages, iterations).
+
+    Ctrl-C, or SIGTERM as the command line turns it, raises in its signal handler wherever
+    Python is; when that is inside numba's dispatcher (it runs Python to load a cached kernel),
+    the dispatcher reports a SystemError caused by it, and a run would end as failed, with a
+    traceback, instead of interrupted. The interruption itself is raised again here (as it is
+    when it comes while numba compiles, whatever error numba makes of it)."""
+    try:
+        return kernel().pulse_voltages(*args)
+    except Exception as exc:
+        interruption = _interruption(exc)
+        if interruption is not None:
+            raise interruption from None
+        raise
+
+
+def _interruption(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM turned into one) that ``exc`` was raised from, if it was."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

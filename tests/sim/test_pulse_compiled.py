@@ -299,3 +299,36 @@ def test_backend_pulse_the_kernel_does_not_converge_is_solved_by_the_solver(kern
     # every pulse went back to the solver's path: bit for bit the same
     np.testing.assert_array_equal(np.array(fast_v), np.array(slow_v))
     np.testing.assert_array_equal(fast.array.state, slow.array.state)
+
+
+def test_an_interruption_inside_the_compiled_call_stays_an_interruption(monkeypatch):
+    # A signal handler that raises inside numba's dispatcher surfaces as a SystemError caused
+    # by it (seen on CI: SIGTERM while the kernel was loaded from its cache); the run must end
+    # as interrupted, not failed.
+    import types
+
+    from mtjlab.sim import _pulse_compiled
+
+    class Terminated(KeyboardInterrupt):
+        pass
+
+    def dispatcher(*args):
+        try:
+            raise Terminated
+        except Terminated as cause:
+            raise SystemError("CPUDispatcher returned a result with an exception set") from cause
+
+    monkeypatch.setattr(
+        _pulse_compiled, "kernel", lambda: types.SimpleNamespace(pulse_voltages=dispatcher)
+    )
+    with pytest.raises(Terminated):
+        _pulse_compiled.pulse_voltages()
+
+    def broken(*args):
+        raise SystemError("something else")
+
+    monkeypatch.setattr(
+        _pulse_compiled, "kernel", lambda: types.SimpleNamespace(pulse_voltages=broken)
+    )
+    with pytest.raises(SystemError, match="something else"):
+        _pulse_compiled.pulse_voltages()
