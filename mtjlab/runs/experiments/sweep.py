@@ -364,7 +364,10 @@ def _on_dask(address: str, p: dict, pending: list[dict], commit) -> None:
     scheduler runs again elsewhere."""
     from distributed import as_completed as dask_completed
 
-    client = dask_client(address)
+    client = _client_of_this_process(address)
+    ours = client is None
+    if ours:
+        client = dask_client(address)
     try:
         futures = [
             client.submit(run_point, p["experiment"], p["fixed"], point, pure=False, retries=2)
@@ -373,7 +376,23 @@ def _on_dask(address: str, p: dict, pending: list[dict], commit) -> None:
         for future in dask_completed(futures):
             commit(future.result())
     finally:
-        client.close()
+        if ours:
+            client.close()
+
+
+def _client_of_this_process(address: str):
+    """The running Dask client this process already has on the scheduler at ``address`` (the
+    one ``mtjlab.sweep(client=...)`` was given), or None. A second client of the same process
+    would share the first one's event loop, and closing it has left the first one's futures
+    bound to a loop that was gone (seen on CI as "is bound to a different event loop")."""
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError:  # no client in this process
+        return None
+    same = client.status == "running" and client.scheduler.address == address
+    return client if same else None
 
 
 def text(summary: dict) -> list[str]:
