@@ -28,17 +28,29 @@ from types import ModuleType
 
 import numpy as np
 
-#: Kernel outcomes (the first value `pulse_voltages` returns).
-CONVERGED = 0
-NOT_CONVERGED = 1
-NOT_POSITIVE_DEFINITE = 2
+from mtjlab.sim._pulse_codes import (
+    CONVERGED,
+    KIND_AP,
+    KIND_OPEN,
+    KIND_P,
+    KIND_SHORTED,
+    NOT_CONVERGED,
+    NOT_POSITIVE_DEFINITE,
+)
 
-# Device kinds for the law (`device_kinds`): the MTJ's two states, and the two defects whose law
-# is not the MTJ's (`MTJArray.current_and_slope`).
-KIND_P = 0
-KIND_AP = 1
-KIND_SHORTED = 2
-KIND_OPEN = 3
+__all__ = [
+    "CONVERGED",
+    "KIND_AP",
+    "KIND_OPEN",
+    "KIND_P",
+    "KIND_SHORTED",
+    "NOT_CONVERGED",
+    "NOT_POSITIVE_DEFINITE",
+    "device_kinds",
+    "enabled",
+    "kernel",
+    "pulse_voltages",
+]
 
 #: Whether numba is installed (looked up, not imported).
 NUMBA_INSTALLED = importlib.util.find_spec("numba") is not None

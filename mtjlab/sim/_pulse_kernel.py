@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from mtjlab.sim._pulse_compiled import (
+from mtjlab.sim._pulse_codes import (
     CONVERGED,
     KIND_AP,
     KIND_P,
