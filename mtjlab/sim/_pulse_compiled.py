@@ -28,6 +28,7 @@ from types import ModuleType
 
 import numpy as np
 
+from mtjlab.core.states import AP
 from mtjlab.sim._pulse_codes import (
     CONVERGED,
     KIND_AP,
@@ -37,6 +38,7 @@ from mtjlab.sim._pulse_codes import (
     NOT_CONVERGED,
     NOT_POSITIVE_DEFINITE,
 )
+from mtjlab.sim.chip import OPEN, SHORTED
 
 __all__ = [
     "CONVERGED",
@@ -46,6 +48,7 @@ __all__ = [
     "KIND_SHORTED",
     "NOT_CONVERGED",
     "NOT_POSITIVE_DEFINITE",
+    "array_arguments",
     "device_kinds",
     "enabled",
     "kernel",
@@ -69,6 +72,32 @@ def device_kinds(state: np.ndarray, defect: np.ndarray, ap: int, shorted: int, o
     kind[defect == shorted] = KIND_SHORTED
     kind[defect == opened] = KIND_OPEN
     return kind
+
+
+def array_arguments(
+    array, row_ends: np.ndarray, col_ends: np.ndarray, tol_v: float, max_iter: int
+) -> tuple:
+    """`pulse_voltages`' arguments for a chip's array (`mtjlab.sim.chip.MTJArray`) whose lines
+    are tied as ``row_ends`` (2, rows) and ``col_ends`` (2, cols): each line's voltage at its
+    start and at its end, NaN where that end is open; Newton starts from each line's tied
+    voltage and stops as ``tol_v`` and ``max_iter`` say."""
+    row_ends = np.ascontiguousarray(row_ends, dtype=float)
+    col_ends = np.ascontiguousarray(col_ends, dtype=float)
+    return (
+        device_kinds(array.state, array.defect, AP, SHORTED, OPEN),
+        np.ascontiguousarray(array.params.r_p_ohm, dtype=float),
+        np.ascontiguousarray(array.params.tmr0, dtype=float),
+        np.ascontiguousarray(array.params.v_half_v, dtype=float),
+        1.0 / array.r_short_ohm,
+        np.where(np.isnan(row_ends[0]), row_ends[1], row_ends[0]),
+        np.where(np.isnan(col_ends[0]), col_ends[1], col_ends[0]),
+        row_ends,
+        col_ends,
+        1.0 / float(array.r_row_ohm),
+        1.0 / float(array.r_col_ohm),
+        tol_v,
+        max_iter,
+    )
 
 
 @functools.cache

@@ -16,10 +16,9 @@ from mtjlab.core.backend import ArrayBackend, CellReading, ResistanceMap
 from mtjlab.core.checks import check_scalar
 from mtjlab.core.limits import Limits
 from mtjlab.core.schemes import line_voltages
-from mtjlab.core.states import AP
 from mtjlab.sim import _pulse_compiled, device
 from mtjlab.sim._solver_common import Ends
-from mtjlab.sim.chip import OK, OPEN, SHORTED, Chip
+from mtjlab.sim.chip import OK, SHORTED, Chip
 from mtjlab.sim.limits import chip_limits
 from mtjlab.sim.solver import IDEAL_SEGMENT_OHM, CrossbarSolution, solve_ends
 
@@ -357,19 +356,13 @@ class SimulatedBackend(ArrayBackend):
             return None
         open_ends = np.full_like(row_v, np.nan), np.full_like(col_v, np.nan)
         outcome, v_device, _ = _pulse_compiled.pulse_voltages(
-            _pulse_compiled.device_kinds(a.state, a.defect, AP, SHORTED, OPEN),
-            np.ascontiguousarray(a.params.r_p_ohm, dtype=float),
-            np.ascontiguousarray(a.params.tmr0, dtype=float),
-            np.ascontiguousarray(a.params.v_half_v, dtype=float),
-            1.0 / a.r_short_ohm,
-            row_v,
-            col_v,
-            np.stack([row_v, open_ends[0]]),  # rows driven at their start
-            np.stack([open_ends[1], col_v]),  # columns at their end
-            1.0 / r_row,
-            1.0 / r_col,
-            _PULSE_TOL_V,
-            _PULSE_MAX_ITER,
+            *_pulse_compiled.array_arguments(
+                a,
+                np.stack([row_v, open_ends[0]]),  # rows driven at their start
+                np.stack([open_ends[1], col_v]),  # columns at their end
+                _PULSE_TOL_V,
+                _PULSE_MAX_ITER,
+            )
         )
         return v_device if outcome == _pulse_compiled.CONVERGED else None
 

@@ -38,23 +38,7 @@ FORMS = [
 def kernel_args(array, row_ends, col_ends, tol_v=1e-9, max_iter=50):
     """The kernel's arguments for a chip array with lines tied as ``row_ends`` (2, rows) and
     ``col_ends`` (2, cols): start and end voltages, NaN where open."""
-    row_src = np.where(np.isnan(row_ends[0]), row_ends[1], row_ends[0])
-    col_src = np.where(np.isnan(col_ends[0]), col_ends[1], col_ends[0])
-    return (
-        gate.device_kinds(array.state, array.defect, AP, SHORTED, OPEN),
-        np.ascontiguousarray(array.params.r_p_ohm, dtype=float),
-        np.ascontiguousarray(array.params.tmr0, dtype=float),
-        np.ascontiguousarray(array.params.v_half_v, dtype=float),
-        1.0 / array.r_short_ohm,
-        row_src,
-        col_src,
-        np.ascontiguousarray(row_ends, dtype=float),
-        np.ascontiguousarray(col_ends, dtype=float),
-        1.0 / array.r_row_ohm,
-        1.0 / array.r_col_ohm,
-        tol_v,
-        max_iter,
-    )
+    return gate.array_arguments(array, row_ends, col_ends, tol_v, max_iter)
 
 
 def nodal_reference(array, row_ends, col_ends):
