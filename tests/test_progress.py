@@ -117,44 +117,33 @@ def test_a_resumed_bar_starts_at_what_was_stored():
     assert "8/8" in term.getvalue()
 
 
-def test_a_resumed_reproduce_starts_its_progress_at_the_solutions_it_had_stored(tmp_path):
-    exp = experiment("reproduce")
-    given = {"solutions": 4, "workers": 1}
+def _resumed_progress(tmp_path, kind: str, given: dict, stop_at: int) -> list[tuple[int, int]]:
+    """Run ``kind`` with options ``given``, interrupt it when its outer progress reaches
+    ``stop_at``, resume it, and return the resumed run's outer (done, total) events."""
+    exp = experiment(kind)
     params = exp.expand(exp.prepare({o.name: o.take(given.get(o.name, o.default))
                                      for o in exp.options}))  # fmt: skip
     params["out"] = str(tmp_path / "out")
 
-    def stop_after_two(event):
-        if event.task == "reproduce" and event.done == 2:
+    def stop(event):
+        if event.task == kind and event.done == stop_at:
             raise KeyboardInterrupt
 
     with RunStore(tmp_path / "runs.db") as store:
-        run_id = engine.create(store, "reproduce", params)
+        run_id = engine.create(store, kind, params)
         with pytest.raises(KeyboardInterrupt):
-            engine.execute(store, run_id, progress=stop_after_two)
+            engine.execute(store, run_id, progress=stop)
         events: list = []
         engine.resume(store, run_id, progress=events.append)
-    assert [(e.done, e.total) for e in events if e.task == "reproduce"] == [(2, 4), (3, 4), (4, 4)]
+    return [(e.done, e.total) for e in events if e.task == kind]
+
+
+def test_a_resumed_reproduce_starts_its_progress_at_the_solutions_it_had_stored(tmp_path):
+    events = _resumed_progress(tmp_path, "reproduce", {"solutions": 4, "workers": 1}, stop_at=2)
+    assert events == [(2, 4), (3, 4), (4, 4)]
 
 
 def test_a_resumed_characterization_starts_its_progress_at_the_writes_it_had_stored(tmp_path):
-    exp = experiment("fidelity")
-    given = {"patterns": 1, "arrays": "0,1"}
-    params = exp.expand(exp.prepare({o.name: o.take(given.get(o.name, o.default))
-                                     for o in exp.options}))  # fmt: skip
-    params["out"] = str(tmp_path / "out")
-
-    def stop_after_three(event):
-        if event.task == "fidelity" and event.done == 3:
-            raise KeyboardInterrupt
-
-    with RunStore(tmp_path / "runs.db") as store:
-        run_id = engine.create(store, "fidelity", params)
-        with pytest.raises(KeyboardInterrupt):
-            engine.execute(store, run_id, progress=stop_after_three)
-        events: list = []
-        engine.resume(store, run_id, progress=events.append)
+    events = _resumed_progress(tmp_path, "fidelity", {"patterns": 1, "arrays": "0,1"}, stop_at=3)
     # 3 writes stored (the third's unit finished before its progress event stopped the run)
-    assert [(e.done, e.total) for e in events if e.task == "fidelity"] == [
-        (3, 6), (4, 6), (5, 6), (6, 6)
-    ]  # fmt: skip
+    assert events == [(3, 6), (4, 6), (5, 6), (6, 6)]
