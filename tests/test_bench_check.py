@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _benches import with_serial_matrix
 
 from mtjlab.bench import drivers as bench_use
 from mtjlab.bench.emulated import EMULATORS
@@ -17,19 +18,7 @@ from mtjlab.cli.app import main
 def serial_matrix_bench():
     """The built-in bench with a serial relay matrix (8 x 90) instead of the 707B."""
     data = copy.deepcopy(yaml.safe_load(builtin_bench_path().read_text()))
-    data["instruments"]["matrix"] = {
-        "model": "serial_matrix",
-        "resource": "emulated://check-matrix",
-        "options": {"rows": 8, "columns": 90},
-    }
-    del data["tsp_link"]  # a serial matrix is on no TSP-Link
-    for n, terminal in enumerate(data["terminals"].values(), start=1):
-        terminal["matrix_row"] = str(n)
-    pads = iter(range(1, 61))
-    for wiring in data["arrays"].values():
-        wiring["rows"] = [str(next(pads)) for _ in wiring["rows"]]
-        wiring["cols"] = [str(next(pads)) for _ in wiring["cols"]]
-    return parse_bench(data, "serial.yaml")
+    return parse_bench(with_serial_matrix(data, "emulated://check-matrix"), "serial.yaml")
 
 
 def test_the_built_in_bench_checks_out(capsys):

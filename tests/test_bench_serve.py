@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import pyvisa
 import yaml
+from _benches import with_serial_matrix
 from pymeasure.instruments.agilent import Agilent33500
 from pymeasure.instruments.keithley import Keithley2400, Keithley2600
 
@@ -319,19 +320,7 @@ def bench_2400_serial():
     data = copy.deepcopy(yaml.safe_load(EMULATED.read_text()))
     data["instruments"]["smu_a"] = {"model": "keithley2400", "resource": "emulated://smu-read"}
     data["instruments"]["smu_b"] = {"model": "keithley2400", "resource": "emulated://smu-drive"}
-    data["instruments"]["matrix"] = {
-        "model": "serial_matrix",
-        "resource": "emulated://relays",
-        "options": {"rows": 8, "columns": 90},
-    }
-    del data["tsp_link"]  # a serial matrix is on no TSP-Link
-    for n, terminal in enumerate(data["terminals"].values(), start=1):
-        terminal["matrix_row"] = str(n)
-    pads = iter(range(1, 61))
-    for wiring in data["arrays"].values():
-        wiring["rows"] = [str(next(pads)) for _ in wiring["rows"]]
-        wiring["cols"] = [str(next(pads)) for _ in wiring["cols"]]
-    return yaml.safe_dump(data, sort_keys=False)
+    return yaml.safe_dump(with_serial_matrix(data, "emulated://relays"), sort_keys=False)
 
 
 def test_pymeasures_2400s_read_a_device_through_the_served_serial_matrix(tmp_path):
