@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from mtjlab.view.figures import FigureCache
 from mtjlab.view.runs import StoreFile, ViewError, now_text
-from mtjlab.view.server import run_details, static_text
+from mtjlab.view.server import details_and_figures, static_text
 
 
 def _inline(state: dict) -> str:
@@ -39,10 +39,10 @@ def export_run(stores: list[StoreFile], store_index: int, run_id: int, path: str
         raise ViewError(f"--export {path}: expected an .html file")
     if not path.parent.is_dir():
         raise ViewError(f"--export {path}: folder {path.parent} does not exist")
-    cache = FigureCache(min_interval_s=0.0)
-    details = run_details(stores, cache, store_index, run_id)
+    details, drawn = details_and_figures(
+        stores, FigureCache(min_interval_s=0.0), store_index, run_id
+    )
     key = details["run"]["key"]
-    drawn = cache.figures(stores[store_index], run_id)
     for figure in details["figures"]:
         data = base64.b64encode(drawn.pngs[figure["name"]]).decode("ascii")
         figure["src"] = f"data:image/png;base64,{quote(data, safe='+/=')}"

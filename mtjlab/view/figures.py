@@ -24,7 +24,7 @@ import mtjlab.runs.experiments  # noqa: F401  (declares every experiment in the 
 from mtjlab.runs.datasets import IN_FLIGHT, run_dataset
 from mtjlab.runs.info import RunInfo
 from mtjlab.runs.registry import experiment
-from mtjlab.view.runs import StoreFile, ViewError, opened
+from mtjlab.view.runs import StoreFile, ViewError, opened, read_run
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +73,14 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def draw(store: StoreFile, run_id: int) -> Drawn:
-    """The run's figures from its finished units, now (no cache)."""
+def draw(store: StoreFile, info: RunInfo) -> Drawn:
+    """The figures of run ``info`` from what its store holds now (no cache); the store is open
+    only while the run's data is read, not while the figures are drawn."""
     started = time.perf_counter()
+    drawn = Drawn(_stamp(info))
     with opened(store) as s:
         try:
-            info = s.run(run_id)
-        except ValueError as exc:
-            raise ViewError(str(exc)) from None
-        drawn = Drawn(_stamp(info))
-        try:
-            dataset = run_dataset(s, run_id, in_flight=True)
+            dataset = run_dataset(s, info.id, in_flight=True)
         except ValueError:
             drawn.note = "no unit finished yet"
             return drawn
@@ -91,7 +88,7 @@ def draw(store: StoreFile, run_id: int) -> Drawn:
         figures = experiment(info.kind).figures(dataset, _summary(info))
         drawn.pngs = {name: png(fig) for name, fig in figures.items()}
     except Exception as exc:  # a figure of a run cut short; the page says so, the view goes on
-        log.info("view: figures of run %s not drawn: %r", run_id, exc)
+        log.info("view: figures of run %s not drawn: %r", info.id, exc)
         drawn.note = f"figures not drawn from {info.units_done} units: {exc}"
     if not drawn.pngs and not drawn.note:
         drawn.note = f"a {info.kind} run has no figures"
@@ -132,21 +129,16 @@ class FigureCache:
         wait = max(self.min_interval_s, old.took_s / self.busy_fraction)
         return time.monotonic() - old.drawn_at >= wait
 
-    def figures(self, store: StoreFile, run_id: int) -> Drawn:
-        """The run's figures: those drawn last, or drawn now if the run has moved on and the
-        time since allows."""
-        key = (store.path, run_id)
+    def figures(self, store: StoreFile, info: RunInfo) -> Drawn:
+        """The figures of run ``info`` (as just read from ``store``): those drawn last, or
+        drawn now if the run has moved on and the time since allows."""
+        key = (store.path, info.id)
         with self._lock:
-            with opened(store) as s:
-                try:
-                    stamp = _stamp(s.run(run_id))
-                except ValueError as exc:
-                    raise ViewError(str(exc)) from None
             old = self._drawn.get(key)
-            if not self._due(old, stamp):
+            if not self._due(old, _stamp(info)):
                 assert old is not None
                 return old
-            drawn = draw(store, run_id)
+            drawn = draw(store, info)
             drawn.drawn_at = time.monotonic()
             self._drawn[key] = drawn
             return drawn
@@ -154,11 +146,10 @@ class FigureCache:
     def png(self, store: StoreFile, run_id: int, name: str) -> bytes:
         """One figure as last drawn (drawn first if it never was); ViewError if it has none of
         that name."""
-        key = (store.path, run_id)
         with self._lock:
-            drawn = self._drawn.get(key)
+            drawn = self._drawn.get((store.path, run_id))
         if drawn is None:
-            drawn = self.figures(store, run_id)
+            drawn = self.figures(store, read_run(store, run_id))
         try:
             return drawn.pngs[name]
         except KeyError:

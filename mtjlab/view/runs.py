@@ -62,6 +62,12 @@ def opened(store: StoreFile) -> Iterator[RunStore]:
         raise ViewError(str(exc)) from None
 
 
+def read_run(store: StoreFile, run_id: int) -> RunInfo:
+    """Run ``run_id`` as ``store`` has it now; ViewError if it has none."""
+    with opened(store) as s:
+        return s.run(run_id)
+
+
 def _seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import quote, unquote, urlsplit
 
-from mtjlab.view.figures import FigureCache
+from mtjlab.view.figures import Drawn, FigureCache
 from mtjlab.view.runs import (
     StoreFile,
     ViewError,
@@ -48,24 +48,29 @@ def static_text(name: str) -> str:
 def run_details(stores: list[StoreFile], cache: FigureCache, store_i: int, run_id: int) -> dict:
     """One run's row and its figures as the page shows them (addresses carry the drawing's
     stamp, so a browser fetches a figure again only when it was drawn again)."""
+    return details_and_figures(stores, cache, store_i, run_id)[0]
+
+
+def details_and_figures(
+    stores: list[StoreFile], cache: FigureCache, store_i: int, run_id: int
+) -> tuple[dict, Drawn]:
+    """:func:`run_details`, and the drawing its figures' addresses name."""
     store = find_store(stores, store_i)
-    drawn = cache.figures(store, run_id)
     with opened(store) as s:
-        try:
-            info = s.run(run_id)
-            times = list(s.unit_times(run_id).values()) if info.status == "running" else []
-        except ValueError as exc:
-            raise ViewError(str(exc)) from None
+        info = s.run(run_id)
+        times = list(s.unit_times(run_id).values()) if info.status == "running" else []
+    drawn = cache.figures(store, info)
     figures = [
         {"name": name, "src": f"/figures/{store_i}/{run_id}/{quote(name)}?v={drawn.stamp}"}
         for name in drawn.pngs
     ]
-    return {
+    details = {
         "run": run_row(store, info, times),
         "stamp": drawn.stamp,
         "figures": figures,
         "note": drawn.note,
     }
+    return details, drawn
 
 
 class ViewServer(ThreadingHTTPServer):

@@ -423,7 +423,7 @@ def test_the_live_view_draws_every_kinds_figures(runs, kind):
     from mtjlab.view.figures import draw
 
     store, ids, _ = runs
-    drawn = draw(check_stores([store.path])[0], ids[kind])
+    drawn = draw(check_stores([store.path])[0], store.run(ids[kind]))
     assert drawn.note == "" and drawn.pngs
     for png in drawn.pngs.values():
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
