@@ -1,16 +1,14 @@
 """Labelled datasets of stored runs: each run kind's results and records as an xarray.Dataset.
 
-Owns each kind's layout (dimensions, variables, units, attributes) and its NetCDF3 file form.
+Owns each kind's layout (dimensions, variables, units, attributes); its NetCDF3 file form is
+``mtjlab.runs.netcdf``'s.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,10 +27,11 @@ MAX_PARAMETER_CHARS = 500
 
 _CODES = {name: code for code, name in NAMES.items()}
 _GRID = ("row", "column")
-_INT32 = np.iinfo(np.int32)
+#: The integers NetCDF3 keeps (attributes here, variables in mtjlab.runs.netcdf).
+INT32 = np.iinfo(np.int32)
 _UNITS = {"_ohm": "ohm", "_v": "V", "_s": "s", "_a": "A"}
 #: Times in memory: the resolution xarray decodes a file's times to, so a file reads back equal.
-_TIME = "datetime64[ns]"
+TIME_DTYPE = "datetime64[ns]"
 _NAT = np.datetime64("NaT", "ns")
 
 
@@ -69,9 +68,10 @@ def _time(text: str | None) -> np.datetime64:
 def _tv(dims: str | tuple, data: Any, name: str) -> tuple:
     """A time variable: datetime64, UTC, NaT where unknown; ``units`` says the time scale (UTC).
     In a file the units become xarray's encoding (``milliseconds since ...``, see
-    :func:`netcdf3_compatible`), which refuses a time variable with units of its own."""
+    :func:`mtjlab.runs.netcdf.netcdf3_compatible`), which refuses a time variable with units of
+    its own."""
     attrs = {"long_name": f"{name} (UTC)", "units": "UTC", "comment": "NaT: no time stored"}
-    return (dims, np.asarray(data, _TIME), attrs)
+    return (dims, np.asarray(data, TIME_DTYPE), attrs)
 
 
 def _record_times(shape: tuple[int, ...], entries: Mapping[tuple, str | None]) -> np.ndarray:
@@ -114,7 +114,7 @@ def _attr(value: Any) -> Any:
     scalar, as reading gives it back); anything else, and wider ints, as JSON text."""
 
     def number(v: Any) -> bool:
-        return type(v) is float or (type(v) is int and _INT32.min <= v <= _INT32.max)
+        return type(v) is float or (type(v) is int and INT32.min <= v <= INT32.max)
 
     if type(value) is list and len(value) == 1 and number(value[0]):
         value = value[0]
@@ -550,57 +550,3 @@ def run_dataset(store: StoredRuns, run_id: int, *, in_flight: bool = False) -> x
         raise ValueError(f"run {run_id} ({info.kind}, {info.status}) has no finished unit")
     dataset = DATASETS[info.kind](info, results, records, store.unit_times(run_id))
     return dataset.assign_attrs(_attrs(info))
-
-
-def netcdf3_compatible(dataset: xr.Dataset) -> xr.Dataset:
-    """A new dataset: ``dataset`` as a NetCDF3 file holds it, what :func:`write_netcdf` writes.
-
-    Variables: int64 becomes int32 where the values fit (float64 otherwise); bool becomes int8
-    0/1 with ``flag_values``/``flag_meanings`` and a ``comment``; numpy text becomes object
-    arrays of str; times become datetime64[ns], written as float64 milliseconds since the UTC
-    midnight before the earliest (exact to the millisecond; NaN for NaT). Attributes are kept:
-    :func:`run_dataset` makes them as NetCDF3 keeps them.
-    """
-
-    def variable(var: xr.Variable) -> xr.Variable:
-        data, attrs = var.values, dict(var.attrs)
-        if data.dtype.kind == "M":
-            # NetCDF3 has no int64, and float64 milliseconds since 1970 decode to nanoseconds
-            # off by rounding; counted from a nearby midnight they stay exact (below 2**53 ns).
-            data = data.astype(_TIME)
-            known = data[~np.isnat(data)]
-            day = known.min().astype("datetime64[D]") if known.size else np.datetime64(0, "D")
-            units = f"milliseconds since {day}T00:00:00+00:00"
-            attrs.pop("units", None)  # the encoding's, in the file
-            return xr.Variable(var.dims, data, attrs, {"units": units, "dtype": "float64"})
-        if data.dtype == bool:
-            data = data.astype(np.int8)
-            attrs |= {"flag_values": np.array([0, 1], np.int8), "flag_meanings": "false true"}
-            attrs["comment"] = "bool stored as int8 (NetCDF3 has no bool)"
-        elif data.dtype.kind in "iu" and data.dtype.itemsize >= 4 and data.dtype != np.int32:
-            fits = data.size == 0 or (_INT32.min <= data.min() and data.max() <= _INT32.max)
-            data = data.astype(np.int32 if fits else np.float64)
-            attrs |= {} if fits else {"comment": "integers beyond int32 stored as float64"}
-        elif data.dtype.kind == "U":
-            data = data.astype(object)
-        return xr.Variable(var.dims, data, attrs)
-
-    coords = {k: variable(v.variable) for k, v in dataset.coords.items()}
-    data_vars = {k: variable(v.variable) for k, v in dataset.data_vars.items()}
-    return xr.Dataset(data_vars, coords, dataset.attrs)
-
-
-def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write ``dataset`` to ``path`` as NetCDF3 with xarray's scipy engine, whole or not at all.
-
-    ``xarray.open_dataset(path)`` gives back :func:`netcdf3_compatible` of the dataset (same
-    variables, dimensions, attributes, units; text as str). Returns the path written.
-    """
-    out = Path(path)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        netcdf3_compatible(dataset).to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out

@@ -25,9 +25,10 @@ from mtjlab.core.version import __version__
 
 # The netcdf export is the run's gridded dataset; datasets.py reads a store through the calls
 # it names (StoredRuns), so it imports nothing of this module.
-from mtjlab.runs.datasets import DATASETS, run_dataset, write_netcdf
+from mtjlab.runs.datasets import DATASETS, run_dataset
 from mtjlab.runs.info import RunInfo
 from mtjlab.runs.leases import HEARTBEAT_S, HELD, HOST, alive
+from mtjlab.runs.netcdf import write_netcdf
 from mtjlab.runs.schema import (
     LEASES,
     SCHEMA_VERSION,

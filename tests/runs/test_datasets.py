@@ -16,10 +16,9 @@ from mtjlab.protocols.write import KEEP
 from mtjlab.runs.datasets import (
     DATASETS,
     NO_RECORD,
-    netcdf3_compatible,
     run_dataset,
-    write_netcdf,
 )
+from mtjlab.runs.netcdf import netcdf3_compatible, write_netcdf
 from mtjlab.runs.store import RunStore
 
 #: Each kind run small on the simulated bench (the write's pattern file is added below).
