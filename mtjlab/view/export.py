@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from urllib.parse import quote
 
 from mtjlab.view.figures import FigureCache
 from mtjlab.view.runs import StoreFile, ViewError, now_text
@@ -45,7 +44,7 @@ def export_run(stores: list[StoreFile], store_index: int, run_id: int, path: str
     key = details["run"]["key"]
     for figure in details["figures"]:
         data = base64.b64encode(drawn.pngs[figure["name"]]).decode("ascii")
-        figure["src"] = f"data:image/png;base64,{quote(data, safe='+/=')}"
+        figure["src"] = f"data:image/png;base64,{data}"
     state = {
         "exported": now_text(),
         "selected": key,
